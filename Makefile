@@ -1,0 +1,51 @@
+# synack: every target does its own set-up on a fresh machine.
+# `make demo` and `make test` are the two commands README gives.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint fmt bench sysdeps clean validate
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# System tools the tests use (tshark to check pcaps, iproute2 for namespaces,
+# curl and ethtool for interop). Installed with apt-get only when missing.
+sysdeps:
+	@missing=""; \
+	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool; do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing system tools:$$missing (tests needing them will fail)"; fi; \
+	fi
+
+demo: $(STAMP)
+	$(VENV)/bin/synack demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+test: $(STAMP) sysdeps lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP) sysdeps
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
