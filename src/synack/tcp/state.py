@@ -73,6 +73,7 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     # Closing (RFC 9293 3.6)
     (S.ESTABLISHED, T.CLOSE): S.FIN_WAIT_1,
     (S.ESTABLISHED, T.RCV_FIN): S.CLOSE_WAIT,
+    (S.SYN_RECEIVED, T.RCV_FIN): S.CLOSE_WAIT,  # FIN with or before the ACK of our SYN
     (S.FIN_WAIT_1, T.RCV_ACK_OF_FIN): S.FIN_WAIT_2,
     (S.FIN_WAIT_1, T.RCV_FIN): S.CLOSING,
     (S.FIN_WAIT_1, T.RCV_FIN_ACK_OF_FIN): S.TIME_WAIT,
@@ -113,8 +114,7 @@ def render_mermaid() -> str:
     for (src, trig), dst in TRANSITIONS.items():
         if trig in generic and src not in (S.LISTEN,):
             continue
-        name = lambda s: s.name  # noqa: E731
-        lines.append(f"    {name(src)} --> {name(dst)}: {trig.value}")
+        lines.append(f"    {src.name} --> {dst.name}: {trig.value}")
     lines.append("    note right of CLOSED: any state --> CLOSED on rcv RST, ABORT or timeout")
     return "\n".join(lines) + "\n"
 
