@@ -1065,24 +1065,31 @@ class Connection:
             n = min(avail, mss, usable) if usable > 0 else 0
             fin = self._fin_queued and n == avail
             if n <= 0 and not fin:
-                if avail > 0 and self.snd_wnd == 0 and self._persist_at is None:
-                    if self.snd_una == self.snd_max:
-                        # RFC 9293 3.8.6.1: zero window with nothing in flight: persist.
-                        self._rtx_at = None
-                        self._arm_persist(now)
+                if (
+                    avail > 0
+                    and self.snd_wnd == 0
+                    and self._persist_at is None
+                    and self.snd_una == self.snd_max
+                ):
+                    # RFC 9293 3.8.6.1: zero window with nothing in flight: persist.
+                    self._rtx_at = None
+                    self._arm_persist(now)
                 return
             if fin and n < avail:
                 fin = False
-            if 0 < n < mss and not fin:
-                # RFC 9293 3.8.6.2.1 (sender SWS avoidance) and 3.7.4 (Nagle): send a
-                # short segment only if it is all we have and nothing is in flight (or
-                # Nagle is off), or it is at least half the largest window seen.
-                if not (
+            # RFC 9293 3.8.6.2.1 (sender SWS avoidance) and 3.7.4 (Nagle): send a short
+            # segment only if it is all we have and nothing is in flight (or Nagle is
+            # off), or it is at least half the largest window seen, or a retransmission.
+            if (
+                0 < n < mss
+                and not fin
+                and not (
                     (n == avail and (nodelay or in_flight == 0))
                     or n >= self.max_snd_wnd // 2
                     or lt(snd_nxt, self.snd_max)
-                ):
-                    return
+                )
+            ):
+                return
             if fin and n == 0 and usable <= 0 and in_flight > 0:
                 return  # wait for room before sending a lone FIN
             payload = buf.peek(off, n) if n else b""
