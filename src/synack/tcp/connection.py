@@ -337,7 +337,7 @@ class Connection:
         """Every segment the connection wants sent now, in order."""
         if self.state in _SENDING and (self._sendbuf or self._fin_queued):
             self._send_data(now)
-        if self._ack_now and self.state in _SYNCHRONIZED:
+        if self._ack_now and (self.state in _SYNCHRONIZED or self.state is S.SYN_RECEIVED):
             self._send_ack(now)
         out = self._outbox
         self._outbox = []
@@ -996,6 +996,7 @@ class Connection:
         # acknowledgment for the FIN ... signal the user 'connection closing'".
         self._peer_fin_abs = None
         self.rcv_nxt = add(self.rcv_nxt, 1)
+        self._rcv_adv = add(self._rcv_adv, 1)  # the FIN takes sequence space, not buffer
         self._rcv_abs += 1
         self._ack_now = True
         self.peer_closed = True
