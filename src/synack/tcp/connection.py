@@ -925,6 +925,10 @@ class Connection:
         fin = bool(seg.flags & FIN)
         st = self.state
         if st not in _RECEIVING and st is not S.SYN_RECEIVED:
+            # "This should not occur, since a FIN has been received from the remote
+            # side. Ignore the segment text."
+            if payload:
+                self._drop(now, "data_after_fin")
             if fin and st in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
                 self._ack_now = True  # a retransmitted FIN: ACK it again
             return
