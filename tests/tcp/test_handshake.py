@@ -251,4 +251,3 @@ def test_data_queued_in_syn_sent_goes_after_establishment() -> None:
     assert out(conn) == []
     feed(conn, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK, options=(MaxSegmentSize(MSS),))
     assert out(conn) == [us(flags=ACK | 0x08, payload=b"hello")]
-

@@ -39,8 +39,8 @@ KINDS = ["syn", "syn-ack", "ack", "data", "fin", "rst", "out-of-window", "bad-ac
 
 def segment(kind: str, snd_nxt: int, rcv_nxt: int) -> dict[str, Any]:
     """Fields of the test segment of ``kind`` for a connection at this position."""
-    base = {"seq": rcv_nxt, "ack": snd_nxt, "flags": ACK}
-    return {
+    base: dict[str, Any] = {"seq": rcv_nxt, "ack": snd_nxt, "flags": ACK}
+    table: dict[str, dict[str, Any]] = {
         "syn": {**base, "flags": SYN, "ack": 0},
         "syn-ack": {**base, "flags": SYN | ACK},
         "ack": base,
@@ -49,7 +49,8 @@ def segment(kind: str, snd_nxt: int, rcv_nxt: int) -> dict[str, Any]:
         "rst": {**base, "flags": RST, "ack": 0},
         "out-of-window": {**base, "seq": (rcv_nxt + 200_000) & 0xFFFFFFFF, "payload": b"x"},
         "bad-ack": {**base, "ack": snd_nxt + 1000},
-    }[kind]
+    }
+    return table[kind]
 
 
 # Replies: "" none; "ACK" <SEQ=SND.NXT><ACK=RCV.NXT(+advance)>; "RST" <SEQ=SEG.ACK><CTL=RST>;

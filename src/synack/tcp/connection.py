@@ -660,7 +660,7 @@ class Connection:
             ):
                 # RFC 9293 3.10.7.4: "special allowance should be made to accept valid
                 # ACKs, URGs, and RSTs" when RCV.WND is zero.
-                self.counters["data_beyond_zero_window"] += 1
+                self._drop(now, "out_of_window")
                 self._process_ack(seg, now)
                 self._ack_now = True
                 return
