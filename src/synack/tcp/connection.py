@@ -605,7 +605,8 @@ class Connection:
             # RFC 6298 5.7 and RFC 5681 3.1: after a lost SYN, RTO restarts at 3 s
             # and the initial window is one segment.
             if self.rtt.srtt is None:
-                self.rtt.rto = max(self.rtt.rto, RTO_AFTER_SYN_LOSS)
+                self.rtt.rto = min(max(RTO_AFTER_SYN_LOSS, self.rtt.min_rto), self.rtt.max_rto)
+                self.rtt.backoff = 0
             self.cc.cwnd = self.mss
         self._trace_cc(now, "init")
         self._event(Connected())
@@ -836,9 +837,6 @@ class Connection:
             rtt = now - self._rtt_time
             self._rtt_seq = None
             self._rtt_sample(rtt, now)
-        elif self.rtt.backoff and self.rtt.srtt is not None:
-            # New data was acknowledged after a backoff: recompute RTO from SRTT.
-            self.rtt.sample(self.rtt.srtt)
         self._retries = 0
         in_flight = self.in_flight
         if self._in_recovery:
