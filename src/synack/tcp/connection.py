@@ -796,7 +796,9 @@ class Connection:
             and not seg.payload
             and not seg.flags & (SYN | FIN)
             and wnd == self.snd_wnd
+            and wnd > 0  # answers to zero-window probes say nothing about loss
         ):
+            # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
             self._on_duplicate_ack(now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
