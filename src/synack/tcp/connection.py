@@ -462,6 +462,11 @@ class Connection:
         cfg = self.config
         if not cfg.keepalive or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT):
             return
+        if self.snd_una != self.snd_max:
+            # MUST-26: "Keep-alive packets MUST only be sent when no sent data is
+            # outstanding": the retransmission timer is watching the peer already.
+            self._keepalive_at = now + cfg.keepalive_idle
+            return
         if self._keepalive_probes >= cfg.keepalive_probes:
             self._time_out(now, "keepalive")
             return
@@ -583,6 +588,7 @@ class Connection:
         if lt(self.snd_nxt, self.snd_una):
             self.snd_nxt = self.snd_una
         self._rtx_at = None
+        self._user_at = None
         self._retries = 0
         if self._rtt_seq is not None and not self._syn_lost:
             self._rtt_sample(now - self._rtt_time, now)
@@ -1048,6 +1054,9 @@ class Connection:
         if not rtx:
             self._rtt_seq = self.snd_nxt
             self._rtt_time = now
+            if cfg.user_timeout is not None and self._user_at is None:
+                # RFC 9293 3.10.8: the user timeout covers the handshake too.
+                self._user_at = now + cfg.user_timeout
         self._emit(seg, now, rtx=rtx)
         self._rtx_at = now + self.rtt.rto
 
