@@ -44,7 +44,7 @@ from synack.tcp.reassembly import Reassembler
 from synack.tcp.rtt import RttEstimator
 from synack.tcp.sendbuf import SendBuffer
 from synack.tcp.state import State, Trigger, next_state
-from synack.wire.ip import addr_to_str
+from synack.wire.ip import addr_to_str, str_to_addr
 from synack.wire.seq import MASK, add, between, gt, le, lt, sub
 from synack.wire.tcp import (
     ACK,
@@ -94,6 +94,10 @@ _RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 _USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
 
 
+def _packed(addr: bytes | str) -> bytes:
+    return addr if isinstance(addr, bytes) else str_to_addr(addr)
+
+
 class Connection:
     """The TCB of RFC 9293 3.3.1 and the processing of 3.10 for one connection.
 
@@ -103,8 +107,8 @@ class Connection:
 
     def __init__(
         self,
-        local: tuple[bytes, int],
-        remote: tuple[bytes, int],
+        local: tuple[bytes | str, int],
+        remote: tuple[bytes | str, int],
         *,
         iss: int,
         config: Config | None = None,
@@ -113,8 +117,9 @@ class Connection:
         shared_counters: Counter[str] | None = None,
     ) -> None:
         self.config = cfg = config or Config()
-        self.local = local
-        self.remote = remote
+        self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
+        self.remote: tuple[bytes, int] = (_packed(remote[0]), remote[1])
+        local, remote = self.local, self.remote
         self.name = name
         self.state = S.CLOSED
         self.passive = False
