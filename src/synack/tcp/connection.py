@@ -943,6 +943,7 @@ class Connection:
             if fin and st in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
                 self._ack_now = True  # a retransmitted FIN: ACK it again
             return
+        ack = False
         off = sub(seq, self.rcv_nxt)
         if off < 0:
             # Trim octets we already have ("trimmed to the window" and duplicates).
@@ -966,27 +967,34 @@ class Connection:
                 if filled_hole:
                     self._pull_reassembled()
                     # RFC 5681 4.2: ACK immediately when a segment fills a hole.
-                    self._ack_now = True
+                    ack = True
                 else:
                     self._ack_pending += 1
                     if self._ack_pending >= 2 or self.config.delayed_ack == 0:
-                        # RFC 9293 3.8.6.3 (SHLD-19): ACK at least every second full segment.
-                        self._ack_now = True
+                        # RFC 9293 3.8.6.3 (SHLD-19): ACK at least every second full
+                        # segment; sent now, so a driver that hands us a burst of
+                        # segments at once still gets one ACK per two (no stretch ACKs).
+                        ack = True
                     elif self._delack_at is None:
                         # RFC 9293 3.8.6.3 (MUST-40): the delay is under 0.5 s.
                         self._delack_at = now + self.config.delayed_ack
             else:
                 self._reasm.insert(self._rcv_abs + off, payload)
                 self.counters["out_of_order"] += 1
-                # RFC 5681 4.2: out-of-order data triggers an immediate (duplicate) ACK.
-                self._ack_now = True
+                # RFC 5681 4.2: each out-of-order segment triggers an immediate
+                # duplicate ACK (the sender counts them for fast retransmit).
+                ack = True
         elif off and (fin or seg.seg_len):
-            self._ack_now = True
+            ack = True
         if self._peer_fin_abs is not None:
             if self._peer_fin_abs == self._rcv_abs:
                 self._on_fin(now)
             else:
-                self._ack_now = True  # an out-of-order FIN: duplicate ACK
+                ack = True  # an out-of-order FIN: duplicate ACK
+        if ack:
+            # One ACK per arriving segment that needs one, emitted at once (a flagged
+            # ACK, by contrast, waits for the flush and may ride on data).
+            self._send_ack(now)
 
     def _deliver(self, data: bytes) -> None:
         self._ready += data
