@@ -45,6 +45,7 @@ from synack.tcp.rtt import RttEstimator
 from synack.tcp.sendbuf import SendBuffer
 from synack.tcp.state import State, Trigger, next_state
 from synack.wire.ip import addr_to_str, str_to_addr
+from synack.wire.render import format_options
 from synack.wire.seq import MASK, add, between, gt, le, lt, sub
 from synack.wire.tcp import (
     ACK,
@@ -74,6 +75,9 @@ RTO_AFTER_SYN_LOSS: Final = 3_000_000
 # RFC 5681 3.2: fast retransmit on the third duplicate ACK.
 DUPACK_THRESHOLD: Final = 3
 ONE_SECOND: Final = 1_000_000
+
+_TIMER_NAMES: Final = ("rtx", "persist", "delack", "keepalive", "timewait", "user")
+_NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
 
 _SYNCHRONIZED: Final = frozenset(
     {
@@ -193,6 +197,7 @@ class Connection:
         self._event_sink: Callable[[Connection, Event], None] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
+        self._traced_timers = _NO_TIMERS
 
     # ------------------------------------------------------------------ info
     def __repr__(self) -> str:
@@ -346,6 +351,8 @@ class Connection:
             self._send_ack(now)
         out = self._outbox
         self._outbox = []
+        if self._tracer:
+            self._trace_timers(now)
         return out
 
     def next_event(self) -> Event | None:
@@ -410,6 +417,8 @@ class Connection:
             self._syn_lost = True
             self._rtt_seq = None  # Karn
             self.rtt.back_off()  # RFC 6298 (5.5)
+            if self._tracer:
+                self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
             self.counters["retransmit.syn"] += 1
             self._send_syn(now, ack=st is S.SYN_RECEIVED, rtx=True)
             return
@@ -433,6 +442,8 @@ class Connection:
         self._recover = self.snd_max
         self._rtt_seq = None  # Karn's algorithm: never time a retransmission
         self.rtt.back_off()  # RFC 6298 (5.5)
+        if self._tracer:
+            self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
         # RFC 6298 (5.4): retransmit the earliest unacknowledged segment (go-back-N).
         self.snd_nxt = self.snd_una
         self._send_data(now)
@@ -1241,6 +1252,8 @@ class Connection:
             "win": seg.window,
             "len": len(seg.payload),
         }
+        if seg.options:
+            fields["opts"] = format_options(seg.options)
         if ev == "seg_out":
             fields["rtx"] = rtx
         self._trace(now, ev, **fields)
@@ -1251,4 +1264,23 @@ class Connection:
 
     def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
         if self._tracer:
-            self._trace(now, "timer", which=which, deadline=deadline, fired=True)
+            self._trace(now, "timer", which=which, action="fired", deadline=deadline)
+
+    def _trace_timers(self, now: int) -> None:
+        """Trace every timer armed, moved or cancelled since the last call."""
+        current = (
+            self._rtx_at,
+            self._persist_at,
+            self._delack_at,
+            self._keepalive_at,
+            self._timewait_at,
+            self._user_at,
+        )
+        last = self._traced_timers
+        if current == last:
+            return
+        self._traced_timers = current
+        for name, old, new in zip(_TIMER_NAMES, last, current, strict=True):
+            if old != new:
+                action = "cancel" if new is None else "arm"
+                self._trace(now, "timer", which=name, action=action, deadline=new)
