@@ -235,9 +235,8 @@ class Endpoint:
         if kind in ("frag_needed", "packet_too_big") and mtu:
             overhead = 40 if len(src) == 4 else 60
             new_mss = max(88, mtu - overhead)
-            if new_mss < conn.mss:
-                conn.mss = new_mss
-                conn.cc.set_mss(new_mss)
+            if new_mss < conn.mss_limit:
+                conn.set_path_mss(new_mss)  # less the connection's option overhead
                 conn.counters["pmtu_reduced"] += 1
             self._after(conn, now)
             return
