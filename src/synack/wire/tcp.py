@@ -72,10 +72,11 @@ CWR: Final = 0x080
 AE: Final = 0x100
 FLAGS_MASK: Final = 0xFFF
 
-# Display order of flag names, as Wireshark writes them ("SYN, ACK", "FIN, PSH, ACK").
+# Flag names from the lowest bit up, the order Wireshark writes them in
+# ("SYN, ACK", "FIN, PSH, ACK", "SYN, ECE, CWR").
 _FLAG_NAMES: Final = (
-    (SYN, "SYN"),
     (FIN, "FIN"),
+    (SYN, "SYN"),
     (RST, "RST"),
     (PSH, "PSH"),
     (ACK, "ACK"),
@@ -100,7 +101,7 @@ _U32X2: Final = struct.Struct("!II")
 
 
 def flag_names(flags: int) -> list[str]:
-    """The names of the bits set in ``flags``, in Wireshark's order."""
+    """The names of the bits set in ``flags``, lowest bit first, as Wireshark lists them."""
     return [name for bit, name in _FLAG_NAMES if flags & bit]
 
 
