@@ -315,6 +315,7 @@ class Connection:
             # responses to any queued SENDs".
             self._transition(T.CLOSE_NO_FIN, "close", now)
             self._finish(now)
+            self._wake()
             return
         if st is S.CLOSED:
             raise ConnectionClosedError("close(): connection does not exist")
@@ -341,6 +342,7 @@ class Connection:
             self._emit(Segment(self.local[1], self.remote[1], self.snd_nxt, 0, RST), now)
         self._transition(T.ABORT, "abort", now)
         self._finish(now)
+        self._wake()
 
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
