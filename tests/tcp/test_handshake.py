@@ -7,14 +7,12 @@ from synack.tcp.events import Connected, Reset, StateChanged, TimedOut
 from synack.tcp.state import State
 from synack.wire.tcp import ACK, RST, SYN, MaxSegmentSize, Segment
 from tests.tcp.helpers import (
-    FROM_PEER,
     LOCAL,
     LOCAL_ISS,
     MSS,
     PEER_WINDOW,
     REMOTE,
     REMOTE_ISS,
-    WINDOW,
     events,
     feed,
     new_conn,
@@ -253,7 +251,3 @@ def test_data_queued_in_syn_sent_goes_after_establishment() -> None:
     assert out(conn) == []
     feed(conn, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK, options=(MaxSegmentSize(MSS),))
     assert out(conn) == [us(flags=ACK | 0x08, payload=b"hello")]
-
-
-def test_from_peer_template_is_consistent() -> None:
-    assert FROM_PEER.window == PEER_WINDOW and WINDOW == 64_000
