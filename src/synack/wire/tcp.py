@@ -297,12 +297,16 @@ def emit_options(options: tuple[Option, ...]) -> bytes:
     """
     if not options:
         return b""
-    if len(options) == 3 and type(ts := options[2]) is Timestamps:
-        if type(options[0]) is NoOperation and type(options[1]) is NoOperation:
-            try:
-                return _NOP_NOP_TS + _U32X2.pack(ts.tsval, ts.tsecr)
-            except struct.error as e:
-                raise ValueError(f"cannot emit options {options!r}: {e}") from None
+    if (
+        len(options) == 3
+        and type(ts := options[2]) is Timestamps
+        and type(options[0]) is NoOperation
+        and type(options[1]) is NoOperation
+    ):
+        try:
+            return _NOP_NOP_TS + _U32X2.pack(ts.tsval, ts.tsecr)
+        except struct.error as e:
+            raise ValueError(f"cannot emit options {options!r}: {e}") from None
     try:
         raw = b"".join([o.emit() for o in options])
     except (struct.error, OverflowError, ValueError) as e:
