@@ -292,6 +292,7 @@ def test_common_nop_nop_timestamps_layout() -> None:
         b"\x08\x08" + bytes(6),  # timestamps must be 10
         b"\x05\x02\x00\x00",  # SACK with no block
         b"\x05\x06" + bytes(6),  # SACK with half a block
+        b"\x05\x2a" + bytes(40),  # SACK with five blocks
     ],
 )
 def test_bad_option_lengths_are_rejected(raw: bytes) -> None:

@@ -279,7 +279,7 @@ def parse_options(data: bytes | bytearray | memoryview) -> tuple[Option, ...]:
         elif kind == 4:
             opts.append(_SACK_PERMITTED)
         elif kind == 5:
-            if (length - 2) % 8 or length == 2:
+            if (length - 2) % 8 or not 10 <= length <= 34:  # RFC 2018 3: 1 to 4 blocks
                 raise MalformedPacket("bad_option_length", f"SACK length {length}")
             edges = struct.unpack_from(f"!{(length - 2) // 4}I", data, i + 2)
             opts.append(Sack(tuple(zip(edges[0::2], edges[1::2], strict=True))))
