@@ -211,8 +211,13 @@ class Connection:
 
     @property
     def rcv_wnd(self) -> int:
-        """RCV.WND: receive-buffer space not taken by data waiting for :meth:`recv`."""
-        return max(0, self.config.recv_buffer - len(self._ready))
+        """RCV.WND: buffer space not taken by data waiting for :meth:`recv`.
+
+        Never less than what was advertised: with window scaling the advertised
+        right edge is rounded up (so it never moves left, RFC 7323 2.4), which
+        can promise up to 2**shift - 1 octets beyond the buffer; they are taken.
+        """
+        return max(self.config.recv_buffer - len(self._ready), sub(self._rcv_adv, self.rcv_nxt), 0)
 
     @property
     def srtt(self) -> int | None:
@@ -1177,21 +1182,29 @@ class Connection:
 
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        space = self.rcv_wnd
+        space = self.config.recv_buffer - len(self._ready)
         cur = sub(self._rcv_adv, self.rcv_nxt)
         if cur < 0:
             cur = 0
+        shift = self.rcv_wscale
+        # The right edge never moves left (RFC 9293 3.8.6.2.2 SHLD-14, RFC 7323
+        # 2.4): keep at least the old edge, rounded up to the scale's unit.
+        keep = (cur + (1 << shift) - 1) >> shift
         # "The suggested SWS avoidance algorithm for the receiver is to keep
         # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
         # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        wnd = space if space - cur >= min(self.config.recv_buffer // 2, self.mss) else cur
-        shift = self.rcv_wscale
-        field = min(wnd >> shift, 0xFFFF)
+        if space - cur >= min(self.config.recv_buffer // 2, self.mss):
+            field = max(space >> shift, keep)
+        else:
+            field = keep
+        if field > 0xFFFF:
+            field = 0xFFFF
         self._rcv_adv = add(self.rcv_nxt, field << shift)
         return field
 
     def _advertisable_gain(self) -> int:
-        return self.rcv_wnd - max(0, sub(self._rcv_adv, self.rcv_nxt))
+        space = self.config.recv_buffer - len(self._ready)
+        return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
 
     def _make(self, flags: int, seq: int, payload: bytes = b"") -> Segment:
         return Segment(
