@@ -155,8 +155,10 @@ class Connection:
         self._rcv_adv = 0  # right edge of the window we last advertised
         self._rcv_abs = 0  # unwrapped stream offset of RCV.NXT
 
-        self.peer_mss = DEFAULT_MSS_V4 if len(local[0]) == 4 else DEFAULT_MSS_V6
-        self.mss = min(cfg.mss, self.peer_mss)  # effective send MSS
+        v4 = len(self.local[0]) == 4
+        self.peer_mss = DEFAULT_MSS_V4 if v4 else DEFAULT_MSS_V6
+        self._local_mss = cfg.mss if v4 else cfg.mss - 20  # IPv6's header is 20 longer
+        self.mss = min(self._local_mss, self.peer_mss)  # effective send MSS
         self._sendbuf = SendBuffer(cfg.send_buffer)
         self._fin_queued = False  # user called close(): a FIN follows the queued data
         self._fin_seq = 0  # sequence number of our FIN once queued
@@ -605,7 +607,7 @@ class Connection:
         peer_mss = seg.mss
         if peer_mss is not None and peer_mss > 0:
             self.peer_mss = peer_mss
-        self.mss = max(1, min(self.config.mss, self.peer_mss))
+        self.mss = max(1, min(self._local_mss, self.peer_mss))
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
         shift = seg.wscale
         if shift is not None and self.config.window_scaling:
@@ -1072,7 +1074,8 @@ class Connection:
     # ---------------------------------------------------------------- sending
     def _send_syn(self, now: int, *, ack: bool, rtx: bool = False) -> None:
         cfg = self.config
-        opts: list[Option] = [MaxSegmentSize(cfg.mss)]
+        # RFC 9293 3.7.1 (MUST-67): MSS = MTU minus the fixed IP and TCP headers.
+        opts: list[Option] = [MaxSegmentSize(self._local_mss)]
         # RFC 7323 2.2: a SYN-ACK carries Window Scale only if the SYN did.
         if cfg.window_scaling and (not ack or self.rcv_wscale or self.snd_wscale):
             opts.append(WindowScale(cfg.recv_wscale))
