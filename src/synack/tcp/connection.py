@@ -39,6 +39,7 @@ from synack.tcp.events import (
     StateChanged,
     TimedOut,
     Tracer,
+    UrgentData,
 )
 from synack.tcp.reassembly import Reassembler
 from synack.tcp.recovery import Recovery
@@ -56,10 +57,10 @@ from synack.wire.tcp import (
     PSH,
     RST,
     SYN,
+    URG,
     MaxSegmentSize,
     NoOperation,
     Option,
-    Sack,
     SackPermitted,
     Segment,
     Timestamps,
@@ -85,6 +86,8 @@ TS_OPTION_LEN: Final = 12
 # RFC 2018 3: a SACK option of n blocks takes 2 + 8n octets (plus NOP, NOP here).
 SACK_BLOCK_LEN: Final = 8
 SACK_OPTION_BASE: Final = 4
+# RFC 9293 3.8.6.2.1 (MUST-38): the sender SWS override timeout, 0.1 to 1.0 s.
+SWS_OVERRIDE: Final = 200_000
 
 _NOP: Final = NoOperation()
 _SACK_PERMITTED: Final = SackPermitted()
@@ -177,8 +180,10 @@ class Connection:
         self._rcv_adv = 0  # right edge of the window we last advertised
         self._rcv_abs = 0  # unwrapped stream offset of RCV.NXT
 
-        self.peer_mss = DEFAULT_MSS_V4 if len(local[0]) == 4 else DEFAULT_MSS_V6
-        self._mss_limit = min(cfg.mss, self.peer_mss)  # data + options per segment
+        v4 = len(self.local[0]) == 4
+        self.peer_mss = DEFAULT_MSS_V4 if v4 else DEFAULT_MSS_V6
+        self._local_mss = cfg.mss if v4 else cfg.mss - 20  # IPv6's header is 20 longer
+        self._mss_limit = min(self._local_mss, self.peer_mss)  # data + options per segment
         self._opt_len = 0  # option octets on every segment (timestamps)
         self._mss = self._mss_limit  # effective send MSS: data octets per segment
         self._sendbuf = SendBuffer(cfg.send_buffer)
@@ -187,6 +192,8 @@ class Connection:
         self._ready = bytearray()  # in-order data waiting for recv()
         self._reasm = Reassembler()
         self._peer_fin_abs: int | None = None  # offset of an out-of-order FIN
+        self._rcv_up = 0  # RCV.UP: first octet after the peer's urgent data
+        self._snd_up: int | None = None  # SND.UP, while urgent data is unacknowledged
         self.peer_closed = False
 
         self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
@@ -225,6 +232,7 @@ class Connection:
         self._challenge_start = -ONE_SECOND
         self._challenge_count = 0
         self._send_space_wanted = False
+        self._sws_override = False
 
         self._outbox: list[Segment] = []
         self._events: deque[Event] = deque()
@@ -242,8 +250,13 @@ class Connection:
 
     @property
     def rcv_wnd(self) -> int:
-        """RCV.WND: receive-buffer space not taken by data waiting for :meth:`recv`."""
-        return max(0, self.config.recv_buffer - len(self._ready))
+        """RCV.WND: buffer space not taken by data waiting for :meth:`recv`.
+
+        Never less than what was advertised: with window scaling the advertised
+        right edge is rounded up (so it never moves left, RFC 7323 2.4), which
+        can promise up to 2**shift - 1 octets beyond the buffer; they are taken.
+        """
+        return max(self.config.recv_buffer - len(self._ready), sub(self._rcv_adv, self.rcv_nxt), 0)
 
     @property
     def srtt(self) -> int | None:
@@ -337,12 +350,14 @@ class Connection:
         self.passive = True
         self._transition(T.PASSIVE_OPEN, "passive open", now)
 
-    def send(self, data: bytes | bytearray | memoryview) -> int:
+    def send(self, data: bytes | bytearray | memoryview, *, urgent: bool = False) -> int:
         """SEND (RFC 9293 3.10.2): queue as much of ``data`` as the buffer takes.
 
         Returns the number of octets accepted (possibly 0 when the buffer is
         full; wait for :class:`SendBufferSpace`). Raises
         :class:`ConnectionClosedError` after :meth:`close` or once closed.
+        ``urgent=True`` marks the octets accepted as urgent (RFC 9293 3.8.5): the
+        segments carrying them have URG set and point past them.
         """
         st = self.state
         if st not in _USER_SEND:
@@ -350,6 +365,10 @@ class Connection:
         if self._fin_queued:
             raise ConnectionClosedError("send() after close(): connection closing")
         n = self._sendbuf.write(data)
+        if urgent and n:
+            # SND.UP: the sequence number of the first octet after the urgent data.
+            start = self.snd_una if self._syn_acked else add(self.iss, 1)
+            self._snd_up = add(start, len(self._sendbuf))
         if n < len(data):
             self._send_space_wanted = True
         if n:
@@ -390,6 +409,7 @@ class Connection:
             # responses to any queued SENDs".
             self._transition(T.CLOSE_NO_FIN, "close", now)
             self._finish(now)
+            self._wake()
             return
         if st is S.CLOSED:
             raise ConnectionClosedError("close(): connection does not exist")
@@ -416,6 +436,7 @@ class Connection:
             self._emit(Segment(self.local[1], self.remote[1], self.snd_nxt, 0, RST), now)
         self._transition(T.ABORT, "abort", now)
         self._finish(now)
+        self._wake()
 
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
@@ -569,7 +590,13 @@ class Connection:
     def _on_persist(self, now: int) -> None:
         # RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
         # exponentially; MUST-36: never give up while the peer answers.
-        if self.state not in _SENDING or self.snd_wnd > 0:
+        if self.state not in _SENDING:
+            return
+        if self.snd_wnd > 0:
+            # The SWS override timer: send the short segment that was held back.
+            self.counters["sws_override"] += 1
+            self._sws_override = True
+            self._send_data(now)
             return
         self.counters["window_probe"] += 1
         off = sub(self.snd_nxt, self.snd_una)
@@ -703,6 +730,7 @@ class Connection:
         cfg = self.config
         self.irs = seg.seq
         self.rcv_nxt = add(seg.seq, 1)
+        self._rcv_up = self.rcv_nxt
         self._rcv_adv = self.rcv_nxt
         # RFC 2018 2: SACK is used only if both SYNs carry SACK-permitted.
         self.sack_ok = cfg.sack and seg.sack_permitted
@@ -718,7 +746,7 @@ class Connection:
         peer_mss = seg.mss
         if peer_mss is not None and peer_mss > 0:
             self.peer_mss = peer_mss
-        self.set_path_mss(max(1, min(cfg.mss, self.peer_mss)))
+        self.set_path_mss(max(1, min(self._local_mss, self.peer_mss)))
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
         shift = seg.wscale
         if shift is not None and self.config.window_scaling:
@@ -846,6 +874,8 @@ class Connection:
                 # ACKs, URGs, and RSTs" when RCV.WND is zero.
                 self._drop(now, "out_of_window")
                 self._process_ack(seg, now)
+                if fl & URG:
+                    self._on_urgent(seg)  # MUST-66: URG is processed at zero window too
                 self._ack_now = True
                 return
             if st is S.TIME_WAIT and fl & FIN:
@@ -924,11 +954,36 @@ class Connection:
             self._timewait_at = now + 2 * self.config.msl
             self._ack_now = True
             return
-        # sixth: URG is parsed and ignored (RFC 6093 advises against its use).
-        if fl & 0x20:
-            self.counters["urg_ignored"] += 1
+        # sixth: check the URG bit
+        if fl & URG:
+            self._on_urgent(seg)
         # seventh and eighth: segment text and FIN
         self._queue_text(seg, seg.seq, now)
+
+    def _on_urgent(self, seg: Segment) -> None:
+        """RFC 9293 3.10.7.4 sixth and 3.8.5: track RCV.UP and tell the user."""
+        if self.state not in _RECEIVING:
+            self.counters["urg_ignored"] += 1  # "This should not occur ... Ignore the URG."
+            return
+        # MUST-62: the urgent pointer points to the first non-urgent octet.
+        up = add(seg.seq, seg.urgent)
+        if gt(up, self._rcv_up):
+            # "If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal the user
+            # that the remote side has urgent data if the urgent pointer (RCV.UP) is in
+            # advance of the data consumed" (MUST-32).
+            self._rcv_up = up
+            self.counters["urgent"] += 1
+            self._event(UrgentData(self.urgent_pending))
+
+    @property
+    def urgent_pending(self) -> int:
+        """Octets of urgent data not yet read by :meth:`recv` (MUST-33); 0 if none.
+
+        Urgent data is delivered inline, in order, like any other data; this says
+        how far into the stream the urgent part reaches from the next octet read.
+        """
+        read_point = add(self.rcv_nxt, -len(self._ready))
+        return max(0, sub(self._rcv_up, read_point))
 
     def _fin_acked(self) -> bool:
         return self._fin_queued and self.snd_una == add(self._fin_seq, 1)
@@ -1246,7 +1301,8 @@ class Connection:
     # ---------------------------------------------------------------- sending
     def _send_syn(self, now: int, *, ack: bool, rtx: bool = False) -> None:
         cfg = self.config
-        opts: list[Option] = [MaxSegmentSize(cfg.mss)]
+        # RFC 9293 3.7.1 (MUST-67): MSS = MTU minus the fixed IP and TCP headers.
+        opts: list[Option] = [MaxSegmentSize(self._local_mss)]
         # RFC 2018 2 / RFC 7323 3.2: a SYN-ACK carries SACK-permitted and
         # Timestamps only if the SYN did.
         if cfg.sack and (not ack or self.sack_ok):
@@ -1348,9 +1404,18 @@ class Connection:
                 0 < n < mss
                 and not fin
                 and not probe
-                and not ((n == avail and (nodelay or in_flight == 0)) or n >= self.max_snd_wnd // 2)
+                and not (
+                    (n == avail and (nodelay or in_flight == 0))
+                    or n >= self.max_snd_wnd // 2
+                    or self._sws_override
+                )
             ):
+                if in_flight == 0 and self._persist_at is None:
+                    # Nothing in flight will bring an ACK: the override timeout of
+                    # RFC 9293 3.8.6.2.1 ("in the range 0.1 - 1.0 seconds") sends it.
+                    self._persist_at = now + SWS_OVERRIDE
                 break
+            self._sws_override = False
             if fin and n == 0 and room <= 0 and in_flight > 0:
                 break  # wait for room before sending a lone FIN
             payload = buf.peek(off, n) if n else b""
@@ -1414,45 +1479,50 @@ class Connection:
 
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        space = self.rcv_wnd
+        space = self.config.recv_buffer - len(self._ready)
         cur = sub(self._rcv_adv, self.rcv_nxt)
         if cur < 0:
             cur = 0
+        shift = self.rcv_wscale
+        # The right edge never moves left (RFC 9293 3.8.6.2.2 SHLD-14, RFC 7323
+        # 2.4): keep at least the old edge, rounded up to the scale's unit.
+        keep = (cur + (1 << shift) - 1) >> shift
         # "The suggested SWS avoidance algorithm for the receiver is to keep
         # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
         # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        wnd = space if space - cur >= min(self.config.recv_buffer // 2, self.mss) else cur
-        shift = self.rcv_wscale
-        field = min(wnd >> shift, 0xFFFF)
+        if space - cur >= min(self.config.recv_buffer // 2, self.mss):
+            field = max(space >> shift, keep)
+        else:
+            field = keep
+        if field > 0xFFFF:
+            field = 0xFFFF
         self._rcv_adv = add(self.rcv_nxt, field << shift)
         return field
 
     def _advertisable_gain(self) -> int:
-        return self.rcv_wnd - max(0, sub(self._rcv_adv, self.rcv_nxt))
+        space = self.config.recv_buffer - len(self._ready)
+        return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
 
     def _make(self, flags: int, seq: int, now: int, payload: bytes = b"") -> Segment:
-        """A segment from us with the current ACK, window and options."""
+        """A segment from us with the current ACK, window, urgent pointer and options."""
+        urgent = 0
+        snd_up = self._snd_up
+        if snd_up is not None:
+            if gt(snd_up, seq):
+                # RFC 9293 3.8.5: URG with SEG.UP = SND.UP - SEG.SEQ; a longer urgent
+                # run than 16 bits can point to is sent as the furthest it can
+                # (MUST-31, RFC 6093 4).
+                flags |= URG
+                urgent = min(sub(snd_up, seq), 0xFFFF)
+            elif le(snd_up, self.snd_una):
+                self._snd_up = None
         opts: tuple[Option, ...] = ()
         ts = self._ts
         if ts.enabled:
             # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
             opts = (_NOP, _NOP, Timestamps(ts.tsval(now), ts.ts_recent))
         if self.sack_ok and (self._reasm or self._sack_rx.pending_dsack):
-            # RFC 2018 3-4: SACK blocks while data is queued out of order, as
-            # many as fit (data segments have less room: RFC 6691).
-            room = self._mss_limit - len(payload) if payload else 40
-            room = min(room, 40) - self._opt_len - SACK_OPTION_BASE
-            if room >= SACK_BLOCK_LEN:
-                rcv_nxt, rcv_abs = self.rcv_nxt, self._rcv_abs
-                blocks = self._sack_rx.blocks(rcv_abs, self._reasm.ranges(), room // SACK_BLOCK_LEN)
-                if blocks:
-                    sack = Sack(
-                        tuple(
-                            (add(rcv_nxt, lo - rcv_abs), add(rcv_nxt, hi - rcv_abs))
-                            for lo, hi in blocks
-                        )
-                    )
-                    opts = (*opts, _NOP, _NOP, sack)
+            opts = self._with_sack(opts, len(payload))
         return Segment(
             self.local[1],
             self.remote[1],
@@ -1460,10 +1530,20 @@ class Connection:
             self.rcv_nxt,
             flags,
             self._window_field(),
-            0,
+            urgent,
             opts,
             payload,
         )
+
+    def _with_sack(self, opts: tuple[Option, ...], payload_len: int) -> tuple[Option, ...]:
+        # RFC 2018 3-4: SACK blocks while data is queued out of order, as many as
+        # fit (a data segment has less room for options: RFC 6691).
+        room = min(self._mss_limit - payload_len, 40) if payload_len else 40
+        n = (room - self._opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN
+        if n <= 0:
+            return opts
+        sack = self._sack_rx.option(self.rcv_nxt, self._rcv_abs, self._reasm.ranges(), n)
+        return (*opts, _NOP, _NOP, sack) if sack is not None else opts
 
     def _emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:
         if seg.flags & ACK:

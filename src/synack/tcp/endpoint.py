@@ -23,7 +23,7 @@ from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip, pseudo_sum
-from synack.wire.seq import add
+from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
 __all__ = ["EPHEMERAL_PORTS", "Endpoint", "Listener"]
@@ -148,6 +148,10 @@ class Endpoint:
     ) -> Connection:
         """Active OPEN: a new connection in SYN-SENT, its SYN ready to send."""
         raddr = _packed(remote_addr)
+        if not _unicast(raddr):
+            # RFC 9293 3.9.1 (MUST-46): "an OPEN call ... with a broadcast or multicast
+            # foreign address MUST be rejected".
+            raise ValueError(f"{addr_to_str(raddr)} is not a unicast address")
         if not 0 < remote_port < 65536:
             raise ValueError(f"port {remote_port} out of range")
         laddr = _packed(local_addr) if local_addr is not None else self._source_for(raddr)
@@ -191,11 +195,25 @@ class Endpoint:
         """A parsed, checksum-verified segment (for drivers that parse themselves)."""
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
+        lst = self._listeners.get(seg.dst_port)
         if conn is not None:
+            if (
+                conn.state is State.TIME_WAIT
+                and lst is not None
+                and seg.flags & (SYN | ACK | RST) == SYN
+                and gt(seg.seq, conn.rcv_nxt)
+            ):
+                # RFC 9293 3.6.1 (MAY-2): a new SYN above the old incarnation's
+                # sequence space reopens the connection from TIME-WAIT, with an ISS
+                # above every sequence number the old one used.
+                self.counters["time_wait_reuse"] += 1
+                floor = add(conn.snd_max, 1 << 16)
+                self._forget(conn)
+                self._on_syn(lst, key, seg, now, iss_floor=floor)
+                return
             conn.receive_segment(seg, now)
             self._after(conn, now)
             return
-        lst = self._listeners.get(seg.dst_port)
         if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
             self._on_syn(lst, key, seg, now)
             return
@@ -266,8 +284,9 @@ class Endpoint:
                 segs = conn.segments_to_send(now)
                 if segs:
                     src, dst = conn.local[0], conn.remote[0]
+                    ttl, tos = conn.config.ttl, conn.config.tos
                     for seg in segs:
-                        out.append(emit_tcp_packet(src, dst, seg))
+                        out.append(emit_tcp_packet(src, dst, seg, ttl, 0, tos))
                 self._rearm(conn)
                 if conn.state is State.CLOSED or conn.state is State.LISTEN:
                     # CLOSED, or a half-open connection sent back to LISTEN (its
@@ -291,11 +310,21 @@ class Endpoint:
 
     # -------------------------------------------------------------- internal
     def _new_connection(
-        self, laddr: bytes, lport: int, raddr: bytes, rport: int, cfg: Config, now: int
+        self,
+        laddr: bytes,
+        lport: int,
+        raddr: bytes,
+        rport: int,
+        cfg: Config,
+        now: int,
+        *,
+        iss_floor: int | None = None,
     ) -> Connection:
         iss = cfg.fixed_iss
         if iss is None:
             iss = self._isn.isn(now, laddr, lport, raddr, rport)
+        if iss_floor is not None and lt(iss, iss_floor):
+            iss = iss_floor
         conn = Connection(
             (laddr, lport),
             (raddr, rport),
@@ -310,12 +339,21 @@ class Endpoint:
         self._conns[(laddr, lport, raddr, rport)] = conn
         return conn
 
-    def _on_syn(self, lst: Listener, key: Key, seg: Segment, now: int) -> None:
+    def _on_syn(
+        self, lst: Listener, key: Key, seg: Segment, now: int, iss_floor: int | None = None
+    ) -> None:
+        if not _unicast(key[2]):
+            # RFC 9293 3.9.1 (MUST-63): a SYN with a broadcast or multicast source
+            # is not valid and must be dropped.
+            self._drop(now, "bad_source_address")
+            return
         if len(lst) >= lst.backlog:
             self._drop(now, "backlog_full")
             return
         laddr, lport, raddr, rport = key
-        conn = self._new_connection(laddr, lport, raddr, rport, lst.config, now)
+        conn = self._new_connection(
+            laddr, lport, raddr, rport, lst.config, now, iss_floor=iss_floor
+        )
         self._owner[conn] = lst
         lst.pending.add(conn)
         conn.listen(now)
@@ -357,6 +395,7 @@ class Endpoint:
         if self._conns.get(key) is conn:
             del self._conns[key]
         self._armed.pop(conn, None)
+        self._dirty.pop(conn, None)
         lst = self._owner.pop(conn, None)
         if lst is not None:
             lst.pending.discard(conn)
@@ -404,7 +443,7 @@ class Endpoint:
                     "rtx": False,
                 }
             )
-        self._raw_out.append(emit_tcp_packet(src, dst, rst))
+        self._raw_out.append(emit_tcp_packet(src, dst, rst, self.config.ttl, 0, self.config.tos))
 
     def _drop(self, now: int, reason: str) -> None:
         self.counters["drop." + reason] += 1
@@ -438,3 +477,13 @@ def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int] | None:
         bytes(dst),
         int.from_bytes(tcp[2:4], "big"),
     )
+
+
+_V4_BROADCAST = b"\xff\xff\xff\xff"
+
+
+def _unicast(addr: bytes) -> bool:
+    """Neither unspecified, multicast nor the limited broadcast address."""
+    if addr == _V4_BROADCAST or addr == bytes(len(addr)):
+        return False
+    return not ipaddress.ip_address(addr).is_multicast

@@ -19,6 +19,9 @@ from collections.abc import Iterator
 from operator import attrgetter
 from typing import Final
 
+from synack.wire.seq import MASK
+from synack.wire.tcp import Sack
+
 __all__ = [
     "EVER_RETRANS",
     "LOST",
@@ -374,3 +377,13 @@ class SackReceiver:
             if r not in out:
                 out.append(r)
         return out
+
+    def option(
+        self, rcv_nxt: int, rcv_abs: int, held: list[tuple[int, int]], limit: int
+    ) -> Sack | None:
+        """The SACK option for the next segment (``rcv_abs`` is RCV.NXT's offset), or None."""
+        blocks = self.blocks(rcv_abs, held, limit)
+        if not blocks:
+            return None
+        base = rcv_nxt - rcv_abs
+        return Sack(tuple(((base + lo) & MASK, (base + hi) & MASK) for lo, hi in blocks))
