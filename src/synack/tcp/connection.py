@@ -1047,7 +1047,7 @@ class Connection:
             and wnd > 0  # answers to zero-window probes say nothing about loss
         )
         blocks = seg.sack_blocks if self.sack_ok else ()
-        if advanced or dupack or (blocks and self.snd_max != snd_una):
+        if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
@@ -1228,13 +1228,13 @@ class Connection:
                 added = self._reasm.insert(start, payload)
                 self.counters["out_of_order"] += 1
                 if sack:
-                    if added:
-                        # RFC 2018 4: the first block reports the one holding this segment.
-                        for r in self._reasm.ranges():
-                            if r[0] <= start < r[1]:
-                                self._sack_rx.note_received(r)
-                                break
-                    elif self.config.dsack:
+                    # RFC 2018 4: the first block reports the one holding this segment;
+                    # RFC 2883 4: a D-SACK block before it if all of it was held already.
+                    for r in self._reasm.ranges():
+                        if r[0] <= start < r[1]:
+                            self._sack_rx.note_received(r)
+                            break
+                    if not added and self.config.dsack:
                         self._sack_rx.note_duplicate(start, start + len(payload))
                 # RFC 5681 4.2: each out-of-order segment triggers an immediate
                 # duplicate ACK (the sender counts them for fast retransmit).

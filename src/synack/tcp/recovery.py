@@ -454,7 +454,8 @@ class Recovery:
                 continue
             if above_segs < DUPTHRESH and above_bytes <= limit:
                 break
-            sb.mark_lost(s)
+            if not s.flags & LOST:  # NextSeg (1) takes each lost segment once
+                sb.mark_lost(s)
 
     # ------------------------------------------------------------- RACK (8985)
     def _rack_update(self, s: TxSeg, now: int, tsecr: int | None) -> None:

@@ -349,11 +349,10 @@ class SackReceiver:
         if d is not None:
             self._dsack = None
             out.append(d)
-            # RFC 2883 4 (3): if the duplicate lies inside a held block, that block
-            # follows; it is the first of the recent list anyway when it applies.
         if not held:
             self._recent.clear()
             return out[:limit]
+        dsack_sent = len(out)
         recent = []
         for left, right in self._recent:
             if right <= rcv_abs:
@@ -365,16 +364,18 @@ class SackReceiver:
                 if r not in recent:
                     recent.append(r)
         self._recent = recent
+        # RFC 2883 4 (3): the block holding a duplicate follows its D-SACK block;
+        # it is the newest one reported, so the recent list puts it there.
         for r in recent:
             if len(out) >= limit:
                 break
-            if r not in out:
+            if r not in out[dsack_sent:]:
                 out.append(r)
         # RFC 2018 4: fill the rest with other held ranges, highest first.
         for r in reversed(held):
             if len(out) >= limit:
                 break
-            if r not in out:
+            if r not in out[dsack_sent:]:
                 out.append(r)
         return out
 
