@@ -52,14 +52,14 @@ class Network:
         return dict(sorted(out.items()))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TwoHosts(Network):
     """Host ``a`` and host ``b`` joined by link ``ab`` (a -> b) and link ``ba``."""
 
-    a: HostNode | None = None
-    b: HostNode | None = None
-    ab: Link | None = None
-    ba: Link | None = None
+    a: HostNode
+    b: HostNode
+    ab: Link
+    ba: Link
 
 
 def two_hosts(
@@ -81,28 +81,28 @@ def two_hosts(
     node_a.default = link_ab
     node_b.default = link_ba
     return TwoHosts(
-        sim,
-        {a.name: node_a, b.name: node_b},
-        {link_ab.name: link_ab, link_ba.name: link_ba},
-        node_a,
-        node_b,
-        link_ab,
-        link_ba,
+        sim=sim,
+        hosts={a.name: node_a, b.name: node_b},
+        links={link_ab.name: link_ab, link_ba.name: link_ba},
+        a=node_a,
+        b=node_b,
+        ab=link_ab,
+        ba=link_ba,
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Dumbbell(Network):
     """N senders with access links to one router; a bottleneck to the receiver.
 
     ``bottleneck`` is router -> receiver, ``reverse`` receiver -> router.
     """
 
-    router: Router | None = None
-    senders: list[HostNode] = field(default_factory=list)
-    receiver: HostNode | None = None
-    bottleneck: Link | None = None
-    reverse: Link | None = None
+    router: Router
+    senders: list[HostNode]
+    receiver: HostNode
+    bottleneck: Link
+    reverse: Link
 
 
 def dumbbell(
@@ -125,19 +125,24 @@ def dumbbell(
     bottleneck = bottleneck or LinkConfig()
     reverse = reverse or bottleneck
     router = Router("router")
-    net = Dumbbell(sim, router=router)
     recv = receiver.node(sim)
-    net.receiver = recv
-    net.hosts[receiver.name] = recv
-    net.bottleneck = Link(sim, recv, bottleneck, name=f"router->{receiver.name}", seed=seed)
-    net.reverse = Link(sim, router, reverse, name=f"{receiver.name}->router", seed=seed)
-    net.links[net.bottleneck.name] = net.bottleneck
-    net.links[net.reverse.name] = net.reverse
-    recv.default = net.reverse
     if not recv.addresses:
         raise ValueError(f"host {receiver.name!r} needs addresses to be routable")
+    down_link = Link(sim, recv, bottleneck, name=f"router->{receiver.name}", seed=seed)
+    up_link = Link(sim, router, reverse, name=f"{receiver.name}->router", seed=seed)
+    recv.default = up_link
     for a in recv.addresses:
-        router.add_route(a, net.bottleneck)
+        router.add_route(a, down_link)
+    net = Dumbbell(
+        sim=sim,
+        hosts={receiver.name: recv},
+        links={down_link.name: down_link, up_link.name: up_link},
+        router=router,
+        senders=[],
+        receiver=recv,
+        bottleneck=down_link,
+        reverse=up_link,
+    )
     for spec in senders:
         node = spec.node(sim)
         if not node.addresses:
