@@ -106,10 +106,19 @@ class Ladder:
                     )
 
     def trace(self, record: Mapping[str, Any]) -> None:
-        """Tracer for the core's records: shows ``state`` changes."""
-        if record.get("ev") == "state":
-            host = record.get("host", "?")
-            self.note(int(record["t"]), f"{host}: {record['old']} -> {record['new']}")
+        """Tracer for the core's records: state changes and retransmission timeouts.
+
+        A passive connection's ``CLOSED -> LISTEN`` (the endpoint creates it when
+        a SYN arrives) is left out: to the user the listener was listening all along.
+        """
+        ev = record.get("ev")
+        if ev == "state":
+            old, new = str(record["old"]), str(record["new"])
+            if old == "CLOSED" and new == "LISTEN":
+                return
+            self.note(int(record["t"]), f"{record.get('host', '?')}: {old} -> {new}")
+        elif ev == "timer" and record.get("which") == "rtx" and record.get("fired"):
+            self.note(int(record["t"]), f"{record.get('host', '?')}: retransmission timeout")
 
     __call__ = trace
 
