@@ -50,7 +50,6 @@ def send_all(
 ) -> None:
     """Have ``host`` (on side a) send ``packets`` together at time ``t``."""
     node = net.a if host.name == "a" else net.b
-    assert node is not None
 
     def go(now: int) -> None:
         for p in packets:

@@ -48,7 +48,6 @@ def test_drop_tail_queue_in_packets_counts_packets_waiting_behind_the_one_on_the
     sim, net, a, b = scripted_pair(LinkConfig(bandwidth=12_000_000, queue_packets=2))
     send_all(sim, net, a, [sized_packet(1500, seq=i) for i in range(5)])
     sim.run()
-    assert net.ab is not None
     assert len(b.received) == 3
     assert net.ab.drops == {"queue_full": 2}
     assert [t for t, _ in b.received] == [1_000, 2_000, 3_000]
@@ -60,7 +59,6 @@ def test_queue_space_frees_as_packets_start_serializing() -> None:
     send_all(sim, net, a, [sized_packet(1500)] * 2, t=0)
     send_all(sim, net, a, [sized_packet(1500)] * 2, t=1_000)
     sim.run()
-    assert net.ab is not None
     assert net.ab.drops == {"queue_full": 1}
     assert [t for t, _ in b.received] == [1_000, 2_000, 3_000]
 
@@ -69,7 +67,6 @@ def test_drop_tail_queue_in_bytes() -> None:
     sim, net, a, b = scripted_pair(LinkConfig(bandwidth=12_000_000, queue_bytes=3_500))
     send_all(sim, net, a, [sized_packet(1500)] * 5)
     sim.run()
-    assert net.ab is not None
     assert len(b.received) == 3  # one on the wire + 2 * 1500 waiting; 4500 > 3500
     assert net.ab.drops == {"queue_full": 2}
 
@@ -78,7 +75,6 @@ def test_queue_backlog_reports_waiting_packets_and_bytes() -> None:
     sim, net, a, _b = scripted_pair(LinkConfig(bandwidth=12_000_000))
     send_all(sim, net, a, [sized_packet(1500)] * 4)
     sim.run(until=0)
-    assert net.ab is not None
     assert net.ab.queue_backlog == (3, 4_500)
     sim.run(until=2_500)
     assert net.ab.queue_backlog == (1, 1_500)
@@ -86,7 +82,6 @@ def test_queue_backlog_reports_waiting_packets_and_bytes() -> None:
 
 def test_packets_larger_than_the_mtu_are_dropped_with_a_reason() -> None:
     sim, net, a, b = scripted_pair(LinkConfig(mtu=1500))
-    assert net.ab is not None
     hook: list[tuple[int, int]] = []
     net.ab.mtu_hook = lambda packet, mtu, now: hook.append((len(packet), mtu))
     send_all(sim, net, a, [sized_packet(1500), sized_packet(1501)])

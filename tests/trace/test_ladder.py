@@ -59,7 +59,6 @@ def test_lost_and_retransmitted_segments_are_marked() -> None:
     sim, net, a, _b = scripted_pair(LinkConfig(delay=10_000, rules=(parse_rule("syn"),)))
     ladder = Ladder(NAMES, timestamps=False)
     net.observe(ladder.observe)
-    assert net.a is not None
     net.a.call(0, lambda now: a.queue(tcp_packet(1000, SYN)))
     net.a.call(1_000_000, lambda now: a.queue(tcp_packet(1000, SYN)))
     sim.run()

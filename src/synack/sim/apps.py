@@ -27,7 +27,7 @@ from synack.tcp.events import (
 )
 from synack.tcp.state import State
 
-__all__ = ["BulkSender", "EndpointApp", "PatternSource", "Sink"]
+__all__ = ["AppGroup", "BulkSender", "EndpointApp", "PatternSource", "Sink"]
 
 _CHUNK = 64 * 1024
 
@@ -51,6 +51,22 @@ class EndpointApp:
 
     def on_step(self, now: int) -> None:
         """After the events of this input have been handled."""
+
+
+class AppGroup(EndpointApp):
+    """Several applications on one endpoint: every event goes to each of them."""
+
+    def __init__(self, endpoint: Endpoint, apps: list[EndpointApp]) -> None:
+        super().__init__(endpoint)
+        self.apps = apps
+
+    def on_event(self, conn: Connection, event: Event, now: int) -> None:
+        for app in self.apps:
+            app.on_event(conn, event, now)
+
+    def on_step(self, now: int) -> None:
+        for app in self.apps:
+            app.on_step(now)
 
 
 class PatternSource:

@@ -130,6 +130,7 @@ def run_transfer(
     mss: int | None = None,
     config: Config | None = None,
     pcap: str | Path | None = None,
+    pcap_at: str = "send",
     trace: str | Path | None = None,
     plot: PlotData | None = None,
     tracer: Tracer | None = None,
@@ -138,7 +139,9 @@ def run_transfer(
 ) -> TransferResult:
     """Send ``nbytes`` from client to server over ``link`` (``reverse`` for the ACKs).
 
-    ``mss`` defaults to what fits the link's MTU (1460 without one). The run
+    ``mss`` defaults to what fits the link's MTU (1460 without one). ``pcap_at``
+    is the capture point (``send`` or ``deliver``, see
+    :class:`~synack.trace.pcap.PcapObserver`). The run
     ends when both sides have closed (client in TIME-WAIT), or at
     ``time_limit`` microseconds of simulated time.
     """
@@ -185,7 +188,7 @@ def run_transfer(
     wire_pmtud(sim, net.a, net.ab)
     wire_pmtud(sim, net.b, net.ba)
     if pcap_writer is not None:
-        net.observe(PcapObserver(pcap_writer))
+        net.observe(PcapObserver(pcap_writer, at=pcap_at))
     if jsonl is not None:
         net.observe(jsonl.observe)
     if plot is not None:

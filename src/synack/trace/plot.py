@@ -157,7 +157,7 @@ class PlotData:
             flow.acks.append((t, ack))
 
 
-_FLAG_BITS = [(1 << i, n) for i, n in enumerate(flag_names(0xFFF))]
+_FLAG_BITS = [(1 << i, flag_names(1 << i)[0]) for i in range(12)]
 
 
 def _unbracket(endpoint: str) -> str:
