@@ -117,7 +117,7 @@ class Ladder:
             if old == "CLOSED" and new == "LISTEN":
                 return
             self.note(int(record["t"]), f"{record.get('host', '?')}: {old} -> {new}")
-        elif ev == "timer" and record.get("which") == "rtx" and record.get("fired"):
+        elif ev == "timer" and record.get("which") == "rtx" and record.get("action") == "fired":
             self.note(int(record["t"]), f"{record.get('host', '?')}: retransmission timeout")
 
     __call__ = trace
