@@ -161,3 +161,28 @@ def test_demo_with_random_isns_says_so(capsys: pytest.CaptureFixture[str]) -> No
 def test_demo_rejects_an_isn_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo_command(parse(configure_demo, ["--client-isn", str(2**32)])) == 2
     assert "ISN" in capsys.readouterr().err
+
+
+def test_the_synack_command_runs_demo_and_sim(capsys: pytest.CaptureFixture[str]) -> None:
+    from synack.cli import main
+
+    assert main(["demo", "--no-time"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "Client (192.168.1.100) -> Server (10.0.0.5:80)   [SYN] Seq=1000" in out
+    assert main(["sim", "--bytes", "100k", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["verified"] is True
+
+
+def test_python_dash_m_synack_demo_prints_the_seed_handshake() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "synack", "demo", "--lose", "syn-ack"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "[SYN, ACK] Seq=5000 Ack=1001   x lost (scripted)" in done.stdout
+    assert "both sides closed gracefully." in done.stdout

@@ -118,6 +118,9 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"
     )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="show windows, options and packet sizes"
+    )
     p.add_argument("--no-time", action="store_true", help="leave out the timestamps")
     p.add_argument(
         "--delay", type=_positive_float, default=10.0, help="one-way delay in ms (default 10)"
@@ -136,6 +139,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
             trace=args.trace,
             relative=args.relative,
             timestamps=not args.no_time,
+            verbose=args.verbose,
             delay_us=round(args.delay * 1000),
         )
     except ValueError as exc:

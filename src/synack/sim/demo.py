@@ -139,6 +139,7 @@ def run_demo(
     trace: str | Path | None = None,
     relative: bool = False,
     timestamps: bool = True,
+    verbose: bool = False,
     delay_us: int = 10_000,
     seed: int = 0,
 ) -> DemoResult:
@@ -153,6 +154,7 @@ def run_demo(
         {CLIENT_ADDR: "Client", SERVER_ADDR: "Server"},
         relative=relative,
         timestamps=timestamps,
+        verbose=verbose,
     )
     jsonl = JsonlWriter(trace) if trace is not None else None
     pcap_writer = PcapWriter(pcap) if pcap is not None else None

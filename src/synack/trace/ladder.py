@@ -20,9 +20,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from synack.trace.packet import PacketInfo, endpoint_str, peek
-from synack.wire.ip import addr_to_str, str_to_addr
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import addr_to_str, parse_ip, str_to_addr
+from synack.wire.render import format_segment
 from synack.wire.seq import MASK, gt, lt
-from synack.wire.tcp import ACK, SYN
+from synack.wire.tcp import ACK, SYN, Segment, parse_segment
 
 __all__ = ["Ladder", "format_time"]
 
@@ -52,6 +54,8 @@ class Ladder:
     ``ports``: ``"server"`` shows a port only where a SYN was sent to it (the
     seed's form), ``"all"`` always, ``"none"`` never. ``links`` limits the
     segment lines to packets sent on those links (losses show from any link).
+    ``verbose`` adds the window, the options and the packet size. Segments are
+    rendered by :func:`synack.wire.render.format_segment`.
     """
 
     def __init__(
@@ -62,7 +66,7 @@ class Ladder:
         timestamps: bool = True,
         ports: str = "server",
         links: Iterable[str] | None = None,
-        window: bool = False,
+        verbose: bool = False,
     ) -> None:
         if ports not in ("server", "all", "none"):
             raise ValueError(f"ports must be 'server', 'all' or 'none', not {ports!r}")
@@ -74,7 +78,7 @@ class Ladder:
         self.timestamps = timestamps
         self.ports = ports
         self.links = frozenset(links) if links is not None else None
-        self.window = window
+        self.verbose = verbose
         self._lines: list[_Line] = []
         self._service: set[tuple[bytes, int]] = set()
         self._isn: dict[Flow, int] = {}
@@ -98,7 +102,7 @@ class Ladder:
                         _Line(
                             now,
                             self._arrow(info),
-                            self._describe(info, update=False),
+                            self._describe(info, packet, update=False),
                             [f"x lost at {link} ({detail})"],
                             packet,
                             link,
@@ -168,7 +172,14 @@ class Ladder:
         if top is None or gt(end, top):
             self._snd_max[flow] = end
         self._lines.append(
-            _Line(now, self._arrow(info), self._describe(info, update=True), marks, packet, link)
+            _Line(
+                now,
+                self._arrow(info),
+                self._describe(info, packet, update=True),
+                marks,
+                packet,
+                link,
+            )
         )
 
     def _label(self, addr: bytes, port: int) -> str:
@@ -182,25 +193,32 @@ class Ladder:
     def _arrow(self, info: PacketInfo) -> str:
         return f"{self._label(info.src, info.sport)} -> {self._label(info.dst, info.dport)}"
 
-    def _describe(self, info: PacketInfo, *, update: bool) -> str:
+    def _describe(self, info: PacketInfo, packet: bytes, *, update: bool) -> str:
         flow = info.flow
         if info.flags & SYN and update:
             self._isn[flow] = info.seq
-        seq, ack = info.seq, info.ack
+        isn = peer = None
         if self.relative:
             isn = self._isn.get(flow)
             if isn is None and update:
                 self._isn[flow] = isn = info.seq
-            if isn is not None:
-                seq = (seq - isn) & MASK
             peer = self._isn.get((info.dst, info.dport, info.src, info.sport))
-            if peer is not None:
-                ack = (ack - peer) & MASK
-        parts = [f"[{', '.join(info.flag_names)}]", f"Seq={seq}"]
-        if info.flags & ACK:
-            parts.append(f"Ack={ack}")
-        if self.window:
-            parts.append(f"Win={info.window}")
-        if info.payload_len:
-            parts.append(f"Len={info.payload_len}")
-        return " ".join(parts)
+        seg = _parse(packet)
+        if seg is None:  # damaged past parsing: show what the fixed header says
+            seg = Segment(info.sport, info.dport, info.seq, info.ack, info.flags, info.window)
+            text = format_segment(
+                seg, isn_sender=isn, isn_receiver=peer, window=self.verbose, options=False
+            )
+            return text + f" Len={info.payload_len}" if info.payload_len else text
+        text = format_segment(
+            seg, isn_sender=isn, isn_receiver=peer, window=self.verbose, options=self.verbose
+        )
+        return text + f"  ({len(packet)} bytes)" if self.verbose else text
+
+
+def _parse(packet: bytes) -> Segment | None:
+    try:
+        _, payload = parse_ip(packet)
+        return parse_segment(payload)
+    except MalformedPacket:
+        return None
