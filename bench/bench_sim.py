@@ -1,8 +1,8 @@
 """Simulator benchmarks: a 10 MB transfer end to end, the engine alone, and the
 memory of idle established connections (tracemalloc, 10,000 connections).
 
-Run directly (``python bench/bench_sim.py``) or through ``bench/run.py``; prints a
-Markdown section for BENCHMARKS.md.
+Run through ``bench/run.py`` (``make bench``) or directly
+(``python bench/bench_sim.py``); prints a Markdown section for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def engine_only(n: int = 200_000) -> float:
     a, b = ScriptedHost("a"), ScriptedHost("b")
     net = two_hosts(sim, HostSpec(a, "a"), HostSpec(b, "b"), LinkConfig(delay=1_000))
     packet = emit_tcp_packet(
-        str_to_addr("10.0.0.1"), str_to_addr("10.0.0.2"), Segment(1, 2, 0, 0, ACK, payload=bytes(1460))
+        str_to_addr("10.0.0.1"),
+        str_to_addr("10.0.0.2"),
+        Segment(1, 2, 0, 0, ACK, payload=bytes(1460)),
     )
     # Every delivered packet makes b send one back: a ping-pong of n packets,
     # 16 in flight, so the heap holds a realistic number of entries.
@@ -104,7 +106,8 @@ def idle_connection_memory(n: int = 10_000) -> dict[str, float]:
     return {"connections": 2 * n, "bytes_total": total, "per_connection": total / (2 * n)}
 
 
-def main() -> str:
+def report() -> str:
+    """The section as Markdown."""
     t = transfer_10mb()
     eng = engine_only()
     mem = idle_connection_memory()
@@ -128,5 +131,10 @@ def main() -> str:
     return "\n".join(lines)
 
 
+def run() -> None:
+    """The ``bench/run.py`` entry point: print the section."""
+    print(report())
+
+
 if __name__ == "__main__":
-    print(main())
+    run()

@@ -186,3 +186,12 @@ def test_python_dash_m_synack_demo_prints_the_seed_handshake() -> None:
     )
     assert "[SYN, ACK] Seq=5000 Ack=1001   x lost (scripted)" in done.stdout
     assert "both sides closed gracefully." in done.stdout
+
+
+def test_sim_with_a_progress_bar_still_prints_the_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = parse(configure_sim, ["--bytes", "2M", "--progress", "--json"])
+    assert run_sim_command(args) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1])["verified"] is True

@@ -113,3 +113,14 @@ def test_tshark_flags_a_deliberately_corrupted_segment(tmp_path: Path) -> None:
         w.write(1, bytes(packet))
     frames = tshark_frames(path)
     assert [f.tcp_checksum_ok for f in frames] == [True, False]
+
+
+def test_tshark_reads_ethernet_frames_in_an_ethernet_pcap(tmp_path: Path) -> None:
+    path = tmp_path / "eth.pcap"
+    header = bytes.fromhex("0200000000020200000000010800")  # dst, src, IPv4
+    with PcapWriter(path, linktype=LINKTYPE_ETHERNET) as w:
+        for t, p in handshake()[:3]:
+            w.write(t, header + p)
+    frames = tshark_frames(path)
+    assert [f.flags for f in frames] == ["..........S.", ".......A..S.", ".......A...."]
+    assert all(f.tcp_checksum_ok and not f.malformed for f in frames)
