@@ -108,6 +108,7 @@ def test_demo_without_loss_shows_the_seed_handshake_and_every_state() -> None:
         "Client (192.168.1.100) -> Server (10.0.0.5:80)   [ACK] Seq=1001 Ack=5001",
     ]
     for state_line in (
+        "server: CLOSED -> LISTEN",
         "client: CLOSED -> SYN-SENT",
         "server: LISTEN -> SYN-RECEIVED",
         "client: SYN-SENT -> ESTABLISHED",

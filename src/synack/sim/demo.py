@@ -207,6 +207,8 @@ def run_demo(
         net.observe(PcapObserver(pcap_writer))
 
     ladder.note(0, f"server: listen({SERVER_PORT})")
+    # The listener is not a connection in the core, so no state record says this.
+    ladder.note(0, "server: CLOSED -> LISTEN")
     net.a.call(0, client.start)
     try:
         sim.run(until=600_000_000)
