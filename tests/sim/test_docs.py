@@ -12,6 +12,7 @@ import pytest
 from synack.cli import main
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "simulator.md"
+HINT = "docs/simulator.md is out of date: run `python docs/update_examples.py`"
 
 
 def blocks(kind: str) -> list[str]:
@@ -29,7 +30,7 @@ def command_output(command: str) -> str:
 
 def test_the_demo_example_is_what_synack_demo_prints(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
-    assert capsys.readouterr().out == command_output("synack demo")
+    assert capsys.readouterr().out == command_output("synack demo"), HINT
 
 
 def test_the_sim_example_matches_except_for_wall_time(
@@ -40,10 +41,10 @@ def test_the_sim_example_matches_except_for_wall_time(
     assert main(command.split(" ")) == 0
     got = capsys.readouterr().out.splitlines()
     want = command_output("synack " + command).splitlines()
-    assert len(got) == len(want)
+    assert len(got) == len(want), HINT
     for a, b in zip(got, want, strict=True):
         if "wall time" not in a:
-            assert a == b
+            assert a == b, HINT
 
 
 def test_the_library_example_runs_and_prints_what_the_doc_shows(
@@ -58,5 +59,5 @@ def test_the_library_example_runs_and_prints_what_the_doc_shows(
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, str(DOC), "exec"), {"__name__": "doc_example"})
-    assert out.getvalue() == expected.group(1)
+    assert out.getvalue() == expected.group(1), HINT
     assert (tmp_path / "run.pcap").stat().st_size > 0
