@@ -37,14 +37,17 @@ class EndpointApp:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
+        self._next_event = endpoint.next_event
+        self._has_step = type(self).on_step is not EndpointApp.on_step
 
     def __call__(self, now: int) -> None:
-        next_event = self.endpoint.next_event
+        next_event = self._next_event
         ev = next_event()
         while ev is not None:
             self.on_event(ev[0], ev[1], now)
             ev = next_event()
-        self.on_step(now)
+        if self._has_step:
+            self.on_step(now)
 
     def on_event(self, conn: Connection, event: Event, now: int) -> None:
         """One event of one connection."""

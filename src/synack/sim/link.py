@@ -20,6 +20,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from heapq import heappush
 from typing import Protocol
 
 from synack.sim.engine import Simulator
@@ -291,8 +292,13 @@ class Link:
         if self._impaired:
             self._impair(packet, now, arrive)
         else:
-            self.sim.schedule(arrive, self._arrive if observers else self.dst.deliver, packet)
-            if not observers:
+            # The engine's schedule(), inlined: this is the per-packet hot path.
+            sim = self.sim
+            sim._order += 1
+            if observers:
+                heappush(sim._heap, (arrive, sim._order, self._arrive, packet))
+            else:
+                heappush(sim._heap, (arrive, sim._order, self.dst.deliver, packet))
                 self.packets_delivered += 1
         return True
 
