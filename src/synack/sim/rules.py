@@ -103,18 +103,16 @@ class DropRule:
         """Drop the listed occurrences, e.g. ``DropRule.nth(is_syn_ack, 1)``."""
         if not ns or min(ns) < 1:
             raise ValueError("occurrences are counted from 1")
-        return cls(match, frozenset(ns), label or f"{getattr(match, '__name__', 'rule')} {ns}")
+        name = getattr(match, "__name__", "rule")
+        return cls(match, frozenset(ns), label or f"{name}:{','.join(map(str, sorted(ns)))}")
 
     @classmethod
     def span(cls, match: Matcher, first: int, last: int, label: str | None = None) -> DropRule:
         """Drop occurrences ``first`` to ``last`` inclusive, e.g. data segments 5-7."""
         if first < 1 or last < first:
             raise ValueError(f"bad occurrence range {first}-{last}")
-        return cls(
-            match,
-            frozenset(range(first, last + 1)),
-            label or f"{getattr(match, '__name__', 'rule')} {first}-{last}",
-        )
+        name = getattr(match, "__name__", "rule")
+        return cls(match, frozenset(range(first, last + 1)), label or f"{name}:{first}-{last}")
 
 
 def parse_rule(text: str) -> DropRule:
