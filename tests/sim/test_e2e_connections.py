@@ -235,3 +235,23 @@ def test_one_hundred_concurrent_connections_to_one_listener_all_verify() -> None
         assert s.closed_at is not None
     assert len(sink.closed) == 100
     assert not sink.errors
+
+
+def test_a_simulated_hour_of_an_idle_connection_with_keepalives_takes_few_events() -> None:
+    import dataclasses
+
+    from synack.tcp.config import Config
+
+    client, server = endpoints()
+    cfg = dataclasses.replace(Config(), keepalive=True, keepalive_idle=60_000_000)
+    server.listen(80)
+    capp, sapp = Recorder(client), Recorder(server)
+    sim, net = network(client, server, capp, sapp)
+    net.a.call(0, lambda now: client.connect(SERVER, 80, now, config=cfg))
+    sim.run(until=3_600_000_000)
+    (conn,) = capp.conns
+    assert conn.state is State.ESTABLISHED
+    assert sim.now == 3_600_000_000
+    # One probe a minute, each answered: about 60 round trips in the hour.
+    assert 55 <= conn.counters["keepalive_probe"] <= 61
+    assert sim.events_run < 1_000
