@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from synack import __version__
 from synack.sim import commands as sim_commands
+from synack.trace import commands as trace_commands
 from synack.wire import (
     ACK,
     SYN,
@@ -171,6 +172,12 @@ COMMANDS: tuple[Command, ...] = (
         "a verified bulk transfer over a simulated link with delay, loss, reordering, ...",
         sim_commands.configure_sim,
         sim_commands.run_sim_command,
+    ),
+    Command(
+        "plot",
+        "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG",
+        trace_commands.configure_plot,
+        trace_commands.run_plot_command,
     ),
     Command(
         "handshake",

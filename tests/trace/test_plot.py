@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from synack.sim import LinkConfig
 from synack.sim.scenario import run_transfer
 from synack.trace import read_jsonl
@@ -49,3 +51,16 @@ def test_an_empty_plot_still_writes_a_png(tmp_path: Path) -> None:
     path = tmp_path / "empty.png"
     plot_transfer(PlotData(), path)
     assert path.read_bytes().startswith(PNG)
+
+
+def test_synack_plot_draws_a_trace_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synack.cli import main
+
+    trace = tmp_path / "t.jsonl"
+    run_transfer(100_000, LINK, seed=1, trace=trace)
+    assert main(["plot", str(trace)]) == 0
+    assert (tmp_path / "t.png").read_bytes().startswith(PNG)
+    assert main(["plot", str(trace), "--kind", "seq", "-o", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes().startswith(PNG)
+    assert "wrote" in capsys.readouterr().out
+    assert main(["plot", str(tmp_path / "missing.jsonl")]) == 2
