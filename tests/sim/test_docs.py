@@ -1,4 +1,4 @@
-"""docs/simulator.md shows real output: its examples are run and compared here."""
+"""docs/simulator.md and README.md show real output: their examples are run and compared here."""
 
 from __future__ import annotations
 
@@ -11,36 +11,45 @@ import pytest
 
 from synack.cli import main
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "simulator.md"
-HINT = "docs/simulator.md is out of date: run `python docs/update_examples.py`"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "simulator.md"
+FILES = [DOC, ROOT / "README.md"]
+HINT = "the documented output is out of date: run `python docs/update_examples.py`"
 
 
-def blocks(kind: str) -> list[str]:
-    return re.findall(rf"```{kind}\n(.*?)```", DOC.read_text(), flags=re.S)
+def blocks(kind: str, doc: Path = DOC) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", doc.read_text(), flags=re.S)
 
 
-def command_output(command: str) -> str:
+def command_output(command: str, doc: Path) -> str:
     """The text block that starts with ``$ <command>``, without that line."""
-    for block in blocks("text"):
+    for block in blocks("text", doc):
         first, _, rest = block.partition("\n")
         if first == f"$ {command}":
             return rest
-    raise AssertionError(f"no example of {command!r} in {DOC}")
+    raise AssertionError(f"no example of {command!r} in {doc}")
 
 
-def test_the_demo_example_is_what_synack_demo_prints(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("doc", FILES, ids=lambda p: p.name)
+def test_the_demo_example_is_what_synack_demo_prints(
+    doc: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo"]) == 0
-    assert capsys.readouterr().out == command_output("synack demo"), HINT
+    assert capsys.readouterr().out == command_output("synack demo", doc), HINT
 
 
+@pytest.mark.parametrize("doc", FILES, ids=lambda p: p.name)
 def test_the_sim_example_matches_except_for_wall_time(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    doc: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     command = "sim --bytes 10M --rtt 40 --bandwidth 10 --queue 50 --plot sim.png"
     monkeypatch.chdir(tmp_path)
     assert main(command.split(" ")) == 0
     got = capsys.readouterr().out.splitlines()
-    want = command_output("synack " + command).splitlines()
+    want = command_output("synack " + command, doc).splitlines()
     assert len(got) == len(want), HINT
     for a, b in zip(got, want, strict=True):
         if "wall time" not in a:
