@@ -39,6 +39,7 @@ from synack.tcp.events import (
     StateChanged,
     TimedOut,
     Tracer,
+    UrgentData,
 )
 from synack.tcp.reassembly import Reassembler
 from synack.tcp.rtt import RttEstimator
@@ -53,6 +54,7 @@ from synack.wire.tcp import (
     PSH,
     RST,
     SYN,
+    URG,
     MaxSegmentSize,
     Option,
     Segment,
@@ -165,6 +167,8 @@ class Connection:
         self._ready = bytearray()  # in-order data waiting for recv()
         self._reasm = Reassembler()
         self._peer_fin_abs: int | None = None  # offset of an out-of-order FIN
+        self._rcv_up = 0  # RCV.UP: first octet after the peer's urgent data
+        self._snd_up: int | None = None  # SND.UP, while urgent data is unacknowledged
         self.peer_closed = False
 
         self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
@@ -272,12 +276,14 @@ class Connection:
         self.passive = True
         self._transition(T.PASSIVE_OPEN, "passive open", now)
 
-    def send(self, data: bytes | bytearray | memoryview) -> int:
+    def send(self, data: bytes | bytearray | memoryview, *, urgent: bool = False) -> int:
         """SEND (RFC 9293 3.10.2): queue as much of ``data`` as the buffer takes.
 
         Returns the number of octets accepted (possibly 0 when the buffer is
         full; wait for :class:`SendBufferSpace`). Raises
         :class:`ConnectionClosedError` after :meth:`close` or once closed.
+        ``urgent=True`` marks the octets accepted as urgent (RFC 9293 3.8.5): the
+        segments carrying them have URG set and point past them.
         """
         st = self.state
         if st not in _USER_SEND:
@@ -285,6 +291,10 @@ class Connection:
         if self._fin_queued:
             raise ConnectionClosedError("send() after close(): connection closing")
         n = self._sendbuf.write(data)
+        if urgent and n:
+            # SND.UP: the sequence number of the first octet after the urgent data.
+            start = self.snd_una if self._syn_acked else add(self.iss, 1)
+            self._snd_up = add(start, len(self._sendbuf))
         if n < len(data):
             self._send_space_wanted = True
         if n:
@@ -353,6 +363,45 @@ class Connection:
         self._transition(T.ABORT, "abort", now)
         self._finish(now)
         self._wake()
+
+    def icmp_error(self, now: int, *, kind: str, seq: int, mtu: int | None = None) -> None:
+        """An ICMP error about one of our segments (RFC 9293 3.9.2.2, RFC 5927, RFC 5461).
+
+        ``seq`` is the sequence number in the quoted TCP header: an error quoting
+        a sequence number we have no data outstanding for is forged or stale and
+        is ignored (RFC 5927 4.1). Then:
+
+        * Source Quench is discarded silently (MUST-55, RFC 6633);
+        * "fragmentation needed" / "packet too big" lower the MSS (RFC 1191/8201);
+        * protocol or port unreachable abort a connection still opening, as a
+          refusal (SHLD-26); in a synchronized state they are soft (RFC 5461);
+        * everything else is a soft error (MUST-56): a ``SoftError`` event only.
+        """
+        if not (le(self.snd_una, seq) and le(seq, self.snd_max)):
+            self.counters["icmp.out_of_window"] += 1
+            return
+        if kind == "source_quench":
+            self.counters["icmp.source_quench_ignored"] += 1
+            return
+        if kind in ("frag_needed", "packet_too_big"):
+            if mtu:
+                overhead = 40 if len(self.local[0]) == 4 else 60
+                new_mss = max(88, mtu - overhead)
+                if new_mss < self.mss:
+                    self.mss = new_mss
+                    self.cc.set_mss(new_mss)
+                    self.counters["pmtu_reduced"] += 1
+            return
+        if kind in ("port_unreachable", "proto_unreachable") and self.state in (
+            S.SYN_SENT,
+            S.SYN_RECEIVED,
+        ):
+            self._event(Reset(refused=True))
+            self._transition(T.RCV_RST, f"ICMP {kind}", now)
+            self._finish(now)
+            self._wake()
+            return
+        self._event(SoftError(kind))
 
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
@@ -426,6 +475,9 @@ class Connection:
                 self._time_out(now, "syn_retries")
                 return
             self._retries += 1
+            if self._retries == self.config.data_retries_r1:
+                # MUST-22: the R1 advice applies to SYN retransmissions too.
+                self._event(SoftError("retransmission threshold R1 reached"))
             self._syn_lost = True
             self._rtt_seq = None  # Karn
             self.rtt.back_off()  # RFC 6298 (5.5)
@@ -602,6 +654,7 @@ class Connection:
     def _accept_syn(self, seg: Segment) -> None:
         self.irs = seg.seq
         self.rcv_nxt = add(seg.seq, 1)
+        self._rcv_up = self.rcv_nxt
         self._rcv_adv = self.rcv_nxt
         # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; default when absent.
         peer_mss = seg.mss
@@ -703,6 +756,8 @@ class Connection:
                 # ACKs, URGs, and RSTs" when RCV.WND is zero.
                 self._drop(now, "out_of_window")
                 self._process_ack(seg, now)
+                if fl & URG:
+                    self._on_urgent(seg)  # MUST-66: URG is processed at zero window too
                 self._ack_now = True
                 return
             if st is S.TIME_WAIT and fl & FIN:
@@ -772,11 +827,36 @@ class Connection:
             self._timewait_at = now + 2 * self.config.msl
             self._ack_now = True
             return
-        # sixth: URG is parsed and ignored (RFC 6093 advises against its use).
-        if fl & 0x20:
-            self.counters["urg_ignored"] += 1
+        # sixth: check the URG bit
+        if fl & URG:
+            self._on_urgent(seg)
         # seventh and eighth: segment text and FIN
         self._queue_text(seg, seg.seq, now)
+
+    def _on_urgent(self, seg: Segment) -> None:
+        """RFC 9293 3.10.7.4 sixth and 3.8.5: track RCV.UP and tell the user."""
+        if self.state not in _RECEIVING:
+            self.counters["urg_ignored"] += 1  # "This should not occur ... Ignore the URG."
+            return
+        # MUST-62: the urgent pointer points to the first non-urgent octet.
+        up = add(seg.seq, seg.urgent)
+        if gt(up, self._rcv_up):
+            # "If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal the user
+            # that the remote side has urgent data if the urgent pointer (RCV.UP) is in
+            # advance of the data consumed" (MUST-32).
+            self._rcv_up = up
+            self.counters["urgent"] += 1
+            self._event(UrgentData(self.urgent_pending))
+
+    @property
+    def urgent_pending(self) -> int:
+        """Octets of urgent data not yet read by :meth:`recv` (MUST-33); 0 if none.
+
+        Urgent data is delivered inline, in order, like any other data; this says
+        how far into the stream the urgent part reaches from the next octet read.
+        """
+        read_point = add(self.rcv_nxt, -len(self._ready))
+        return max(0, sub(self._rcv_up, read_point))
 
     def _fin_acked(self) -> bool:
         return self._fin_queued and self.snd_una == add(self._fin_seq, 1)
@@ -1210,6 +1290,17 @@ class Connection:
         return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
 
     def _make(self, flags: int, seq: int, payload: bytes = b"") -> Segment:
+        urgent = 0
+        snd_up = self._snd_up
+        if snd_up is not None:
+            if gt(snd_up, seq):
+                # RFC 9293 3.8.5: URG with SEG.UP = SND.UP - SEG.SEQ; a longer urgent
+                # run than 16 bits can point to is sent as the furthest it can
+                # (MUST-31, RFC 6093 4).
+                flags |= URG
+                urgent = min(sub(snd_up, seq), 0xFFFF)
+            elif le(snd_up, self.snd_una):
+                self._snd_up = None
         return Segment(
             self.local[1],
             self.remote[1],
@@ -1217,7 +1308,7 @@ class Connection:
             self.rcv_nxt,
             flags,
             self._window_field(),
-            0,
+            urgent,
             (),
             payload,
         )
