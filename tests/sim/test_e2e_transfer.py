@@ -17,7 +17,9 @@ def test_clean_transfer_sends_no_retransmissions_and_drops_nothing() -> None:
     assert r.completed
     assert r.retransmissions == 0
     assert r.drops == {}
-    assert r.data_segments_sent == -(-TEN_MB // 1460)
+    # 1448 data octets per segment: the MSS less the 12-octet Timestamps option.
+    assert r.mss == 1448
+    assert r.data_segments_sent == -(-TEN_MB // r.mss)
 
 
 @pytest.mark.parametrize("loss", [0.01, 0.05, 0.10])
@@ -59,7 +61,7 @@ def test_drop_tail_queue_overflow_is_recovered() -> None:
 def test_a_smaller_mtu_sizes_segments_to_fit() -> None:
     r = run_transfer(500_000, LinkConfig(delay=1_000, mtu=1000), seed=1)
     assert r.verified
-    assert r.mss == 960
+    assert r.mss == 960 - 12  # MTU 1000 - 40 octets of headers - 12 of Timestamps
     assert "mtu" not in r.drops
 
 
@@ -69,7 +71,7 @@ def test_segments_too_big_for_the_path_shrink_the_mss_through_icmp() -> None:
     r = run_transfer(300_000, LinkConfig(delay=1_000, mtu=1200), mss=1460, seed=1)
     assert r.verified
     assert r.drops["mtu"] >= 1
-    assert r.mss == 1160
+    assert r.mss == 1160 - 12  # MTU 1200 - 40 octets of headers - 12 of Timestamps
 
 
 def test_periodic_loss_transfer_is_verified() -> None:
