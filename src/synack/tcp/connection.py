@@ -438,6 +438,44 @@ class Connection:
         self._finish(now)
         self._wake()
 
+    def icmp_error(self, now: int, *, kind: str, seq: int, mtu: int | None = None) -> None:
+        """An ICMP error about one of our segments (RFC 9293 3.9.2.2, RFC 5927, RFC 5461).
+
+        ``seq`` is the sequence number in the quoted TCP header: an error quoting
+        a sequence number we have no data outstanding for is forged or stale and
+        is ignored (RFC 5927 4.1). Then:
+
+        * Source Quench is discarded silently (MUST-55, RFC 6633);
+        * "fragmentation needed" / "packet too big" lower the MSS (RFC 1191/8201);
+        * protocol or port unreachable abort a connection still opening, as a
+          refusal (SHLD-26); in a synchronized state they are soft (RFC 5461);
+        * everything else is a soft error (MUST-56): a ``SoftError`` event only.
+        """
+        if not (le(self.snd_una, seq) and le(seq, self.snd_max)):
+            self.counters["icmp.out_of_window"] += 1
+            return
+        if kind == "source_quench":
+            self.counters["icmp.source_quench_ignored"] += 1
+            return
+        if kind in ("frag_needed", "packet_too_big"):
+            if mtu:
+                overhead = 40 if len(self.local[0]) == 4 else 60
+                new_mss = max(88, mtu - overhead)
+                if new_mss < self._mss_limit:
+                    self.set_path_mss(new_mss)  # less this connection's option overhead
+                    self.counters["pmtu_reduced"] += 1
+            return
+        if kind in ("port_unreachable", "proto_unreachable") and self.state in (
+            S.SYN_SENT,
+            S.SYN_RECEIVED,
+        ):
+            self._event(Reset(refused=True))
+            self._transition(T.RCV_RST, f"ICMP {kind}", now)
+            self._finish(now)
+            self._wake()
+            return
+        self._event(SoftError(kind))
+
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
         """Every segment the connection wants sent now, in order."""
@@ -521,6 +559,9 @@ class Connection:
                 self._time_out(now, "syn_retries")
                 return
             self._retries += 1
+            if self._retries == self.config.data_retries_r1:
+                # MUST-22: the R1 advice applies to SYN retransmissions too.
+                self._event(SoftError("retransmission threshold R1 reached"))
             self._syn_lost = True
             self._rtt_seq = None  # Karn
             self.rtt.back_off()  # RFC 6298 (5.5)
