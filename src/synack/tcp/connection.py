@@ -61,6 +61,7 @@ from synack.wire.tcp import (
     MaxSegmentSize,
     NoOperation,
     Option,
+    Sack,
     SackPermitted,
     Segment,
     Timestamps,
@@ -90,6 +91,7 @@ SACK_OPTION_BASE: Final = 4
 SWS_OVERRIDE: Final = 200_000
 
 _NOP: Final = NoOperation()
+_HALF: Final = 1 << 31  # sequence and timestamp comparisons are modulo 2**32
 _SACK_PERMITTED: Final = SackPermitted()
 _NO_BLOCKS: Final[list[tuple[int, int]]] = []
 
@@ -125,6 +127,24 @@ _RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 _USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
 
 
+def _timestamps_of(seg: Segment) -> Timestamps | None:
+    """The segment's Timestamps option; quick for the usual NOP, NOP, TS."""
+    opts = seg.options
+    if len(opts) == 3:
+        o = opts[2]
+        if type(o) is Timestamps:
+            return o
+    return seg.timestamps
+
+
+def _sack_blocks_of(seg: Segment) -> tuple[tuple[int, int], ...]:
+    """The segment's SACK blocks; quick for segments with no room for any."""
+    opts = seg.options
+    if len(opts) <= 3 and not (opts and type(opts[-1]) is Sack):
+        return ()
+    return seg.sack_blocks
+
+
 def _packed(addr: bytes | str) -> bytes:
     return addr if isinstance(addr, bytes) else str_to_addr(addr)
 
@@ -135,6 +155,84 @@ class Connection:
     Usually created by :class:`~synack.tcp.endpoint.Endpoint`; it can also be
     used on its own (tests, teaching), wiring two connections together by hand.
     """
+
+    __slots__ = (
+        "_ack_now",
+        "_ack_pending",
+        "_challenge_count",
+        "_challenge_start",
+        "_closed_reported",
+        "_delack_at",
+        "_event_sink",
+        "_events",
+        "_fin_queued",
+        "_fin_seq",
+        "_keepalive_at",
+        "_keepalive_probes",
+        "_label",
+        "_last_ack_sent",
+        "_local_mss",
+        "_mss",
+        "_mss_limit",
+        "_on_wake",
+        "_opt_len",
+        "_outbox",
+        "_pace_at",
+        "_pace_wait",
+        "_peer_fin_abs",
+        "_persist_at",
+        "_persist_backoff",
+        "_rcv_abs",
+        "_rcv_adv",
+        "_rcv_up",
+        "_ready",
+        "_reasm",
+        "_rec",
+        "_reo_at",
+        "_retries",
+        "_rtt_seq",
+        "_rtt_time",
+        "_rtx_at",
+        "_sack_rx",
+        "_send_space_wanted",
+        "_sendbuf",
+        "_shared_counters",
+        "_snd_up",
+        "_sws_override",
+        "_syn_acked",
+        "_syn_lost",
+        "_timewait_at",
+        "_tlp_at",
+        "_traced_timers",
+        "_tracer",
+        "_ts",
+        "_una_abs",
+        "_user_at",
+        "cc",
+        "config",
+        "counters",
+        "irs",
+        "iss",
+        "local",
+        "max_snd_wnd",
+        "name",
+        "passive",
+        "peer_closed",
+        "peer_mss",
+        "rcv_nxt",
+        "rcv_wscale",
+        "remote",
+        "rtt",
+        "sack_ok",
+        "snd_max",
+        "snd_nxt",
+        "snd_una",
+        "snd_wl1",
+        "snd_wl2",
+        "snd_wnd",
+        "snd_wscale",
+        "state",
+    )
 
     def __init__(
         self,
@@ -885,17 +983,18 @@ class Connection:
             self._send_syn(now, ack=True, rtx=True)
             return
         tso = None
-        if self._ts.enabled and not fl & RST:
+        ts = self._ts
+        if ts.enabled and not fl & RST:
             # RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a
             # TCP SHOULD silently drop the segment."
-            tso = seg.timestamps
+            tso = _timestamps_of(seg)
             if tso is None:
                 self._drop(now, "missing_timestamp")
                 return
             # RFC 7323 5.3 R1 (PAWS): "If ... SEG.TSval < TS.Recent and if TS.Recent
             # is valid ..., then treat the arriving segment as not acceptable: Send
             # an acknowledgment in reply ... and drop the segment."
-            if self._ts.paws_rejects(tso.tsval, now):
+            if (tso.tsval - ts.ts_recent) & MASK >= _HALF and ts.paws_rejects(tso.tsval, now):
                 self._drop(now, "paws")
                 self._ack_now = True
                 return
@@ -934,8 +1033,14 @@ class Connection:
             self._ack_now = True
             return
         if tso is not None:
-            # RFC 7323 4.3 (1) and 5.3 R3: remember the peer's TSval for our TSecr.
-            self._ts.update_recent(tso.tsval, seg.seq, self._last_ack_sent, now)
+            # RFC 7323 4.3 (1) and 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =<
+            # Last.ACK.sent", remember the peer's TSval for our TSecr.
+            tsval = tso.tsval
+            if (tsval - ts.ts_recent) & MASK < _HALF and (
+                self._last_ack_sent - seg.seq
+            ) & MASK < _HALF:
+                ts.ts_recent = tsval
+                ts.ts_recent_age = now
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:
             if seg.seq != self.rcv_nxt:
@@ -1087,7 +1192,7 @@ class Connection:
             and wnd == self.snd_wnd
             and wnd > 0  # answers to zero-window probes say nothing about loss
         )
-        blocks = seg.sack_blocks if self.sack_ok else ()
+        blocks = _sack_blocks_of(seg) if self.sack_ok else ()
         if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
@@ -1138,7 +1243,7 @@ class Connection:
             if blocks
             else _NO_BLOCKS
         )
-        tso = seg.timestamps if self._ts.enabled else None
+        tso = _timestamps_of(seg) if self._ts.enabled else None
         tsecr = tso.tsecr if tso is not None else None
         ack_abs = una_abs + sub(ack, snd_una)
         if advanced:
@@ -1561,7 +1666,7 @@ class Connection:
         ts = self._ts
         if ts.enabled:
             # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
-            opts = (_NOP, _NOP, Timestamps(ts.tsval(now), ts.ts_recent))
+            opts = ts.option(now)
         if self.sack_ok and (self._reasm or self._sack_rx.pending_dsack):
             opts = self._with_sack(opts, len(payload))
         return Segment(

@@ -18,7 +18,7 @@ and :meth:`Recovery.send_room` allow and reports every transmission back.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from typing import Final
 
 from synack.cc.base import CongestionControl, RateSample
@@ -39,6 +39,9 @@ PTO_NO_RTT: Final = 1_000_000
 REO_WND_PERSIST: Final = 16
 
 
+_SCRATCH: list[TxSeg] = []  # the segments one ACK delivered (reused: the core is single-threaded)
+
+
 class Recovery:
     """The sender's loss detection, recovery state and scoreboard.
 
@@ -47,6 +50,43 @@ class Recovery:
     connection's timestamp state when the option is in use (RACK uses TSecr to
     tell which transmission an ACK answers).
     """
+
+    __slots__ = (
+        "_tq",
+        "_tq_head",
+        "_undo_retrans",
+        "cc",
+        "counters",
+        "dsack_round",
+        "dupacks",
+        "force_rtx",
+        "in_recovery",
+        "limited_transmit",
+        "min_rtt",
+        "mss",
+        "prr",
+        "prr_delivered",
+        "prr_out",
+        "rack",
+        "rack_end",
+        "rack_fack",
+        "rack_rtt",
+        "rack_xmit",
+        "rate",
+        "recover",
+        "recover_fs",
+        "reo_delay",
+        "reo_wnd_mult",
+        "reo_wnd_persist",
+        "reordering_seen",
+        "rto_recovery",
+        "rtt_sample",
+        "sack",
+        "sb",
+        "tlp_end",
+        "tlp_is_retrans",
+        "ts",
+    )
 
     def __init__(
         self,
@@ -91,14 +131,14 @@ class Recovery:
         self.reo_wnd_mult = 1
         self.reo_wnd_persist = 0
         self.dsack_round: int | None = None
-        self._tq: deque[tuple[TxSeg, int]] = deque()  # transmissions in time order
+        self._tq: list[tuple[TxSeg, int]] = []  # transmissions in time order ...
+        self._tq_head = 0  # ... from this index on
         # -- RFC 8985 TLP ----------------------------------------------------
         self.tlp_end: int | None = None
         self.tlp_is_retrans = False
         # -- per-ACK results ---------------------------------------------------
         self.rtt_sample: int | None = None  # newest never-retransmitted delivered segment
         self.reo_delay = 0  # after an ACK: when RACK's next segment becomes overdue
-        self._delivered: list[TxSeg] = []
 
     # ================================================================ queries
     @property
@@ -216,7 +256,7 @@ class Recovery:
         prior_pipe = sb.pipe
         rate = self.rate
         rs: RateSample | None = rate.start_ack(prior_pipe) if rate is not None else None
-        delivered = self._delivered
+        delivered = _SCRATCH
         delivered.clear()
         self.rtt_sample = None
         self.reo_delay = 0
@@ -508,22 +548,30 @@ class Recovery:
         reo = self.reo_wnd(srtt)
         rack_xmit, rack_end, rack_rtt = self.rack_xmit, self.rack_end, self.rack_rtt
         tq = self._tq
-        while tq:
-            s, x = tq[0]
+        i = self._tq_head
+        n = len(tq)
+        delay = 0
+        while i < n:
+            s, x = tq[i]
             f = s.flags
             if x != s.xmit or s.end <= una or f & SACKED or (f & LOST and not f & RETRANS):
-                tq.popleft()  # acknowledged, resent later, or already waiting as lost
+                i += 1  # acknowledged, resent later, or already waiting as lost
                 continue
             # RACK_sent_after(RACK.xmit_ts, RACK.end_seq, Segment.xmit_ts, Segment.end_seq)
             if not (rack_xmit > x or (rack_xmit == x and rack_end > s.end)):
-                return 0
+                break
             remaining = x + rack_rtt + reo - now
             if remaining > 0:
-                return remaining
-            tq.popleft()
+                delay = remaining
+                break
+            i += 1
             if sb.mark_lost(s):
                 self.counters["rack.lost"] += 1
-        return 0
+        if i > 1024 and i * 2 > n:
+            del tq[:i]
+            i = 0
+        self._tq_head = i
+        return delay
 
     def rack_timeout(self, now: int, srtt: int | None) -> int:
         """The reordering timer expired (RFC 8985 6.3): detect again; return the next delay."""

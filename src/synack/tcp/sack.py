@@ -313,7 +313,7 @@ class SackReceiver:
     __slots__ = ("_dsack", "_recent")
 
     def __init__(self) -> None:
-        self._recent: list[tuple[int, int]] = []
+        self._recent: tuple[tuple[int, int], ...] = ()
         self._dsack: tuple[int, int] | None = None
 
     @property
@@ -322,12 +322,10 @@ class SackReceiver:
 
     def note_received(self, block: tuple[int, int]) -> None:
         """``block`` now holds the segment that just arrived: report it first."""
-        recent = self._recent
         left, right = block
         # Drop blocks that this one covers (they merged into it).
-        recent[:] = [b for b in recent if not (left <= b[0] and b[1] <= right)]
-        recent.insert(0, block)
-        del recent[8:]
+        kept = [b for b in self._recent if not (left <= b[0] and b[1] <= right)]
+        self._recent = (block, *kept[:7])
 
     def note_duplicate(self, left: int, right: int) -> None:
         """RFC 2883 4 (1): a duplicate arrived; the next ACK's first block says which."""
@@ -350,7 +348,7 @@ class SackReceiver:
             self._dsack = None
             out.append(d)
         if not held:
-            self._recent.clear()
+            self._recent = ()
             return out[:limit]
         dsack_sent = len(out)
         recent = []
@@ -363,7 +361,7 @@ class SackReceiver:
                 r = held[i]
                 if r not in recent:
                     recent.append(r)
-        self._recent = recent
+        self._recent = tuple(recent)
         # RFC 2883 4 (3): the block holding a duplicate follows its D-SACK block;
         # it is the newest one reported, so the recent list puts it there.
         for r in recent:
