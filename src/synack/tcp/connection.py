@@ -1504,7 +1504,7 @@ class Connection:
         self._pace_wait = None
         mss = self.mss
         if not probe:
-            while (s := rec.next_retransmission()) is not None:
+            while rec.sb.lost_queue and (s := rec.next_retransmission()) is not None:
                 size = s.end - s.start
                 if size - s.fin > mss:
                     rec.sb.split(s, mss)
@@ -1586,7 +1586,8 @@ class Connection:
                 self._rtx_at = now + self.rtt.rto
                 if self.config.user_timeout is not None and self._user_at is None:
                     self._user_at = now + self.config.user_timeout
-            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+            if rec.cc_on_sent:
+                self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
             if fin or probe or (rate and self._paced(now, end, rate)):
                 break
         if sent_new and not probe:
@@ -1610,7 +1611,8 @@ class Connection:
         self._emit(self._make(flags, add(self.snd_una, off), now, payload), now, rtx=True)
         if self._rtx_at is None:
             self._rtx_at = now + self.rtt.rto
-        self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+        if rec.cc_on_sent:
+            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
 
     def _paced(self, now: int, size: int, rate: int) -> bool:
         """Pacing: the next segment may leave ``size / rate`` after this one; True to stop."""

@@ -56,6 +56,7 @@ class Recovery:
         "_tq_head",
         "_undo_retrans",
         "cc",
+        "cc_on_sent",
         "counters",
         "dsack_round",
         "dupacks",
@@ -101,6 +102,8 @@ class Recovery:
         ts: TimestampState | None = None,
     ) -> None:
         self.cc = cc
+        # Skip the per-segment hook for algorithms that do not override it.
+        self.cc_on_sent = type(cc).on_packet_sent is not CongestionControl.on_packet_sent
         self.mss = mss
         self.sack = sack
         self.rack = rack and sack  # RFC 8985 2: RACK-TLP requires SACK

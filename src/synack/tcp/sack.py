@@ -89,11 +89,11 @@ class Scoreboard:
     """
 
     __slots__ = (
-        "_heap",
-        "_heap_n",
+        "_qn",
         "head",
         "high_sacked",
         "lost",
+        "lost_queue",
         "nxt",
         "retrans",
         "sacked",
@@ -112,8 +112,8 @@ class Scoreboard:
         self.lost = 0
         self.retrans = 0
         self.high_sacked = una  # RFC 6675 HighSACK + 1: the end of the highest SACKed octet
-        self._heap: list[tuple[int, int, TxSeg]] = []
-        self._heap_n = 0
+        self.lost_queue: list[tuple[int, int, TxSeg]] = []
+        self._qn = 0
 
     # ------------------------------------------------------------- queries
     def __len__(self) -> int:
@@ -238,8 +238,8 @@ class Scoreboard:
         else:
             self.lost += size
         s.flags = (f & ~RETRANS) | LOST
-        self._heap_n += 1
-        heapq.heappush(self._heap, (s.start, self._heap_n, s))
+        self._qn += 1
+        heapq.heappush(self.lost_queue, (s.start, self._qn, s))
         return True
 
     def mark_all_lost(self) -> int:
@@ -261,7 +261,7 @@ class Scoreboard:
 
     def next_lost(self) -> TxSeg | None:
         """RFC 6675 NextSeg rule 1: the lowest segment marked lost and not yet retransmitted."""
-        heap = self._heap
+        heap = self.lost_queue
         una = self.una
         while heap:
             s = heap[0][2]
@@ -297,8 +297,8 @@ class Scoreboard:
         i = self.find(s.start)
         self.segs.insert(i + 1, tail)
         if tail.flags & LOST and not tail.flags & RETRANS:
-            self._heap_n += 1
-            heapq.heappush(self._heap, (tail.start, self._heap_n, tail))
+            self._qn += 1
+            heapq.heappush(self.lost_queue, (tail.start, self._qn, tail))
         return tail
 
 
