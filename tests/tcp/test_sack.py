@@ -297,3 +297,32 @@ def test_without_prr_cwnd_is_ssthresh_during_recovery() -> None:
         feed(conn, 20_000 + k * 100, ack=L, options=sack(seg_block(2, k)))
     assert conn.in_recovery
     assert conn.cwnd == conn.ssthresh  # RFC 6675 (4.2)
+
+
+def test_an_ack_that_both_advances_and_sacks_is_not_reordering() -> None:
+    # A delayed-ACK receiver holds segment 1, then 2 is lost and 3 arrives: its
+    # immediate ACK acknowledges 1 and SACKs 3 at once. That is loss, not reordering.
+    conn = sack_established()
+    send_segments(conn, 6)
+    feed(conn, 20_000, ack=L + MSS, options=sack(seg_block(3)))
+    assert conn.counters["reordering_seen"] == 0
+    feed(conn, 20_100, ack=L + MSS, options=sack(seg_block(3, 5), seg_block(6)))
+    assert conn.counters["reordering_seen"] == 0
+
+
+def test_retransmission_and_new_data_sent_in_one_microsecond_keep_their_order() -> None:
+    # With an unlimited-rate link a whole flight of ACKs arrives in one virtual
+    # microsecond: new data (on the first SACKs) and then the fast retransmit
+    # leave at the same time. When that new data is SACKed first, RACK must not
+    # call the retransmission lost: "sent after" is decided by transmission order
+    # (RFC 8985 breaks timestamp ties by sequence, which gets this one wrong).
+    conn = sack_established(nodelay=True)
+    send_segments(conn, 10, extra=20)
+    sent = []
+    for k in range(2, 5):
+        feed(conn, 20_000, ack=L, options=sack(seg_block(2, k)))
+        sent += sent_seqs(out(conn, 20_000))
+    assert sent == [11, 12, 1]
+    feed(conn, 30_000, ack=L, options=sack(seg_block(2, 12)))
+    assert 1 not in sent_seqs(out(conn, 30_000))
+    assert conn.counters["retransmit.segments"] == 1

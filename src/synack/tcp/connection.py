@@ -393,6 +393,11 @@ class Connection:
         return sub(self.snd_max, self.snd_una)
 
     @property
+    def bytes_acked(self) -> int:
+        """Octets of data (and our FIN) the peer has acknowledged so far (RFC 4898 HCThruOctetsAcked)."""
+        return self._una_abs
+
+    @property
     def pipe(self) -> int:
         """Octets believed in the network (RFC 6675 SetPipe): FlightSize less SACKed and lost."""
         return self._rec.pipe

@@ -55,6 +55,7 @@ class TxSeg:
         "fin",
         "first_sent",
         "flags",
+        "order",
         "start",
         "xmit",
     )
@@ -64,6 +65,7 @@ class TxSeg:
         self.end = end
         self.fin = fin
         self.xmit = xmit  # time of the latest (re)transmission, microseconds
+        self.order = 0  # rank of that transmission among all of the connection's
         self.flags = 0
         # draft-cheng-iccrg-delivery-rate-estimation 3.2: P.delivered,
         # P.delivered_time, P.first_sent_time, P.is_app_limited.
@@ -99,6 +101,7 @@ class Scoreboard:
         "sacked",
         "sacked_segs",
         "segs",
+        "tx_count",
         "una",
     )
 
@@ -112,6 +115,7 @@ class Scoreboard:
         self.lost = 0
         self.retrans = 0
         self.high_sacked = una  # RFC 6675 HighSACK + 1: the end of the highest SACKed octet
+        self.tx_count = 0  # transmissions so far: numbers them in the order they left
         self.lost_queue: list[tuple[int, int, TxSeg]] = []
         self._qn = 0
 
@@ -156,6 +160,8 @@ class Scoreboard:
     # ------------------------------------------------------------ updates
     def add(self, seg: TxSeg) -> None:
         """Record a new transmission; it starts where the last one ended."""
+        self.tx_count += 1
+        seg.order = self.tx_count
         self.segs.append(seg)
         self.nxt = seg.end
 
@@ -279,6 +285,8 @@ class Scoreboard:
             s.flags |= RETRANS
         s.flags |= EVER_RETRANS
         s.xmit = now
+        self.tx_count += 1
+        s.order = self.tx_count
 
     def split(self, s: TxSeg, size: int) -> TxSeg:
         """Cut ``s`` after ``size`` octets (the MSS shrank); return the new second part.
@@ -288,6 +296,7 @@ class Scoreboard:
         """
         tail = TxSeg(s.start + size, s.end, s.xmit, s.fin)
         tail.flags = s.flags
+        tail.order = s.order
         tail.delivered = s.delivered
         tail.delivered_time = s.delivered_time
         tail.first_sent = s.first_sent
