@@ -39,7 +39,26 @@ PTO_NO_RTT: Final = 1_000_000
 REO_WND_PERSIST: Final = 16
 
 
-_SCRATCH: list[TxSeg] = []  # the segments one ACK delivered (reused: the core is single-threaded)
+_SCRATCH: list[TxSeg] = []
+
+
+def _minus(left: int, right: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[left, right)`` less the ranges in ``done``: the parts not yet walked."""
+    parts = [(left, right)]
+    for dl, dr in done:
+        if dr <= left or dl >= right:
+            continue
+        nxt = []
+        for a, b in parts:
+            if dr <= a or dl >= b:
+                nxt.append((a, b))
+                continue
+            if a < dl:
+                nxt.append((a, dl))
+            if dr < b:
+                nxt.append((dr, b))
+        parts = nxt
+    return parts  # the segments one ACK delivered (reused: the core is single-threaded)
 
 
 class Recovery:
@@ -52,6 +71,7 @@ class Recovery:
     """
 
     __slots__ = (
+        "_sack_cache",
         "_tq",
         "_tq_head",
         "_undo_retrans",
@@ -134,6 +154,7 @@ class Recovery:
         self.reo_wnd_mult = 1
         self.reo_wnd_persist = 0
         self.dsack_round: int | None = None
+        self._sack_cache: list[tuple[int, int]] = []  # the blocks the last ACK carried
         self._tq: list[tuple[TxSeg, int]] = []  # (segment, order): transmissions in order ...
         self._tq_head = 0  # ... from this index on
         # -- RFC 8985 TLP ----------------------------------------------------
@@ -282,11 +303,19 @@ class Recovery:
                 # second block, reports a duplicate (D-SACK).
                 dsack = (l0, r0)
                 self.counters["dsack_received"] += 1
+            cache = self._sack_cache
+            valid = []
             for left, right in sorted(blocks[1:] if dsack else blocks):
                 if left >= right or right > sb.nxt or left < sb.una - (1 << 30):
                     self.counters["drop.sack_block_invalid"] += 1
                     continue
-                sb.sack(left, right, delivered)
+                valid.append((left, right))
+                # Walk only the parts of the block the previous ACK did not report
+                # (as Linux's SACK cache does): a block that grows by one segment
+                # per ACK costs one segment, not the whole block, each time.
+                for part in _minus(left, right, cache):
+                    sb.sack(left, right, delivered, part)
+            self._sack_cache = valid
         newly_sacked = len(delivered) - n_cum
         # -- per delivered segment: RTT, delivery rate, RACK (RFC 8985 6.2 (2)-(3))
         newest_xmit = -1
@@ -648,6 +677,7 @@ class Recovery:
             # RFC 2018 8: the receiver dropped data it had SACKed (reneging).
             self.counters["sack.reneging"] += 1
             sb.clear_sacks()
+            self._sack_cache = []
         self.cc.on_rto(now=now, in_flight=self.flight_size)
         self._undo_retrans = -1
         self.in_recovery = False
