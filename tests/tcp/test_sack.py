@@ -286,7 +286,9 @@ def test_prr_spreads_sending_then_holds_pipe_at_ssthresh() -> None:
             # slow start reduction bound: pipe is brought up to ssthresh, no further
             assert rec.pipe == conn.ssthresh
     assert rec.in_recovery
-    assert conn.ssthresh == 6 * MSS  # FlightSize was 12 segments (two by limited transmit)
+    # FlightSize was 12 segments (two sent as SACKs shrank the pipe), cwnd 10: the
+    # decrease starts from the smaller (Recovery.reduction_base).
+    assert conn.ssthresh == 5 * MSS
     assert rec.pipe == conn.ssthresh
 
 
@@ -326,3 +328,18 @@ def test_retransmission_and_new_data_sent_in_one_microsecond_keep_their_order() 
     feed(conn, 30_000, ack=L, options=sack(seg_block(2, 12)))
     assert 1 not in sent_seqs(out(conn, 30_000))
     assert conn.counters["retransmit.segments"] == 1
+
+
+def test_decrease_starts_from_cwnd_when_losses_inflate_flight_size() -> None:
+    # SACKs shrink the pipe, so new data goes out while the holes stay below
+    # HighData: FlightSize outgrows cwnd, and halving it would leave ssthresh
+    # above anything the path carried.
+    conn = sack_established(rack=False, nodelay=True)
+    send_segments(conn, 10, extra=40)
+    feed(conn, 20_000, ack=L, options=sack(seg_block(2), seg_block(4)))  # 1 and 3 lost
+    out(conn, 20_000)
+    flight, cwnd = conn.in_flight, conn.cwnd
+    assert flight > cwnd
+    feed(conn, 20_010, ack=L, options=sack(seg_block(6), seg_block(4), seg_block(2)))
+    assert conn.in_recovery
+    assert conn.ssthresh == cwnd // 2

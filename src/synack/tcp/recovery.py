@@ -175,6 +175,17 @@ class Recovery:
         """RFC 5681 FlightSize: octets sent and not cumulatively acknowledged."""
         return self.sb.nxt - self.sb.una
 
+    @property
+    def reduction_base(self) -> int:
+        """The FlightSize a multiplicative decrease starts from: at most cwnd.
+
+        With SACK, data stays below HighData after the receiver has it (SACKed)
+        or the network has dropped it; under heavy loss FlightSize then exceeds
+        anything cwnd ever allowed in flight, and halving it would leave ssthresh
+        above the path's capacity (Linux reduces from cwnd for the same reason).
+        """
+        return min(self.sb.nxt - self.sb.una, self.cc.cwnd)
+
     def send_room(self) -> int:
         """Octets cwnd allows beyond ``pipe`` now (RFC 3042 adds up to 2 SMSS on dupacks)."""
         room = self.cc.cwnd - self.sb.pipe
@@ -465,7 +476,7 @@ class Recovery:
             self._mark_head_lost()
         self.force_rtx = 1  # RFC 5681 3.2 (2): the fast retransmit goes out regardless
         self._undo_retrans = 0
-        cc.on_recovery_start(now=now, in_flight=self.flight_size)
+        cc.on_recovery_start(now=now, in_flight=self.reduction_base)
         if self.prr:
             # RFC 6937 3: "prr_delivered = 0; prr_out = 0; RecoverFS = snd.nxt - snd.una".
             self.prr_delivered = 0
@@ -662,7 +673,7 @@ class Recovery:
             # The probe repaired a lost segment: respond as to a fast recovery.
             self.tlp_end = None
             self.counters["tlp.recovered_loss"] += 1
-            self.cc.on_recovery_start(now=now, in_flight=self.flight_size)
+            self.cc.on_recovery_start(now=now, in_flight=self.reduction_base)
             self.cc.on_recovery_end(now=now, in_flight=self.sb.pipe)
             return
         if not acked and not has_sack:
@@ -678,7 +689,15 @@ class Recovery:
             self.counters["sack.reneging"] += 1
             sb.clear_sacks()
             self._sack_cache = []
-        self.cc.on_rto(now=now, in_flight=self.flight_size)
+        cc = self.cc
+        if self.rto_recovery:
+            # RFC 5681 3.1: ssthresh is set on the first timeout of a segment, not
+            # again when the same data times out once more.
+            ssthresh = cc.ssthresh
+            cc.on_rto(now=now, in_flight=self.reduction_base)
+            cc.ssthresh = ssthresh
+        else:
+            cc.on_rto(now=now, in_flight=self.reduction_base)
         self._undo_retrans = -1
         self.in_recovery = False
         self.rto_recovery = True
