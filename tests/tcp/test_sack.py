@@ -197,7 +197,7 @@ def test_three_sacked_segments_mark_the_hole_lost_at_once() -> None:
     assert conn.counters["fast_retransmit"] == 1
 
 
-def test_rfc6675_isl_lost_when_rack_is_off() -> None:
+def test_rfc6675_is_lost_when_rack_is_off() -> None:
     conn = sack_established(rack=False)
     send_segments(conn, 10)
     feed(conn, 20_000, ack=L, options=sack(seg_block(2)))
