@@ -37,6 +37,8 @@ WCDELACKT: Final = 200_000
 PTO_NO_RTT: Final = 1_000_000
 # RFC 8985 6.2 step 4: the reordering window persists for 16 D-SACK-free recoveries.
 REO_WND_PERSIST: Final = 16
+# Retransmissions of one recovery episode remembered for undo (RFC 3708).
+MAX_UNDO_RANGES: Final = 64
 
 
 _SCRATCH: list[TxSeg] = []
@@ -74,6 +76,7 @@ class Recovery:
         "_sack_cache",
         "_tq",
         "_tq_head",
+        "_undo_ranges",
         "_undo_retrans",
         "cc",
         "cc_on_sent",
@@ -139,7 +142,8 @@ class Recovery:
         self.recover = -1  # the ISS: "recover" starts there (RFC 6582 3.2 (1))
         self.dupacks = 0
         self.force_rtx = 0  # retransmissions allowed now regardless of cwnd
-        self._undo_retrans = -1  # RFC 3708-style count of undetected-spurious retransmissions
+        self._undo_retrans = -1  # RFC 3708: retransmissions of the episode not yet D-SACKed
+        self._undo_ranges: list[tuple[int, int]] = []  # ... and what they covered
         # -- RFC 6937 PRR ----------------------------------------------------
         self.prr_delivered = 0
         self.prr_out = 0
@@ -255,7 +259,11 @@ class Recovery:
         if self.in_recovery:
             self.prr_out += seg.end - seg.start
             if self._undo_retrans >= 0:
-                self._undo_retrans += 1
+                if len(self._undo_ranges) < MAX_UNDO_RANGES:
+                    self._undo_retrans += 1
+                    self._undo_ranges.append((seg.start, seg.end))
+                else:
+                    self._undo_retrans = -1  # too many to track: no undo this time
 
     def on_tlp(self, *, retransmission: bool) -> None:
         """RFC 8985 7.3: a probe was sent; TLP.end_seq = SND.NXT."""
@@ -444,6 +452,11 @@ class Recovery:
             # ends loss recovery.
             self.in_recovery = False
             cc.on_recovery_end(now=now, in_flight=sb.pipe)
+            if self.prr and cc.cwnd < cc.ssthresh:
+                # RFC 6937 3: "On exiting recovery: cwnd = ssthresh" (PRR has brought
+                # pipe there). RFC 6582's min(ssthresh, FlightSize + SMSS) would
+                # drop to a slow start whenever the flight is short at that moment.
+                cc.cwnd = cc.ssthresh
             self._after_recovery(now)
             self._exit_rack_recovery()
             if not sb.lost:
@@ -476,6 +489,7 @@ class Recovery:
             self._mark_head_lost()
         self.force_rtx = 1  # RFC 5681 3.2 (2): the fast retransmit goes out regardless
         self._undo_retrans = 0
+        self._undo_ranges = []
         cc.on_recovery_start(now=now, in_flight=self.reduction_base)
         if self.prr:
             # RFC 6937 3: "prr_delivered = 0; prr_out = 0; RecoverFS = snd.nxt - snd.una".
@@ -643,7 +657,10 @@ class Recovery:
             self.dsack_round = sb.nxt
             self.reo_wnd_mult += 1
             self.reo_wnd_persist = REO_WND_PERSIST
-        if self._undo_retrans > 0:
+        if self._undo_retrans > 0 and block in self._undo_ranges:
+            # RFC 3708 2: only a D-SACK for a retransmission says it was needless;
+            # one for a segment the network duplicated says nothing.
+            self._undo_ranges.remove(block)
             self._undo_retrans -= 1
             if self._undo_retrans == 0 and not self.in_recovery:
                 self._after_recovery(now)
