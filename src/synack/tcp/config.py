@@ -1,0 +1,79 @@
+"""Every tunable of a connection, in one frozen dataclass with the RFC's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Connection settings. Times are integer microseconds; sizes are octets.
+
+    Defaults follow the RFCs (cited per field) or, where the RFCs leave a choice,
+    what Linux does.
+    """
+
+    mss: int = 1460
+    """Our MSS, advertised in SYNs (RFC 9293 3.7.1); the link MTU minus 40 on IPv4."""
+    send_buffer: int = 256 * 1024
+    """Send-buffer size: ``send()`` accepts at most this much unacknowledged data."""
+    recv_buffer: int = 256 * 1024
+    """Receive-buffer size: the most data held for the user, in order or not."""
+    initial_rto: int = 1_000_000
+    """RFC 6298 (2.1): "sets RTO <- 1 second"."""
+    min_rto: int = 1_000_000
+    """RFC 6298 (2.4): "RTO SHOULD be rounded up to 1 second" (Linux uses 200 ms)."""
+    max_rto: int = 60_000_000
+    """RFC 6298 (2.5): "A maximum value MAY be placed on RTO provided it is at least 60 seconds"."""
+    syn_retries: int = 6
+    """SYN (and SYN-ACK) retransmissions before giving up: 1+2+...+64 s = 127 s, as Linux."""
+    data_retries_r1: int = 3
+    """RFC 9293 3.8.3 R1: retransmissions after which the IP layer is told (SHLD-10)."""
+    data_retries_r2: int = 15
+    """RFC 9293 3.8.3 R2: retransmissions of one segment before the connection is closed."""
+    msl: int = 30_000_000
+    """Maximum segment lifetime; TIME-WAIT lasts 2*MSL (60 s here, as Linux's)."""
+    keepalive: bool = False
+    """RFC 9293 3.8.4 (MUST-24): keep-alives are off unless the application asks."""
+    keepalive_idle: int = 7_200_000_000
+    """RFC 9293 3.8.4 (MUST-26): default no less than two hours."""
+    keepalive_interval: int = 75_000_000
+    keepalive_probes: int = 9
+    user_timeout: int | None = None
+    """RFC 9293 3.8.3 USER TIMEOUT: close if data stays unacknowledged this long."""
+    congestion_control: str = "newreno"
+    """Name in the :mod:`synack.cc` registry."""
+    initial_window: int | None = None
+    """Initial cwnd in segments; ``None`` is RFC 6928's min(10*MSS, max(2*MSS, 14600))."""
+    delayed_ack: int = 40_000
+    """Delayed-ACK timeout (RFC 9293 3.8.6.3: under 0.5 s; RFC 5681 4.2); 0 disables."""
+    nodelay: bool = False
+    """Disable Nagle's algorithm (RFC 9293 3.7.4, SHLD-7)."""
+    window_scaling: bool = True
+    """Offer the Window Scale option (RFC 7323 2)."""
+    challenge_ack_limit: int = 10
+    """RFC 5961 7: at most this many challenge ACKs per second per connection."""
+    fixed_iss: int | None = None
+    """For illustration and tests only: use this ISS instead of RFC 6528's."""
+
+    def __post_init__(self) -> None:
+        if not 88 <= self.mss <= 65495:
+            raise ValueError(f"mss {self.mss} out of range 88..65495")
+        if self.send_buffer < 1 or self.recv_buffer < 1:
+            raise ValueError("buffer sizes must be positive")
+        if not 0 < self.min_rto <= self.max_rto:
+            raise ValueError("need 0 < min_rto <= max_rto")
+        if self.fixed_iss is not None and not 0 <= self.fixed_iss < 1 << 32:
+            raise ValueError("fixed_iss must be a 32-bit unsigned integer")
+
+    @property
+    def recv_wscale(self) -> int:
+        """The shift we offer: the smallest that lets recv_buffer fit in 16 bits."""
+        if not self.window_scaling:
+            return 0
+        shift = 0
+        while (self.recv_buffer >> shift) > 0xFFFF and shift < 14:
+            shift += 1
+        return shift

@@ -1,0 +1,1227 @@
+"""One TCP connection: RFC 9293 section 3.10 event processing, sans-I/O.
+
+A :class:`Connection` is driven by exactly three sources, each taking the current
+time ``now`` in integer microseconds:
+
+* user calls: :meth:`connect`, :meth:`send`, :meth:`recv`, :meth:`close`, :meth:`abort`;
+* arriving segments: :meth:`receive_segment`;
+* timer expiry: :meth:`handle_timer` once ``now >= next_deadline()``.
+
+It never does I/O and never reads a clock. What it wants sent is pulled with
+:meth:`segments_to_send`, what the user should hear with :meth:`next_event`.
+Bad or unexpected segments never raise: each is dropped with a reason that is
+counted in :attr:`counters` (and traced), answered with an ACK or a RST, exactly
+as RFC 9293 and RFC 5961 say. Misuse by the local user raises
+:class:`~synack.tcp.errors.InvalidStateError`.
+
+Sequence numbers are compared only with :mod:`synack.wire.seq`. Received data is
+tracked by *unwrapped* stream offsets for the reassembly queue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Final
+
+from synack.cc import create as create_cc
+from synack.tcp.config import Config
+from synack.tcp.errors import ConnectionClosedError, InvalidStateError
+from synack.tcp.events import (
+    Closed,
+    Connected,
+    DataReceived,
+    Event,
+    PeerClosed,
+    Reset,
+    SendBufferSpace,
+    SoftError,
+    StateChanged,
+    TimedOut,
+    Tracer,
+)
+from synack.tcp.reassembly import Reassembler
+from synack.tcp.rtt import RttEstimator
+from synack.tcp.sendbuf import SendBuffer
+from synack.tcp.state import State, Trigger, next_state
+from synack.wire.ip import addr_to_str
+from synack.wire.seq import MASK, add, between, gt, le, lt, sub
+from synack.wire.tcp import (
+    ACK,
+    FIN,
+    PSH,
+    RST,
+    SYN,
+    MaxSegmentSize,
+    Option,
+    Segment,
+    WindowScale,
+    flag_names,
+)
+
+__all__ = ["Connection"]
+
+S = State
+T = Trigger
+
+# RFC 9293 3.7.1: "the default MSS is 536 for IPv4 or 1220 for IPv6" when none is sent.
+DEFAULT_MSS_V4: Final = 536
+DEFAULT_MSS_V6: Final = 1220
+# RFC 7323 2.3: "the shift.cnt value ... MUST be limited to 14".
+MAX_WSCALE: Final = 14
+# RFC 6298 5.7: RTO re-initialised to 3 s after a lost SYN.
+RTO_AFTER_SYN_LOSS: Final = 3_000_000
+# RFC 5681 3.2: fast retransmit on the third duplicate ACK.
+DUPACK_THRESHOLD: Final = 3
+ONE_SECOND: Final = 1_000_000
+
+_SYNCHRONIZED: Final = frozenset(
+    {
+        S.ESTABLISHED,
+        S.FIN_WAIT_1,
+        S.FIN_WAIT_2,
+        S.CLOSE_WAIT,
+        S.CLOSING,
+        S.LAST_ACK,
+        S.TIME_WAIT,
+    }
+)
+# States in which data (or our FIN) may still need to be sent or retransmitted.
+_SENDING: Final = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+# RFC 9293 3.10.7.4 seventh: states that process segment text.
+_RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+# RFC 9293 3.10.2: states in which SEND queues data.
+_USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
+
+
+class Connection:
+    """The TCB of RFC 9293 3.3.1 and the processing of 3.10 for one connection.
+
+    Usually created by :class:`~synack.tcp.endpoint.Endpoint`; it can also be
+    used on its own (tests, teaching), wiring two connections together by hand.
+    """
+
+    def __init__(
+        self,
+        local: tuple[bytes, int],
+        remote: tuple[bytes, int],
+        *,
+        iss: int,
+        config: Config | None = None,
+        tracer: Tracer | None = None,
+        name: str = "",
+        shared_counters: Counter[str] | None = None,
+    ) -> None:
+        self.config = cfg = config or Config()
+        self.local = local
+        self.remote = remote
+        self.name = name
+        self.state = S.CLOSED
+        self.passive = False
+        self.counters: Counter[str] = Counter()
+        self._shared_counters = shared_counters
+        self._tracer = tracer
+        self._label = (
+            f"{addr_to_str(local[0])}:{local[1]}-{addr_to_str(remote[0])}:{remote[1]}"
+            if tracer
+            else ""
+        )
+
+        # -- send sequence variables (RFC 9293 3.3.1) -----------------------
+        self.iss = iss & MASK
+        self.snd_una = self.iss
+        self.snd_nxt = self.iss
+        self.snd_max = self.iss  # highest sequence number sent (SND.NXT before go-back)
+        self.snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.max_snd_wnd = 0
+        self.snd_wscale = 0  # shift applied to the peer's window field
+        # -- receive sequence variables -------------------------------------
+        self.irs = 0
+        self.rcv_nxt = 0
+        self.rcv_wscale = 0  # shift the peer applies to our window field
+        self._rcv_adv = 0  # right edge of the window we last advertised
+        self._rcv_abs = 0  # unwrapped stream offset of RCV.NXT
+
+        self.peer_mss = DEFAULT_MSS_V4 if len(local[0]) == 4 else DEFAULT_MSS_V6
+        self.mss = min(cfg.mss, self.peer_mss)  # effective send MSS
+        self._sendbuf = SendBuffer(cfg.send_buffer)
+        self._fin_queued = False  # user called close(): a FIN follows the queued data
+        self._fin_seq = 0  # sequence number of our FIN once queued
+        self._ready = bytearray()  # in-order data waiting for recv()
+        self._reasm = Reassembler()
+        self._peer_fin_abs: int | None = None  # offset of an out-of-order FIN
+        self.peer_closed = False
+
+        self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
+        self._rtt_seq: int | None = None  # Karn: the one segment being timed ...
+        self._rtt_time = 0  # ... and when it was sent
+        self.cc = create_cc(
+            cfg.congestion_control, mss=self.mss, initial_window=self._initial_window(), now=0
+        )
+        self._dupacks = 0
+        self._in_recovery = False
+        self._recover = self.iss
+        self._retries = 0
+        self._syn_lost = False
+        self._syn_acked = False
+
+        # -- timers: absolute deadlines or None -----------------------------
+        self._rtx_at: int | None = None
+        self._persist_at: int | None = None
+        self._persist_backoff = 0
+        self._delack_at: int | None = None
+        self._keepalive_at: int | None = None
+        self._keepalive_probes = 0
+        self._timewait_at: int | None = None
+        self._user_at: int | None = None
+
+        self._ack_now = False
+        self._ack_pending = 0  # full segments received since our last ACK
+        self._challenge_start = -ONE_SECOND
+        self._challenge_count = 0
+        self._send_space_wanted = False
+
+        self._outbox: list[Segment] = []
+        self._events: deque[Event] = deque()
+        self._event_sink: Callable[[Connection, Event], None] | None = None
+        self._on_wake: Callable[[Connection], None] | None = None
+        self._closed_reported = False
+
+    # ------------------------------------------------------------------ info
+    def __repr__(self) -> str:
+        return (
+            f"<Connection {addr_to_str(self.local[0])}:{self.local[1]} -> "
+            f"{addr_to_str(self.remote[0])}:{self.remote[1]} {self.state}>"
+        )
+
+    @property
+    def rcv_wnd(self) -> int:
+        """RCV.WND: receive-buffer space not taken by data waiting for :meth:`recv`."""
+        return max(0, self.config.recv_buffer - len(self._ready))
+
+    @property
+    def srtt(self) -> int | None:
+        return self.rtt.srtt
+
+    @property
+    def rto(self) -> int:
+        return self.rtt.rto
+
+    @property
+    def cwnd(self) -> int:
+        return self.cc.cwnd
+
+    @property
+    def ssthresh(self) -> int:
+        return self.cc.ssthresh
+
+    @property
+    def send_buffer_free(self) -> int:
+        """Octets :meth:`send` would accept now."""
+        return self._sendbuf.free if not self._fin_queued else 0
+
+    @property
+    def send_buffer_used(self) -> int:
+        """Octets queued and not yet acknowledged."""
+        return len(self._sendbuf)
+
+    @property
+    def recv_available(self) -> int:
+        """Octets :meth:`recv` would return now."""
+        return len(self._ready)
+
+    @property
+    def in_flight(self) -> int:
+        """Octets sent and not acknowledged (FlightSize of RFC 5681)."""
+        return sub(self.snd_max, self.snd_una)
+
+    # ------------------------------------------------------------ user calls
+    def connect(self, now: int) -> None:
+        """Active OPEN (RFC 9293 3.10.1): send a SYN and enter SYN-SENT."""
+        if self.state is not S.CLOSED:
+            raise InvalidStateError(f"connect() in {self.state}: connection already exists")
+        self._transition(T.ACTIVE_OPEN, "active open", now)
+        self._send_syn(now, ack=False)
+
+    def listen(self, now: int) -> None:
+        """Passive OPEN: wait in LISTEN for a SYN (the endpoint's listeners use this)."""
+        if self.state is not S.CLOSED:
+            raise InvalidStateError(f"listen() in {self.state}")
+        self.passive = True
+        self._transition(T.PASSIVE_OPEN, "passive open", now)
+
+    def send(self, data: bytes | bytearray | memoryview) -> int:
+        """SEND (RFC 9293 3.10.2): queue as much of ``data`` as the buffer takes.
+
+        Returns the number of octets accepted (possibly 0 when the buffer is
+        full; wait for :class:`SendBufferSpace`). Raises
+        :class:`ConnectionClosedError` after :meth:`close` or once closed.
+        """
+        st = self.state
+        if st not in _USER_SEND:
+            raise ConnectionClosedError(f"send() in {st}: connection closing or does not exist")
+        if self._fin_queued:
+            raise ConnectionClosedError("send() after close(): connection closing")
+        n = self._sendbuf.write(data)
+        if n < len(data):
+            self._send_space_wanted = True
+        if n:
+            self._wake()
+        return n
+
+    def recv(self, max_bytes: int = -1) -> bytes:
+        """RECEIVE (RFC 9293 3.10.3): take up to ``max_bytes`` in-order octets.
+
+        Returns ``b""`` when nothing is waiting (check :attr:`peer_closed` for
+        end of stream). Reading opens the receive window; a window update is
+        sent when it grew enough to matter (RFC 9293 3.8.6.2.2).
+        """
+        ready = self._ready
+        if not ready:
+            return b""
+        before = self._advertisable_gain()
+        if max_bytes < 0 or max_bytes >= len(ready):
+            data = bytes(ready)
+            ready.clear()
+        else:
+            data = bytes(ready[:max_bytes])
+            del ready[:max_bytes]
+        if self.state in _SYNCHRONIZED and self.state is not S.TIME_WAIT and not self.peer_closed:
+            gain = self._advertisable_gain()
+            cur = sub(self._rcv_adv, self.rcv_nxt)
+            threshold = min(self.config.recv_buffer // 2, self.mss)
+            if gain >= threshold > before and (cur < threshold or gain >= cur):
+                self._ack_now = True
+                self._wake()
+        return data
+
+    def close(self, now: int) -> None:
+        """CLOSE (RFC 9293 3.10.4): send FIN after the queued data (half-close)."""
+        st = self.state
+        if st is S.SYN_SENT or st is S.LISTEN:
+            # RFC 9293 3.10.4 SYN-SENT: "Delete the TCB and return 'error: closing'
+            # responses to any queued SENDs".
+            self._transition(T.CLOSE_NO_FIN, "close", now)
+            self._finish(now)
+            return
+        if st is S.CLOSED:
+            raise ConnectionClosedError("close(): connection does not exist")
+        if self._fin_queued:
+            return  # RFC 9293 3.10.4: "an 'ok' response would be acceptable, too"
+        self._fin_queued = True
+        if st is S.SYN_RECEIVED:
+            # RFC 9293 3.10.4 SYN-RECEIVED: the FIN is queued "for processing after
+            # entering ESTABLISHED state"; data starts after our SYN.
+            self._fin_seq = add(self.iss, 1 + len(self._sendbuf))
+            return
+        self._fin_seq = add(self.snd_una, len(self._sendbuf))
+        if st is S.ESTABLISHED or st is S.CLOSE_WAIT:
+            self._transition(T.CLOSE, "close", now)
+        self._wake()
+
+    def abort(self, now: int) -> None:
+        """ABORT (RFC 9293 3.10.5): send RST where the peer holds state, then CLOSED."""
+        st = self.state
+        if st is S.CLOSED:
+            return
+        if st in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+            # "Send a reset segment: <SEQ=SND.NXT><CTL=RST>"
+            self._emit(Segment(self.local[1], self.remote[1], self.snd_nxt, 0, RST), now)
+        self._transition(T.ABORT, "abort", now)
+        self._finish(now)
+
+    # ---------------------------------------------------------------- output
+    def segments_to_send(self, now: int) -> list[Segment]:
+        """Every segment the connection wants sent now, in order."""
+        if self.state in _SENDING and (self._sendbuf or self._fin_queued):
+            self._send_data(now)
+        if self._ack_now and self.state in _SYNCHRONIZED:
+            self._send_ack(now)
+        out = self._outbox
+        self._outbox = []
+        return out
+
+    def next_event(self) -> Event | None:
+        """The oldest undelivered event (only when not attached to an endpoint)."""
+        return self._events.popleft() if self._events else None
+
+    def next_deadline(self) -> int | None:
+        """The earliest pending timer (absolute microseconds), or ``None``."""
+        best: int | None = None
+        for t in (
+            self._rtx_at,
+            self._persist_at,
+            self._delack_at,
+            self._keepalive_at,
+            self._timewait_at,
+            self._user_at,
+        ):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
+
+    # ---------------------------------------------------------------- timers
+    def handle_timer(self, now: int) -> None:
+        """Fire every timer whose deadline is at or before ``now``."""
+        if self._timewait_at is not None and now >= self._timewait_at:
+            self._timewait_at = None
+            # RFC 9293 3.10.8: "If the time-wait timeout expires ... delete the TCB".
+            self._trace_timer(now, "timewait", None)
+            self._transition(T.TIMEOUT_2MSL, "2MSL timeout", now)
+            self._finish(now)
+            return
+        if self._user_at is not None and now >= self._user_at:
+            self._user_at = None
+            self._time_out(now, "user_timeout")
+            return
+        if self._rtx_at is not None and now >= self._rtx_at:
+            self._rtx_at = None
+            self._on_rto(now)
+            if self.state is S.CLOSED:
+                return
+        if self._persist_at is not None and now >= self._persist_at:
+            self._persist_at = None
+            self._on_persist(now)
+        if self._delack_at is not None and now >= self._delack_at:
+            self._delack_at = None
+            if self._ack_pending or self._ack_now:
+                self._ack_now = True
+                self.counters["delayed_ack"] += 1
+        if self._keepalive_at is not None and now >= self._keepalive_at:
+            self._keepalive_at = None
+            self._on_keepalive(now)
+        self._wake()
+
+    def _on_rto(self, now: int) -> None:
+        st = self.state
+        self._trace_timer(now, "rtx", None)
+        if st is S.SYN_SENT or st is S.SYN_RECEIVED:
+            if self._retries >= self.config.syn_retries:
+                self._time_out(now, "syn_retries")
+                return
+            self._retries += 1
+            self._syn_lost = True
+            self._rtt_seq = None  # Karn
+            self.rtt.back_off()  # RFC 6298 (5.5)
+            self.counters["retransmit.syn"] += 1
+            self._send_syn(now, ack=st is S.SYN_RECEIVED, rtx=True)
+            return
+        if st not in _SENDING or self.in_flight == 0:
+            return
+        if self._retries >= self.config.data_retries_r2:
+            # RFC 9293 3.8.3: "When the number of transmissions of the same segment
+            # reaches a threshold R2 ... close the connection".
+            self._time_out(now, "retransmissions")
+            return
+        self._retries += 1
+        if self._retries == self.config.data_retries_r1:
+            # RFC 9293 3.8.3 (SHLD-10): at R1, pass negative advice to the IP layer.
+            self._event(SoftError("retransmission threshold R1 reached"))
+        self.counters["retransmit.rto"] += 1
+        # RFC 5681 3.1 / RFC 6582 3.2 (4): the loss window, and recover = highest sent.
+        self.cc.on_rto(now=now, in_flight=self.in_flight)
+        self._trace_cc(now, "rto")
+        self._in_recovery = False
+        self._dupacks = 0
+        self._recover = self.snd_max
+        self._rtt_seq = None  # Karn's algorithm: never time a retransmission
+        self.rtt.back_off()  # RFC 6298 (5.5)
+        # RFC 6298 (5.4): retransmit the earliest unacknowledged segment (go-back-N).
+        self.snd_nxt = self.snd_una
+        self._send_data(now)
+        # RFC 6298 (5.6): start the timer with the backed-off RTO.
+        self._rtx_at = now + self.rtt.rto
+
+    def _on_persist(self, now: int) -> None:
+        # RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
+        # exponentially; MUST-36: never give up while the peer answers.
+        if self.state not in _SENDING or self.snd_wnd > 0:
+            return
+        self.counters["window_probe"] += 1
+        off = sub(self.snd_nxt, self.snd_una)
+        if self.snd_una != self.snd_nxt:
+            payload, seq = self._sendbuf.peek(0, 1), self.snd_una
+        elif off < len(self._sendbuf):
+            payload, seq = self._sendbuf.peek(off, 1), self.snd_nxt
+            self.snd_nxt = add(self.snd_nxt, 1)
+            if gt(self.snd_nxt, self.snd_max):
+                self.snd_max = self.snd_nxt
+        else:
+            payload, seq = b"", self.snd_una  # only a FIN is waiting: an empty probe
+        self._emit(self._make(ACK, seq, payload), now, rtx=seq != self.snd_nxt)
+        self._persist_backoff = min(self._persist_backoff + 1, 16)
+        self._arm_persist(now)
+
+    def _arm_persist(self, now: int) -> None:
+        rto = max(self.rtt.rto, self.config.min_rto)
+        self._persist_at = now + min(rto << self._persist_backoff, self.config.max_rto)
+
+    def _on_keepalive(self, now: int) -> None:
+        cfg = self.config
+        if not cfg.keepalive or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT):
+            return
+        if self._keepalive_probes >= cfg.keepalive_probes:
+            self._time_out(now, "keepalive")
+            return
+        # RFC 9293 3.8.4: a keep-alive carries SEG.SEQ = SND.NXT-1 so the peer ACKs it.
+        self._keepalive_probes += 1
+        self.counters["keepalive_probe"] += 1
+        self._emit(self._make(ACK, add(self.snd_nxt, -1)), now)
+        self._keepalive_at = now + cfg.keepalive_interval
+
+    def _time_out(self, now: int, reason: str) -> None:
+        self.counters["timeout." + reason] += 1
+        self._event(TimedOut(reason))
+        self._transition(T.TIMEOUT, reason, now)
+        self._finish(now)
+
+    # ------------------------------------------------------------- arrivals
+    def receive_segment(self, seg: Segment, now: int) -> None:
+        """SEGMENT ARRIVES (RFC 9293 3.10.7) for this connection's 4-tuple."""
+        if self._tracer:
+            self._trace_seg(now, "seg_in", seg, False)
+        st = self.state
+        if st is S.CLOSED:
+            self._drop(now, "closed")
+        elif st is S.LISTEN:
+            self._on_listen(seg, now)
+        elif st is S.SYN_SENT:
+            self._on_syn_sent(seg, now)
+        else:
+            self._on_other(seg, now)
+        self._wake()
+
+    def _on_listen(self, seg: Segment, now: int) -> None:
+        # RFC 9293 3.10.7.2 LISTEN STATE
+        if seg.flags & RST:
+            self._drop(now, "rst_in_listen")  # "An incoming RST segment could not be valid"
+            return
+        if seg.flags & ACK:
+            # "Any acknowledgment is bad if it arrives on a connection still in the
+            # LISTEN state. An acceptable reset segment should be formed".
+            self._emit(Segment(self.local[1], self.remote[1], seg.ack, 0, RST), now)
+            self._drop(now, "ack_in_listen")
+            return
+        if not seg.flags & SYN:
+            self._drop(now, "no_syn_in_listen")
+            return
+        # "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected
+        # and a SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>".
+        self._accept_syn(seg)
+        self.snd_wnd = seg.window  # RFC 7323 2.2: a SYN's window is never scaled
+        self.max_snd_wnd = self.snd_wnd
+        self.snd_wl1 = seg.seq
+        self._transition(T.RCV_SYN, "rcv SYN", now)
+        self._send_syn(now, ack=True)
+        self._queue_text(seg, add(seg.seq, 1), now)
+
+    def _on_syn_sent(self, seg: Segment, now: int) -> None:
+        # RFC 9293 3.10.7.3 SYN-SENT STATE
+        fl = seg.flags
+        if fl & ACK and (le(seg.ack, self.iss) or gt(seg.ack, self.snd_max)):
+            # "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit
+            # is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
+            if not fl & RST:
+                self._emit(Segment(self.local[1], self.remote[1], seg.ack, 0, RST), now)
+            self._drop(now, "bad_ack_in_syn_sent")
+            return
+        if fl & RST:
+            if fl & ACK:
+                # "If the ACK was acceptable, then signal to the user 'error:
+                # connection reset', drop the segment, enter CLOSED state".
+                self.counters["reset.refused"] += 1
+                self._event(Reset(refused=True))
+                self._transition(T.RCV_RST, "connection refused", now)
+                self._finish(now)
+            else:
+                self._drop(now, "rst_without_ack_in_syn_sent")
+            return
+        if not fl & SYN:
+            self._drop(now, "no_syn_in_syn_sent")
+            return
+        self._accept_syn(seg)
+        if fl & ACK:
+            self._on_ack_of_syn(seg, now)
+            # "If SND.UNA > ISS (our SYN has been ACKed), change the connection state
+            # to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
+            self._transition(T.RCV_SYN_ACK, "rcv SYN,ACK", now)
+            self._established(now)
+            self._ack_now = True
+            self._queue_text(seg, add(seg.seq, 1), now)
+        else:
+            # Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment
+            # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it".
+            self.snd_wnd = seg.window
+            self.max_snd_wnd = self.snd_wnd
+            self.snd_wl1 = seg.seq
+            self._transition(T.RCV_SYN, "simultaneous open", now)
+            self._send_syn(now, ack=True)
+            self._queue_text(seg, add(seg.seq, 1), now)
+
+    def _accept_syn(self, seg: Segment) -> None:
+        self.irs = seg.seq
+        self.rcv_nxt = add(seg.seq, 1)
+        self._rcv_adv = self.rcv_nxt
+        # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; default when absent.
+        peer_mss = seg.mss
+        if peer_mss is not None and peer_mss > 0:
+            self.peer_mss = peer_mss
+        self.mss = max(1, min(self.config.mss, self.peer_mss))
+        # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
+        shift = seg.wscale
+        if shift is not None and self.config.window_scaling:
+            self.snd_wscale = min(shift, MAX_WSCALE)
+            self.rcv_wscale = self.config.recv_wscale
+        else:
+            self.snd_wscale = self.rcv_wscale = 0
+
+    def _on_ack_of_syn(self, seg: Segment, now: int) -> None:
+        self._syn_acked = True
+        self.snd_una = seg.ack
+        if lt(self.snd_nxt, self.snd_una):
+            self.snd_nxt = self.snd_una
+        self._rtx_at = None
+        self._retries = 0
+        if self._rtt_seq is not None and not self._syn_lost:
+            self._rtt_sample(now - self._rtt_time, now)
+        self._rtt_seq = None
+        # RFC 7323 2.2: the window of a SYN segment is not scaled; later ones are.
+        self.snd_wnd = seg.window << self.snd_wscale if not seg.flags & SYN else seg.window
+        self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+        self.snd_wl1 = seg.seq
+        self.snd_wl2 = seg.ack
+
+    def _established(self, now: int) -> None:
+        """Common work on entering ESTABLISHED from either side."""
+        self.cc = create_cc(
+            self.config.congestion_control,
+            mss=self.mss,
+            initial_window=self._initial_window(),
+            now=now,
+        )
+        if self._syn_lost:
+            # RFC 6298 5.7 and RFC 5681 3.1: after a lost SYN, RTO restarts at 3 s
+            # and the initial window is one segment.
+            if self.rtt.srtt is None:
+                self.rtt.rto = max(self.rtt.rto, RTO_AFTER_SYN_LOSS)
+            self.cc.cwnd = self.mss
+        self._trace_cc(now, "init")
+        self._event(Connected())
+        if self.config.keepalive:
+            self._keepalive_at = now + self.config.keepalive_idle
+
+    def _initial_window(self) -> int:
+        iw = self.config.initial_window
+        if iw is not None:
+            return max(1, iw) * self.mss
+        # RFC 6928 2: IW = min (10*MSS, max (2*MSS, 14600)).
+        return min(10 * self.mss, max(2 * self.mss, 14600))
+
+    def _acceptable(self, seg: Segment) -> bool:
+        """RFC 9293 3.10.7.4, first: the four cases of segment acceptability."""
+        seq = seg.seq
+        seg_len = seg.seg_len
+        wnd = self.rcv_wnd
+        rcv_nxt = self.rcv_nxt
+        if seg_len == 0:
+            if wnd == 0:
+                return seq == rcv_nxt
+            return between(rcv_nxt, seq, add(rcv_nxt, wnd))
+        if wnd == 0:
+            return False
+        end = add(rcv_nxt, wnd)
+        return between(rcv_nxt, seq, end) or between(rcv_nxt, add(seq, seg_len - 1), end)
+
+    def _on_other(self, seg: Segment, now: int) -> None:
+        """RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states."""
+        st = self.state
+        fl = seg.flags
+        if self.config.keepalive and st in (S.ESTABLISHED, S.CLOSE_WAIT):
+            self._keepalive_probes = 0
+            self._keepalive_at = now + self.config.keepalive_idle
+        if st is S.SYN_RECEIVED and fl & SYN and not fl & ACK and seg.seq == self.irs:
+            # A retransmitted SYN: our SYN-ACK was lost, so send it again now.
+            self._drop(now, "duplicate_syn")
+            self._send_syn(now, ack=True, rtx=True)
+            return
+        # first: check sequence number
+        if not self._acceptable(seg):
+            if fl & RST:
+                self._drop(now, "rst_out_of_window")
+                return
+            if (
+                self.rcv_wnd == 0
+                and seg.seq == self.rcv_nxt
+                and fl & ACK
+                and not fl & SYN
+                and st is not S.SYN_RECEIVED
+            ):
+                # RFC 9293 3.10.7.4: "special allowance should be made to accept valid
+                # ACKs, URGs, and RSTs" when RCV.WND is zero.
+                self.counters["data_beyond_zero_window"] += 1
+                self._process_ack(seg, now)
+                self._ack_now = True
+                return
+            if st is S.TIME_WAIT and fl & FIN:
+                # A retransmitted FIN: re-ACK it and restart the 2 MSL timeout.
+                self._timewait_at = now + 2 * self.config.msl
+            # "If an incoming segment is not acceptable, an acknowledgment should be
+            # sent in reply (unless the RST bit is set ...)" <SEQ=SND.NXT><ACK=RCV.NXT>.
+            self._drop(now, "out_of_window")
+            self._ack_now = True
+            return
+        # second: check the RST bit (RFC 5961 3.2)
+        if fl & RST:
+            if seg.seq != self.rcv_nxt:
+                # "If the RST bit is set and the sequence number does not exactly match
+                # the next expected sequence value, yet is within the current receive
+                # window, TCP endpoints MUST send an acknowledgment (challenge ACK)".
+                self._drop(now, "rst_not_exact")
+                self._challenge_ack(now)
+                return
+            self._on_reset(now)
+            return
+        # fourth: check the SYN bit (RFC 5961 4.2)
+        if fl & SYN:
+            if st is S.SYN_RECEIVED and self.passive:
+                # RFC 9293 3.10.7.4: "If the connection was initiated with a passive
+                # OPEN, then return this connection to the LISTEN state".
+                self._drop(now, "syn_in_syn_received")
+                self._transition(T.RCV_RST_TO_LISTEN, "SYN in SYN-RECEIVED", now)
+                self._finish(now)
+                return
+            # "TCP implementations MUST send a 'challenge ACK'" (RFC 5961 4.2).
+            self._drop(now, "syn_in_window")
+            self._challenge_ack(now)
+            return
+        # fifth: check the ACK field
+        if not fl & ACK:
+            self._drop(now, "no_ack")
+            return
+        if not self._syn_acked:
+            # SYN-RECEIVED (or CLOSE-WAIT after a FIN that came with the SYN).
+            if le(seg.ack, self.snd_una) or gt(seg.ack, self.snd_max):
+                # "If the segment acknowledgment is not acceptable, form a reset segment
+                # <SEQ=SEG.ACK><CTL=RST> and send it."
+                self._emit(Segment(self.local[1], self.remote[1], seg.ack, 0, RST), now)
+                self._drop(now, "bad_ack_in_syn_received")
+                return
+            self._on_ack_of_syn(seg, now)
+            if st is S.SYN_RECEIVED:
+                self._transition(T.RCV_ACK_OF_SYN, "rcv ACK of SYN", now)
+            self._established(now)
+            if self._fin_queued:
+                self._transition(T.CLOSE, "close queued in SYN-RECEIVED", now)
+            st = self.state
+        if not self._process_ack(seg, now):
+            return
+        st = self.state
+        if st is S.FIN_WAIT_1 and self._fin_acked():
+            self._transition(T.RCV_ACK_OF_FIN, "rcv ACK of FIN", now)
+        elif st is S.CLOSING and self._fin_acked():
+            self._enter_time_wait(T.RCV_ACK_OF_FIN, now)
+            return
+        elif st is S.LAST_ACK and self._fin_acked():
+            self._transition(T.RCV_ACK_OF_FIN, "rcv ACK of FIN", now)
+            self._finish(now)
+            return
+        elif st is S.TIME_WAIT and fl & FIN:
+            self._timewait_at = now + 2 * self.config.msl
+            self._ack_now = True
+            return
+        # sixth: URG is parsed and ignored (RFC 6093 advises against its use).
+        if fl & 0x20:
+            self.counters["urg_ignored"] += 1
+        # seventh and eighth: segment text and FIN
+        self._queue_text(seg, seg.seq, now)
+
+    def _fin_acked(self) -> bool:
+        return self._fin_queued and self.snd_una == add(self._fin_seq, 1)
+
+    def _on_reset(self, now: int) -> None:
+        st = self.state
+        if st is S.SYN_RECEIVED and self.passive:
+            # RFC 9293 3.10.7.4: "If this connection was initiated with a passive OPEN
+            # (i.e., came from the LISTEN state), then return this connection to
+            # LISTEN state and return." The listener stays; this TCB goes.
+            self.counters["reset.received"] += 1
+            self._transition(T.RCV_RST_TO_LISTEN, "rcv RST", now)
+            self._finish(now)
+            return
+        self.counters["reset.received"] += 1
+        if st in (S.CLOSING, S.LAST_ACK, S.TIME_WAIT):
+            self._transition(T.RCV_RST, "rcv RST", now)
+        else:
+            # "any outstanding RECEIVEs and SEND should receive 'reset' responses"
+            self._event(Reset(refused=st is S.SYN_RECEIVED))
+            self._transition(T.RCV_RST, "connection reset", now)
+        self._finish(now)
+
+    def _challenge_ack(self, now: int) -> None:
+        # RFC 5961 7: limit the rate of challenge ACKs.
+        if now - self._challenge_start >= ONE_SECOND:
+            self._challenge_start = now
+            self._challenge_count = 0
+        if self._challenge_count >= self.config.challenge_ack_limit:
+            self.counters["challenge_ack.suppressed"] += 1
+            return
+        self._challenge_count += 1
+        self.counters["challenge_ack"] += 1
+        self._send_ack(now)
+
+    def _process_ack(self, seg: Segment, now: int) -> bool:
+        """RFC 9293 3.10.7.4 fifth, ESTABLISHED STATE; returns False to stop."""
+        ack = seg.ack
+        snd_una = self.snd_una
+        if gt(ack, self.snd_max):
+            # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send
+            # an ACK, drop the segment, and return."
+            self._drop(now, "ack_too_new")
+            self._ack_now = True
+            return False
+        if lt(ack, add(snd_una, -self.max_snd_wnd)):
+            # RFC 5961 5.2: "(SND.UNA - MAX.SND.WND) =< SEG.ACK" or it is dropped with an ACK.
+            self._drop(now, "ack_too_old")
+            self._challenge_ack(now)
+            return False
+        wnd = seg.window << self.snd_wscale
+        if gt(ack, snd_una):
+            self._on_new_ack(ack, now)
+        elif (
+            ack == snd_una
+            and self.snd_max != snd_una
+            and not seg.payload
+            and not seg.flags & (SYN | FIN)
+            and wnd == self.snd_wnd
+        ):
+            self._on_duplicate_ack(now)
+        # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
+        # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+        if lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and le(self.snd_wl2, ack)):
+            if wnd != self.snd_wnd:
+                old = self.snd_wnd
+                self.snd_wnd = wnd
+                if wnd > self.max_snd_wnd:
+                    self.max_snd_wnd = wnd
+                if self._tracer:
+                    self._trace(now, "rwnd", snd_wnd=wnd, rcv_wnd=self.rcv_wnd)
+                if wnd > 0 and old == 0 and self._persist_at is not None:
+                    # The window reopened: stop probing and resend from SND.UNA
+                    # whatever the closed window may have dropped.
+                    self._persist_at = None
+                    self._persist_backoff = 0
+                    self.snd_nxt = self.snd_una
+            self.snd_wl1 = seg.seq
+            self.snd_wl2 = ack
+        if self.snd_wnd == 0 and self._rtx_at is not None and self.state in _SENDING:
+            # RFC 9293 3.8.6.1 (MUST-36): the peer answers but its window is closed;
+            # probe it with the persist timer rather than count retransmissions.
+            self._rtx_at = None
+            self._retries = 0
+            if self._persist_at is None:
+                self._arm_persist(now)
+        return True
+
+    def _on_new_ack(self, ack: int, now: int) -> None:
+        acked = sub(ack, self.snd_una)
+        data_acked = min(acked, len(self._sendbuf))
+        self._sendbuf.consume(data_acked)
+        self.snd_una = ack
+        if lt(self.snd_nxt, ack):
+            self.snd_nxt = ack
+        rtt: int | None = None
+        if self._rtt_seq is not None and le(self._rtt_seq, ack):
+            rtt = now - self._rtt_time
+            self._rtt_seq = None
+            self._rtt_sample(rtt, now)
+        elif self.rtt.backoff and self.rtt.srtt is not None:
+            # New data was acknowledged after a backoff: recompute RTO from SRTT.
+            self.rtt.sample(self.rtt.srtt)
+        self._retries = 0
+        in_flight = self.in_flight
+        if self._in_recovery:
+            if le(self._recover, ack):
+                # RFC 6582 3.2 (6): full acknowledgment ends fast recovery.
+                self._in_recovery = False
+                self.cc.on_recovery_end(now=now, in_flight=in_flight)
+                self._trace_cc(now, "recovery_end")
+            else:
+                # RFC 6582 3.2 (5): partial ACK: retransmit the first unacknowledged
+                # segment, deflate, and reset the timer on the first partial ACK.
+                self.cc.on_ack(
+                    now=now, bytes_acked=acked, rtt=rtt, in_flight=in_flight, in_recovery=True
+                )
+                self._retransmit_first(now)
+                self._rtx_at = now + self.rtt.rto
+        else:
+            self.cc.on_ack(
+                now=now, bytes_acked=acked, rtt=rtt, in_flight=in_flight, in_recovery=False
+            )
+            if self._tracer:
+                self._trace_cc(now, "ack")
+        self._dupacks = 0
+        # RFC 6298 (5.2): all data acknowledged -> stop the timer; (5.3) else restart it.
+        if self.snd_una == self.snd_max:
+            self._rtx_at = None
+            self._user_at = None
+        else:
+            self._rtx_at = now + self.rtt.rto
+            if self.config.user_timeout is not None:
+                self._user_at = now + self.config.user_timeout
+        if self._send_space_wanted and self._sendbuf.free >= self._sendbuf.capacity // 4:
+            self._send_space_wanted = False
+            self._event(SendBufferSpace(self._sendbuf.free))
+
+    def _on_duplicate_ack(self, now: int) -> None:
+        self._dupacks += 1
+        self.counters["dupack"] += 1
+        if self._in_recovery:
+            self.cc.on_duplicate_ack(now=now, in_flight=self.in_flight, in_recovery=True)
+            return
+        if self._dupacks == DUPACK_THRESHOLD and le(self._recover, self.snd_una):
+            # RFC 5681 3.2 (2)-(3) and RFC 6582 3.2 (2): fast retransmit, enter recovery
+            # with recover = highest sequence number transmitted.
+            self._in_recovery = True
+            self._recover = self.snd_max
+            self.counters["fast_retransmit"] += 1
+            self.cc.on_recovery_start(now=now, in_flight=self.in_flight)
+            self._trace_cc(now, "recovery_start")
+            self._retransmit_first(now)
+        elif self._dupacks < DUPACK_THRESHOLD:
+            self.cc.on_duplicate_ack(now=now, in_flight=self.in_flight, in_recovery=False)
+
+    def _retransmit_first(self, now: int) -> None:
+        """Resend the segment at SND.UNA (fast retransmit / partial ACK)."""
+        self._rtt_seq = None  # Karn
+        n = min(self.mss, len(self._sendbuf))
+        flags = ACK
+        if self._fin_queued and n == len(self._sendbuf):
+            flags |= FIN
+        if n == 0 and not flags & FIN:
+            return
+        self.counters["retransmit.fast"] += 1
+        self._emit(self._make(flags, self.snd_una, self._sendbuf.peek(0, n)), now, rtx=True)
+
+    def _rtt_sample(self, r: int, now: int) -> None:
+        self.rtt.sample(r)
+        if self._tracer:
+            self._trace(
+                now,
+                "rtt",
+                sample_us=r,
+                srtt_us=self.rtt.srtt,
+                rttvar_us=self.rtt.rttvar,
+                rto_us=self.rtt.rto,
+            )
+
+    def _queue_text(self, seg: Segment, seq: int, now: int) -> None:
+        """RFC 9293 3.10.7.4 seventh (segment text) and eighth (FIN).
+
+        ``seq`` is the sequence number of the first payload octet (after a SYN).
+        """
+        payload = seg.payload
+        fin = bool(seg.flags & FIN)
+        st = self.state
+        if st not in _RECEIVING and st is not S.SYN_RECEIVED:
+            if fin and st in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
+                self._ack_now = True  # a retransmitted FIN: ACK it again
+            return
+        off = sub(seq, self.rcv_nxt)
+        if off < 0:
+            # Trim octets we already have ("trimmed to the window" and duplicates).
+            cut = -off
+            if cut > len(payload):
+                fin = False  # even the FIN is old
+            payload = payload[cut:]
+            off = 0
+        wnd = self.rcv_wnd
+        if off + len(payload) > wnd:
+            # Data beyond the window is not stored; a FIN after it is dropped too.
+            self.counters["trimmed_beyond_window"] += 1
+            payload = payload[: max(0, wnd - off)]
+            fin = False
+        if fin:
+            self._peer_fin_abs = self._rcv_abs + off + len(payload)
+        if payload:
+            if off == 0:
+                filled_hole = len(self._reasm) > 0
+                self._deliver(payload)
+                if filled_hole:
+                    self._pull_reassembled()
+                    # RFC 5681 4.2: ACK immediately when a segment fills a hole.
+                    self._ack_now = True
+                else:
+                    self._ack_pending += 1
+                    if self._ack_pending >= 2 or self.config.delayed_ack == 0:
+                        # RFC 9293 3.8.6.3 (SHLD-19): ACK at least every second full segment.
+                        self._ack_now = True
+                    elif self._delack_at is None:
+                        # RFC 9293 3.8.6.3 (MUST-40): the delay is under 0.5 s.
+                        self._delack_at = now + self.config.delayed_ack
+            else:
+                self._reasm.insert(self._rcv_abs + off, payload)
+                self.counters["out_of_order"] += 1
+                # RFC 5681 4.2: out-of-order data triggers an immediate (duplicate) ACK.
+                self._ack_now = True
+        elif off and (fin or seg.seg_len):
+            self._ack_now = True
+        if self._peer_fin_abs is not None:
+            if self._peer_fin_abs == self._rcv_abs:
+                self._on_fin(now)
+            else:
+                self._ack_now = True  # an out-of-order FIN: duplicate ACK
+
+    def _deliver(self, data: bytes) -> None:
+        self._ready += data
+        n = len(data)
+        self.rcv_nxt = add(self.rcv_nxt, n)
+        self._rcv_abs += n
+        self._event(DataReceived(len(self._ready)))
+
+    def _pull_reassembled(self) -> None:
+        self._reasm.discard_before(self._rcv_abs)
+        while True:
+            chunk = self._reasm.pop_ready(self._rcv_abs)
+            if not chunk:
+                break
+            self._ready += chunk
+            self.rcv_nxt = add(self.rcv_nxt, len(chunk))
+            self._rcv_abs += len(chunk)
+        self._event(DataReceived(len(self._ready)))
+
+    def _on_fin(self, now: int) -> None:
+        # RFC 9293 3.10.7.4 eighth: "advance RCV.NXT over the FIN, and send an
+        # acknowledgment for the FIN ... signal the user 'connection closing'".
+        self._peer_fin_abs = None
+        self.rcv_nxt = add(self.rcv_nxt, 1)
+        self._rcv_abs += 1
+        self._ack_now = True
+        self.peer_closed = True
+        self._event(PeerClosed())
+        st = self.state
+        if st is S.SYN_RECEIVED or st is S.ESTABLISHED:
+            self._transition(T.RCV_FIN, "rcv FIN", now)
+        elif st is S.FIN_WAIT_1:
+            if self._fin_acked():
+                self._enter_time_wait(T.RCV_FIN_ACK_OF_FIN, now)
+            else:
+                self._transition(T.RCV_FIN, "simultaneous close", now)
+        elif st is S.FIN_WAIT_2:
+            self._enter_time_wait(T.RCV_FIN, now)
+
+    def _enter_time_wait(self, trigger: Trigger, now: int) -> None:
+        self._transition(trigger, trigger.value, now)
+        # RFC 9293 3.10.7.4: "Start the time-wait timer, turn off the other timers."
+        self._rtx_at = self._persist_at = self._keepalive_at = self._user_at = None
+        self._timewait_at = now + 2 * self.config.msl
+        self._report_closed()
+
+    # ---------------------------------------------------------------- sending
+    def _send_syn(self, now: int, *, ack: bool, rtx: bool = False) -> None:
+        cfg = self.config
+        opts: list[Option] = [MaxSegmentSize(cfg.mss)]
+        # RFC 7323 2.2: a SYN-ACK carries Window Scale only if the SYN did.
+        if cfg.window_scaling and (not ack or self.rcv_wscale or self.snd_wscale):
+            opts.append(WindowScale(cfg.recv_wscale))
+        flags = SYN | ACK if ack else SYN
+        win = min(self.rcv_wnd, 0xFFFF)  # RFC 7323 2.2: never scaled in a SYN
+        seg = Segment(
+            self.local[1],
+            self.remote[1],
+            self.iss,
+            self.rcv_nxt if ack else 0,
+            flags,
+            win,
+            0,
+            tuple(opts),
+        )
+        self.snd_nxt = add(self.iss, 1)
+        if gt(self.snd_nxt, self.snd_max):
+            self.snd_max = self.snd_nxt
+        if not rtx:
+            self._rtt_seq = self.snd_nxt
+            self._rtt_time = now
+        self._emit(seg, now, rtx=rtx)
+        self._rtx_at = now + self.rtt.rto
+
+    def _send_ack(self, now: int) -> None:
+        self._emit(self._make(ACK, self.snd_nxt), now)
+
+    def _send_data(self, now: int) -> None:
+        """Send new data (and our FIN) as the windows allow, with Nagle and SWS rules."""
+        buf = self._sendbuf
+        mss = self.mss
+        nodelay = self.config.nodelay
+        while True:
+            snd_nxt = self.snd_nxt
+            off = sub(snd_nxt, self.snd_una)
+            avail = len(buf) - off
+            if avail < 0:
+                return  # our FIN is already sent
+            in_flight = off
+            usable = min(self.snd_wnd, self.cc.cwnd) - in_flight
+            n = min(avail, mss, usable) if usable > 0 else 0
+            fin = self._fin_queued and n == avail
+            if n <= 0 and not fin:
+                if (
+                    avail > 0
+                    and self.snd_wnd == 0
+                    and self._persist_at is None
+                    and self.snd_una == self.snd_max
+                ):
+                    # RFC 9293 3.8.6.1: zero window with nothing in flight: persist.
+                    self._rtx_at = None
+                    self._arm_persist(now)
+                return
+            if fin and n < avail:
+                fin = False
+            # RFC 9293 3.8.6.2.1 (sender SWS avoidance) and 3.7.4 (Nagle): send a short
+            # segment only if it is all we have and nothing is in flight (or Nagle is
+            # off), or it is at least half the largest window seen, or a retransmission.
+            if (
+                0 < n < mss
+                and not fin
+                and not (
+                    (n == avail and (nodelay or in_flight == 0))
+                    or n >= self.max_snd_wnd // 2
+                    or lt(snd_nxt, self.snd_max)
+                )
+            ):
+                return
+            if fin and n == 0 and usable <= 0 and in_flight > 0:
+                return  # wait for room before sending a lone FIN
+            payload = buf.peek(off, n) if n else b""
+            flags = ACK
+            if n and n == avail:
+                flags |= PSH
+            if fin:
+                flags |= FIN
+            rtx = lt(snd_nxt, self.snd_max)
+            self._emit(self._make(flags, snd_nxt, payload), now, rtx=rtx)
+            new_nxt = add(snd_nxt, n + (1 if fin else 0))
+            self.snd_nxt = new_nxt
+            if gt(new_nxt, self.snd_max):
+                self.snd_max = new_nxt
+                if self._rtt_seq is None and not rtx:
+                    self._rtt_seq = new_nxt
+                    self._rtt_time = now
+            if rtx:
+                self.counters["retransmit.segments"] += 1
+            else:
+                self.counters["segments_sent.data"] += 1
+            if self._rtx_at is None:
+                # RFC 6298 (5.1): start the timer when data is sent and it is off.
+                self._rtx_at = now + self.rtt.rto
+                if self.config.user_timeout is not None and self._user_at is None:
+                    self._user_at = now + self.config.user_timeout
+            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=self.in_flight)
+            if fin:
+                return
+
+    def _window_field(self) -> int:
+        """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
+        space = self.rcv_wnd
+        cur = sub(self._rcv_adv, self.rcv_nxt)
+        if cur < 0:
+            cur = 0
+        # "The suggested SWS avoidance algorithm for the receiver is to keep
+        # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
+        # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
+        wnd = space if space - cur >= min(self.config.recv_buffer // 2, self.mss) else cur
+        shift = self.rcv_wscale
+        field = min(wnd >> shift, 0xFFFF)
+        self._rcv_adv = add(self.rcv_nxt, field << shift)
+        return field
+
+    def _advertisable_gain(self) -> int:
+        return self.rcv_wnd - max(0, sub(self._rcv_adv, self.rcv_nxt))
+
+    def _make(self, flags: int, seq: int, payload: bytes = b"") -> Segment:
+        return Segment(
+            self.local[1],
+            self.remote[1],
+            seq,
+            self.rcv_nxt,
+            flags,
+            self._window_field(),
+            0,
+            (),
+            payload,
+        )
+
+    def _emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:
+        if seg.flags & ACK:
+            self._ack_now = False
+            self._ack_pending = 0
+            self._delack_at = None
+        self._outbox.append(seg)
+        if self._tracer:
+            self._trace_seg(now, "seg_out", seg, rtx)
+
+    # ----------------------------------------------------------- bookkeeping
+    def _transition(self, trigger: Trigger, reason: str, now: int) -> None:
+        old = self.state
+        new = next_state(old, trigger)
+        self.state = new
+        self._event(StateChanged(old, new, reason))
+        if self._tracer:
+            self._trace(now, "state", old=old.value, new=new.value, reason=reason)
+
+    def _finish(self, now: int) -> None:
+        """The TCB is deleted: cancel timers, report Closed once."""
+        self._rtx_at = self._persist_at = self._delack_at = None
+        self._keepalive_at = self._timewait_at = self._user_at = None
+        self._ack_now = False
+        self._report_closed()
+
+    def _report_closed(self) -> None:
+        if not self._closed_reported:
+            self._closed_reported = True
+            self._event(Closed())
+
+    def _event(self, ev: Event) -> None:
+        if self._event_sink is not None:
+            self._event_sink(self, ev)
+        else:
+            self._events.append(ev)
+
+    def _wake(self) -> None:
+        if self._on_wake is not None:
+            self._on_wake(self)
+
+    def _drop(self, now: int, reason: str) -> None:
+        key = "drop." + reason
+        self.counters[key] += 1
+        if self._shared_counters is not None:
+            self._shared_counters[key] += 1
+        if self._tracer:
+            self._trace(now, "drop", reason=reason)
+
+    # ----------------------------------------------------------------- trace
+    def _trace(self, now: int, ev: str, **fields: object) -> None:
+        if self._tracer:
+            rec: dict[str, object] = {"t": now, "ev": ev, "host": self.name, "conn": self._label}
+            rec.update(fields)
+            self._tracer(rec)
+
+    def _trace_seg(self, now: int, ev: str, seg: Segment, rtx: bool) -> None:
+        fields: dict[str, object] = {
+            "flags": flag_names(seg.flags),
+            "seq": seg.seq,
+            "ack": seg.ack,
+            "win": seg.window,
+            "len": len(seg.payload),
+        }
+        if ev == "seg_out":
+            fields["rtx"] = rtx
+        self._trace(now, ev, **fields)
+
+    def _trace_cc(self, now: int, reason: str) -> None:
+        if self._tracer:
+            self._trace(now, "cwnd", cwnd=self.cc.cwnd, ssthresh=self.cc.ssthresh, reason=reason)
+
+    def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
+        if self._tracer:
+            self._trace(now, "timer", which=which, deadline=deadline, fired=True)

@@ -1,0 +1,439 @@
+"""A host's TCP: demultiplexing, listeners, ephemeral ports, RSTs and IP wrapping, sans-I/O.
+
+An :class:`Endpoint` owns every connection of one host. It is driven like a
+connection (IP packets in, timer expiry, user calls) and produces IP packets,
+events and one next deadline. The simulator and the TAP link drive it; neither
+knows anything about TCP beyond these methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import ipaddress
+import os
+from collections import Counter, deque
+from collections.abc import Iterable
+
+from synack.tcp.config import Config
+from synack.tcp.connection import Connection
+from synack.tcp.errors import PortInUseError
+from synack.tcp.events import Connected, Event, SoftError, Tracer
+from synack.tcp.isn import IsnGenerator
+from synack.tcp.state import State
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip, pseudo_sum
+from synack.wire.seq import add
+from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
+
+__all__ = ["EPHEMERAL_PORTS", "Endpoint", "Listener"]
+
+# RFC 6335 6: the dynamic and/or private port range.
+EPHEMERAL_PORTS = range(49152, 65536)
+
+Key = tuple[bytes, int, bytes, int]
+Addr = str | bytes | ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _packed(addr: Addr) -> bytes:
+    if isinstance(addr, bytes):
+        if len(addr) not in (4, 16):
+            raise ValueError(f"packed address must be 4 or 16 bytes, got {len(addr)}")
+        return addr
+    if isinstance(addr, str):
+        return ipaddress.ip_address(addr).packed
+    return addr.packed
+
+
+class Listener:
+    """A passive OPEN on one port (any of the endpoint's addresses).
+
+    Completed connections wait in the accept queue; :meth:`accept` takes them.
+    ``backlog`` bounds half-open plus not-yet-accepted connections; SYNs beyond
+    it are dropped (counted as ``drop.backlog_full``), as Linux does.
+    """
+
+    def __init__(self, endpoint: Endpoint, port: int, backlog: int, config: Config) -> None:
+        self.endpoint = endpoint
+        self.port = port
+        self.backlog = backlog
+        self.config = config
+        self.pending: set[Connection] = set()
+        self.ready: deque[Connection] = deque()
+        self.closed = False
+
+    def accept(self) -> Connection | None:
+        """The oldest established connection not yet accepted, or ``None``."""
+        while self.ready:
+            conn = self.ready.popleft()
+            if conn.state is not State.CLOSED:
+                return conn
+        return None
+
+    def close(self) -> None:
+        """Stop listening; connections already accepted are not affected."""
+        self.closed = True
+        self.endpoint._listeners.pop(self.port, None)
+
+    def __len__(self) -> int:
+        return len(self.pending) + len(self.ready)
+
+
+class Endpoint:
+    """The TCP of one host: many connections behind three inputs and three outputs.
+
+    Inputs: :meth:`receive_packet`, :meth:`handle_timer`, and user calls
+    (:meth:`listen`, :meth:`connect`, and the methods of each
+    :class:`~synack.tcp.connection.Connection`). Outputs:
+    :meth:`packets_to_send`, :meth:`next_event`, :meth:`next_deadline`.
+    """
+
+    def __init__(
+        self,
+        addresses: Iterable[Addr],
+        *,
+        config: Config | None = None,
+        isn_secret: bytes | None = None,
+        port_seed: int | None = None,
+        tracer: Tracer | None = None,
+        name: str = "",
+    ) -> None:
+        self.addresses = [_packed(a) for a in addresses]
+        if not self.addresses:
+            raise ValueError("an endpoint needs at least one address")
+        self._addr_set = frozenset(self.addresses)
+        self.config = config or Config()
+        self.name = name
+        self.tracer = tracer
+        self.counters: Counter[str] = Counter()
+        self._isn = IsnGenerator(isn_secret)
+        self._port_secret = (
+            hashlib.blake2b(repr(port_seed).encode(), digest_size=16).digest()
+            if port_seed is not None
+            else os.urandom(16)
+        )
+        self._port_counter = 0
+        self._conns: dict[Key, Connection] = {}
+        self._listeners: dict[int, Listener] = {}
+        self._owner: dict[Connection, Listener] = {}
+        self._dirty: dict[Connection, None] = {}
+        self._raw_out: list[bytes] = []
+        self._events: deque[tuple[Connection, Event]] = deque()
+        self._timers: list[tuple[int, int, Connection]] = []
+        self._armed: dict[Connection, int] = {}
+        self._seq = 0
+
+    # ------------------------------------------------------------ user calls
+    def listen(self, port: int, *, backlog: int = 128, config: Config | None = None) -> Listener:
+        """Passive OPEN on ``port`` for every address of this endpoint."""
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} out of range")
+        if backlog < 1:
+            raise ValueError("backlog must be at least 1")
+        if port in self._listeners:
+            raise PortInUseError(f"port {port} already has a listener")
+        lst = Listener(self, port, backlog, config or self.config)
+        self._listeners[port] = lst
+        return lst
+
+    def connect(
+        self,
+        remote_addr: Addr,
+        remote_port: int,
+        now: int,
+        *,
+        local_port: int | None = None,
+        local_addr: Addr | None = None,
+        config: Config | None = None,
+    ) -> Connection:
+        """Active OPEN: a new connection in SYN-SENT, its SYN ready to send."""
+        raddr = _packed(remote_addr)
+        if not 0 < remote_port < 65536:
+            raise ValueError(f"port {remote_port} out of range")
+        laddr = _packed(local_addr) if local_addr is not None else self._source_for(raddr)
+        if laddr not in self._addr_set:
+            raise ValueError(f"{addr_to_str(laddr)} is not an address of this endpoint")
+        if len(laddr) != len(raddr):
+            raise ValueError("local and remote addresses are of different IP versions")
+        if local_port is None:
+            lport = self._ephemeral_port(laddr, raddr, remote_port)
+        else:
+            lport = local_port
+            if (laddr, lport, raddr, remote_port) in self._conns:
+                raise PortInUseError(f"4-tuple with local port {lport} already in use")
+        cfg = config or self.config
+        conn = self._new_connection(laddr, lport, raddr, remote_port, cfg, now)
+        conn.connect(now)
+        self._after(conn, now)
+        return conn
+
+    def connections(self) -> list[Connection]:
+        """Every connection this endpoint currently holds (including TIME-WAIT)."""
+        return list(self._conns.values())
+
+    # ----------------------------------------------------------------- input
+    def receive_packet(self, packet: bytes | bytearray | memoryview, now: int) -> None:
+        """One IPv4 or IPv6 packet from the network. Never raises for bad input."""
+        self.counters["packets_in"] += 1
+        try:
+            ip, payload = parse_ip(packet)
+            if ip.proto != 6:
+                raise MalformedPacket("not_tcp", f"protocol {ip.proto}")
+            if ip.dst not in self._addr_set:
+                raise MalformedPacket("not_for_us", addr_to_str(ip.dst))
+            seg = parse_segment(payload, pseudo_sum(ip.src, ip.dst, len(payload)))
+        except MalformedPacket as exc:
+            self._drop(now, exc.reason)
+            return
+        self.receive_segment(ip.src, ip.dst, seg, now)
+
+    def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
+        """A parsed, checksum-verified segment (for drivers that parse themselves)."""
+        key = (dst, seg.dst_port, src, seg.src_port)
+        conn = self._conns.get(key)
+        if conn is not None:
+            conn.receive_segment(seg, now)
+            self._after(conn, now)
+            return
+        lst = self._listeners.get(seg.dst_port)
+        if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
+            self._on_syn(lst, key, seg, now)
+            return
+        if lst is not None and not seg.flags & RST and seg.flags & ACK:
+            # RFC 9293 3.10.7.2 LISTEN: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>".
+            self._drop(now, "ack_to_listener")
+            self._send_rst_for(dst, src, seg, now)
+            return
+        if lst is not None:
+            self._drop(now, "rst_to_listener" if seg.flags & RST else "no_syn_to_listener")
+            return
+        # RFC 9293 3.10.7.1 CLOSED: "An incoming segment not containing a RST causes
+        # a RST to be sent in response."
+        self._drop(now, "no_connection")
+        if not seg.flags & RST:
+            self._send_rst_for(dst, src, seg, now)
+
+    def handle_icmp_error(
+        self, now: int, *, kind: str, original: bytes, mtu: int | None = None
+    ) -> None:
+        """An ICMP error quoting one of our packets (RFC 9293 3.9, MUST-56/SHLD-26).
+
+        ``original`` is the quoted IP header and at least 8 octets of TCP. Soft
+        errors (unreachables, time exceeded) are reported as ``SoftError`` events
+        and do not abort the connection (RFC 9293 3.9.2 / RFC 5461).
+        """
+        quoted = _parse_quoted(original)
+        if quoted is None:
+            self.counters["icmp.malformed"] += 1
+            return
+        src, sport, dst, dport = quoted
+        conn = self._conns.get((src, sport, dst, dport))
+        if conn is None:
+            self.counters["icmp.no_connection"] += 1
+            return
+        self.counters["icmp." + kind] += 1
+        if kind in ("frag_needed", "packet_too_big") and mtu:
+            overhead = 40 if len(src) == 4 else 60
+            new_mss = max(88, mtu - overhead)
+            if new_mss < conn.mss:
+                conn.mss = new_mss
+                conn.cc.set_mss(new_mss)
+                conn.counters["pmtu_reduced"] += 1
+            self._after(conn, now)
+            return
+        conn._event(SoftError(kind))
+        self._after(conn, now)
+
+    def handle_timer(self, now: int) -> None:
+        """Fire every connection timer that is due at ``now``."""
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            deadline, _, conn = heapq.heappop(timers)
+            if self._armed.get(conn) != deadline:
+                continue  # stale entry
+            del self._armed[conn]
+            conn.handle_timer(now)
+            self._after(conn, now)
+
+    # ---------------------------------------------------------------- output
+    def packets_to_send(self, now: int) -> list[bytes]:
+        """IP packets to transmit, each addressed by its own destination."""
+        out = self._raw_out
+        self._raw_out = []
+        if self._dirty:
+            dirty = list(self._dirty)
+            self._dirty.clear()
+            for conn in dirty:
+                segs = conn.segments_to_send(now)
+                if segs:
+                    src, dst = conn.local[0], conn.remote[0]
+                    for seg in segs:
+                        out.append(emit_tcp_packet(src, dst, seg))
+                self._rearm(conn)
+                if conn.state is State.CLOSED:
+                    self._forget(conn)
+        self.counters["packets_out"] += len(out)
+        return out
+
+    def next_deadline(self) -> int | None:
+        """The earliest timer of any connection (absolute microseconds)."""
+        for conn in self._dirty:
+            self._rearm(conn)
+        timers = self._timers
+        while timers and self._armed.get(timers[0][2]) != timers[0][0]:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    def next_event(self) -> tuple[Connection, Event] | None:
+        """The oldest undelivered ``(connection, event)`` pair, or ``None``."""
+        return self._events.popleft() if self._events else None
+
+    # -------------------------------------------------------------- internal
+    def _new_connection(
+        self, laddr: bytes, lport: int, raddr: bytes, rport: int, cfg: Config, now: int
+    ) -> Connection:
+        iss = cfg.fixed_iss
+        if iss is None:
+            iss = self._isn.isn(now, laddr, lport, raddr, rport)
+        conn = Connection(
+            (laddr, lport),
+            (raddr, rport),
+            iss=iss,
+            config=cfg,
+            tracer=self.tracer,
+            name=self.name,
+            shared_counters=self.counters,
+        )
+        conn._event_sink = self._sink
+        conn._on_wake = self._wake
+        self._conns[(laddr, lport, raddr, rport)] = conn
+        return conn
+
+    def _on_syn(self, lst: Listener, key: Key, seg: Segment, now: int) -> None:
+        if len(lst) >= lst.backlog:
+            self._drop(now, "backlog_full")
+            return
+        laddr, lport, raddr, rport = key
+        conn = self._new_connection(laddr, lport, raddr, rport, lst.config, now)
+        self._owner[conn] = lst
+        lst.pending.add(conn)
+        conn.listen(now)
+        conn.receive_segment(seg, now)
+        self._after(conn, now)
+
+    def _sink(self, conn: Connection, ev: Event) -> None:
+        lst = self._owner.get(conn)
+        if lst is not None:
+            # A half-open connection is the listener's business until it is
+            # established; then it joins the accept queue and the user hears of it.
+            if isinstance(ev, Connected):
+                lst.pending.discard(conn)
+                del self._owner[conn]
+                lst.ready.append(conn)
+                self._events.append((conn, ev))
+            return
+        self._events.append((conn, ev))
+
+    def _wake(self, conn: Connection) -> None:
+        self._dirty[conn] = None
+
+    def _after(self, conn: Connection, now: int) -> None:
+        self._dirty[conn] = None
+
+    def _rearm(self, conn: Connection) -> None:
+        deadline = conn.next_deadline()
+        if deadline is None:
+            self._armed.pop(conn, None)
+            return
+        if self._armed.get(conn) == deadline:
+            return
+        self._armed[conn] = deadline
+        self._seq += 1
+        heapq.heappush(self._timers, (deadline, self._seq, conn))
+
+    def _forget(self, conn: Connection) -> None:
+        key = (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])
+        if self._conns.get(key) is conn:
+            del self._conns[key]
+        self._armed.pop(conn, None)
+        lst = self._owner.pop(conn, None)
+        if lst is not None:
+            lst.pending.discard(conn)
+
+    def _source_for(self, raddr: bytes) -> bytes:
+        for a in self.addresses:
+            if len(a) == len(raddr):
+                return a
+        raise ValueError(f"no local address of the family of {addr_to_str(raddr)}")
+
+    def _ephemeral_port(self, laddr: bytes, raddr: bytes, rport: int) -> int:
+        # RFC 6056 3.3.3 (Algorithm 3): offset = F(addresses, remote port, secret),
+        # then probe sequentially from offset + counter.
+        f = hashlib.blake2b(
+            laddr + raddr + rport.to_bytes(2, "big"), key=self._port_secret, digest_size=4
+        ).digest()
+        offset = int.from_bytes(f, "big")
+        n = len(EPHEMERAL_PORTS)
+        for _ in range(n):
+            port = EPHEMERAL_PORTS[(offset + self._port_counter) % n]
+            self._port_counter += 1
+            if (laddr, port, raddr, rport) not in self._conns and port not in self._listeners:
+                return port
+        raise PortInUseError("no free ephemeral port")
+
+    def _send_rst_for(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
+        """RFC 9293 3.10.7.1: the reset for a segment that matches no connection."""
+        if seg.flags & ACK:
+            rst = Segment(seg.dst_port, seg.src_port, seg.ack, 0, RST)
+        else:
+            rst = Segment(seg.dst_port, seg.src_port, 0, add(seg.seq, seg.seg_len), RST | ACK)
+        self.counters["rst_sent"] += 1
+        if self.tracer:
+            self.tracer(
+                {
+                    "t": now,
+                    "ev": "seg_out",
+                    "host": self.name,
+                    "conn": f"{addr_to_str(src)}:{seg.dst_port}-{addr_to_str(dst)}:{seg.src_port}",
+                    "flags": flag_names(rst.flags),
+                    "seq": rst.seq,
+                    "ack": rst.ack,
+                    "win": 0,
+                    "len": 0,
+                    "rtx": False,
+                }
+            )
+        self._raw_out.append(emit_tcp_packet(src, dst, rst))
+
+    def _drop(self, now: int, reason: str) -> None:
+        self.counters["drop." + reason] += 1
+        if self.tracer:
+            self.tracer({"t": now, "ev": "drop", "host": self.name, "reason": reason})
+
+    def __repr__(self) -> str:
+        addrs = ", ".join(addr_to_str(a) for a in self.addresses)
+        return f"<Endpoint {self.name or addrs} conns={len(self._conns)}>"
+
+
+def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int] | None:
+    """Addresses and ports of the (possibly truncated) packet an ICMP error quotes."""
+    if len(original) < 1:
+        return None
+    version = original[0] >> 4
+    if version == 4:
+        ihl = (original[0] & 0x0F) * 4
+        if ihl < 20 or len(original) < ihl + 8 or original[9] != 6:
+            return None
+        src, dst, tcp = original[12:16], original[16:20], original[ihl : ihl + 4]
+    elif version == 6:
+        if len(original) < 48 or original[6] != 6:
+            return None
+        src, dst, tcp = original[8:24], original[24:40], original[40:44]
+    else:
+        return None
+    return (
+        bytes(src),
+        int.from_bytes(tcp[0:2], "big"),
+        bytes(dst),
+        int.from_bytes(tcp[2:4], "big"),
+    )

@@ -1,0 +1,49 @@
+"""Round-trip time estimation and the retransmission timeout (RFC 6298)."""
+
+from __future__ import annotations
+
+__all__ = ["RttEstimator"]
+
+# RFC 6298 (2.3): alpha = 1/8, beta = 1/4, K = 4.
+_K = 4
+# RFC 6298 (2): G, the clock granularity; ours is one microsecond.
+_G = 1
+
+
+class RttEstimator:
+    """SRTT, RTTVAR and RTO in integer microseconds, with exponential backoff."""
+
+    __slots__ = ("backoff", "max_rto", "min_rto", "rto", "rttvar", "srtt")
+
+    def __init__(self, initial_rto: int, min_rto: int, max_rto: int) -> None:
+        self.srtt: int | None = None
+        self.rttvar: int | None = None
+        self.min_rto = min_rto
+        self.max_rto = max_rto
+        # RFC 6298 (2.1): "Until a round-trip time (RTT) measurement has been made
+        # ... the sender SHOULD set RTO <- 1 second". Configurable via Config.
+        self.rto = (
+            max(min(initial_rto, max_rto), min_rto) if initial_rto >= min_rto else initial_rto
+        )
+        self.backoff = 0
+
+    def sample(self, r: int) -> None:
+        """Take one RTT measurement ``r`` (microseconds; never from a retransmission)."""
+        r = max(r, 1)
+        if self.srtt is None or self.rttvar is None:
+            # RFC 6298 (2.2): SRTT <- R, RTTVAR <- R/2.
+            self.srtt = r
+            self.rttvar = r // 2
+        else:
+            # RFC 6298 (2.3): RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|,
+            # then SRTT <- (1 - alpha) * SRTT + alpha * R'.
+            self.rttvar = (3 * self.rttvar + abs(self.srtt - r)) // 4
+            self.srtt = (7 * self.srtt + r) // 8
+        # RFC 6298 (2.2/2.3): RTO <- SRTT + max (G, K*RTTVAR), then (2.4)/(2.5) bounds.
+        self.rto = min(max(self.srtt + max(_G, _K * self.rttvar), self.min_rto), self.max_rto)
+        self.backoff = 0
+
+    def back_off(self) -> None:
+        """RFC 6298 (5.5): "set RTO <- RTO * 2 ("back off the timer")", capped (2.5)."""
+        self.rto = min(self.rto * 2, self.max_rto)
+        self.backoff += 1

@@ -1,0 +1,47 @@
+"""The send buffer: octets from SND.UNA onwards that the user gave and the peer has not acknowledged."""
+
+from __future__ import annotations
+
+__all__ = ["SendBuffer"]
+
+
+class SendBuffer:
+    """A byte queue with cheap appends, reads at an offset, and front removal.
+
+    Offset 0 is the octet at SND.UNA (after the SYN). Acknowledged octets are
+    dropped by advancing a head index; the storage is compacted only when the
+    dead prefix is large, so an ACK costs O(1) amortised.
+    """
+
+    __slots__ = ("_buf", "_head", "capacity")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._buf = bytearray()
+        self._head = 0
+
+    def __len__(self) -> int:
+        return len(self._buf) - self._head
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - len(self))
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append as much of ``data`` as fits; return how many octets were taken."""
+        n = min(len(data), self.free)
+        if n:
+            self._buf += data[:n] if n < len(data) else data
+        return n
+
+    def peek(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` octets starting ``offset`` octets after SND.UNA."""
+        start = self._head + offset
+        return bytes(self._buf[start : start + size])
+
+    def consume(self, n: int) -> None:
+        """Forget the first ``n`` octets (they were acknowledged)."""
+        self._head += min(n, len(self))
+        if self._head > 65536 and self._head * 2 > len(self._buf):
+            del self._buf[: self._head]
+            self._head = 0

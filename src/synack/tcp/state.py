@@ -1,0 +1,123 @@
+"""The RFC 9293 connection states and every transition between them, as data.
+
+RFC 9293 3.3.2 (Figure 5) draws the state machine; this table is that figure.
+The connection code moves states only through :func:`next_state`, the tests check
+the table against the figure, and ``docs/state-diagram.md`` is rendered from it
+(``python -m synack.tcp.state``), so code, tests and docs cannot disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+__all__ = ["TRANSITIONS", "IllegalTransition", "State", "Trigger", "next_state", "render_mermaid"]
+
+
+class State(enum.Enum):
+    """The eleven states of RFC 9293 3.3.2, named as the RFC writes them."""
+
+    CLOSED = "CLOSED"
+    LISTEN = "LISTEN"
+    SYN_SENT = "SYN-SENT"
+    SYN_RECEIVED = "SYN-RECEIVED"
+    ESTABLISHED = "ESTABLISHED"
+    FIN_WAIT_1 = "FIN-WAIT-1"
+    FIN_WAIT_2 = "FIN-WAIT-2"
+    CLOSE_WAIT = "CLOSE-WAIT"
+    CLOSING = "CLOSING"
+    LAST_ACK = "LAST-ACK"
+    TIME_WAIT = "TIME-WAIT"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Trigger(enum.Enum):
+    """What moves a connection: user calls, segments, and timers (RFC 9293 3.10)."""
+
+    PASSIVE_OPEN = "passive OPEN"
+    ACTIVE_OPEN = "active OPEN / snd SYN"
+    SEND_FROM_LISTEN = "SEND / snd SYN"
+    RCV_SYN = "rcv SYN / snd SYN,ACK"
+    RCV_SYN_ACK = "rcv SYN,ACK / snd ACK"
+    RCV_ACK_OF_SYN = "rcv ACK of SYN"
+    CLOSE = "CLOSE / snd FIN"
+    CLOSE_NO_FIN = "CLOSE"
+    RCV_FIN = "rcv FIN / snd ACK"
+    RCV_ACK_OF_FIN = "rcv ACK of FIN"
+    RCV_FIN_ACK_OF_FIN = "rcv FIN,ACK of FIN / snd ACK"
+    TIMEOUT_2MSL = "timeout=2MSL"
+    RCV_RST = "rcv RST"
+    RCV_RST_TO_LISTEN = "rcv RST (passive open)"
+    ABORT = "ABORT / snd RST"
+    TIMEOUT = "retransmission or user timeout"
+
+
+S = State
+T = Trigger
+
+TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
+    # Opening (RFC 9293 3.5)
+    (S.CLOSED, T.PASSIVE_OPEN): S.LISTEN,
+    (S.CLOSED, T.ACTIVE_OPEN): S.SYN_SENT,
+    (S.LISTEN, T.RCV_SYN): S.SYN_RECEIVED,
+    (S.LISTEN, T.SEND_FROM_LISTEN): S.SYN_SENT,
+    (S.LISTEN, T.CLOSE_NO_FIN): S.CLOSED,
+    (S.SYN_SENT, T.RCV_SYN): S.SYN_RECEIVED,  # simultaneous open
+    (S.SYN_SENT, T.RCV_SYN_ACK): S.ESTABLISHED,
+    (S.SYN_SENT, T.CLOSE_NO_FIN): S.CLOSED,
+    (S.SYN_RECEIVED, T.RCV_ACK_OF_SYN): S.ESTABLISHED,
+    (S.SYN_RECEIVED, T.CLOSE): S.FIN_WAIT_1,
+    (S.SYN_RECEIVED, T.RCV_RST_TO_LISTEN): S.LISTEN,
+    # Closing (RFC 9293 3.6)
+    (S.ESTABLISHED, T.CLOSE): S.FIN_WAIT_1,
+    (S.ESTABLISHED, T.RCV_FIN): S.CLOSE_WAIT,
+    (S.SYN_RECEIVED, T.RCV_FIN): S.CLOSE_WAIT,  # FIN with or before the ACK of our SYN
+    (S.FIN_WAIT_1, T.RCV_ACK_OF_FIN): S.FIN_WAIT_2,
+    (S.FIN_WAIT_1, T.RCV_FIN): S.CLOSING,
+    (S.FIN_WAIT_1, T.RCV_FIN_ACK_OF_FIN): S.TIME_WAIT,
+    (S.FIN_WAIT_2, T.RCV_FIN): S.TIME_WAIT,
+    (S.CLOSE_WAIT, T.CLOSE): S.LAST_ACK,
+    (S.CLOSING, T.RCV_ACK_OF_FIN): S.TIME_WAIT,
+    (S.LAST_ACK, T.RCV_ACK_OF_FIN): S.CLOSED,
+    (S.TIME_WAIT, T.TIMEOUT_2MSL): S.CLOSED,
+}
+
+# RST, ABORT and timeouts close a connection from any synchronized or opening
+# state (RFC 9293 3.10.7, 3.10.4 ABORT, 3.8.3 R2).
+for _s in State:
+    if _s not in (S.CLOSED, S.LISTEN):
+        TRANSITIONS[(_s, T.RCV_RST)] = S.CLOSED
+        TRANSITIONS[(_s, T.ABORT)] = S.CLOSED
+        TRANSITIONS[(_s, T.TIMEOUT)] = S.CLOSED
+TRANSITIONS[(S.LISTEN, T.ABORT)] = S.CLOSED
+del _s
+
+
+class IllegalTransition(RuntimeError):
+    """A bug: the core asked for a transition that RFC 9293 does not have."""
+
+
+def next_state(state: State, trigger: Trigger) -> State:
+    """The state after ``trigger`` in ``state``; raises :class:`IllegalTransition`."""
+    try:
+        return TRANSITIONS[(state, trigger)]
+    except KeyError:
+        raise IllegalTransition(f"no transition from {state} on {trigger.value}") from None
+
+
+def render_mermaid() -> str:
+    """The transition table as a Mermaid state diagram (for docs/state-diagram.md)."""
+    lines = ["stateDiagram-v2", "    [*] --> CLOSED"]
+    generic = {T.RCV_RST, T.ABORT, T.TIMEOUT}
+    for (src, trig), dst in TRANSITIONS.items():
+        if trig in generic and src not in (S.LISTEN,):
+            continue
+        lines.append(f"    {src.name} --> {dst.name}: {trig.value}")
+    lines.append("    note right of CLOSED: any state --> CLOSED on rcv RST, ABORT or timeout")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_mermaid(), end="")
