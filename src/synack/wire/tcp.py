@@ -359,9 +359,7 @@ class Segment:
         return head[:16] + csum.to_bytes(2, "big") + head[18:] + payload
 
 
-def parse_segment(
-    data: bytes | bytearray | memoryview, pseudo_sum: int | None = None
-) -> Segment:
+def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None = None) -> Segment:
     """Parse a TCP segment; verify its checksum if ``pseudo_sum`` is given.
 
     ``pseudo_sum`` is the ones'-complement sum of the IP pseudo-header, whose

@@ -1,0 +1,382 @@
+"""The real-time asyncio driver of a sans-I/O :class:`~synack.tcp.endpoint.Endpoint`.
+
+A :class:`Runtime` connects one endpoint to one :class:`Link` and to asyncio. It is
+driven by the same three sources as the core: packets the link reads (the link
+calls :meth:`Runtime.receive_packet` from its ``loop.add_reader`` callback), one
+``loop.call_at`` timer re-armed from the earliest deadline after every step, and
+user calls (streams and sockets ask for a :meth:`Runtime.kick`). After each step
+the runtime drains the endpoint's packets into the link, dispatches its events
+to the per-connection handlers, and re-arms the timer. Time is ``loop.time()`` in
+integer microseconds. No polling, no sleeps.
+
+:class:`DeviceLink` is the link for a TUN/TAP device with synack's
+:class:`~synack.link.netif.NetInterface` in front (ARP, NDP, ICMP);
+:func:`open_tap_runtime` builds the whole stack from ``--tap``/``--addr`` options.
+:class:`PairLink` joins two runtimes in one process, for tests and demos.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from synack.link.device import TunTapDevice
+from synack.link.netif import NetInterface
+from synack.tcp.config import Config
+from synack.tcp.connection import Connection
+from synack.tcp.endpoint import Endpoint
+from synack.tcp.events import Connected, Event, Tracer
+
+__all__ = [
+    "ConnectionHandler",
+    "DeviceLink",
+    "Link",
+    "PairLink",
+    "Runtime",
+    "open_tap_runtime",
+]
+
+_US = 1_000_000
+
+
+class Link(Protocol):
+    """Where a runtime's IP packets go and come from."""
+
+    def attach(self, runtime: Runtime) -> None:
+        """Start delivering received packets to ``runtime.receive_packet``."""
+
+    def send_packets(self, packets: list[bytes], now: int) -> None:
+        """Transmit IP packets produced by the endpoint."""
+
+    def next_deadline(self) -> int | None:
+        """The link's own next timer (neighbour resolution), if any."""
+
+    def handle_timer(self, now: int) -> None:
+        """Fire the link's due timers."""
+
+    def close(self) -> None:
+        """Stop reading and release the device."""
+
+
+class ConnectionHandler(Protocol):
+    """Receives the endpoint's events for one connection (a stream transport, a socket)."""
+
+    def on_event(self, event: Event) -> None: ...
+
+
+class Runtime:
+    """One endpoint, one link, one asyncio loop; see the module docstring."""
+
+    def __init__(self, endpoint: Endpoint, link: Link, loop: asyncio.AbstractEventLoop) -> None:
+        self.endpoint = endpoint
+        self.link = link
+        self.loop = loop
+        self.handlers: dict[Connection, ConnectionHandler] = {}
+        # Port -> callback taking each newly established, not yet accepted connection.
+        self.acceptors: dict[int, Callable[[], None]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
+        self._kick_pending = False
+        self._closed = False
+        self.counters: dict[str, int] = {"pumps": 0, "timer_fired": 0}
+        link.attach(self)
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> int:
+        """The loop's monotonic time in integer microseconds."""
+        return int(self.loop.time() * _US)
+
+    # ---------------------------------------------------------------- inputs
+
+    def receive_packet(self, packet: bytes, now: int) -> None:
+        """An IP packet for the endpoint (links call this; then :meth:`pump`)."""
+        self.endpoint.receive_packet(packet, now)
+
+    def kick(self) -> None:
+        """A user call changed a connection: pump once, soon, in the loop's thread."""
+        if not self._kick_pending and not self._closed:
+            self._kick_pending = True
+            self.loop.call_soon(self._on_kick)
+
+    def _on_kick(self) -> None:
+        self._kick_pending = False
+        self.pump(self.now())
+
+    def _on_timer(self, deadline: int) -> None:
+        self._timer = None
+        self._timer_at = None
+        # call_at may run a hair before the deadline once rounded to microseconds:
+        # the deadline is what fired, so time is at least that.
+        now = max(self.now(), deadline)
+        self.counters["timer_fired"] += 1
+        ep_deadline = self.endpoint.next_deadline()
+        if ep_deadline is not None and ep_deadline <= now:
+            self.endpoint.handle_timer(now)
+        link_deadline = self.link.next_deadline()
+        if link_deadline is not None and link_deadline <= now:
+            self.link.handle_timer(now)
+        self.pump(now)
+
+    # ---------------------------------------------------------------- output
+
+    def pump(self, now: int) -> None:
+        """Drain packets to the link and events to handlers, then re-arm the timer."""
+        if self._closed:
+            return
+        self.counters["pumps"] += 1
+        endpoint = self.endpoint
+        for _ in range(64):
+            packets = endpoint.packets_to_send(now)
+            if packets:
+                self.link.send_packets(packets, now)
+            item = endpoint.next_event()
+            if item is None and not packets:
+                break
+            while item is not None:
+                self._dispatch(*item)
+                item = endpoint.next_event()
+        self._arm()
+
+    def _dispatch(self, conn: Connection, event: Event) -> None:
+        handler = self.handlers.get(conn)
+        if handler is not None:
+            handler.on_event(event)
+            return
+        if isinstance(event, Connected):
+            acceptor = self.acceptors.get(conn.local[1])
+            if acceptor is not None:
+                acceptor()
+                return
+            # A listener the user closed: nobody will ever read this connection.
+            conn.abort(self.now())
+
+    def _arm(self) -> None:
+        deadline = self.endpoint.next_deadline()
+        link_deadline = self.link.next_deadline()
+        if link_deadline is not None and (deadline is None or link_deadline < deadline):
+            deadline = link_deadline
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline / _US, self._on_timer, deadline)
+
+    # ------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        """Abort every connection, stop the timer and close the link."""
+        if self._closed:
+            return
+        now = self.now()
+        for conn in self.endpoint.connections():
+            conn.abort(now)
+        packets = self.endpoint.packets_to_send(now)
+        if packets:
+            self.link.send_packets(packets, now)
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.link.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class DeviceLink:
+    """A TUN/TAP device plus synack's network interface, read with ``loop.add_reader``.
+
+    ``drop_rate`` and ``seed`` drop that fraction of outgoing TCP packets with a
+    seeded generator (impairment tests). ``capture`` is called with every frame
+    read and written, ``(now, direction, frame)``, for pcap writing.
+    """
+
+    def __init__(
+        self,
+        device: TunTapDevice,
+        netif: NetInterface,
+        *,
+        drop_rate: float = 0.0,
+        seed: int = 0,
+        capture: Callable[[int, str, bytes], None] | None = None,
+        batch: int = 128,
+    ) -> None:
+        self.device = device
+        self.netif = netif
+        self.drop_rate = drop_rate
+        self._rng = random.Random(seed)
+        self.capture = capture
+        self.batch = batch
+        self.counters = {"dropped_by_impairment": 0}
+        self._runtime: Runtime | None = None
+        self._ethernet = device.kind == "tap"
+
+    def attach(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        runtime.loop.add_reader(self.device.fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        now = runtime.now()
+        read = self.device.read
+        netif = self.netif
+        capture = self.capture
+        for _ in range(self.batch):
+            frame = read()
+            if frame is None:
+                break
+            if capture is not None:
+                capture(now, "in", frame)
+            if self._ethernet:
+                netif.receive_frame(frame, now)
+            else:
+                netif.receive_ip(frame, now)
+        self._flush()
+        runtime.pump(now)
+
+    def send_packets(self, packets: list[bytes], now: int) -> None:
+        send_ip = self.netif.send_ip
+        if self.drop_rate:
+            rnd = self._rng.random
+            for packet in packets:
+                if rnd() < self.drop_rate:
+                    self.counters["dropped_by_impairment"] += 1
+                    continue
+                send_ip(packet, now)
+        else:
+            for packet in packets:
+                send_ip(packet, now)
+        self._flush()
+
+    def _flush(self) -> None:
+        write = self.device.write
+        capture = self.capture
+        now = self._runtime.now() if capture is not None and self._runtime is not None else 0
+        for header, packet in self.netif.frames_to_send():
+            if capture is not None:
+                capture(now, "out", header + packet)
+            write(header, packet)
+
+    def next_deadline(self) -> int | None:
+        return self.netif.next_deadline()
+
+    def handle_timer(self, now: int) -> None:
+        self.netif.handle_timer(now)
+        self._flush()
+
+    def close(self) -> None:
+        if self._runtime is not None and not self.device.closed:
+            self._runtime.loop.remove_reader(self.device.fd)
+        self.device.close()
+
+
+class PairLink:
+    """One end of an in-process wire between two runtimes on the same loop.
+
+    Packets are delivered with ``loop.call_soon`` (no delay, no loss unless
+    ``drop`` says so); useful to exercise the APIs without a TAP device.
+    """
+
+    def __init__(self, drop: Callable[[bytes], bool] | None = None) -> None:
+        self.peer: PairLink | None = None
+        self.drop = drop
+        self._runtime: Runtime | None = None
+
+    @staticmethod
+    def pair() -> tuple[PairLink, PairLink]:
+        a, b = PairLink(), PairLink()
+        a.peer, b.peer = b, a
+        return a, b
+
+    def attach(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def send_packets(self, packets: list[bytes], now: int) -> None:
+        peer = self.peer
+        if peer is None or peer._runtime is None:
+            return
+        target = peer._runtime
+        for packet in packets:
+            if self.drop is not None and self.drop(packet):
+                continue
+            target.loop.call_soon(peer._deliver, packet)
+
+    def _deliver(self, packet: bytes) -> None:
+        runtime = self._runtime
+        if runtime is None or runtime.closed:
+            return
+        now = runtime.now()
+        runtime.receive_packet(packet, now)
+        runtime.pump(now)
+
+    def next_deadline(self) -> int | None:
+        return None
+
+    def handle_timer(self, now: int) -> None:
+        return None
+
+    def close(self) -> None:
+        self._runtime = None
+
+
+def open_tap_runtime(
+    *,
+    tap: str,
+    addrs: Sequence[str],
+    loop: asyncio.AbstractEventLoop,
+    netns: str | None = None,
+    gateways: Sequence[str] = (),
+    offloads: bool = False,
+    mtu: int = 1500,
+    kind: str = "tap",
+    config: Config | None = None,
+    tracer: Tracer | None = None,
+    drop_rate: float = 0.0,
+    seed: int = 0,
+    capture: Callable[[int, str, bytes], None] | None = None,
+    isn_secret: bytes | None = None,
+    name: str = "synack",
+) -> Runtime:
+    """Open (or create) a TAP/TUN device and run an endpoint with ``addrs`` behind it.
+
+    ``addrs`` are interface addresses such as ``"10.0.0.5/24"``. The endpoint's MSS
+    comes from ``mtu`` unless ``config`` sets one.
+    """
+    ifaces = [ipaddress.ip_interface(a) for a in addrs]
+    device = TunTapDevice(
+        tap, kind="tun" if kind == "tun" else "tap", offloads=offloads, mtu=mtu, netns=netns
+    )
+    try:
+        if config is None:
+            config = Config(mss=mtu - 40)
+        endpoint = Endpoint(
+            [str(i.ip) for i in ifaces],
+            config=config,
+            tracer=tracer,
+            isn_secret=isn_secret,
+            name=name,
+        )
+        netif = NetInterface(
+            endpoint,
+            ifaces,
+            gateways=gateways,
+            ethernet=device.kind == "tap",
+            mtu=mtu,
+            tracer=tracer,
+            name=name,
+        )
+        link = DeviceLink(device, netif, drop_rate=drop_rate, seed=seed, capture=capture)
+        return Runtime(endpoint, link, loop)
+    except BaseException:
+        device.close()
+        raise
