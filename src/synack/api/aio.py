@@ -237,8 +237,7 @@ class SynackTransport(asyncio.Transport):
         if not pending and self._eof_wanted and not self._fin_sent:
             self._fin_sent = True
             if conn.state is not State.CLOSED:
-                conn.close(self._runtime.now())
-                self._runtime.kick()
+                self._runtime.close_connection(conn)
         if not pending and self._closing and self._fin_sent:
             self._lose(None)
 
@@ -302,8 +301,7 @@ class SynackTransport(asyncio.Transport):
         """Reset the connection (RST) and drop buffered data."""
         self._closing = True
         if not self._lost:
-            self._conn.abort(self._runtime.now())
-            self._runtime.kick()
+            self._runtime.abort(self._conn)
             self._lose(None)
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
@@ -391,8 +389,7 @@ async def create_connection(
     except BaseException:
         rt.handlers.pop(conn, None)
         if conn.state is not State.CLOSED:
-            conn.abort(rt.now())
-            rt.kick()
+            rt.abort(conn)
         raise
     protocol = protocol_factory()
     transport = SynackTransport(rt, conn, protocol)

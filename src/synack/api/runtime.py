@@ -102,6 +102,26 @@ class Runtime:
             self._kick_pending = True
             self.loop.call_soon(self._on_kick)
 
+    def abort(self, conn: Connection) -> None:
+        """Reset ``conn`` (RST) and make sure the endpoint emits and forgets it."""
+        conn.abort(self.now())
+        self.touch(conn)
+
+    def close_connection(self, conn: Connection) -> None:
+        """CLOSE ``conn`` (FIN after queued data, or delete it in SYN-SENT)."""
+        conn.close(self.now())
+        self.touch(conn)
+
+    def touch(self, conn: Connection) -> None:
+        """Have the endpoint look at ``conn`` on the next pump.
+
+        Connection.abort() and close() in SYN-SENT do not wake the endpoint
+        (reported core bug, tests/tcp/test_link_reported_abort.py); without this
+        their RST would never leave and the CLOSED connection never be forgotten.
+        """
+        self.endpoint._wake(conn)
+        self.kick()
+
     def _on_kick(self) -> None:
         self._kick_pending = False
         self.pump(self.now())
@@ -152,7 +172,7 @@ class Runtime:
                 acceptor()
                 return
             # A listener the user closed: nobody will ever read this connection.
-            conn.abort(self.now())
+            self.abort(conn)
 
     def _arm(self) -> None:
         deadline = self.endpoint.next_deadline()
@@ -177,6 +197,7 @@ class Runtime:
         now = self.now()
         for conn in self.endpoint.connections():
             conn.abort(now)
+            self.endpoint._wake(conn)
         packets = self.endpoint.packets_to_send(now)
         if packets:
             self.link.send_packets(packets, now)
