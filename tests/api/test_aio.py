@@ -6,12 +6,12 @@ import asyncio
 import hashlib
 
 import pytest
-from conftest import CLIENT, SERVER, make_pair
 
 from synack.api import aio
 from synack.api.vtime import VirtualTimeLoop, run
 from synack.tcp.config import Config
 from synack.tcp.state import State
+from tests.api.pairs import CLIENT, SERVER, make_pair
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

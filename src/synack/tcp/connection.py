@@ -44,7 +44,8 @@ from synack.tcp.reassembly import Reassembler
 from synack.tcp.rtt import RttEstimator
 from synack.tcp.sendbuf import SendBuffer
 from synack.tcp.state import State, Trigger, next_state
-from synack.wire.ip import addr_to_str
+from synack.wire.ip import addr_to_str, str_to_addr
+from synack.wire.render import format_options
 from synack.wire.seq import MASK, add, between, gt, le, lt, sub
 from synack.wire.tcp import (
     ACK,
@@ -75,6 +76,9 @@ RTO_AFTER_SYN_LOSS: Final = 3_000_000
 DUPACK_THRESHOLD: Final = 3
 ONE_SECOND: Final = 1_000_000
 
+_TIMER_NAMES: Final = ("rtx", "persist", "delack", "keepalive", "timewait", "user")
+_NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
+
 _SYNCHRONIZED: Final = frozenset(
     {
         S.ESTABLISHED,
@@ -94,6 +98,10 @@ _RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 _USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
 
 
+def _packed(addr: bytes | str) -> bytes:
+    return addr if isinstance(addr, bytes) else str_to_addr(addr)
+
+
 class Connection:
     """The TCB of RFC 9293 3.3.1 and the processing of 3.10 for one connection.
 
@@ -103,8 +111,8 @@ class Connection:
 
     def __init__(
         self,
-        local: tuple[bytes, int],
-        remote: tuple[bytes, int],
+        local: tuple[bytes | str, int],
+        remote: tuple[bytes | str, int],
         *,
         iss: int,
         config: Config | None = None,
@@ -113,8 +121,9 @@ class Connection:
         shared_counters: Counter[str] | None = None,
     ) -> None:
         self.config = cfg = config or Config()
-        self.local = local
-        self.remote = remote
+        self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
+        self.remote: tuple[bytes, int] = (_packed(remote[0]), remote[1])
+        local, remote = self.local, self.remote
         self.name = name
         self.state = S.CLOSED
         self.passive = False
@@ -188,6 +197,7 @@ class Connection:
         self._event_sink: Callable[[Connection, Event], None] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
+        self._traced_timers = _NO_TIMERS
 
     # ------------------------------------------------------------------ info
     def __repr__(self) -> str:
@@ -337,10 +347,12 @@ class Connection:
         """Every segment the connection wants sent now, in order."""
         if self.state in _SENDING and (self._sendbuf or self._fin_queued):
             self._send_data(now)
-        if self._ack_now and self.state in _SYNCHRONIZED:
+        if self._ack_now and (self.state in _SYNCHRONIZED or self.state is S.SYN_RECEIVED):
             self._send_ack(now)
         out = self._outbox
         self._outbox = []
+        if self._tracer:
+            self._trace_timers(now)
         return out
 
     def next_event(self) -> Event | None:
@@ -405,6 +417,8 @@ class Connection:
             self._syn_lost = True
             self._rtt_seq = None  # Karn
             self.rtt.back_off()  # RFC 6298 (5.5)
+            if self._tracer:
+                self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
             self.counters["retransmit.syn"] += 1
             self._send_syn(now, ack=st is S.SYN_RECEIVED, rtx=True)
             return
@@ -428,6 +442,8 @@ class Connection:
         self._recover = self.snd_max
         self._rtt_seq = None  # Karn's algorithm: never time a retransmission
         self.rtt.back_off()  # RFC 6298 (5.5)
+        if self._tracer:
+            self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
         # RFC 6298 (5.4): retransmit the earliest unacknowledged segment (go-back-N).
         self.snd_nxt = self.snd_una
         self._send_data(now)
@@ -461,6 +477,11 @@ class Connection:
     def _on_keepalive(self, now: int) -> None:
         cfg = self.config
         if not cfg.keepalive or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT):
+            return
+        if self.snd_una != self.snd_max:
+            # MUST-26: "Keep-alive packets MUST only be sent when no sent data is
+            # outstanding": the retransmission timer is watching the peer already.
+            self._keepalive_at = now + cfg.keepalive_idle
             return
         if self._keepalive_probes >= cfg.keepalive_probes:
             self._time_out(now, "keepalive")
@@ -583,6 +604,7 @@ class Connection:
         if lt(self.snd_nxt, self.snd_una):
             self.snd_nxt = self.snd_una
         self._rtx_at = None
+        self._user_at = None
         self._retries = 0
         if self._rtt_seq is not None and not self._syn_lost:
             self._rtt_sample(now - self._rtt_time, now)
@@ -605,7 +627,8 @@ class Connection:
             # RFC 6298 5.7 and RFC 5681 3.1: after a lost SYN, RTO restarts at 3 s
             # and the initial window is one segment.
             if self.rtt.srtt is None:
-                self.rtt.rto = max(self.rtt.rto, RTO_AFTER_SYN_LOSS)
+                self.rtt.rto = min(max(RTO_AFTER_SYN_LOSS, self.rtt.min_rto), self.rtt.max_rto)
+                self.rtt.backoff = 0
             self.cc.cwnd = self.mss
         self._trace_cc(now, "init")
         self._event(Connected())
@@ -660,7 +683,7 @@ class Connection:
             ):
                 # RFC 9293 3.10.7.4: "special allowance should be made to accept valid
                 # ACKs, URGs, and RSTs" when RCV.WND is zero.
-                self.counters["data_beyond_zero_window"] += 1
+                self._drop(now, "out_of_window")
                 self._process_ack(seg, now)
                 self._ack_now = True
                 return
@@ -795,7 +818,9 @@ class Connection:
             and not seg.payload
             and not seg.flags & (SYN | FIN)
             and wnd == self.snd_wnd
+            and wnd > 0  # answers to zero-window probes say nothing about loss
         ):
+            # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
             self._on_duplicate_ack(now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
@@ -836,9 +861,6 @@ class Connection:
             rtt = now - self._rtt_time
             self._rtt_seq = None
             self._rtt_sample(rtt, now)
-        elif self.rtt.backoff and self.rtt.srtt is not None:
-            # New data was acknowledged after a backoff: recompute RTO from SRTT.
-            self.rtt.sample(self.rtt.srtt)
         self._retries = 0
         in_flight = self.in_flight
         if self._in_recovery:
@@ -925,9 +947,14 @@ class Connection:
         fin = bool(seg.flags & FIN)
         st = self.state
         if st not in _RECEIVING and st is not S.SYN_RECEIVED:
+            # "This should not occur, since a FIN has been received from the remote
+            # side. Ignore the segment text."
+            if payload:
+                self._drop(now, "data_after_fin")
             if fin and st in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
                 self._ack_now = True  # a retransmitted FIN: ACK it again
             return
+        ack = False
         off = sub(seq, self.rcv_nxt)
         if off < 0:
             # Trim octets we already have ("trimmed to the window" and duplicates).
@@ -951,27 +978,34 @@ class Connection:
                 if filled_hole:
                     self._pull_reassembled()
                     # RFC 5681 4.2: ACK immediately when a segment fills a hole.
-                    self._ack_now = True
+                    ack = True
                 else:
                     self._ack_pending += 1
                     if self._ack_pending >= 2 or self.config.delayed_ack == 0:
-                        # RFC 9293 3.8.6.3 (SHLD-19): ACK at least every second full segment.
-                        self._ack_now = True
+                        # RFC 9293 3.8.6.3 (SHLD-19): ACK at least every second full
+                        # segment; sent now, so a driver that hands us a burst of
+                        # segments at once still gets one ACK per two (no stretch ACKs).
+                        ack = True
                     elif self._delack_at is None:
                         # RFC 9293 3.8.6.3 (MUST-40): the delay is under 0.5 s.
                         self._delack_at = now + self.config.delayed_ack
             else:
                 self._reasm.insert(self._rcv_abs + off, payload)
                 self.counters["out_of_order"] += 1
-                # RFC 5681 4.2: out-of-order data triggers an immediate (duplicate) ACK.
-                self._ack_now = True
+                # RFC 5681 4.2: each out-of-order segment triggers an immediate
+                # duplicate ACK (the sender counts them for fast retransmit).
+                ack = True
         elif off and (fin or seg.seg_len):
-            self._ack_now = True
+            ack = True
         if self._peer_fin_abs is not None:
             if self._peer_fin_abs == self._rcv_abs:
                 self._on_fin(now)
             else:
-                self._ack_now = True  # an out-of-order FIN: duplicate ACK
+                ack = True  # an out-of-order FIN: duplicate ACK
+        if ack:
+            # One ACK per arriving segment that needs one, emitted at once (a flagged
+            # ACK, by contrast, waits for the flush and may ride on data).
+            self._send_ack(now)
 
     def _deliver(self, data: bytes) -> None:
         self._ready += data
@@ -996,6 +1030,7 @@ class Connection:
         # acknowledgment for the FIN ... signal the user 'connection closing'".
         self._peer_fin_abs = None
         self.rcv_nxt = add(self.rcv_nxt, 1)
+        self._rcv_adv = add(self._rcv_adv, 1)  # the FIN takes sequence space, not buffer
         self._rcv_abs += 1
         self._ack_now = True
         self.peer_closed = True
@@ -1043,6 +1078,9 @@ class Connection:
         if not rtx:
             self._rtt_seq = self.snd_nxt
             self._rtt_time = now
+            if cfg.user_timeout is not None and self._user_at is None:
+                # RFC 9293 3.10.8: the user timeout covers the handshake too.
+                self._user_at = now + cfg.user_timeout
         self._emit(seg, now, rtx=rtx)
         self._rtx_at = now + self.rtt.rto
 
@@ -1214,6 +1252,8 @@ class Connection:
             "win": seg.window,
             "len": len(seg.payload),
         }
+        if seg.options:
+            fields["opts"] = format_options(seg.options)
         if ev == "seg_out":
             fields["rtx"] = rtx
         self._trace(now, ev, **fields)
@@ -1224,4 +1264,23 @@ class Connection:
 
     def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
         if self._tracer:
-            self._trace(now, "timer", which=which, deadline=deadline, fired=True)
+            self._trace(now, "timer", which=which, action="fired", deadline=deadline)
+
+    def _trace_timers(self, now: int) -> None:
+        """Trace every timer armed, moved or cancelled since the last call."""
+        current = (
+            self._rtx_at,
+            self._persist_at,
+            self._delack_at,
+            self._keepalive_at,
+            self._timewait_at,
+            self._user_at,
+        )
+        last = self._traced_timers
+        if current == last:
+            return
+        self._traced_timers = current
+        for name, old, new in zip(_TIMER_NAMES, last, current, strict=True):
+            if old != new:
+                action = "cancel" if new is None else "arm"
+                self._trace(now, "timer", which=name, action=action, deadline=new)

@@ -270,7 +270,9 @@ class Endpoint:
                     for seg in segs:
                         out.append(emit_tcp_packet(src, dst, seg))
                 self._rearm(conn)
-                if conn.state is State.CLOSED:
+                if conn.state is State.CLOSED or conn.state is State.LISTEN:
+                    # CLOSED, or a half-open connection sent back to LISTEN (its
+                    # listener goes on): the TCB is deleted.
                     self._forget(conn)
         self.counters["packets_out"] += len(out)
         return out

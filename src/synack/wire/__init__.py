@@ -1,10 +1,14 @@
 """Bytes <-> values for TCP/IP: no state, no I/O.
 
-Every ``parse`` function raises only :class:`MalformedPacket` on bad input.
+Every ``parse`` function raises only :class:`MalformedPacket` on bad input, with
+a machine-readable ``reason``; every ``emit`` raises ``ValueError`` for values
+that do not fit their fields. Sequence-number arithmetic is in
+:mod:`synack.wire.seq`, renderings for humans in :mod:`synack.wire.render`.
 """
 
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import (
+    IPHeader,
     IPv4Header,
     IPv6Header,
     addr_to_str,
@@ -14,8 +18,10 @@ from synack.wire.ip import (
     pseudo_sum,
     str_to_addr,
 )
+from synack.wire.render import format_options, format_segment
 from synack.wire.tcp import (
     ACK,
+    AE,
     CWR,
     ECE,
     FIN,
@@ -26,17 +32,22 @@ from synack.wire.tcp import (
     EndOfOptions,
     MaxSegmentSize,
     NoOperation,
+    Option,
     Sack,
     SackPermitted,
     Segment,
     Timestamps,
     UnknownOption,
     WindowScale,
+    emit_options,
+    pad_options,
+    parse_options,
     parse_segment,
 )
 
 __all__ = [
     "ACK",
+    "AE",
     "CWR",
     "ECE",
     "FIN",
@@ -45,11 +56,13 @@ __all__ = [
     "SYN",
     "URG",
     "EndOfOptions",
+    "IPHeader",
     "IPv4Header",
     "IPv6Header",
     "MalformedPacket",
     "MaxSegmentSize",
     "NoOperation",
+    "Option",
     "Sack",
     "SackPermitted",
     "Segment",
@@ -57,8 +70,13 @@ __all__ = [
     "UnknownOption",
     "WindowScale",
     "addr_to_str",
+    "emit_options",
     "emit_tcp_packet",
+    "format_options",
+    "format_segment",
+    "pad_options",
     "parse_ip",
+    "parse_options",
     "parse_segment",
     "parse_tcp_packet",
     "pseudo_sum",

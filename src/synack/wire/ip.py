@@ -4,13 +4,17 @@ Addresses are packed ``bytes`` (4 or 16 octets): cheap to hash for connection
 lookup, and converted to text only for display (see :func:`addr_to_str`).
 Fragments and IPv6 extension headers are recognised and rejected with a reason:
 synack neither fragments nor reassembles (it sizes segments to the path MTU).
+
+Round-trip contract, as for TCP: ``parse_ip(h.emit(len(p)) + p)`` gives back
+``h`` and ``p`` (the length and checksum fields are derived, so they take no part
+in equality), and re-emitting a parsed header reproduces its bytes.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from synack.wire.checksum import ones_sum
@@ -18,10 +22,13 @@ from synack.wire.errors import MalformedPacket
 from synack.wire.tcp import Segment, parse_segment
 
 __all__ = [
+    "IPV4_DF",
+    "IPV4_MF",
     "PROTO_ICMP",
     "PROTO_ICMPV6",
     "PROTO_TCP",
     "PROTO_UDP",
+    "IPHeader",
     "IPv4Header",
     "IPv6Header",
     "addr_to_str",
@@ -39,11 +46,21 @@ PROTO_TCP: Final = 6
 PROTO_UDP: Final = 17
 PROTO_ICMPV6: Final = 58
 
-# RFC 8200 4: extension headers synack recognises (and does not process).
+# RFC 791 3.1 "Flags": bit 0 reserved, then Don't Fragment, More Fragments.
+IPV4_DF: Final = 0b010
+IPV4_MF: Final = 0b001
+
+# RFC 8200 4 and the IANA list of IPv6 extension header types: hop-by-hop (0),
+# routing (43), fragment (44), ESP (50), AH (51), destination options (60),
+# mobility (135), HIP (139), shim6 (140), experimental (253, 254).
+_IPV6_FRAGMENT: Final = 44
 _IPV6_EXTENSIONS: Final = frozenset({0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254})
 
-_V4 = struct.Struct("!BBHHHBBH4s4s")
-_V6 = struct.Struct("!IHBB16s16s")
+# Version+IHL, TOS, total length, identification, flags+fragment offset, TTL,
+# protocol, header checksum, source, destination.
+_V4: Final = struct.Struct("!BBHHHBBH4s4s")
+# Version+traffic class+flow label, payload length, next header, hop limit, addresses.
+_V6: Final = struct.Struct("!IHBB16s16s")
 
 
 def addr_to_str(addr: bytes) -> str:
@@ -56,28 +73,41 @@ def str_to_addr(text: str) -> bytes:
     return ipaddress.ip_address(text).packed
 
 
+# The pseudo-header's words besides the addresses are the protocol (IPv4: a zero
+# byte and PTCL; IPv6: three zero bytes and Next Header) and the TCP length
+# (IPv6: 32 bits). Since 2**16 = 1 (mod 0xFFFF), both add into the sum as plain
+# integers, so the two families differ only in their address lengths.
+
+
 def pseudo_sum_v4(src: bytes, dst: bytes, tcp_len: int, proto: int = PROTO_TCP) -> int:
     """Ones'-complement sum of the IPv4 pseudo-header (RFC 9293 3.1)."""
-    return ones_sum(src + dst + struct.pack("!BBH", 0, proto, tcp_len))
+    return ones_sum(src + dst, proto + tcp_len)
 
 
 def pseudo_sum_v6(src: bytes, dst: bytes, tcp_len: int, proto: int = PROTO_TCP) -> int:
     """Ones'-complement sum of the IPv6 pseudo-header (RFC 8200 8.1)."""
-    return ones_sum(src + dst + struct.pack("!II", tcp_len, proto))
+    return ones_sum(src + dst, proto + tcp_len)
 
 
 def pseudo_sum(src: bytes, dst: bytes, tcp_len: int, proto: int = PROTO_TCP) -> int:
-    """The pseudo-header sum for either family, chosen by address length."""
-    if len(src) == 4:
-        return pseudo_sum_v4(src, dst, tcp_len, proto)
-    return pseudo_sum_v6(src, dst, tcp_len, proto)
+    """The pseudo-header sum for either family (4- or 16-byte addresses).
+
+    ``tcp_len`` is the TCP header plus data length. Pass the result to
+    :meth:`Segment.emit` or :func:`~synack.wire.tcp.parse_segment`.
+    """
+    if len(src) != len(dst) or len(src) not in (4, 16):
+        raise ValueError(f"addresses of {len(src)} and {len(dst)} bytes")
+    return ones_sum(src + dst, proto + tcp_len)
 
 
 @dataclass(frozen=True, slots=True)
 class IPv4Header:
-    """The fields of an IPv4 header that synack reads or writes.
+    """An IPv4 header (RFC 791 3.1).
 
-    ``options`` are kept raw (IHL > 5) and emitted back; synack sends none.
+    ``flags`` are the three flag bits (:data:`IPV4_DF`, :data:`IPV4_MF`, and the
+    reserved bit, kept as received). ``options`` are kept raw (IHL > 5) and
+    emitted back; synack sends none. ``total_length`` and ``checksum`` are what
+    a parsed header carried; emit derives both.
     """
 
     src: bytes
@@ -86,30 +116,53 @@ class IPv4Header:
     ttl: int = 64
     tos: int = 0
     ident: int = 0
-    flags: int = 0b010  # DF: synack sizes segments to the path MTU
+    flags: int = IPV4_DF  # synack sizes segments to the path MTU
     frag_offset: int = 0
     options: bytes = b""
-    total_length: int = 0
+    total_length: int = field(default=0, compare=False)
+    checksum: int | None = field(default=None, compare=False)
 
     version = 4
 
+    @property
+    def header_len(self) -> int:
+        return 20 + len(self.options)
+
+    @property
+    def ecn(self) -> int:
+        """The ECN field, the low two bits of the TOS octet (RFC 3168 5)."""
+        return self.tos & 0b11
+
     def emit(self, payload_len: int) -> bytes:
-        """The header bytes for a payload of ``payload_len`` octets."""
-        ihl = 5 + len(self.options) // 4
-        total = ihl * 4 + payload_len
-        head = _V4.pack(
-            0x40 | ihl,
-            self.tos,
-            total,
-            self.ident,
-            (self.flags << 13) | self.frag_offset,
-            self.ttl,
-            self.proto,
-            0,
-            self.src,
-            self.dst,
-        )
-        if self.options:
+        """The header bytes, checksum included, for a payload of ``payload_len`` octets.
+
+        Raises ``ValueError`` if a field does not fit or the options are not a
+        multiple of 4 bytes up to 40.
+        """
+        olen = len(self.options)
+        if olen % 4 or olen > 40:
+            raise ValueError(f"IPv4 options of {olen} bytes")
+        if len(self.src) != 4 or len(self.dst) != 4:
+            raise ValueError("IPv4 addresses must be 4 bytes")
+        if self.flags >> 3 or self.frag_offset >> 13:
+            raise ValueError(f"IPv4 flags {self.flags}, fragment offset {self.frag_offset}")
+        hlen = 20 + olen
+        try:
+            head = _V4.pack(
+                0x40 | (hlen >> 2),
+                self.tos,
+                hlen + payload_len,
+                self.ident,
+                (self.flags << 13) | self.frag_offset,
+                self.ttl,
+                self.proto,
+                0,
+                self.src,
+                self.dst,
+            )
+        except struct.error as e:
+            raise ValueError(f"cannot emit {self!r}: {e}") from None
+        if olen:
             head += self.options
         csum = ~ones_sum(head) & 0xFFFF
         return head[:10] + csum.to_bytes(2, "big") + head[12:]
@@ -117,21 +170,38 @@ class IPv4Header:
 
 @dataclass(frozen=True, slots=True)
 class IPv6Header:
-    """The fields of an IPv6 header that synack reads or writes."""
+    """An IPv6 header (RFC 8200 3); ``payload_length`` is what a parsed one carried."""
 
     src: bytes
     dst: bytes
-    proto: int = PROTO_TCP  # "next header"
+    proto: int = PROTO_TCP  # "Next Header"
     hop_limit: int = 64
     traffic_class: int = 0
     flow_label: int = 0
-    payload_length: int = 0
+    payload_length: int = field(default=0, compare=False)
 
     version = 6
 
+    @property
+    def header_len(self) -> int:
+        return 40
+
+    @property
+    def ecn(self) -> int:
+        """The ECN field, the low two bits of the traffic class (RFC 3168 5)."""
+        return self.traffic_class & 0b11
+
     def emit(self, payload_len: int) -> bytes:
+        """The header bytes for a payload of ``payload_len`` octets."""
+        if self.traffic_class >> 8 or self.flow_label >> 20:
+            raise ValueError(f"traffic class {self.traffic_class}, flow label {self.flow_label}")
+        if len(self.src) != 16 or len(self.dst) != 16:
+            raise ValueError("IPv6 addresses must be 16 bytes")
         first = (6 << 28) | (self.traffic_class << 20) | self.flow_label
-        return _V6.pack(first, payload_len, self.proto, self.hop_limit, self.src, self.dst)
+        try:
+            return _V6.pack(first, payload_len, self.proto, self.hop_limit, self.src, self.dst)
+        except struct.error as e:
+            raise ValueError(f"cannot emit {self!r}: {e}") from None
 
 
 IPHeader = IPv4Header | IPv6Header
@@ -140,10 +210,11 @@ IPHeader = IPv4Header | IPv6Header
 def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview]:
     """Parse an IPv4 or IPv6 header; return it and a view of its payload.
 
-    Raises :class:`MalformedPacket` with ``truncated``, ``bad_version``,
-    ``bad_ihl``, ``bad_length``, ``bad_ip_checksum``, ``fragment`` or
-    ``ipv6_extension``. Bytes past the IP total length (Ethernet padding) are
-    ignored.
+    Raises only :class:`MalformedPacket`, with reason ``truncated``,
+    ``bad_version``, ``bad_ihl``, ``bad_length``, ``bad_ip_checksum``,
+    ``fragment`` (IPv4 MF or offset, or an IPv6 Fragment header) or
+    ``ipv6_extension`` (any other IPv6 extension header). Bytes past the IP
+    length (Ethernet padding) are not part of the payload.
     """
     view = memoryview(data)
     n = len(view)
@@ -153,19 +224,19 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
     if version == 4:
         if n < 20:
             raise MalformedPacket("truncated", f"IPv4 header needs 20 bytes, got {n}")
-        vihl, tos, total, ident, frag, ttl, proto, _csum, src, dst = _V4.unpack_from(view)
-        hlen = (vihl & 0x0F) * 4
+        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(view)
+        hlen = (vihl & 0x0F) << 2
         if hlen < 20:
             raise MalformedPacket("bad_ihl", f"IHL {vihl & 0x0F}")
         if total < hlen or total > n:
             raise MalformedPacket("bad_length", f"total length {total}, have {n}, IHL {hlen}")
         if ones_sum(view[:hlen]) != 0xFFFF:
-            raise MalformedPacket("bad_ip_checksum", "IPv4 header checksum")
+            raise MalformedPacket("bad_ip_checksum", f"IPv4 header checksum 0x{csum:04x}")
         flags = frag >> 13
         offset = frag & 0x1FFF
-        if offset or flags & 0b001:
-            # RFC 791: MF set or a non-zero offset means a fragment.
-            raise MalformedPacket("fragment", f"offset {offset}, MF {flags & 1}")
+        if offset or flags & IPV4_MF:
+            # RFC 791 3.2: MF set or a non-zero offset means a fragment.
+            raise MalformedPacket("fragment", f"offset {offset}, MF {flags & IPV4_MF}")
         hdr4 = IPv4Header(
             src,
             dst,
@@ -175,8 +246,9 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
             ident,
             flags,
             offset,
-            bytes(view[20:hlen]),
+            bytes(view[20:hlen]) if hlen > 20 else b"",
             total,
+            csum,
         )
         return hdr4, view[hlen:total]
     if version == 6:
@@ -186,7 +258,8 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
         if 40 + plen > n:
             raise MalformedPacket("bad_length", f"payload length {plen}, have {n - 40}")
         if nxt in _IPV6_EXTENSIONS:
-            raise MalformedPacket("ipv6_extension", f"next header {nxt}")
+            reason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
+            raise MalformedPacket(reason, f"next header {nxt}")
         hdr6 = IPv6Header(src, dst, nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen)
         return hdr6, view[40 : 40 + plen]
     raise MalformedPacket("bad_version", f"IP version {version}")
@@ -195,20 +268,24 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
 def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Segment]:
     """Parse an IP packet carrying TCP and verify the TCP checksum.
 
-    Raises :class:`MalformedPacket` (``not_tcp`` for another protocol).
+    Raises only :class:`MalformedPacket`: the reasons of :func:`parse_ip` and
+    :func:`~synack.wire.tcp.parse_segment`, and ``not_tcp`` for another protocol.
     """
     ip, payload = parse_ip(data)
     if ip.proto != PROTO_TCP:
         raise MalformedPacket("not_tcp", f"IP protocol {ip.proto}")
-    seg = parse_segment(payload, pseudo_sum(ip.src, ip.dst, len(payload)))
+    seg = parse_segment(payload, ones_sum(ip.src + ip.dst, PROTO_TCP + len(payload)))
     return ip, seg
 
 
-def emit_tcp_packet(src: bytes, dst: bytes, seg: Segment, ttl: int = 64, ident: int = 0) -> bytes:
-    """An IPv4 or IPv6 packet (by address length) carrying ``seg``."""
-    hlen = seg.header_len if seg.options else 20
-    tcp_len = hlen + len(seg.payload)
-    tcp = seg.emit(pseudo_sum(src, dst, tcp_len))
+def emit_tcp_packet(
+    src: bytes, dst: bytes, seg: Segment, ttl: int = 64, ident: int = 0, tos: int = 0
+) -> bytes:
+    """An IPv4 or IPv6 packet (chosen by address length) carrying ``seg``.
+
+    ``tos`` is the IPv4 TOS octet or the IPv6 traffic class.
+    """
+    tcp = seg.emit(pseudo_sum(src, dst, 0), add_length=True)
     if len(src) == 4:
-        return IPv4Header(src, dst, PROTO_TCP, ttl, ident=ident).emit(len(tcp)) + tcp
-    return IPv6Header(src, dst, PROTO_TCP, ttl).emit(len(tcp)) + tcp
+        return IPv4Header(src, dst, PROTO_TCP, ttl, tos, ident).emit(len(tcp)) + tcp
+    return IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp)) + tcp

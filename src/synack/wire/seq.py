@@ -1,13 +1,30 @@
 """32-bit TCP sequence-number arithmetic (RFC 9293 section 3.4).
 
 Sequence numbers are plain ``int`` values in ``[0, 2**32)``; every comparison goes
-through these helpers, which compare modulo 2**32 ("serial number arithmetic"),
-so that the space may wrap. Never compare sequence numbers with ``<`` or ``max``.
+through these helpers, which compare modulo 2**32 ("serial number arithmetic",
+RFC 1982), so that the space may wrap. Never compare sequence numbers with ``<``
+or ``max``.
+
+``a`` is before ``b`` when ``b`` lies less than half the space (2**31) ahead of
+``a``. Two numbers exactly 2**31 apart are *incomparable*: neither is before the
+other. TCP never needs that case, since windows stay below 2**30 (RFC 7323 2.3).
 """
 
 from __future__ import annotations
 
-__all__ = ["MOD", "MASK", "add", "sub", "lt", "le", "gt", "ge", "between", "seq_max", "seq_min"]
+__all__ = [
+    "MASK",
+    "MOD",
+    "add",
+    "between",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "seq_max",
+    "seq_min",
+    "sub",
+]
 
 MOD = 1 << 32
 MASK = MOD - 1
@@ -20,45 +37,50 @@ def add(a: int, n: int) -> int:
 
 
 def sub(a: int, b: int) -> int:
-    """Return the signed distance ``a - b`` in ``[-2**31, 2**31)``."""
+    """Return the signed distance ``a - b``, in ``[-2**31, 2**31)``.
+
+    ``add(b, sub(a, b)) == a`` for all ``a``, ``b``.
+    """
     d = (a - b) & MASK
     return d - MOD if d >= _HALF else d
 
 
 def lt(a: int, b: int) -> bool:
-    """``a < b`` in sequence space (RFC 9293 3.4: "=<" and "<" are modulo 2**32)."""
-    return ((a - b) & MASK) >= _HALF
+    """``a < b`` modulo 2**32: ``b`` is 1 to 2**31 - 1 ahead of ``a``."""
+    return 0 < ((b - a) & MASK) < _HALF
 
 
 def le(a: int, b: int) -> bool:
-    """``a <= b`` in sequence space."""
-    return a == b or ((a - b) & MASK) >= _HALF
+    """``a =< b`` modulo 2**32 (RFC 9293 3.4): ``b`` is 0 to 2**31 - 1 ahead of ``a``."""
+    return ((b - a) & MASK) < _HALF
 
 
 def gt(a: int, b: int) -> bool:
-    """``a > b`` in sequence space."""
-    return ((b - a) & MASK) >= _HALF
+    """``a > b`` modulo 2**32, that is ``lt(b, a)``."""
+    return 0 < ((a - b) & MASK) < _HALF
 
 
 def ge(a: int, b: int) -> bool:
-    """``a >= b`` in sequence space."""
-    return a == b or ((b - a) & MASK) >= _HALF
+    """``a >= b`` modulo 2**32, that is ``le(b, a)``."""
+    return ((a - b) & MASK) < _HALF
 
 
 def between(lo: int, x: int, hi: int) -> bool:
-    """``lo <= x < hi`` in sequence space, for a window ``hi - lo`` below 2**31.
+    """``lo =< x < hi`` modulo 2**32: ``x`` lies in the half-open window ``[lo, hi)``.
 
-    Computed as an unsigned distance so it is exact for any window size up to
-    2**32 - 1, the form RFC 9293 3.10.7.4 uses for its acceptability test.
+    Computed as an unsigned distance from ``lo``, so it is exact for any window
+    size ``hi - lo`` up to 2**32 - 1; an empty window (``lo == hi``) holds
+    nothing. This is the form of RFC 9293 3.4's receive test
+    ``RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND``.
     """
     return ((x - lo) & MASK) < ((hi - lo) & MASK)
 
 
 def seq_max(a: int, b: int) -> int:
-    """The later of two sequence numbers."""
+    """The later of two sequence numbers (``a`` if they are incomparable)."""
     return b if lt(a, b) else a
 
 
 def seq_min(a: int, b: int) -> int:
-    """The earlier of two sequence numbers."""
-    return a if lt(a, b) else b
+    """The earlier of two sequence numbers (``a`` if they are incomparable)."""
+    return b if lt(b, a) else a

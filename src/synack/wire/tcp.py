@@ -1,21 +1,28 @@
 """TCP header and options (RFC 9293 section 3.1; options of RFC 7323 and RFC 2018).
 
-:class:`Segment` is a validated value: ports, sequence and acknowledgment numbers,
-all twelve flag/reserved bits, window, urgent pointer, the options in the order
-they appear on the wire, and the payload. :func:`parse_segment` turns bytes into a
+:class:`Segment` is a value: ports, sequence and acknowledgment numbers, all
+twelve flag/reserved bits, window, urgent pointer, the options in the order they
+appear on the wire, and the payload. :func:`parse_segment` turns bytes into a
 ``Segment`` (raising only :class:`~synack.wire.errors.MalformedPacket`);
 :meth:`Segment.emit` turns it back into bytes with the checksum filled in.
 
-Parsing keeps every option byte: unknown options are kept as raw kind and data,
-and an End-of-Option-List option keeps the bytes after it, so ``emit(parse(b))``
-reproduces ``b`` exactly for any valid header.
+Round-trip contract:
+
+* ``parse -> emit`` is byte-identical for every header that parses (with its
+  checksum in canonical form): unknown options are kept as raw kind and data,
+  and an End-of-Option-List option keeps every byte after it as ``padding``.
+* ``emit -> parse`` gives back the same segment, except that emit pads the
+  options with zero bytes to a multiple of 4 (RFC 9293 3.1), which parse returns
+  as an :class:`EndOfOptions` holding the padding after its own zero byte.
+  :func:`pad_options` makes that padding explicit, so
+  ``parse_segment(s.emit()) == replace(s, options=pad_options(s.options))``.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from synack.wire.checksum import ones_sum
 from synack.wire.errors import MalformedPacket
@@ -26,6 +33,10 @@ __all__ = [
     "CWR",
     "ECE",
     "FIN",
+    "FLAGS_MASK",
+    "HEADER_LEN",
+    "MAX_HEADER_LEN",
+    "MAX_OPTIONS_LEN",
     "PSH",
     "RST",
     "SYN",
@@ -42,12 +53,14 @@ __all__ = [
     "WindowScale",
     "emit_options",
     "flag_names",
+    "pad_options",
     "parse_options",
     "parse_segment",
 ]
 
-# RFC 9293 3.1 "Control Bits" (with RFC 3168's CWR/ECE, and the reserved bit that
-# AccECN calls AE). Flags are kept as a 12-bit int: 4 reserved bits + 8 flags.
+# RFC 9293 3.1 "Control Bits", with RFC 3168's CWR/ECE and the reserved bit that
+# AccECN calls AE. ``Segment.flags`` holds 12 bits: the low 4 bits of header
+# octet 12 (reserved, AE lowest) above the 8 control bits of octet 13.
 FIN: Final = 0x001
 SYN: Final = 0x002
 RST: Final = 0x004
@@ -57,8 +70,10 @@ URG: Final = 0x020
 ECE: Final = 0x040
 CWR: Final = 0x080
 AE: Final = 0x100
+FLAGS_MASK: Final = 0xFFF
 
-_FLAG_ORDER: Final = (
+# Display order of flag names, as Wireshark writes them ("SYN, ACK", "FIN, PSH, ACK").
+_FLAG_NAMES: Final = (
     (SYN, "SYN"),
     (FIN, "FIN"),
     (RST, "RST"),
@@ -75,23 +90,36 @@ _FLAG_ORDER: Final = (
 
 HEADER_LEN: Final = 20
 MAX_OPTIONS_LEN: Final = 40
+MAX_HEADER_LEN: Final = HEADER_LEN + MAX_OPTIONS_LEN
 
-_HDR = struct.Struct("!HHIIBBHHH")
+# Source port, destination port, sequence, acknowledgment, data offset and
+# reserved bits, control bits, window, checksum, urgent pointer.
+_HDR: Final = struct.Struct("!HHIIBBHHH")
+_U16: Final = struct.Struct("!H")
+_U32X2: Final = struct.Struct("!II")
 
 
 def flag_names(flags: int) -> list[str]:
-    """The names of the bits set in ``flags``, in Wireshark's usual order."""
-    return [name for bit, name in _FLAG_ORDER if flags & bit]
+    """The names of the bits set in ``flags``, in Wireshark's order."""
+    return [name for bit, name in _FLAG_NAMES if flags & bit]
 
 
 # --------------------------------------------------------------------- options
+# Each option class is a frozen value with ``kind`` and ``emit()``; the parser
+# below is the only place that reads option bytes.
 
 
 @dataclass(frozen=True, slots=True)
 class EndOfOptions:
-    """Kind 0. ``padding`` is every byte after it up to the data offset."""
+    """Kind 0, End of Option List. ``padding`` holds every byte after it.
+
+    RFC 9293 3.1 (MUST-69): what follows EOL up to the data offset is zero
+    padding; parse keeps those bytes as they came so emit reproduces them.
+    """
 
     padding: bytes = b""
+
+    kind = 0
 
     def emit(self) -> bytes:
         return b"\x00" + self.padding
@@ -99,7 +127,9 @@ class EndOfOptions:
 
 @dataclass(frozen=True, slots=True)
 class NoOperation:
-    """Kind 1, a single byte used to align the next option."""
+    """Kind 1, No-Operation: one byte, used to align the next option."""
+
+    kind = 1
 
     def emit(self) -> bytes:
         return b"\x01"
@@ -111,23 +141,29 @@ class MaxSegmentSize:
 
     mss: int
 
+    kind = 2
+
     def emit(self) -> bytes:
-        return struct.pack("!BBH", 2, 4, self.mss)
+        return b"\x02\x04" + _U16.pack(self.mss)
 
 
 @dataclass(frozen=True, slots=True)
 class WindowScale:
-    """Kind 3 (RFC 7323 2.2): the sender's receive-window shift count."""
+    """Kind 3 (RFC 7323 2.2): the sender's receive-window shift count (raw, 0-255)."""
 
     shift: int
 
+    kind = 3
+
     def emit(self) -> bytes:
-        return struct.pack("!BBB", 3, 3, self.shift)
+        return bytes((3, 3, self.shift))
 
 
 @dataclass(frozen=True, slots=True)
 class SackPermitted:
-    """Kind 4 (RFC 2018 2): the sender accepts SACK options."""
+    """Kind 4 (RFC 2018 2): the sender can receive SACK options."""
+
+    kind = 4
 
     def emit(self) -> bytes:
         return b"\x04\x02"
@@ -139,11 +175,13 @@ class Sack:
 
     blocks: tuple[tuple[int, int], ...]
 
+    kind = 5
+
     def emit(self) -> bytes:
-        out = bytearray((5, 2 + 8 * len(self.blocks)))
-        for left, right in self.blocks:
-            out += struct.pack("!II", left, right)
-        return bytes(out)
+        if not 1 <= len(self.blocks) <= 4:
+            raise ValueError(f"SACK needs 1 to 4 blocks, got {len(self.blocks)}")
+        edges = [edge for block in self.blocks for edge in block]
+        return bytes((5, 2 + 4 * len(edges))) + struct.pack(f"!{len(edges)}I", *edges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +191,28 @@ class Timestamps:
     tsval: int
     tsecr: int
 
+    kind = 8
+
     def emit(self) -> bytes:
-        return struct.pack("!BBII", 8, 10, self.tsval, self.tsecr)
+        return b"\x08\x0a" + _U32X2.pack(self.tsval, self.tsecr)
 
 
 @dataclass(frozen=True, slots=True)
 class UnknownOption:
-    """Any other kind, kept as raw bytes and emitted back unchanged."""
+    """Any other kind with a length byte, kept as raw bytes and emitted back unchanged.
+
+    The parser only makes these for kinds it does not know; a program may build
+    one with a known kind to send an odd option (tests do, to send a bad MSS).
+    """
 
     kind: int
-    data: bytes
+    data: bytes = b""
 
     def emit(self) -> bytes:
+        if not 2 <= self.kind <= 255:
+            raise ValueError(f"option kind {self.kind} cannot carry data")
+        if len(self.data) > MAX_OPTIONS_LEN - 2:
+            raise ValueError(f"option kind {self.kind}: {len(self.data)} data bytes")
         return bytes((self.kind, 2 + len(self.data))) + self.data
 
 
@@ -178,30 +226,40 @@ Option = (
     | Timestamps
     | UnknownOption
 )
+_O = TypeVar("_O", bound=Option)
 
 _NOP: Final = NoOperation()
 _SACK_PERMITTED: Final = SackPermitted()
+_EOL: Final = EndOfOptions()
+# RFC 9293 3.2, RFC 7323 2.2/3.2, RFC 2018 2: the lengths of fixed-size options.
 _FIXED_LEN: Final = {2: 4, 3: 3, 4: 2, 8: 10}
+# Linux and most stacks send NOP, NOP, Timestamps on every established segment.
+_NOP_NOP_TS: Final = b"\x01\x01\x08\x0a"
 
 
-def parse_options(data: bytes) -> tuple[Option, ...]:
+def parse_options(data: bytes | bytearray | memoryview) -> tuple[Option, ...]:
     """Parse the option bytes of a TCP header (RFC 9293 3.1 "Options").
 
-    Raises ``MalformedPacket('bad_option_length')`` for a length byte below 2,
-    one that runs past the header, or one wrong for a known kind.
+    Raises only ``MalformedPacket('bad_option_length')``: for a length byte
+    missing or below 2, one that runs past the options (RFC 9293 MUST-7), a
+    wrong length for a fixed-size kind, or a SACK length that is not 2 + 8n
+    for n in 1..4.
     """
+    n = len(data)
+    if n == 12 and data[:4] == _NOP_NOP_TS:
+        tsval, tsecr = _U32X2.unpack_from(data, 4)
+        return (_NOP, _NOP, Timestamps(tsval, tsecr))
     opts: list[Option] = []
     i = 0
-    n = len(data)
     while i < n:
         kind = data[i]
-        if kind == 0:
-            opts.append(EndOfOptions(bytes(data[i + 1 :])))
-            break
         if kind == 1:
             opts.append(_NOP)
             i += 1
             continue
+        if kind == 0:
+            opts.append(EndOfOptions(bytes(data[i + 1 :])) if i + 1 < n else _EOL)
+            break
         if i + 1 >= n:
             raise MalformedPacket("bad_option_length", f"option {kind} has no length byte")
         length = data[i + 1]
@@ -210,34 +268,70 @@ def parse_options(data: bytes) -> tuple[Option, ...]:
         want = _FIXED_LEN.get(kind)
         if want is not None and length != want:
             raise MalformedPacket("bad_option_length", f"option {kind} length {length}")
-        body = data[i + 2 : i + length]
         if kind == 8:
-            tsval, tsecr = struct.unpack("!II", body)
+            tsval, tsecr = _U32X2.unpack_from(data, i + 2)
             opts.append(Timestamps(tsval, tsecr))
         elif kind == 2:
-            opts.append(MaxSegmentSize((body[0] << 8) | body[1]))
+            opts.append(MaxSegmentSize((data[i + 2] << 8) | data[i + 3]))
         elif kind == 3:
-            opts.append(WindowScale(body[0]))
+            opts.append(WindowScale(data[i + 2]))
         elif kind == 4:
             opts.append(_SACK_PERMITTED)
         elif kind == 5:
             if (length - 2) % 8 or length == 2:
                 raise MalformedPacket("bad_option_length", f"SACK length {length}")
-            words = struct.unpack(f"!{(length - 2) // 4}I", body)
-            opts.append(Sack(tuple(zip(words[0::2], words[1::2], strict=True))))
+            edges = struct.unpack_from(f"!{(length - 2) // 4}I", data, i + 2)
+            opts.append(Sack(tuple(zip(edges[0::2], edges[1::2], strict=True))))
         else:
-            opts.append(UnknownOption(kind, bytes(body)))
+            opts.append(UnknownOption(kind, bytes(data[i + 2 : i + length])))
         i += length
     return tuple(opts)
 
 
 def emit_options(options: tuple[Option, ...]) -> bytes:
-    """Concatenate options and pad with zero bytes to a multiple of 4."""
+    """The options' bytes, padded with zero bytes to a multiple of 4.
+
+    Raises ``ValueError`` for an option whose values do not fit its fields, an
+    :class:`EndOfOptions` that is not last, or more than 40 bytes in all.
+    """
     if not options:
         return b""
-    raw = b"".join(o.emit() for o in options)
+    try:
+        raw = b"".join([o.emit() for o in options])
+    except (struct.error, OverflowError, ValueError) as e:
+        raise ValueError(f"cannot emit options {options!r}: {e}") from None
+    for o in options[:-1]:
+        if type(o) is EndOfOptions:
+            raise ValueError("EndOfOptions must be the last option")
     pad = -len(raw) % 4
-    return raw + b"\x00" * pad if pad else raw
+    if pad:
+        raw += b"\x00" * pad
+    if len(raw) > MAX_OPTIONS_LEN:
+        raise ValueError(f"options take {len(raw)} bytes, more than {MAX_OPTIONS_LEN}")
+    return raw
+
+
+def pad_options(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """The options as :func:`parse_options` returns them after :func:`emit_options`.
+
+    Emit pads to a multiple of 4 bytes with zeros. A zero byte is an End of
+    Option List, so the padding reads back as ``EndOfOptions`` (holding the
+    remaining zeros), or extends the ``padding`` of a final ``EndOfOptions``.
+    """
+    pad = -sum(_option_len(o) for o in options) % 4
+    if not pad:
+        return options
+    if options and type(last := options[-1]) is EndOfOptions:
+        return (*options[:-1], EndOfOptions(last.padding + b"\x00" * pad))
+    return (*options, EndOfOptions(b"\x00" * (pad - 1)))
+
+
+def _option_len(o: Option) -> int:
+    if type(o) is NoOperation:
+        return 1
+    if type(o) is EndOfOptions:
+        return 1 + len(o.padding)
+    return len(o.emit())
 
 
 # --------------------------------------------------------------------- segment
@@ -247,10 +341,11 @@ def emit_options(options: tuple[Option, ...]) -> bytes:
 class Segment:
     """A TCP segment as values. Sequence numbers are ints modulo 2**32.
 
-    ``flags`` holds the 8 control bits and the 4 reserved bits (12 bits in all);
-    ``options`` keep their wire order. ``checksum`` is what the segment carried
-    when parsed (``None`` for a segment built locally); :meth:`emit` always
-    computes a fresh one.
+    ``flags`` holds the 8 control bits and the 4 reserved bits above them (12
+    bits in all, see :data:`FLAGS_MASK`); ``options`` keep their wire order.
+    ``checksum`` is what the segment carried when parsed (``None`` for a segment
+    built locally) and takes no part in equality; :meth:`emit` always computes a
+    fresh one.
     """
 
     src_port: int
@@ -278,7 +373,16 @@ class Segment:
         return bool(self.flags & RST)
 
     @property
+    def psh(self) -> bool:
+        return bool(self.flags & PSH)
+
+    @property
+    def urg(self) -> bool:
+        return bool(self.flags & URG)
+
+    @property
     def has_ack(self) -> bool:
+        """The ACK bit is set (``ack`` is the acknowledgment field itself)."""
         return bool(self.flags & ACK)
 
     @property
@@ -287,97 +391,116 @@ class Segment:
         return len(self.payload) + (self.flags & SYN) // SYN + (self.flags & FIN)
 
     # -- options ---------------------------------------------------------
-    def option(self, kind: type[Option]) -> Option | None:
+    def option(self, kind: type[_O]) -> _O | None:
         """The first option of the given class, or ``None``."""
         for o in self.options:
-            if type(o) is kind:
+            if isinstance(o, kind):
                 return o
         return None
 
     @property
     def mss(self) -> int | None:
         o = self.option(MaxSegmentSize)
-        return o.mss if isinstance(o, MaxSegmentSize) else None
+        return None if o is None else o.mss
 
     @property
     def wscale(self) -> int | None:
         o = self.option(WindowScale)
-        return o.shift if isinstance(o, WindowScale) else None
+        return None if o is None else o.shift
 
     @property
     def sack_permitted(self) -> bool:
-        return any(type(o) is SackPermitted for o in self.options)
+        return self.option(SackPermitted) is not None
 
     @property
     def sack_blocks(self) -> tuple[tuple[int, int], ...]:
         o = self.option(Sack)
-        return o.blocks if isinstance(o, Sack) else ()
+        return () if o is None else o.blocks
 
     @property
     def timestamps(self) -> Timestamps | None:
-        for o in self.options:
-            if type(o) is Timestamps:
-                return o
-        return None
+        return self.option(Timestamps)
 
     # -- bytes -----------------------------------------------------------
     @property
     def header_len(self) -> int:
-        return HEADER_LEN + len(emit_options(self.options))
+        """Header length in bytes on the wire, options and padding included."""
+        return HEADER_LEN + len(emit_options(self.options)) if self.options else HEADER_LEN
 
-    def emit(self, pseudo_sum: int = 0) -> bytes:
-        """The segment as bytes, with the checksum computed.
+    def emit(self, pseudo_sum: int = 0, *, add_length: bool = False) -> bytes:
+        """The segment as bytes, with the checksum computed (RFC 9293 3.1, MUST-2).
 
-        ``pseudo_sum`` is the ones'-complement sum of the IP pseudo-header (see
-        :func:`synack.wire.ip.pseudo_sum_v4` / ``pseudo_sum_v6``); 0 leaves the
-        checksum over the TCP bytes alone, which is only useful in tests.
+        ``pseudo_sum`` is the ones'-complement sum of the IP pseudo-header, from
+        :func:`synack.wire.ip.pseudo_sum`; 0 sums the TCP bytes alone. With
+        ``add_length`` the segment's own length is added to it, so the caller
+        may compute the pseudo-header sum with a length of 0 before knowing the
+        header size. Raises ``ValueError`` when a field does not fit.
         """
-        opts = emit_options(self.options) if self.options else b""
-        hlen = HEADER_LEN + len(opts)
-        if hlen > HEADER_LEN + MAX_OPTIONS_LEN:
-            raise ValueError(f"options too long: {len(opts)} bytes")
-        off = ((hlen >> 2) << 4) | ((self.flags >> 8) & 0x0F)
-        head = _HDR.pack(
-            self.src_port,
-            self.dst_port,
-            self.seq,
-            self.ack,
-            off,
-            self.flags & 0xFF,
-            self.window,
-            0,
-            self.urgent,
-        )
-        if opts:
-            head += opts
+        flags = self.flags
+        if flags & ~FLAGS_MASK:
+            raise ValueError(f"flags 0x{flags:x} do not fit in 12 bits")
+        if self.options:
+            opts = emit_options(self.options)
+            hlen = HEADER_LEN + len(opts)
+        else:
+            opts = b""
+            hlen = HEADER_LEN
         payload = self.payload
-        # The payload starts at an even offset, so its sum adds to the header's.
-        total = ones_sum(head, pseudo_sum)
-        if payload:
-            total = ones_sum(payload, total)
-        csum = ~total & 0xFFFF
-        return head[:16] + csum.to_bytes(2, "big") + head[18:] + payload
+        off = (hlen << 2) | (flags >> 8)
+        # 2**16 = 1 (mod 0xFFFF), so the header's words sum like its fields: no
+        # need to pack it twice, once with a zero checksum and once without.
+        total = (
+            pseudo_sum
+            + self.src_port
+            + self.dst_port
+            + self.seq
+            + self.ack
+            + (off << 8)
+            + (flags & 0xFF)
+            + self.window
+            + self.urgent
+        )
+        if add_length:
+            total += hlen + len(payload)
+        if opts:
+            total = ones_sum(opts, total)
+        csum = ~ones_sum(payload, total) & 0xFFFF
+        try:
+            head = _HDR.pack(
+                self.src_port,
+                self.dst_port,
+                self.seq,
+                self.ack,
+                off,
+                flags & 0xFF,
+                self.window,
+                csum,
+                self.urgent,
+            )
+        except struct.error as e:
+            raise ValueError(f"cannot emit {self!r}: {e}") from None
+        return head + opts + payload if opts else head + payload
 
 
 def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None = None) -> Segment:
     """Parse a TCP segment; verify its checksum if ``pseudo_sum`` is given.
 
     ``pseudo_sum`` is the ones'-complement sum of the IP pseudo-header, whose
-    length field must be ``len(data)``. Raises only :class:`MalformedPacket`:
-    ``truncated``, ``bad_data_offset``, ``bad_option_length`` or ``bad_checksum``.
+    length field must be ``len(data)``. Raises only :class:`MalformedPacket`,
+    with reason ``truncated``, ``bad_data_offset``, ``bad_checksum`` (RFC 9293
+    3.1, MUST-3) or ``bad_option_length``.
     """
     n = len(data)
     if n < HEADER_LEN:
         raise MalformedPacket("truncated", f"TCP header needs 20 bytes, got {n}")
     src, dst, seq, ack, off, fl, win, csum, urg = _HDR.unpack_from(data)
-    hlen = (off >> 4) * 4
+    hlen = (off >> 4) << 2
     if hlen < HEADER_LEN:
         raise MalformedPacket("bad_data_offset", f"data offset {off >> 4}")
     if hlen > n:
-        raise MalformedPacket("bad_data_offset", f"header {hlen} > segment {n}")
+        raise MalformedPacket("bad_data_offset", f"header {hlen} bytes > segment {n} bytes")
     if pseudo_sum is not None and ones_sum(data, pseudo_sum) != 0xFFFF:
         raise MalformedPacket("bad_checksum", f"TCP checksum 0x{csum:04x}")
-    options = parse_options(bytes(data[HEADER_LEN:hlen])) if hlen > HEADER_LEN else ()
     return Segment(
         src,
         dst,
@@ -386,7 +509,7 @@ def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None =
         ((off & 0x0F) << 8) | fl,
         win,
         urg,
-        options,
+        parse_options(data[HEADER_LEN:hlen]) if hlen > HEADER_LEN else (),
         bytes(data[hlen:]),
         csum,
     )

@@ -1,0 +1,5 @@
+"""``python -m synack``: the same as the ``synack`` command."""
+
+from synack.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Tests of the congestion-control algorithms and their registry."""
