@@ -73,3 +73,10 @@ def stack(lab: NetnsLab) -> Iterator[Stack]:
         yield st
     finally:
         st.close()
+
+
+@pytest.fixture
+def lab_tap(lab: NetnsLab) -> NetnsLab:
+    """The lab with a persistent TAP and the kernel's addresses, for synack's CLI to attach to."""
+    lab.add_persistent_tap()
+    return lab

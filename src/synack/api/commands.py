@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ from synack.api.apps import (
     send_bytes,
 )
 from synack.api.runtime import DeviceLink, Runtime, open_tap_runtime
+from synack.link.impair import Impairment
 from synack.link.netns import NetnsLab, netns_exists
 
 __all__ = [
@@ -102,13 +104,22 @@ def _add_link_options(p: argparse.ArgumentParser) -> None:
         help="no IFF_VNET_HDR/TUNSETOFFLOAD: MTU-sized packets with full checksums",
     )
     g.add_argument(
+        "--impair-in",
+        type=_impairment,
+        metavar="SPEC",
+        help="impair received packets, netem-style: loss=2%%,delay=10ms,jitter=1ms,reorder=10%%",
+    )
+    g.add_argument(
+        "--impair-out", type=_impairment, metavar="SPEC", help="impair synack's packets (same SPEC)"
+    )
+    g.add_argument(
         "--drop",
         type=float,
         default=0.0,
         metavar="P",
-        help="drop this fraction of synack's TCP packets",
+        help="drop this fraction of synack's packets",
     )
-    g.add_argument("--seed", type=int, default=1, help="seed for --drop (default 1)")
+    g.add_argument("--seed", type=int, default=1, help="seed for the impairments (default 1)")
     g.add_argument("-q", "--quiet", action="store_true", help="print only results")
 
 
@@ -122,9 +133,24 @@ def _open_runtime(args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> 
         offloads=args.offload,
         mtu=args.mtu,
         kind="tun" if args.tun else "tap",
-        drop_rate=args.drop,
+        impair_in=args.impair_in,
+        impair_out=_out_impairment(args),
         seed=args.seed,
     )
+
+
+def _impairment(text: str) -> Impairment:
+    try:
+        return Impairment.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _out_impairment(args: argparse.Namespace) -> Impairment | None:
+    out: Impairment | None = args.impair_out
+    if args.drop:
+        out = dataclasses.replace(out or Impairment(), loss=args.drop)
+    return out
 
 
 def _describe(runtime: Runtime) -> str:
@@ -134,6 +160,17 @@ def _describe(runtime: Runtime) -> str:
     dev = link.device
     offloads = [n for bit, n in ((1, "csum"), (2, "tso4"), (4, "tso6")) if dev.offload_flags & bit]
     return f"{dev.kind} {dev.name}, mac {link.netif.mac.hex(':')}, offloads {','.join(offloads) or 'off'}"
+
+
+def _finish(runtime: Runtime) -> None:
+    """Close the runtime; report what the impairments did (on stderr)."""
+    runtime.close()
+    link = runtime.link
+    if isinstance(link, DeviceLink):
+        for name, path in (("in", link.rx_path), ("out", link.tx_path)):
+            if path is not None:
+                counts = " ".join(f"{k} {v}" for k, v in path.counters.items())
+                print(f"synack: impairment {name}: {counts}", file=sys.stderr, flush=True)
 
 
 def _log(args: argparse.Namespace, text: str) -> None:
@@ -211,7 +248,7 @@ def run_serve(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.2)  # let the last FIN/ACKs go out
             return 0
         finally:
-            runtime.close()
+            _finish(runtime)
 
     return _run_async(main)
 
@@ -247,7 +284,7 @@ def run_get(args: argparse.Namespace) -> int:
             print(f"synack get: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         finally:
-            runtime.close()
+            _finish(runtime)
 
     return _run_async(main)
 
@@ -285,7 +322,7 @@ def run_send(args: argparse.Namespace) -> int:
             print(f"synack send: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         finally:
-            runtime.close()
+            _finish(runtime)
 
     return _run_async(main)
 
@@ -326,7 +363,7 @@ def run_connect(args: argparse.Namespace) -> int:
             print(f"synack connect: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         finally:
-            runtime.close()
+            _finish(runtime)
 
     return _run_async(main)
 

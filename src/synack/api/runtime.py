@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from synack.link.device import TunTapDevice
+from synack.link.impair import ImpairedPath, Impairment
 from synack.link.netif import NetInterface
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
@@ -215,9 +215,10 @@ class Runtime:
 class DeviceLink:
     """A TUN/TAP device plus synack's network interface, read with ``loop.add_reader``.
 
-    ``drop_rate`` and ``seed`` drop that fraction of outgoing TCP packets with a
-    seeded generator (impairment tests). ``capture`` is called with every frame
-    read and written, ``(now, direction, frame)``, for pcap writing.
+    ``impair_in`` / ``impair_out`` apply seeded loss, delay and reordering (see
+    :mod:`synack.link.impair`) to received frames and to the endpoint's packets;
+    delayed ones are released by the runtime's one timer. ``capture`` is called
+    with every frame read and written, ``(now, direction, frame)``, for pcap writing.
     """
 
     def __init__(
@@ -225,18 +226,24 @@ class DeviceLink:
         device: TunTapDevice,
         netif: NetInterface,
         *,
-        drop_rate: float = 0.0,
+        impair_in: Impairment | None = None,
+        impair_out: Impairment | None = None,
         seed: int = 0,
         capture: Callable[[int, str, bytes], None] | None = None,
         batch: int = 128,
     ) -> None:
         self.device = device
         self.netif = netif
-        self.drop_rate = drop_rate
-        self._rng = random.Random(seed)
+        self.rx_path: ImpairedPath[bytes] | None = (
+            ImpairedPath(impair_in, seed) if impair_in is not None and impair_in.active else None
+        )
+        self.tx_path: ImpairedPath[bytes] | None = (
+            ImpairedPath(impair_out, seed + 1)
+            if impair_out is not None and impair_out.active
+            else None
+        )
         self.capture = capture
         self.batch = batch
-        self.counters = {"dropped_by_impairment": 0}
         self._runtime: Runtime | None = None
         self._ethernet = device.kind == "tap"
 
@@ -250,33 +257,37 @@ class DeviceLink:
             return
         now = runtime.now()
         read = self.device.read
-        netif = self.netif
         capture = self.capture
+        rx_path = self.rx_path
         for _ in range(self.batch):
             frame = read()
             if frame is None:
                 break
             if capture is not None:
                 capture(now, "in", frame)
-            if self._ethernet:
-                netif.receive_frame(frame, now)
+            if rx_path is None:
+                self._receive(frame, now)
             else:
-                netif.receive_ip(frame, now)
+                for f in rx_path.offer(frame, now):
+                    self._receive(f, now)
         self._flush()
         runtime.pump(now)
 
+    def _receive(self, frame: bytes, now: int) -> None:
+        if self._ethernet:
+            self.netif.receive_frame(frame, now)
+        else:
+            self.netif.receive_ip(frame, now)
+
     def send_packets(self, packets: list[bytes], now: int) -> None:
         send_ip = self.netif.send_ip
-        if self.drop_rate:
-            rnd = self._rng.random
-            for packet in packets:
-                if rnd() < self.drop_rate:
-                    self.counters["dropped_by_impairment"] += 1
-                    continue
+        tx_path = self.tx_path
+        for packet in packets:
+            if tx_path is None:
                 send_ip(packet, now)
-        else:
-            for packet in packets:
-                send_ip(packet, now)
+            else:
+                for p in tx_path.offer(packet, now):
+                    send_ip(p, now)
         self._flush()
 
     def _flush(self) -> None:
@@ -289,10 +300,24 @@ class DeviceLink:
             write(header, packet)
 
     def next_deadline(self) -> int | None:
-        return self.netif.next_deadline()
+        deadlines = [
+            d for d in (self.netif.next_deadline(), *self._path_deadlines()) if d is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def _path_deadlines(self) -> list[int | None]:
+        return [p.next_deadline() for p in (self.rx_path, self.tx_path) if p is not None]
 
     def handle_timer(self, now: int) -> None:
-        self.netif.handle_timer(now)
+        if self.rx_path is not None:
+            for frame in self.rx_path.due(now):
+                self._receive(frame, now)
+        if self.tx_path is not None:
+            for packet in self.tx_path.due(now):
+                self.netif.send_ip(packet, now)
+        deadline = self.netif.next_deadline()
+        if deadline is not None and deadline <= now:
+            self.netif.handle_timer(now)
         self._flush()
 
     def close(self) -> None:
@@ -362,7 +387,8 @@ def open_tap_runtime(
     kind: str = "tap",
     config: Config | None = None,
     tracer: Tracer | None = None,
-    drop_rate: float = 0.0,
+    impair_in: Impairment | None = None,
+    impair_out: Impairment | None = None,
     seed: int = 0,
     capture: Callable[[int, str, bytes], None] | None = None,
     isn_secret: bytes | None = None,
@@ -396,7 +422,9 @@ def open_tap_runtime(
             tracer=tracer,
             name=name,
         )
-        link = DeviceLink(device, netif, drop_rate=drop_rate, seed=seed, capture=capture)
+        link = DeviceLink(
+            device, netif, impair_in=impair_in, impair_out=impair_out, seed=seed, capture=capture
+        )
         return Runtime(endpoint, link, loop)
     except BaseException:
         device.close()

@@ -139,13 +139,17 @@ class NetnsLab:
             _ip("-n", self.name, "addr", "add", addr, "dev", self.tap, *extra)
         _ip("-n", self.name, "link", "set", self.tap, "up")
 
+    def add_persistent_tap(self) -> None:
+        """A persistent TAP in the namespace (synack attaches later), with the kernel's addresses."""
+        _ip("-n", self.name, "tuntap", "add", "dev", self.tap, "mode", "tap", "vnet_hdr")
+        self.configure()
+
     def up(self, *, persist_tap: bool = True) -> None:
         """Create the namespace, a persistent TAP in it (if asked) and the kernel-side addresses."""
         self.create()
         try:
             if persist_tap:
-                _ip("-n", self.name, "tuntap", "add", "dev", self.tap, "mode", "tap", "vnet_hdr")
-                self.configure()
+                self.add_persistent_tap()
         except BaseException:
             self.down()
             raise
