@@ -229,7 +229,9 @@ class SynackTransport(asyncio.Transport):
                 with memoryview(pending) as view:
                     n = conn.send(view)
             except ConnectionClosedError:
-                self._lose(BrokenPipeError(errno.EPIPE, "connection is closed"))
+                # The connection ended in this same batch of input (events are still
+                # being dispatched): its Reset/TimedOut/Closed event decides the error.
+                pending.clear()
                 return
             if n:
                 del pending[:n]
