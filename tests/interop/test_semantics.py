@@ -244,7 +244,8 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
         check=True,
     ).stdout.splitlines()
     rows = [line.split("\t") for line in fields]
-    syn, syn_ack, ack = rows[0], rows[1], rows[2]
+    first = next(i for i, row in enumerate(rows) if "S" in row[1] and "A" not in row[1])  # the SYN
+    syn, syn_ack, ack = rows[first : first + 3]
     client_isn = int(syn[2])
     assert syn[0] == KERNEL and "S" in syn[1] and "A" not in syn[1].replace("·", "")
     assert (
@@ -294,3 +295,4 @@ def _wait_for_capturing(proc: subprocess.Popen[str]) -> None:
 
     threading.Thread(target=read, daemon=True).start()
     assert done.wait(30), f"tshark did not start: {seen!r}"
+    time.sleep(0.5)  # dumpcap reports before its first read: give it a moment
