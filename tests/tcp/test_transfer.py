@@ -130,3 +130,14 @@ def test_partial_ack_retransmits_next_hole_and_full_ack_ends_recovery() -> None:
     feed(conn, ack=L + 5 * MSS)
     assert conn.snd_una == L + 5 * MSS
     assert conn.cwnd <= conn.ssthresh
+
+
+def test_sws_override_timer_sends_a_held_runt_segment() -> None:
+    conn = established(nodelay=True)
+    feed(conn, window=500)  # far below half the largest window seen (60,000)
+    conn.send(b"r" * 4000)
+    assert out(conn, 0) == []  # sender SWS avoidance holds the 500-octet runt
+    assert conn.next_deadline() == 200_000  # RFC 9293 3.8.6.2.1 override timeout
+    conn.handle_timer(200_000)
+    assert out(conn, 200_000) == [us(payload=b"r" * 500)]
+    assert conn.counters["sws_override"] == 1

@@ -75,6 +75,8 @@ RTO_AFTER_SYN_LOSS: Final = 3_000_000
 # RFC 5681 3.2: fast retransmit on the third duplicate ACK.
 DUPACK_THRESHOLD: Final = 3
 ONE_SECOND: Final = 1_000_000
+# RFC 9293 3.8.6.2.1 (MUST-38): the sender SWS override timeout, 0.1 to 1.0 s.
+SWS_OVERRIDE: Final = 200_000
 
 _TIMER_NAMES: Final = ("rtx", "persist", "delack", "keepalive", "timewait", "user")
 _NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
@@ -191,6 +193,7 @@ class Connection:
         self._challenge_start = -ONE_SECOND
         self._challenge_count = 0
         self._send_space_wanted = False
+        self._sws_override = False
 
         self._outbox: list[Segment] = []
         self._events: deque[Event] = deque()
@@ -315,6 +318,7 @@ class Connection:
             # responses to any queued SENDs".
             self._transition(T.CLOSE_NO_FIN, "close", now)
             self._finish(now)
+            self._wake()
             return
         if st is S.CLOSED:
             raise ConnectionClosedError("close(): connection does not exist")
@@ -341,6 +345,7 @@ class Connection:
             self._emit(Segment(self.local[1], self.remote[1], self.snd_nxt, 0, RST), now)
         self._transition(T.ABORT, "abort", now)
         self._finish(now)
+        self._wake()
 
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
@@ -453,7 +458,13 @@ class Connection:
     def _on_persist(self, now: int) -> None:
         # RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
         # exponentially; MUST-36: never give up while the peer answers.
-        if self.state not in _SENDING or self.snd_wnd > 0:
+        if self.state not in _SENDING:
+            return
+        if self.snd_wnd > 0:
+            # The SWS override timer: send the short segment that was held back.
+            self.counters["sws_override"] += 1
+            self._sws_override = True
+            self._send_data(now)
             return
         self.counters["window_probe"] += 1
         off = sub(self.snd_nxt, self.snd_una)
@@ -1125,9 +1136,15 @@ class Connection:
                     (n == avail and (nodelay or in_flight == 0))
                     or n >= self.max_snd_wnd // 2
                     or lt(snd_nxt, self.snd_max)
+                    or self._sws_override
                 )
             ):
+                if in_flight == 0 and self._persist_at is None:
+                    # Nothing in flight will bring an ACK: the override timeout of
+                    # RFC 9293 3.8.6.2.1 ("in the range 0.1 - 1.0 seconds") sends it.
+                    self._persist_at = now + SWS_OVERRIDE
                 return
+            self._sws_override = False
             if fin and n == 0 and usable <= 0 and in_flight > 0:
                 return  # wait for room before sending a lone FIN
             payload = buf.peek(off, n) if n else b""

@@ -23,7 +23,7 @@ from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip, pseudo_sum
-from synack.wire.seq import add
+from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
 __all__ = ["EPHEMERAL_PORTS", "Endpoint", "Listener"]
@@ -191,11 +191,25 @@ class Endpoint:
         """A parsed, checksum-verified segment (for drivers that parse themselves)."""
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
+        lst = self._listeners.get(seg.dst_port)
         if conn is not None:
+            if (
+                conn.state is State.TIME_WAIT
+                and lst is not None
+                and seg.flags & (SYN | ACK | RST) == SYN
+                and gt(seg.seq, conn.rcv_nxt)
+            ):
+                # RFC 9293 3.6.1 (MAY-2): a new SYN above the old incarnation's
+                # sequence space reopens the connection from TIME-WAIT, with an ISS
+                # above every sequence number the old one used.
+                self.counters["time_wait_reuse"] += 1
+                floor = add(conn.snd_max, 1 << 16)
+                self._forget(conn)
+                self._on_syn(lst, key, seg, now, iss_floor=floor)
+                return
             conn.receive_segment(seg, now)
             self._after(conn, now)
             return
-        lst = self._listeners.get(seg.dst_port)
         if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
             self._on_syn(lst, key, seg, now)
             return
@@ -292,11 +306,21 @@ class Endpoint:
 
     # -------------------------------------------------------------- internal
     def _new_connection(
-        self, laddr: bytes, lport: int, raddr: bytes, rport: int, cfg: Config, now: int
+        self,
+        laddr: bytes,
+        lport: int,
+        raddr: bytes,
+        rport: int,
+        cfg: Config,
+        now: int,
+        *,
+        iss_floor: int | None = None,
     ) -> Connection:
         iss = cfg.fixed_iss
         if iss is None:
             iss = self._isn.isn(now, laddr, lport, raddr, rport)
+        if iss_floor is not None and lt(iss, iss_floor):
+            iss = iss_floor
         conn = Connection(
             (laddr, lport),
             (raddr, rport),
@@ -311,12 +335,16 @@ class Endpoint:
         self._conns[(laddr, lport, raddr, rport)] = conn
         return conn
 
-    def _on_syn(self, lst: Listener, key: Key, seg: Segment, now: int) -> None:
+    def _on_syn(
+        self, lst: Listener, key: Key, seg: Segment, now: int, iss_floor: int | None = None
+    ) -> None:
         if len(lst) >= lst.backlog:
             self._drop(now, "backlog_full")
             return
         laddr, lport, raddr, rport = key
-        conn = self._new_connection(laddr, lport, raddr, rport, lst.config, now)
+        conn = self._new_connection(
+            laddr, lport, raddr, rport, lst.config, now, iss_floor=iss_floor
+        )
         self._owner[conn] = lst
         lst.pending.add(conn)
         conn.listen(now)
@@ -358,6 +386,7 @@ class Endpoint:
         if self._conns.get(key) is conn:
             del self._conns[key]
         self._armed.pop(conn, None)
+        self._dirty.pop(conn, None)
         lst = self._owner.pop(conn, None)
         if lst is not None:
             lst.pending.discard(conn)

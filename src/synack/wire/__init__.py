@@ -6,7 +6,7 @@ that do not fit their fields. Sequence-number arithmetic is in
 :mod:`synack.wire.seq`, renderings for humans in :mod:`synack.wire.render`.
 """
 
-from synack.wire.errors import MalformedPacket
+from synack.wire.errors import REASONS, MalformedPacket
 from synack.wire.ip import (
     IPHeader,
     IPv4Header,
@@ -52,6 +52,7 @@ __all__ = [
     "ECE",
     "FIN",
     "PSH",
+    "REASONS",
     "RST",
     "SYN",
     "URG",

@@ -100,7 +100,7 @@ def pseudo_sum(src: bytes, dst: bytes, tcp_len: int, proto: int = PROTO_TCP) -> 
     return ones_sum(src + dst, proto + tcp_len)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IPv4Header:
     """An IPv4 header (RFC 791 3.1).
 
@@ -146,29 +146,53 @@ class IPv4Header:
             raise ValueError("IPv4 addresses must be 4 bytes")
         if self.flags >> 3 or self.frag_offset >> 13:
             raise ValueError(f"IPv4 flags {self.flags}, fragment offset {self.frag_offset}")
-        hlen = 20 + olen
-        try:
-            head = _V4.pack(
-                0x40 | (hlen >> 2),
-                self.tos,
-                hlen + payload_len,
-                self.ident,
-                (self.flags << 13) | self.frag_offset,
-                self.ttl,
-                self.proto,
-                0,
-                self.src,
-                self.dst,
-            )
-        except struct.error as e:
-            raise ValueError(f"cannot emit {self!r}: {e}") from None
-        if olen:
-            head += self.options
-        csum = ~ones_sum(head) & 0xFFFF
-        return head[:10] + csum.to_bytes(2, "big") + head[12:]
+        return _emit_v4(
+            self.src,
+            self.dst,
+            self.proto,
+            self.ttl,
+            self.tos,
+            self.ident,
+            (self.flags << 13) | self.frag_offset,
+            self.options,
+            payload_len,
+        )
 
 
-@dataclass(frozen=True, slots=True)
+def _emit_v4(
+    src: bytes,
+    dst: bytes,
+    proto: int,
+    ttl: int,
+    tos: int,
+    ident: int,
+    flags_offset: int,
+    options: bytes,
+    payload_len: int,
+) -> bytes:
+    hlen = 20 + len(options)
+    total = hlen + payload_len
+    # The header checksum from the fields themselves (2**16 = 1 mod 0xFFFF, as
+    # in checksum.py): no need to pack the header twice.
+    csum = ~ones_sum(
+        options,
+        (((0x40 | (hlen >> 2)) << 8) | tos)
+        + total
+        + ident
+        + flags_offset
+        + ((ttl << 8) | proto)
+        + int.from_bytes(src + dst, "big"),
+    )
+    try:
+        head = _V4.pack(
+            0x40 | (hlen >> 2), tos, total, ident, flags_offset, ttl, proto, csum & 0xFFFF, src, dst
+        )
+    except struct.error as e:
+        raise ValueError(f"cannot emit an IPv4 header: {e}") from None
+    return head + options if options else head
+
+
+@dataclass(slots=True)
 class IPv6Header:
     """An IPv6 header (RFC 8200 3); ``payload_length`` is what a parsed one carried."""
 
@@ -216,21 +240,26 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
     ``ipv6_extension`` (any other IPv6 extension header). Bytes past the IP
     length (Ethernet padding) are not part of the payload.
     """
-    view = memoryview(data)
-    n = len(view)
+    hdr, start, end = _parse_ip(data)
+    return hdr, memoryview(data)[start:end]
+
+
+def _parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, int]:
+    """The header and the payload's start and end offsets in ``data``."""
+    n = len(data)
     if n < 1:
         raise MalformedPacket("truncated", "empty packet")
-    version = view[0] >> 4
+    version = data[0] >> 4
     if version == 4:
         if n < 20:
             raise MalformedPacket("truncated", f"IPv4 header needs 20 bytes, got {n}")
-        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(view)
+        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(data)
         hlen = (vihl & 0x0F) << 2
         if hlen < 20:
             raise MalformedPacket("bad_ihl", f"IHL {vihl & 0x0F}")
         if total < hlen or total > n:
             raise MalformedPacket("bad_length", f"total length {total}, have {n}, IHL {hlen}")
-        if ones_sum(view[:hlen]) != 0xFFFF:
+        if ones_sum(data[:hlen]) != 0xFFFF:
             raise MalformedPacket("bad_ip_checksum", f"IPv4 header checksum 0x{csum:04x}")
         flags = frag >> 13
         offset = frag & 0x1FFF
@@ -246,36 +275,37 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
             ident,
             flags,
             offset,
-            bytes(view[20:hlen]) if hlen > 20 else b"",
+            bytes(data[20:hlen]) if hlen > 20 else b"",
             total,
             csum,
         )
-        return hdr4, view[hlen:total]
+        return hdr4, hlen, total
     if version == 6:
         if n < 40:
             raise MalformedPacket("truncated", f"IPv6 header needs 40 bytes, got {n}")
-        first, plen, nxt, hops, src, dst = _V6.unpack_from(view)
+        first, plen, nxt, hops, src, dst = _V6.unpack_from(data)
         if 40 + plen > n:
             raise MalformedPacket("bad_length", f"payload length {plen}, have {n - 40}")
         if nxt in _IPV6_EXTENSIONS:
             reason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
             raise MalformedPacket(reason, f"next header {nxt}")
         hdr6 = IPv6Header(src, dst, nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen)
-        return hdr6, view[40 : 40 + plen]
+        return hdr6, 40, 40 + plen
     raise MalformedPacket("bad_version", f"IP version {version}")
 
 
 def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Segment]:
-    """Parse an IP packet carrying TCP and verify the TCP checksum.
+    """Parse an IP packet carrying TCP and verify the TCP checksum (RFC 9293 MUST-3).
 
     Raises only :class:`MalformedPacket`: the reasons of :func:`parse_ip` and
     :func:`~synack.wire.tcp.parse_segment`, and ``not_tcp`` for another protocol.
     """
-    ip, payload = parse_ip(data)
+    ip, start, end = _parse_ip(data)
     if ip.proto != PROTO_TCP:
         raise MalformedPacket("not_tcp", f"IP protocol {ip.proto}")
-    seg = parse_segment(payload, ones_sum(ip.src + ip.dst, PROTO_TCP + len(payload)))
-    return ip, seg
+    # The pseudo-header sum need not be folded: ones_sum takes any start value.
+    pseudo = int.from_bytes(ip.src + ip.dst, "big") + PROTO_TCP + end - start
+    return ip, parse_segment(data[start:end], pseudo)
 
 
 def emit_tcp_packet(
@@ -285,7 +315,9 @@ def emit_tcp_packet(
 
     ``tos`` is the IPv4 TOS octet or the IPv6 traffic class.
     """
-    tcp = seg.emit(pseudo_sum(src, dst, 0), add_length=True)
+    if len(src) != len(dst) or len(src) not in (4, 16):
+        raise ValueError(f"addresses of {len(src)} and {len(dst)} bytes")
+    tcp = seg.emit(int.from_bytes(src + dst, "big") + PROTO_TCP, add_length=True)
     if len(src) == 4:
-        return IPv4Header(src, dst, PROTO_TCP, ttl, tos, ident).emit(len(tcp)) + tcp
+        return _emit_v4(src, dst, PROTO_TCP, ttl, tos, ident, IPV4_DF << 13, b"", len(tcp)) + tcp
     return IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp)) + tcp

@@ -72,10 +72,11 @@ CWR: Final = 0x080
 AE: Final = 0x100
 FLAGS_MASK: Final = 0xFFF
 
-# Display order of flag names, as Wireshark writes them ("SYN, ACK", "FIN, PSH, ACK").
+# Flag names from the lowest bit up, the order Wireshark writes them in
+# ("SYN, ACK", "FIN, PSH, ACK", "SYN, ECE, CWR").
 _FLAG_NAMES: Final = (
-    (SYN, "SYN"),
     (FIN, "FIN"),
+    (SYN, "SYN"),
     (RST, "RST"),
     (PSH, "PSH"),
     (ACK, "ACK"),
@@ -100,7 +101,7 @@ _U32X2: Final = struct.Struct("!II")
 
 
 def flag_names(flags: int) -> list[str]:
-    """The names of the bits set in ``flags``, in Wireshark's order."""
+    """The names of the bits set in ``flags``, lowest bit first, as Wireshark lists them."""
     return [name for bit, name in _FLAG_NAMES if flags & bit]
 
 
@@ -278,7 +279,7 @@ def parse_options(data: bytes | bytearray | memoryview) -> tuple[Option, ...]:
         elif kind == 4:
             opts.append(_SACK_PERMITTED)
         elif kind == 5:
-            if (length - 2) % 8 or length == 2:
+            if (length - 2) % 8 or not 10 <= length <= 34:  # RFC 2018 3: 1 to 4 blocks
                 raise MalformedPacket("bad_option_length", f"SACK length {length}")
             edges = struct.unpack_from(f"!{(length - 2) // 4}I", data, i + 2)
             opts.append(Sack(tuple(zip(edges[0::2], edges[1::2], strict=True))))
@@ -296,6 +297,16 @@ def emit_options(options: tuple[Option, ...]) -> bytes:
     """
     if not options:
         return b""
+    if (
+        len(options) == 3
+        and type(ts := options[2]) is Timestamps
+        and type(options[0]) is NoOperation
+        and type(options[1]) is NoOperation
+    ):
+        try:
+            return _NOP_NOP_TS + _U32X2.pack(ts.tsval, ts.tsecr)
+        except struct.error as e:
+            raise ValueError(f"cannot emit options {options!r}: {e}") from None
     try:
         raw = b"".join([o.emit() for o in options])
     except (struct.error, OverflowError, ValueError) as e:
