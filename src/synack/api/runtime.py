@@ -103,23 +103,13 @@ class Runtime:
             self.loop.call_soon(self._on_kick)
 
     def abort(self, conn: Connection) -> None:
-        """Reset ``conn`` (RST) and make sure the endpoint emits and forgets it."""
+        """Reset ``conn`` (RST) and pump soon."""
         conn.abort(self.now())
-        self.touch(conn)
+        self.kick()
 
     def close_connection(self, conn: Connection) -> None:
-        """CLOSE ``conn`` (FIN after queued data, or delete it in SYN-SENT)."""
+        """CLOSE ``conn`` (FIN after queued data, or delete it in SYN-SENT) and pump soon."""
         conn.close(self.now())
-        self.touch(conn)
-
-    def touch(self, conn: Connection) -> None:
-        """Have the endpoint look at ``conn`` on the next pump.
-
-        Connection.abort() and close() in SYN-SENT do not wake the endpoint
-        (reported core bug, tests/tcp/test_link_reported_abort.py); without this
-        their RST would never leave and the CLOSED connection never be forgotten.
-        """
-        self.endpoint._wake(conn)
         self.kick()
 
     def _on_kick(self) -> None:
@@ -197,7 +187,6 @@ class Runtime:
         now = self.now()
         for conn in self.endpoint.connections():
             conn.abort(now)
-            self.endpoint._wake(conn)
         packets = self.endpoint.packets_to_send(now)
         if packets:
             self.link.send_packets(packets, now)
