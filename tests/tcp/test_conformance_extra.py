@@ -334,7 +334,8 @@ def test_syn_on_ipv6_carries_the_mss_option() -> None:
     conn.connect(0)
     (syn,) = out(conn)
     assert syn.flags == SYN
-    assert syn.options == (MaxSegmentSize(1460), WindowScale(Config().recv_wscale))
+    # MUST-67: on IPv6 the MSS is the MTU minus 60 (1500 - 60 = 1440 by default).
+    assert syn.options == (MaxSegmentSize(1440), WindowScale(Config().recv_wscale))
 
 
 def test_effective_send_mss_is_the_smaller_of_ours_and_the_peers() -> None:

@@ -140,7 +140,8 @@ def test_three_way_handshake(family: int) -> None:
     assert (c, s) == (c3, s3) == (conn.local[0], conn.remote[0])
     assert (s2, c2) == (conn.remote[0], conn.local[0])
     assert len(c) == (4 if family == 4 else 16)
-    assert (syn.flags, syn.seq, syn.mss) == (SYN, conn.iss, 1460)
+    # MUST-67: MSS = MTU - 40 on IPv4, MTU - 60 on IPv6.
+    assert (syn.flags, syn.seq, syn.mss) == (SYN, conn.iss, 1460 if family == 4 else 1440)
     assert (synack.flags, synack.seq, synack.ack) == (SYN | ACK, accepted.iss, conn.iss + 1)
     assert (ack.flags, ack.seq, ack.ack) == (ACK, conn.iss + 1, accepted.iss + 1)
     assert [ev for c_, ev in drain(client) if not isinstance(ev, StateChanged)] == [Connected()]

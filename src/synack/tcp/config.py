@@ -16,7 +16,9 @@ class Config:
     """
 
     mss: int = 1460
-    """Our MSS, advertised in SYNs (RFC 9293 3.7.1); the link MTU minus 40 on IPv4."""
+    """Our IPv4 MSS, advertised in SYNs (RFC 9293 3.7.1): the link MTU minus 40.
+
+    On IPv6 the advertised MSS is 20 octets less (MTU minus 60, MUST-67)."""
     send_buffer: int = 256 * 1024
     """Send-buffer size: ``send()`` accepts at most this much unacknowledged data."""
     recv_buffer: int = 256 * 1024
@@ -27,8 +29,12 @@ class Config:
     """RFC 6298 (2.4): "RTO SHOULD be rounded up to 1 second" (Linux uses 200 ms)."""
     max_rto: int = 60_000_000
     """RFC 6298 (2.5): "A maximum value MAY be placed on RTO provided it is at least 60 seconds"."""
-    syn_retries: int = 6
-    """SYN (and SYN-ACK) retransmissions before giving up: 1+2+...+64 s = 127 s, as Linux."""
+    syn_retries: int = 7
+    """SYN (and SYN-ACK) retransmissions before giving up.
+
+    RFC 9293 3.8.3 (MUST-23): R2 for a SYN must cover at least 3 minutes. With
+    RTO 1 s doubling to the 60 s cap the retries go at 1, 3, 7, 15, 31, 63 and
+    123 s, and the connection gives up at 183 s."""
     data_retries_r1: int = 3
     """RFC 9293 3.8.3 R1: retransmissions after which the IP layer is told (SHLD-10)."""
     data_retries_r2: int = 15
@@ -41,6 +47,7 @@ class Config:
     """RFC 9293 3.8.4 (MUST-26): default no less than two hours."""
     keepalive_interval: int = 75_000_000
     keepalive_probes: int = 9
+    """Unanswered probes before the connection is dropped; at least 2 (MUST-29)."""
     user_timeout: int | None = None
     """RFC 9293 3.8.3 USER TIMEOUT: close if data stays unacknowledged this long."""
     congestion_control: str = "newreno"
@@ -55,6 +62,10 @@ class Config:
     """Offer the Window Scale option (RFC 7323 2)."""
     challenge_ack_limit: int = 10
     """RFC 5961 7: at most this many challenge ACKs per second per connection."""
+    ttl: int = 64
+    """IP time to live / hop limit of our packets (RFC 9293 3.9.1.2 MUST-49)."""
+    tos: int = 0
+    """IPv4 TOS octet / IPv6 traffic class (Diffserv, RFC 9293 3.9.1.3 MUST-48)."""
     fixed_iss: int | None = None
     """For illustration and tests only: use this ISS instead of RFC 6528's."""
 
@@ -65,6 +76,14 @@ class Config:
             raise ValueError("buffer sizes must be positive")
         if not 0 < self.min_rto <= self.max_rto:
             raise ValueError("need 0 < min_rto <= max_rto")
+        if not 0 <= self.delayed_ack < 500_000:
+            raise ValueError("delayed_ack must be under 0.5 s (RFC 9293 3.8.6.3 MUST-40)")
+        if self.keepalive and self.keepalive_probes < 2:
+            # MUST-29: "MUST NOT interpret failure to respond to any specific probe
+            # as a dead connection".
+            raise ValueError("keepalive_probes must be at least 2 (RFC 9293 3.8.4 MUST-29)")
+        if not 1 <= self.ttl <= 255 or not 0 <= self.tos <= 255:
+            raise ValueError("ttl must be 1..255 and tos 0..255")
         if self.fixed_iss is not None and not 0 <= self.fixed_iss < 1 << 32:
             raise ValueError("fixed_iss must be a 32-bit unsigned integer")
 

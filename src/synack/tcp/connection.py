@@ -155,8 +155,10 @@ class Connection:
         self._rcv_adv = 0  # right edge of the window we last advertised
         self._rcv_abs = 0  # unwrapped stream offset of RCV.NXT
 
-        self.peer_mss = DEFAULT_MSS_V4 if len(local[0]) == 4 else DEFAULT_MSS_V6
-        self.mss = min(cfg.mss, self.peer_mss)  # effective send MSS
+        v4 = len(self.local[0]) == 4
+        self.peer_mss = DEFAULT_MSS_V4 if v4 else DEFAULT_MSS_V6
+        self._local_mss = cfg.mss if v4 else cfg.mss - 20  # IPv6's header is 20 longer
+        self.mss = min(self._local_mss, self.peer_mss)  # effective send MSS
         self._sendbuf = SendBuffer(cfg.send_buffer)
         self._fin_queued = False  # user called close(): a FIN follows the queued data
         self._fin_seq = 0  # sequence number of our FIN once queued
@@ -211,8 +213,13 @@ class Connection:
 
     @property
     def rcv_wnd(self) -> int:
-        """RCV.WND: receive-buffer space not taken by data waiting for :meth:`recv`."""
-        return max(0, self.config.recv_buffer - len(self._ready))
+        """RCV.WND: buffer space not taken by data waiting for :meth:`recv`.
+
+        Never less than what was advertised: with window scaling the advertised
+        right edge is rounded up (so it never moves left, RFC 7323 2.4), which
+        can promise up to 2**shift - 1 octets beyond the buffer; they are taken.
+        """
+        return max(self.config.recv_buffer - len(self._ready), sub(self._rcv_adv, self.rcv_nxt), 0)
 
     @property
     def srtt(self) -> int | None:
@@ -600,7 +607,7 @@ class Connection:
         peer_mss = seg.mss
         if peer_mss is not None and peer_mss > 0:
             self.peer_mss = peer_mss
-        self.mss = max(1, min(self.config.mss, self.peer_mss))
+        self.mss = max(1, min(self._local_mss, self.peer_mss))
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
         shift = seg.wscale
         if shift is not None and self.config.window_scaling:
@@ -1067,7 +1074,8 @@ class Connection:
     # ---------------------------------------------------------------- sending
     def _send_syn(self, now: int, *, ack: bool, rtx: bool = False) -> None:
         cfg = self.config
-        opts: list[Option] = [MaxSegmentSize(cfg.mss)]
+        # RFC 9293 3.7.1 (MUST-67): MSS = MTU minus the fixed IP and TCP headers.
+        opts: list[Option] = [MaxSegmentSize(self._local_mss)]
         # RFC 7323 2.2: a SYN-ACK carries Window Scale only if the SYN did.
         if cfg.window_scaling and (not ack or self.rcv_wscale or self.snd_wscale):
             opts.append(WindowScale(cfg.recv_wscale))
@@ -1177,21 +1185,29 @@ class Connection:
 
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        space = self.rcv_wnd
+        space = self.config.recv_buffer - len(self._ready)
         cur = sub(self._rcv_adv, self.rcv_nxt)
         if cur < 0:
             cur = 0
+        shift = self.rcv_wscale
+        # The right edge never moves left (RFC 9293 3.8.6.2.2 SHLD-14, RFC 7323
+        # 2.4): keep at least the old edge, rounded up to the scale's unit.
+        keep = (cur + (1 << shift) - 1) >> shift
         # "The suggested SWS avoidance algorithm for the receiver is to keep
         # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
         # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        wnd = space if space - cur >= min(self.config.recv_buffer // 2, self.mss) else cur
-        shift = self.rcv_wscale
-        field = min(wnd >> shift, 0xFFFF)
+        if space - cur >= min(self.config.recv_buffer // 2, self.mss):
+            field = max(space >> shift, keep)
+        else:
+            field = keep
+        if field > 0xFFFF:
+            field = 0xFFFF
         self._rcv_adv = add(self.rcv_nxt, field << shift)
         return field
 
     def _advertisable_gain(self) -> int:
-        return self.rcv_wnd - max(0, sub(self._rcv_adv, self.rcv_nxt))
+        space = self.config.recv_buffer - len(self._ready)
+        return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
 
     def _make(self, flags: int, seq: int, payload: bytes = b"") -> Segment:
         return Segment(

@@ -148,6 +148,10 @@ class Endpoint:
     ) -> Connection:
         """Active OPEN: a new connection in SYN-SENT, its SYN ready to send."""
         raddr = _packed(remote_addr)
+        if not _unicast(raddr):
+            # RFC 9293 3.9.1 (MUST-46): "an OPEN call ... with a broadcast or multicast
+            # foreign address MUST be rejected".
+            raise ValueError(f"{addr_to_str(raddr)} is not a unicast address")
         if not 0 < remote_port < 65536:
             raise ValueError(f"port {remote_port} out of range")
         laddr = _packed(local_addr) if local_addr is not None else self._source_for(raddr)
@@ -281,8 +285,9 @@ class Endpoint:
                 segs = conn.segments_to_send(now)
                 if segs:
                     src, dst = conn.local[0], conn.remote[0]
+                    ttl, tos = conn.config.ttl, conn.config.tos
                     for seg in segs:
-                        out.append(emit_tcp_packet(src, dst, seg))
+                        out.append(emit_tcp_packet(src, dst, seg, ttl, 0, tos))
                 self._rearm(conn)
                 if conn.state is State.CLOSED or conn.state is State.LISTEN:
                     # CLOSED, or a half-open connection sent back to LISTEN (its
@@ -338,6 +343,11 @@ class Endpoint:
     def _on_syn(
         self, lst: Listener, key: Key, seg: Segment, now: int, iss_floor: int | None = None
     ) -> None:
+        if not _unicast(key[2]):
+            # RFC 9293 3.9.1 (MUST-63): a SYN with a broadcast or multicast source
+            # is not valid and must be dropped.
+            self._drop(now, "bad_source_address")
+            return
         if len(lst) >= lst.backlog:
             self._drop(now, "backlog_full")
             return
@@ -434,7 +444,7 @@ class Endpoint:
                     "rtx": False,
                 }
             )
-        self._raw_out.append(emit_tcp_packet(src, dst, rst))
+        self._raw_out.append(emit_tcp_packet(src, dst, rst, self.config.ttl, 0, self.config.tos))
 
     def _drop(self, now: int, reason: str) -> None:
         self.counters["drop." + reason] += 1
@@ -468,3 +478,13 @@ def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int] | None:
         bytes(dst),
         int.from_bytes(tcp[2:4], "big"),
     )
+
+
+_V4_BROADCAST = b"\xff\xff\xff\xff"
+
+
+def _unicast(addr: bytes) -> bool:
+    """Neither unspecified, multicast nor the limited broadcast address."""
+    if addr == _V4_BROADCAST or addr == bytes(len(addr)):
+        return False
+    return not ipaddress.ip_address(addr).is_multicast
