@@ -35,6 +35,7 @@ from synack.wire.icmp import (
     parse_icmp6,
 )
 from synack.wire.ip import PROTO_ICMPV6, IPv4Header, IPv6Header, parse_ip, str_to_addr
+from synack.wire.tcp import Segment
 
 OUR_MAC = bytes.fromhex("02534b000005")
 KERNEL_MAC = bytes.fromhex("0a0000000001")
@@ -47,6 +48,7 @@ SEC = 1_000_000
 class FakeEndpoint:
     packets: list[bytes] = field(default_factory=list)
     errors: list[tuple[str, bytes, int | None]] = field(default_factory=list)
+    segments: list[tuple[bytes, bytes, Segment]] = field(default_factory=list)
 
     def receive_packet(self, packet: bytes, now: int) -> None:
         self.packets.append(bytes(packet))
@@ -55,6 +57,9 @@ class FakeEndpoint:
         self, now: int, *, kind: str, original: bytes, mtu: int | None = None
     ) -> None:
         self.errors.append((kind, bytes(original), mtu))
+
+    def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
+        self.segments.append((src, dst, seg))
 
 
 def make(**kwargs: object) -> tuple[NetInterface, FakeEndpoint]:
@@ -214,6 +219,20 @@ def test_tcp_for_us_goes_to_the_endpoint_and_other_addresses_are_dropped() -> No
     assert ep.packets == [packet]
     assert nif.counters["drop.not_our_address"] == 1
     assert nif.counters["drop.not_our_mac"] == 1
+
+
+def test_trusted_checksums_skip_verification_and_hand_over_parsed_segments() -> None:
+    nif, ep = make()
+    packet = bytearray(tcp_packet(dst="10.0.0.5", src="10.0.0.1", payload=b"data"))
+    packet[36:38] = b"\x12\x34"  # a partial checksum, as the kernel leaves it with offloads
+    frame = emit_ethernet(OUR_MAC, KERNEL_MAC, ETHERTYPE_IPV4, bytes(packet))
+    nif.receive_frame(frame, 0, checksum_trusted=True)
+    assert ep.packets == []
+    ((src, dst, seg),) = ep.segments
+    assert (src, dst, seg.payload, seg.dst_port) == (KERNEL4, OUR4, b"data", 80)
+    # Untrusted, the same bytes go to the endpoint to be checked (and dropped there).
+    nif.receive_frame(frame, 1)
+    assert ep.packets == [bytes(packet)]
 
 
 def test_tun_mode_has_no_link_header_and_no_resolution() -> None:

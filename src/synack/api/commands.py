@@ -120,6 +120,13 @@ def _add_link_options(p: argparse.ArgumentParser) -> None:
         help="drop this fraction of synack's packets",
     )
     g.add_argument("--seed", type=int, default=1, help="seed for the impairments (default 1)")
+    g.add_argument(
+        "--buffer",
+        type=parse_size,
+        default=4 << 20,
+        metavar="SIZE",
+        help="send and receive buffer (default 4Mi)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="print only results")
 
 
@@ -136,6 +143,7 @@ def _open_runtime(args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> 
         impair_in=args.impair_in,
         impair_out=_out_impairment(args),
         seed=args.seed,
+        buffer=args.buffer,
     )
 
 
@@ -239,7 +247,7 @@ def run_serve(args: argparse.Namespace) -> int:
         else:
             handler = http_handler(args.dir, report)
         try:
-            server = await aio.start_server(handler, port=args.port, runtime=runtime)
+            server = await aio.start_server(handler, port=args.port, runtime=runtime, limit=1 << 20)
             where = " ".join(
                 f"[{a[0]}]:{a[1]}" if ":" in a[0] else f"{a[0]}:{a[1]}" for a in server.addresses
             )

@@ -60,6 +60,7 @@ from synack.wire.ip import (
     IPv6Header,
     parse_ip,
 )
+from synack.wire.tcp import Segment, parse_segment
 
 __all__ = ["IPInterface", "NetInterface", "PacketEndpoint", "default_mac"]
 
@@ -83,6 +84,8 @@ class PacketEndpoint(Protocol):
     """What :class:`NetInterface` needs from the TCP endpoint (synack.tcp.endpoint.Endpoint)."""
 
     def receive_packet(self, packet: bytes, now: int) -> None: ...
+
+    def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None: ...
 
     def handle_icmp_error(
         self, now: int, *, kind: str, original: bytes, mtu: int | None = None
@@ -186,8 +189,12 @@ class NetInterface:
 
     # ------------------------------------------------------------------- inputs
 
-    def receive_frame(self, frame: bytes, now: int) -> None:
-        """One Ethernet frame from a TAP device. Never raises for bad input."""
+    def receive_frame(self, frame: bytes, now: int, *, checksum_trusted: bool = False) -> None:
+        """One Ethernet frame from a TAP device. Never raises for bad input.
+
+        ``checksum_trusted``: the device vouches for the TCP checksum (see
+        :meth:`synack.link.device.TunTapDevice.read_trusted`), so it is not checked.
+        """
         if len(frame) < 14:
             self._drop("truncated_frame", now)
             return
@@ -198,15 +205,15 @@ class NetInterface:
             return
         ethertype = frame[12:14]
         if ethertype in (_ETH_V4, _ETH_V6):
-            self._receive_ip(memoryview(frame)[14:], now, frame[6:12])
+            self._receive_ip(memoryview(frame)[14:], now, frame[6:12], checksum_trusted)
         elif ethertype == _ETH_ARP:
             self._receive_arp(memoryview(frame)[14:], frame[6:12], now)
         else:
             self._drop("unknown_ethertype", now)
 
-    def receive_ip(self, packet: bytes, now: int) -> None:
+    def receive_ip(self, packet: bytes, now: int, *, checksum_trusted: bool = False) -> None:
         """One IP packet from a TUN device (no link header). Never raises for bad input."""
-        self._receive_ip(memoryview(packet), now, None)
+        self._receive_ip(memoryview(packet), now, None, checksum_trusted)
 
     def handle_timer(self, now: int) -> None:
         """Retransmit or give up neighbour requests whose timer fired."""
@@ -376,7 +383,9 @@ class NetInterface:
 
     # ---------------------------------------------------------------------- IP
 
-    def _receive_ip(self, packet: memoryview, now: int, frame_src: bytes | None) -> None:
+    def _receive_ip(
+        self, packet: memoryview, now: int, frame_src: bytes | None, checksum_trusted: bool = False
+    ) -> None:
         n = len(packet)
         if n < 20:
             self._drop("truncated_ip", now)
@@ -387,8 +396,7 @@ class NetInterface:
             proto = packet[9]
             if dst in self._own4:
                 if proto == PROTO_TCP:
-                    self.counters["tcp_in"] += 1
-                    self.endpoint.receive_packet(bytes(packet), now)
+                    self._deliver_tcp(packet, now, checksum_trusted)
                     return
                 self._receive_other4(packet, now, broadcast=False)
                 return
@@ -405,8 +413,7 @@ class NetInterface:
             nxt = packet[6]
             if dst in self._own6:
                 if nxt == PROTO_TCP:
-                    self.counters["tcp_in"] += 1
-                    self.endpoint.receive_packet(bytes(packet), now)
+                    self._deliver_tcp(packet, now, checksum_trusted)
                     return
                 self._receive_other6(packet, now, frame_src, multicast=False)
                 return
@@ -416,6 +423,19 @@ class NetInterface:
             self._drop("not_our_address", now)
             return
         self._drop("bad_version", now)
+
+    def _deliver_tcp(self, packet: memoryview, now: int, checksum_trusted: bool) -> None:
+        self.counters["tcp_in"] += 1
+        if not checksum_trusted:
+            self.endpoint.receive_packet(bytes(packet), now)
+            return
+        try:
+            ip, payload = parse_ip(packet)
+            seg = parse_segment(payload)  # no pseudo-header sum: the checksum is not checked
+        except MalformedPacket as exc:
+            self._drop(exc.reason, now)
+            return
+        self.endpoint.receive_segment(ip.src, ip.dst, seg, now)
 
     def _receive_other4(self, packet: memoryview, now: int, *, broadcast: bool) -> None:
         try:

@@ -20,7 +20,7 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "NetnsLab",
@@ -163,9 +163,9 @@ class NetnsLab:
         """Run a command inside the namespace."""
         return run_in(self.name, argv, **kwargs)
 
-    def popen(self, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        """Start a command inside the namespace (the caller waits for or kills it)."""
-        return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], **kwargs)  # type: ignore[call-overload, no-any-return]
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
+        """Start a command inside the namespace, text mode (the caller waits for or kills it)."""
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], text=True, **kwargs)
 
     def __enter__(self) -> NetnsLab:
         return self
