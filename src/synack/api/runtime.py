@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from synack.link.device import TunTapDevice
+from synack.link.gso import coalesce
 from synack.link.impair import ImpairedPath, Impairment
 from synack.link.netif import NetInterface
 from synack.tcp.config import Config
@@ -233,6 +234,8 @@ class DeviceLink:
         )
         self.capture = capture
         self.batch = batch
+        # Merge bursts of segments into super-segments when the device does TSO.
+        self.gso = device.tso
         self._runtime: Runtime | None = None
         self._ethernet = device.kind == "tap"
 
@@ -281,10 +284,19 @@ class DeviceLink:
         self._flush()
 
     def _flush(self) -> None:
+        frames = self.netif.frames_to_send()
+        if not frames:
+            return
         write = self.device.write
         capture = self.capture
         now = self._runtime.now() if capture is not None and self._runtime is not None else 0
-        for header, packet in self.netif.frames_to_send():
+        if self.gso and len(frames) > 1:
+            for header, packet, gso_size in coalesce(frames):
+                if capture is not None:
+                    capture(now, "out", header + packet)
+                write(header, packet, gso_size)
+            return
+        for header, packet in frames:
             if capture is not None:
                 capture(now, "out", header + packet)
             write(header, packet)

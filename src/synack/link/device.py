@@ -105,15 +105,17 @@ def complete_checksum(packet: bytearray, csum_start: int, csum_offset: int) -> N
     packet[field : field + 2] = (~total & 0xFFFF).to_bytes(2, "big")
 
 
-def tx_vnet_header(link_len: int, packet: bytes, mtu: int, tso: bool) -> bytes:
+def tx_vnet_header(link_len: int, packet: bytes, mtu: int, tso: bool, gso_size: int = 0) -> bytes:
     """The virtio-net header for sending ``packet`` (an IP packet after ``link_len`` bytes of link header).
 
-    A TCP packet longer than ``mtu`` becomes a GSO super-segment that the kernel
-    cuts into segments of ``mtu`` minus the IP and TCP headers; its checksum is
-    already complete, which the kernel's GSO code accepts (it recomputes one per
-    segment). Anything else goes as is.
+    With ``gso_size`` (a super-segment from :func:`synack.link.gso.coalesce`, whose
+    checksum field holds the pseudo-header sum) the kernel cuts it into segments
+    of that many payload octets and checksums each (``NEEDS_CSUM``). Otherwise a
+    TCP packet longer than ``mtu`` is cut into ``mtu``-sized segments; its
+    complete checksum is accepted by the kernel's GSO code, which recomputes one
+    per segment. Anything else goes as is.
     """
-    if not tso or len(packet) <= mtu:
+    if not tso or (not gso_size and len(packet) <= mtu):
         return _VNET_NONE
     version = packet[0] >> 4
     if version == 4:
@@ -132,6 +134,15 @@ def tx_vnet_header(link_len: int, packet: bytes, mtu: int, tso: bool) -> bytes:
         return _VNET_NONE
     tcp_len = (packet[ip_len + 12] >> 4) * 4
     headers = ip_len + tcp_len
+    if gso_size:
+        return _VNET.pack(
+            VIRTIO_NET_HDR_F_NEEDS_CSUM,
+            gso_type,
+            link_len + headers,
+            gso_size,
+            link_len + ip_len,
+            16,
+        )
     return _VNET.pack(0, gso_type, link_len + headers, mtu - headers, 0, 0)
 
 
@@ -263,14 +274,16 @@ class TunTapDevice:
             counters["rx_gso"] += 1
         return data, flags, csum_start, csum_offset
 
-    def write(self, header: bytes, packet: bytes) -> None:
+    def write(self, header: bytes, packet: bytes, gso_size: int = 0) -> None:
         """Send one packet: ``header`` is the link header (b"" for TUN), ``packet`` the rest.
 
-        Errors other than a full queue (dropped, as a NIC would) raise OSError.
+        ``gso_size`` marks a super-segment (see :func:`tx_vnet_header`); it needs
+        TSO, so only pass it when :attr:`tso` is true. Errors other than a full
+        queue (dropped, as a NIC would) raise OSError.
         """
         try:
             if self.vnet_hdr:
-                vnet = tx_vnet_header(len(header), packet, self.mtu, self.tso)
+                vnet = tx_vnet_header(len(header), packet, self.mtu, self.tso, gso_size)
                 if vnet is not _VNET_NONE:
                     self.counters["tx_gso"] += 1
                 os.writev(self.fd, (vnet, header, packet))

@@ -163,6 +163,7 @@ class NetInterface:
             else:
                 self._gateway6 = ip.packed
         self._out: list[tuple[bytes, bytes]] = []
+        self._routes: dict[bytes, bytes | None] = {}  # destination -> next hop (a cache)
         self._icmp_window = 0
         self._icmp_sent = 0
 
@@ -279,6 +280,16 @@ class NetInterface:
     # ------------------------------------------------------------------ routing
 
     def _next_hop(self, dst: bytes) -> bytes | None:
+        try:
+            return self._routes[dst]
+        except KeyError:
+            pass
+        if len(self._routes) >= 4096:
+            self._routes.clear()
+        hop = self._routes[dst] = self._lookup_route(dst)
+        return hop
+
+    def _lookup_route(self, dst: bytes) -> bytes | None:
         if len(dst) == 4:
             ip4 = ipaddress.IPv4Address(dst)
             if any(ip4 in a.network for a in self._v4):
