@@ -405,8 +405,16 @@ def open_tap_runtime(
     a millisecond, near what Linux's buffer autotuning reaches).
     """
     ifaces = [ipaddress.ip_interface(a) for a in addrs]
+    # Impairing received packets one by one only makes sense for wire-sized packets:
+    # keep checksum offload but not the kernel's 64 KB super-segments.
+    tso = impair_in is None or not impair_in.active
     device = TunTapDevice(
-        tap, kind="tun" if kind == "tun" else "tap", offloads=offloads, mtu=mtu, netns=netns
+        tap,
+        kind="tun" if kind == "tun" else "tap",
+        offloads=offloads,
+        tso=tso,
+        mtu=mtu,
+        netns=netns,
     )
     try:
         if config is None:

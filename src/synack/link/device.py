@@ -152,6 +152,7 @@ class TunTapDevice:
     ``name`` is the interface name (at most 15 characters). If a device of that
     name exists (and is of the same kind) the fd attaches to it; otherwise the
     kernel creates it, and it disappears when the fd closes unless ``persist``.
+    ``tso=False`` keeps checksum offload but asks for MTU-sized packets both ways.
     ``netns`` opens the device inside that named network namespace (see
     :func:`synack.link.netns.in_netns`); the fd keeps working from any namespace.
     """
@@ -162,6 +163,7 @@ class TunTapDevice:
         *,
         kind: Literal["tap", "tun"] = "tap",
         offloads: bool = False,
+        tso: bool = True,
         mtu: int = 1500,
         netns: str | None = None,
         persist: bool = False,
@@ -191,7 +193,7 @@ class TunTapDevice:
             self.offload_flags = 0
             if offloads:
                 fcntl.ioctl(fd, TUNSETVNETHDRSZ, struct.pack("i", VNET_HDR_LEN))
-                self.offload_flags = self._set_offloads(fd)
+                self.offload_flags = self._set_offloads(fd, tso)
             if persist:
                 fcntl.ioctl(fd, TUNSETPERSIST, 1)
         except BaseException:
@@ -211,8 +213,13 @@ class TunTapDevice:
         }
 
     @staticmethod
-    def _set_offloads(fd: int) -> int:
-        for flags in (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, TUN_F_CSUM | TUN_F_TSO4, TUN_F_CSUM):
+    def _set_offloads(fd: int, tso: bool) -> int:
+        choices = (
+            (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, TUN_F_CSUM | TUN_F_TSO4, TUN_F_CSUM)
+            if tso
+            else (TUN_F_CSUM,)
+        )
+        for flags in choices:
             try:
                 fcntl.ioctl(fd, TUNSETOFFLOAD, flags)
             except OSError:
