@@ -136,6 +136,84 @@ class Connection:
     used on its own (tests, teaching), wiring two connections together by hand.
     """
 
+    __slots__ = (
+        "_ack_now",
+        "_ack_pending",
+        "_challenge_count",
+        "_challenge_start",
+        "_closed_reported",
+        "_delack_at",
+        "_event_sink",
+        "_events",
+        "_fin_queued",
+        "_fin_seq",
+        "_keepalive_at",
+        "_keepalive_probes",
+        "_label",
+        "_last_ack_sent",
+        "_local_mss",
+        "_mss",
+        "_mss_limit",
+        "_on_wake",
+        "_opt_len",
+        "_outbox",
+        "_pace_at",
+        "_pace_wait",
+        "_peer_fin_abs",
+        "_persist_at",
+        "_persist_backoff",
+        "_rcv_abs",
+        "_rcv_adv",
+        "_rcv_up",
+        "_ready",
+        "_reasm",
+        "_rec",
+        "_reo_at",
+        "_retries",
+        "_rtt_seq",
+        "_rtt_time",
+        "_rtx_at",
+        "_sack_rx",
+        "_send_space_wanted",
+        "_sendbuf",
+        "_shared_counters",
+        "_snd_up",
+        "_sws_override",
+        "_syn_acked",
+        "_syn_lost",
+        "_timewait_at",
+        "_tlp_at",
+        "_traced_timers",
+        "_tracer",
+        "_ts",
+        "_una_abs",
+        "_user_at",
+        "cc",
+        "config",
+        "counters",
+        "irs",
+        "iss",
+        "local",
+        "max_snd_wnd",
+        "name",
+        "passive",
+        "peer_closed",
+        "peer_mss",
+        "rcv_nxt",
+        "rcv_wscale",
+        "remote",
+        "rtt",
+        "sack_ok",
+        "snd_max",
+        "snd_nxt",
+        "snd_una",
+        "snd_wl1",
+        "snd_wl2",
+        "snd_wnd",
+        "snd_wscale",
+        "state",
+    )
+
     def __init__(
         self,
         local: tuple[bytes | str, int],
@@ -235,7 +313,7 @@ class Connection:
         self._sws_override = False
 
         self._outbox: list[Segment] = []
-        self._events: deque[Event] = deque()
+        self._events: deque[Event] | None = None  # only for a connection used on its own
         self._event_sink: Callable[[Connection, Event], None] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
@@ -861,8 +939,10 @@ class Connection:
         """RFC 9293 3.10.7.4, first: the four cases of segment acceptability."""
         seq = seg.seq
         seg_len = seg.seg_len
-        wnd = self.rcv_wnd
         rcv_nxt = self.rcv_nxt
+        if seq == rcv_nxt and (seg_len == 0 or self.config.recv_buffer > len(self._ready)):
+            return True  # the in-order case, decided without the window arithmetic
+        wnd = self.rcv_wnd
         if seg_len == 0:
             if wnd == 0:
                 return seq == rcv_nxt
@@ -1622,6 +1702,8 @@ class Connection:
         if self._event_sink is not None:
             self._event_sink(self, ev)
         else:
+            if self._events is None:
+                self._events = deque()
             self._events.append(ev)
 
     def _wake(self) -> None:

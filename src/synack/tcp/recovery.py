@@ -48,6 +48,43 @@ class Recovery:
     tell which transmission an ACK answers).
     """
 
+    __slots__ = (
+        "_delivered",
+        "_tq",
+        "_undo_retrans",
+        "cc",
+        "counters",
+        "dsack_round",
+        "dupacks",
+        "force_rtx",
+        "in_recovery",
+        "limited_transmit",
+        "min_rtt",
+        "mss",
+        "prr",
+        "prr_delivered",
+        "prr_out",
+        "rack",
+        "rack_end",
+        "rack_fack",
+        "rack_rtt",
+        "rack_xmit",
+        "rate",
+        "recover",
+        "recover_fs",
+        "reo_delay",
+        "reo_wnd_mult",
+        "reo_wnd_persist",
+        "reordering_seen",
+        "rto_recovery",
+        "rtt_sample",
+        "sack",
+        "sb",
+        "tlp_end",
+        "tlp_is_retrans",
+        "ts",
+    )
+
     def __init__(
         self,
         cc: CongestionControl,
@@ -91,7 +128,8 @@ class Recovery:
         self.reo_wnd_mult = 1
         self.reo_wnd_persist = 0
         self.dsack_round: int | None = None
-        self._tq: deque[tuple[TxSeg, int]] = deque()  # transmissions in time order
+        # Transmissions in time order; created on first use (idle TCBs stay small).
+        self._tq: deque[tuple[TxSeg, int]] | None = None
         # -- RFC 8985 TLP ----------------------------------------------------
         self.tlp_end: int | None = None
         self.tlp_is_retrans = False
@@ -162,10 +200,16 @@ class Recovery:
             rate.on_sent(seg, now, self.sb.pipe)
         self.sb.add(seg)
         if self.rack:
-            self._tq.append((seg, now))
+            self._time_queue().append((seg, now))
         if self.in_recovery:
             self.prr_out += end - start
         return seg
+
+    def _time_queue(self) -> deque[tuple[TxSeg, int]]:
+        tq = self._tq
+        if tq is None:
+            tq = self._tq = deque()
+        return tq
 
     def on_retransmit(self, seg: TxSeg, now: int) -> None:
         """``seg`` was sent again (fast retransmit, NextSeg, RTO recovery or a TLP)."""
@@ -174,7 +218,7 @@ class Recovery:
             rate.on_sent(seg, now, self.sb.pipe)
         self.sb.on_retransmit(seg, now)
         if self.rack:
-            self._tq.append((seg, now))
+            self._time_queue().append((seg, now))
         if self.force_rtx > 0:
             self.force_rtx -= 1
         if self.in_recovery:
