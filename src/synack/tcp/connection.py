@@ -21,6 +21,7 @@ tracked by *unwrapped* stream offsets for the reassembly queue.
 from __future__ import annotations
 
 from collections import Counter, deque
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Final
 
@@ -964,6 +965,18 @@ class Connection:
             self._drop(now, "duplicate_syn")
             self._send_syn(now, ack=True, rtx=True)
             return
+        if (
+            st is S.SYN_RECEIVED
+            and not self.passive
+            and fl & (SYN | ACK) == SYN | ACK
+            and seg.seq == self.irs
+            and not self._syn_acked
+        ):
+            # Simultaneous open (RFC 9293 Figure 8): the peer's SYN,ACK repeats the SYN
+            # we already hold; its ACK acknowledges ours. Take it as that ACK, so the
+            # connection is ESTABLISHED now rather than one round trip later.
+            seg = replace(seg, seq=add(seg.seq, 1), flags=fl & ~SYN)
+            fl = seg.flags
         tso = None
         if self._ts.enabled and not fl & RST:
             # RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a
