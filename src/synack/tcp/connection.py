@@ -21,8 +21,8 @@ tracked by *unwrapped* stream offsets for the reassembly queue.
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final
 
 from synack.cc import create as create_cc
