@@ -25,6 +25,8 @@ from synack.api.commands import (
     run_send,
     run_serve,
 )
+from synack.sim import commands as sim_commands
+from synack.trace import commands as trace_commands
 from synack.wire import (
     ACK,
     SYN,
@@ -55,10 +57,11 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-# ------------------------------------------------------------------------ demo
-# Until the simulator lands, the demo computes the three-way handshake of RFC
-# 9293 3.5 with the wire layer alone: each segment is derived from the one before
-# it, emitted to IPv4 bytes, parsed back and rendered.
+# ------------------------------------------------------------------- handshake
+# `synack handshake` computes the three-way handshake of RFC 9293 3.5 with the
+# wire layer alone: each segment is derived from the one before it, emitted to
+# IPv4 bytes, parsed back and rendered. (`synack demo` runs the real thing on
+# the simulator: see synack.sim.commands.)
 
 CLIENT_ADDR = "192.168.1.100"
 SERVER_ADDR = "10.0.0.5"
@@ -146,7 +149,7 @@ def handshake_lines(
     return lines
 
 
-def _configure_demo(p: argparse.ArgumentParser) -> None:
+def _configure_handshake(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client-isn", type=int, default=1000, help="client ISN (default 1000)")
     p.add_argument("--server-isn", type=int, default=5000, help="server ISN (default 5000)")
     p.add_argument(
@@ -155,10 +158,10 @@ def _configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="show window, options, sizes")
 
 
-def _run_demo(args: argparse.Namespace) -> int:
+def _run_handshake(args: argparse.Namespace) -> int:
     for isn in (args.client_isn, args.server_isn):
         if not 0 <= isn < 2**32:
-            print(f"synack demo: ISN {isn} is not in [0, 2**32)", file=sys.stderr)
+            print(f"synack handshake: ISN {isn} is not in [0, 2**32)", file=sys.stderr)
             return 2
     for line in handshake_lines(
         args.client_isn, args.server_isn, relative=args.relative, verbose=args.verbose
@@ -172,9 +175,27 @@ def _run_demo(args: argparse.Namespace) -> int:
 COMMANDS: tuple[Command, ...] = (
     Command(
         "demo",
-        "compute a TCP three-way handshake and print it, one line per segment",
-        _configure_demo,
-        _run_demo,
+        "a TCP connection on the simulator: handshake, data, close, as a ladder diagram",
+        sim_commands.configure_demo,
+        sim_commands.run_demo_command,
+    ),
+    Command(
+        "sim",
+        "a verified bulk transfer over a simulated link with delay, loss, reordering, ...",
+        sim_commands.configure_sim,
+        sim_commands.run_sim_command,
+    ),
+    Command(
+        "plot",
+        "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG",
+        trace_commands.configure_plot,
+        trace_commands.run_plot_command,
+    ),
+    Command(
+        "handshake",
+        "compute a TCP three-way handshake with the wire layer alone, one line per segment",
+        _configure_handshake,
+        _run_handshake,
     ),
     Command(
         "serve", "serve echo, discard or http (files) over a TAP device", configure_serve, run_serve

@@ -1,4 +1,7 @@
-"""README.md stays true: its Python examples run as doctests, and its demo output is real."""
+"""README.md stays true: its Python examples run as doctests, and its handshake output is real.
+
+(tests/sim/test_docs.py checks the demo and sim output shown in README.md.)
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ def test_readme_python_examples_give_the_output_shown() -> None:
     assert result.failed == 0
 
 
-def test_readme_shows_the_real_demo_output() -> None:
+def test_readme_shows_the_real_handshake_output() -> None:
     text = README.read_text()
-    shown = text.split("$ synack demo\n", 1)[1].split("```", 1)[0].splitlines()
+    shown = text.split("$ synack handshake\n", 1)[1].split("```", 1)[0].splitlines()
     assert shown == handshake_lines()

@@ -33,6 +33,10 @@ CONFIG = Config(
     send_buffer=WINDOW,
     window_scaling=False,
     delayed_ack=0,
+    # Exact-segment tests of RFC 9293 basics: no SACK-permitted or Timestamps in
+    # our SYN (tests/tcp/test_sack.py and test_timestamps.py cover those).
+    sack=False,
+    timestamps=False,
 )
 
 # A segment the peer sends us; tests replace only what matters.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synack.tcp.state import State
-from synack.wire.tcp import ACK, PSH, URG
+from synack.wire.tcp import ACK, PSH
 from tests.tcp.helpers import LOCAL_ISS, PEER_WINDOW, REMOTE_ISS, WINDOW, established, feed, out, us
 
 R = REMOTE_ISS + 1  # RCV.NXT of established()
@@ -132,14 +131,6 @@ def test_send_is_limited_by_peer_window_and_mss() -> None:
     feed(conn, ack=LOCAL_ISS + 2001, window=3000)
     assert [len(s.payload) for s in out(conn)] == [1000, 1000]
     assert conn.snd_nxt == LOCAL_ISS + 1 + 4000
-
-
-def test_urgent_pointer_is_parsed_and_ignored() -> None:
-    conn = established()
-    feed(conn, seq=R, flags=ACK | URG | PSH, urgent=2, payload=b"abc")
-    assert conn.recv() == b"abc"
-    assert conn.counters["urg_ignored"] == 1
-    assert conn.state is State.ESTABLISHED
 
 
 def test_zero_window_still_processes_acks() -> None:

@@ -35,8 +35,8 @@ def test_syn_retries_give_up_after_at_least_three_minutes() -> None:
     [("delayed_ack", 500_000), ("ttl", 0), ("tos", 256), ("mss", 50)],
 )
 def test_config_rejects_values_the_rfc_forbids(field: str, value: int) -> None:
+    kwargs: dict[str, Any] = {field: value}
     with pytest.raises(ValueError, match=field.split("_")[0]):
-        kwargs: dict[str, Any] = {field: value}
         Config(**kwargs)
 
 

@@ -1,10 +1,39 @@
-"""Congestion control: a small interface and a name -> factory registry.
+"""Congestion control: a small interface, a name -> factory registry, and the algorithms.
 
 >>> from synack.cc import create
->>> cc = create("newreno", mss=1460, initial_window=10 * 1460, now=0)
+>>> cc = create("cubic", mss=1460, initial_window=10 * 1460, now=0)
+>>> cc.name
+'cubic'
+
+Registered: ``newreno`` (alias ``reno``), ``cubic`` and ``bbr``.
 """
 
-from synack.cc.base import REGISTRY, CongestionControl, available, create, register
+from synack.cc.base import (
+    INFINITE_SSTHRESH,
+    REGISTRY,
+    CongestionControl,
+    RateSample,
+    available,
+    create,
+    register,
+)
+from synack.cc.bbr import Bbr, BbrState
+from synack.cc.cubic import Cubic
+from synack.cc.hystart import HyStartPlusPlus, RoundCounter
 from synack.cc.newreno import NewReno
 
-__all__ = ["REGISTRY", "CongestionControl", "NewReno", "available", "create", "register"]
+__all__ = [
+    "INFINITE_SSTHRESH",
+    "REGISTRY",
+    "Bbr",
+    "BbrState",
+    "CongestionControl",
+    "Cubic",
+    "HyStartPlusPlus",
+    "NewReno",
+    "RateSample",
+    "RoundCounter",
+    "available",
+    "create",
+    "register",
+]

@@ -21,11 +21,13 @@ class NewReno(CongestionControl):
     ) -> None:
         if in_recovery:
             # RFC 6582 3.2 (5) partial ACK: "deflate the congestion window by the
-            # amount of new data acknowledged ... If the partial ACK acknowledges at
-            # least one SMSS of new data, then add back SMSS bytes".
-            self.cwnd = max(self.cwnd - bytes_acked, 0)
+            # amount of new data acknowledged by the cumulative acknowledgment field.
+            # If the partial ACK acknowledges at least one SMSS of new data, then add
+            # back SMSS bytes to the congestion window."
+            cwnd = max(self.cwnd - bytes_acked, 0)
             if bytes_acked >= self.mss:
-                self.cwnd += self.mss
+                cwnd += self.mss
+            self.cwnd = max(cwnd, self.mss)
             return
         if self.cwnd < self.ssthresh:
             # RFC 5681 3.1 (eq. 2): cwnd += min (N, SMSS) per ACK in slow start.

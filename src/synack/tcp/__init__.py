@@ -18,6 +18,7 @@ from synack.tcp.events import (
     SoftError,
     StateChanged,
     TimedOut,
+    UrgentData,
 )
 from synack.tcp.state import State
 
@@ -41,4 +42,5 @@ __all__ = [
     "StateChanged",
     "TcpError",
     "TimedOut",
+    "UrgentData",
 ]

@@ -60,6 +60,20 @@ class Config:
     """Disable Nagle's algorithm (RFC 9293 3.7.4, SHLD-7)."""
     window_scaling: bool = True
     """Offer the Window Scale option (RFC 7323 2)."""
+    timestamps: bool = True
+    """Offer the Timestamps option (RFC 7323 3): RTTM and PAWS once both sides agree."""
+    sack: bool = True
+    """Offer SACK-permitted (RFC 2018 2); with it, SACK blocks and RFC 6675 recovery."""
+    dsack: bool = True
+    """Report duplicate segments with D-SACK blocks (RFC 2883) when SACK is in use."""
+    rack: bool = True
+    """RACK-TLP loss detection (RFC 8985) with SACK; off: RFC 6675 DupThresh and IsLost."""
+    prr: bool = True
+    """Proportional Rate Reduction (RFC 6937) shapes the window during SACK recovery."""
+    limited_transmit: bool = True
+    """Limited Transmit (RFC 3042): new data on the first two duplicate ACKs."""
+    pacing: bool = True
+    """Pace data at the congestion controller's rate, when it gives one (BBR does)."""
     challenge_ack_limit: int = 10
     """RFC 5961 7: at most this many challenge ACKs per second per connection."""
     ttl: int = 64

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final
 
 from synack.cc import create as create_cc
@@ -39,11 +40,15 @@ from synack.tcp.events import (
     StateChanged,
     TimedOut,
     Tracer,
+    UrgentData,
 )
 from synack.tcp.reassembly import Reassembler
+from synack.tcp.recovery import Recovery
 from synack.tcp.rtt import RttEstimator
+from synack.tcp.sack import SackReceiver, TxSeg
 from synack.tcp.sendbuf import SendBuffer
 from synack.tcp.state import State, Trigger, next_state
+from synack.tcp.timestamps import TimestampState
 from synack.wire.ip import addr_to_str, str_to_addr
 from synack.wire.render import format_options
 from synack.wire.seq import MASK, add, between, gt, le, lt, sub
@@ -53,9 +58,13 @@ from synack.wire.tcp import (
     PSH,
     RST,
     SYN,
+    URG,
     MaxSegmentSize,
+    NoOperation,
     Option,
+    SackPermitted,
     Segment,
+    Timestamps,
     WindowScale,
     flag_names,
 )
@@ -72,13 +81,30 @@ DEFAULT_MSS_V6: Final = 1220
 MAX_WSCALE: Final = 14
 # RFC 6298 5.7: RTO re-initialised to 3 s after a lost SYN.
 RTO_AFTER_SYN_LOSS: Final = 3_000_000
-# RFC 5681 3.2: fast retransmit on the third duplicate ACK.
-DUPACK_THRESHOLD: Final = 3
 ONE_SECOND: Final = 1_000_000
+# RFC 7323 3.2 / Appendix A: NOP, NOP, Timestamps: 12 octets on every segment.
+TS_OPTION_LEN: Final = 12
+# RFC 2018 3: a SACK option of n blocks takes 2 + 8n octets (plus NOP, NOP here).
+SACK_BLOCK_LEN: Final = 8
+SACK_OPTION_BASE: Final = 4
 # RFC 9293 3.8.6.2.1 (MUST-38): the sender SWS override timeout, 0.1 to 1.0 s.
 SWS_OVERRIDE: Final = 200_000
 
-_TIMER_NAMES: Final = ("rtx", "persist", "delack", "keepalive", "timewait", "user")
+_NOP: Final = NoOperation()
+_SACK_PERMITTED: Final = SackPermitted()
+_NO_BLOCKS: Final[list[tuple[int, int]]] = []
+
+_TIMER_NAMES: Final = (
+    "rtx",
+    "persist",
+    "delack",
+    "keepalive",
+    "timewait",
+    "user",
+    "reorder",
+    "tlp",
+    "pacing",
+)
 _NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
 
 _SYNCHRONIZED: Final = frozenset(
@@ -110,6 +136,84 @@ class Connection:
     Usually created by :class:`~synack.tcp.endpoint.Endpoint`; it can also be
     used on its own (tests, teaching), wiring two connections together by hand.
     """
+
+    __slots__ = (
+        "_ack_now",
+        "_ack_pending",
+        "_challenge_count",
+        "_challenge_start",
+        "_closed_reported",
+        "_delack_at",
+        "_event_sink",
+        "_events",
+        "_fin_queued",
+        "_fin_seq",
+        "_keepalive_at",
+        "_keepalive_probes",
+        "_label",
+        "_last_ack_sent",
+        "_local_mss",
+        "_mss",
+        "_mss_limit",
+        "_on_wake",
+        "_opt_len",
+        "_outbox",
+        "_pace_at",
+        "_pace_wait",
+        "_peer_fin_abs",
+        "_persist_at",
+        "_persist_backoff",
+        "_rcv_abs",
+        "_rcv_adv",
+        "_rcv_up",
+        "_ready",
+        "_reasm",
+        "_rec",
+        "_reo_at",
+        "_retries",
+        "_rtt_seq",
+        "_rtt_time",
+        "_rtx_at",
+        "_sack_rx",
+        "_send_space_wanted",
+        "_sendbuf",
+        "_shared_counters",
+        "_snd_up",
+        "_sws_override",
+        "_syn_acked",
+        "_syn_lost",
+        "_timewait_at",
+        "_tlp_at",
+        "_traced_timers",
+        "_tracer",
+        "_ts",
+        "_una_abs",
+        "_user_at",
+        "cc",
+        "config",
+        "counters",
+        "irs",
+        "iss",
+        "local",
+        "max_snd_wnd",
+        "name",
+        "passive",
+        "peer_closed",
+        "peer_mss",
+        "rcv_nxt",
+        "rcv_wscale",
+        "remote",
+        "rtt",
+        "sack_ok",
+        "snd_max",
+        "snd_nxt",
+        "snd_una",
+        "snd_wl1",
+        "snd_wl2",
+        "snd_wnd",
+        "snd_wscale",
+        "state",
+    )
 
     def __init__(
         self,
@@ -158,13 +262,17 @@ class Connection:
         v4 = len(self.local[0]) == 4
         self.peer_mss = DEFAULT_MSS_V4 if v4 else DEFAULT_MSS_V6
         self._local_mss = cfg.mss if v4 else cfg.mss - 20  # IPv6's header is 20 longer
-        self.mss = min(self._local_mss, self.peer_mss)  # effective send MSS
+        self._mss_limit = min(self._local_mss, self.peer_mss)  # data + options per segment
+        self._opt_len = 0  # option octets on every segment (timestamps)
+        self._mss = self._mss_limit  # effective send MSS: data octets per segment
         self._sendbuf = SendBuffer(cfg.send_buffer)
         self._fin_queued = False  # user called close(): a FIN follows the queued data
         self._fin_seq = 0  # sequence number of our FIN once queued
         self._ready = bytearray()  # in-order data waiting for recv()
         self._reasm = Reassembler()
         self._peer_fin_abs: int | None = None  # offset of an out-of-order FIN
+        self._rcv_up = 0  # RCV.UP: first octet after the peer's urgent data
+        self._snd_up: int | None = None  # SND.UP, while urgent data is unacknowledged
         self.peer_closed = False
 
         self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
@@ -173,9 +281,13 @@ class Connection:
         self.cc = create_cc(
             cfg.congestion_control, mss=self.mss, initial_window=self._initial_window(), now=0
         )
-        self._dupacks = 0
-        self._in_recovery = False
-        self._recover = self.iss
+        # -- options: SACK (RFC 2018) and Timestamps (RFC 7323) -------------
+        self.sack_ok = False  # both SYNs carried SACK-permitted
+        self._ts = TimestampState((self.iss * 0x9E3779B1) >> 7)
+        self._last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
+        self._sack_rx = SackReceiver()
+        self._una_abs = 0  # unwrapped offset of SND.UNA (0 = first octet after the SYN)
+        self._rec = self._new_recovery()
         self._retries = 0
         self._syn_lost = False
         self._syn_acked = False
@@ -189,6 +301,10 @@ class Connection:
         self._keepalive_probes = 0
         self._timewait_at: int | None = None
         self._user_at: int | None = None
+        self._reo_at: int | None = None  # RFC 8985 6.3 reordering timer
+        self._tlp_at: int | None = None  # RFC 8985 7.2 probe timeout
+        self._pace_at: int | None = None  # pacing: earliest departure of the next segment
+        self._pace_wait: int | None = None  # set while pacing holds data back
 
         self._ack_now = False
         self._ack_pending = 0  # full segments received since our last ACK
@@ -198,7 +314,7 @@ class Connection:
         self._sws_override = False
 
         self._outbox: list[Segment] = []
-        self._events: deque[Event] = deque()
+        self._events: deque[Event] | None = None  # only for a connection used on its own
         self._event_sink: Callable[[Connection, Event], None] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
@@ -257,6 +373,47 @@ class Connection:
         """Octets sent and not acknowledged (FlightSize of RFC 5681)."""
         return sub(self.snd_max, self.snd_una)
 
+    @property
+    def pipe(self) -> int:
+        """Octets believed in the network (RFC 6675 SetPipe): FlightSize less SACKed and lost."""
+        return self._rec.pipe
+
+    @property
+    def timestamps_ok(self) -> bool:
+        """Both SYNs carried the Timestamps option (RFC 7323 3.2)."""
+        return self._ts.enabled
+
+    @property
+    def in_recovery(self) -> bool:
+        """In fast recovery (RFC 6582 / RFC 6675)."""
+        return self._rec.in_recovery
+
+    @property
+    def mss(self) -> int:
+        """The effective send MSS: data octets per segment (RFC 6691: options subtracted).
+
+        Assigning sets the path's limit on data plus options (from the peer's MSS
+        option or the path MTU); the connection subtracts its own option overhead.
+        """
+        return self._mss
+
+    @mss.setter
+    def mss(self, limit: int) -> None:
+        self.set_path_mss(limit)
+
+    @property
+    def mss_limit(self) -> int:
+        """Octets of TCP data plus options a segment may carry on this path."""
+        return self._mss_limit
+
+    def set_path_mss(self, limit: int) -> None:
+        """The path allows ``limit`` octets of TCP data and options (RFC 1191 style)."""
+        self._mss_limit = max(1, limit)
+        self._mss = max(1, limit - self._opt_len)
+        if hasattr(self, "_rec"):
+            self._rec.mss = self._mss
+            self.cc.set_mss(self._mss)
+
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
         """Active OPEN (RFC 9293 3.10.1): send a SYN and enter SYN-SENT."""
@@ -272,12 +429,14 @@ class Connection:
         self.passive = True
         self._transition(T.PASSIVE_OPEN, "passive open", now)
 
-    def send(self, data: bytes | bytearray | memoryview) -> int:
+    def send(self, data: bytes | bytearray | memoryview, *, urgent: bool = False) -> int:
         """SEND (RFC 9293 3.10.2): queue as much of ``data`` as the buffer takes.
 
         Returns the number of octets accepted (possibly 0 when the buffer is
         full; wait for :class:`SendBufferSpace`). Raises
         :class:`ConnectionClosedError` after :meth:`close` or once closed.
+        ``urgent=True`` marks the octets accepted as urgent (RFC 9293 3.8.5): the
+        segments carrying them have URG set and point past them.
         """
         st = self.state
         if st not in _USER_SEND:
@@ -285,6 +444,10 @@ class Connection:
         if self._fin_queued:
             raise ConnectionClosedError("send() after close(): connection closing")
         n = self._sendbuf.write(data)
+        if urgent and n:
+            # SND.UP: the sequence number of the first octet after the urgent data.
+            start = self.snd_una if self._syn_acked else add(self.iss, 1)
+            self._snd_up = add(start, len(self._sendbuf))
         if n < len(data):
             self._send_space_wanted = True
         if n:
@@ -354,6 +517,44 @@ class Connection:
         self._finish(now)
         self._wake()
 
+    def icmp_error(self, now: int, *, kind: str, seq: int, mtu: int | None = None) -> None:
+        """An ICMP error about one of our segments (RFC 9293 3.9.2.2, RFC 5927, RFC 5461).
+
+        ``seq`` is the sequence number in the quoted TCP header: an error quoting
+        a sequence number we have no data outstanding for is forged or stale and
+        is ignored (RFC 5927 4.1). Then:
+
+        * Source Quench is discarded silently (MUST-55, RFC 6633);
+        * "fragmentation needed" / "packet too big" lower the MSS (RFC 1191/8201);
+        * protocol or port unreachable abort a connection still opening, as a
+          refusal (SHLD-26); in a synchronized state they are soft (RFC 5461);
+        * everything else is a soft error (MUST-56): a ``SoftError`` event only.
+        """
+        if not (le(self.snd_una, seq) and le(seq, self.snd_max)):
+            self.counters["icmp.out_of_window"] += 1
+            return
+        if kind == "source_quench":
+            self.counters["icmp.source_quench_ignored"] += 1
+            return
+        if kind in ("frag_needed", "packet_too_big"):
+            if mtu:
+                overhead = 40 if len(self.local[0]) == 4 else 60
+                new_mss = max(88, mtu - overhead)
+                if new_mss < self._mss_limit:
+                    self.set_path_mss(new_mss)  # less this connection's option overhead
+                    self.counters["pmtu_reduced"] += 1
+            return
+        if kind in ("port_unreachable", "proto_unreachable") and self.state in (
+            S.SYN_SENT,
+            S.SYN_RECEIVED,
+        ):
+            self._event(Reset(refused=True))
+            self._transition(T.RCV_RST, f"ICMP {kind}", now)
+            self._finish(now)
+            self._wake()
+            return
+        self._event(SoftError(kind))
+
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
         """Every segment the connection wants sent now, in order."""
@@ -381,6 +582,9 @@ class Connection:
             self._keepalive_at,
             self._timewait_at,
             self._user_at,
+            self._reo_at,
+            self._tlp_at,
+            self._pace_wait,
         ):
             if t is not None and (best is None or t < best):
                 best = t
@@ -400,6 +604,14 @@ class Connection:
             self._user_at = None
             self._time_out(now, "user_timeout")
             return
+        if self._pace_wait is not None and now >= self._pace_wait:
+            self._pace_wait = None  # the flush after this call sends what pacing held
+        if self._reo_at is not None and now >= self._reo_at:
+            self._reo_at = None
+            self._on_reorder_timeout(now)
+        if self._tlp_at is not None and now >= self._tlp_at:
+            self._tlp_at = None
+            self._on_pto(now)
         if self._rtx_at is not None and now >= self._rtx_at:
             self._rtx_at = None
             self._on_rto(now)
@@ -426,6 +638,9 @@ class Connection:
                 self._time_out(now, "syn_retries")
                 return
             self._retries += 1
+            if self._retries == self.config.data_retries_r1:
+                # MUST-22: the R1 advice applies to SYN retransmissions too.
+                self._event(SoftError("retransmission threshold R1 reached"))
             self._syn_lost = True
             self._rtt_seq = None  # Karn
             self.rtt.back_off()  # RFC 6298 (5.5)
@@ -446,20 +661,50 @@ class Connection:
             # RFC 9293 3.8.3 (SHLD-10): at R1, pass negative advice to the IP layer.
             self._event(SoftError("retransmission threshold R1 reached"))
         self.counters["retransmit.rto"] += 1
-        # RFC 5681 3.1 / RFC 6582 3.2 (4): the loss window, and recover = highest sent.
-        self.cc.on_rto(now=now, in_flight=self.in_flight)
+        # RFC 5681 3.1 / RFC 6582 3.2 (4): the loss window, and recover = highest
+        # sent; every un-SACKed segment is lost (RFC 6675 5.1).
+        self._rec.on_rto(now)
         self._trace_cc(now, "rto")
-        self._in_recovery = False
-        self._dupacks = 0
-        self._recover = self.snd_max
+        self._tlp_at = self._reo_at = None
+        self._pace_at = self._pace_wait = None
         self._rtt_seq = None  # Karn's algorithm: never time a retransmission
         self.rtt.back_off()  # RFC 6298 (5.5)
         if self._tracer:
             self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
-        # RFC 6298 (5.4): retransmit the earliest unacknowledged segment (go-back-N).
-        self.snd_nxt = self.snd_una
+        # RFC 6298 (5.4): retransmit the earliest unacknowledged segment, then the
+        # rest in order as the window allows.
         self._send_data(now)
         # RFC 6298 (5.6): start the timer with the backed-off RTO.
+        self._rtx_at = now + self.rtt.rto
+
+    def _on_reorder_timeout(self, now: int) -> None:
+        # RFC 8985 6.3: the reordering window passed: mark what is now overdue.
+        if self.state not in _SENDING:
+            return
+        delay = self._rec.rack_timeout(now, self.rtt.srtt)
+        self._reo_at = now + delay if delay else None
+        if self._rec.in_recovery:
+            self._tlp_at = None
+
+    def _on_pto(self, now: int) -> None:
+        # RFC 8985 7.3: send a probe: new data if the receive window allows,
+        # otherwise the highest segment sent again; then re-arm the RTO, not the PTO.
+        rec = self._rec
+        if self.state not in _SENDING or not rec.tlp_allowed():
+            return
+        sent = len(self._outbox)
+        self._send_data(now, probe=True)
+        if len(self._outbox) > sent:
+            rec.on_tlp(retransmission=False)
+        else:
+            last = rec.sb.last()
+            if last is None:
+                return
+            if last.end - last.start - last.fin > self.mss:
+                last = rec.sb.split(last, last.end - last.start - last.fin - self.mss)
+            self._retransmit(last, now)
+            self.counters["retransmit.tlp"] += 1
+            rec.on_tlp(retransmission=True)
         self._rtx_at = now + self.rtt.rto
 
     def _on_persist(self, now: int) -> None:
@@ -482,9 +727,11 @@ class Connection:
             self.snd_nxt = add(self.snd_nxt, 1)
             if gt(self.snd_nxt, self.snd_max):
                 self.snd_max = self.snd_nxt
+            start = self._una_abs + off
+            self._rec.on_send(start, start + 1, False, now)
         else:
             payload, seq = b"", self.snd_una  # only a FIN is waiting: an empty probe
-        self._emit(self._make(ACK, seq, payload), now, rtx=seq != self.snd_nxt)
+        self._emit(self._make(ACK, seq, now, payload), now, rtx=seq != self.snd_nxt)
         self._persist_backoff = min(self._persist_backoff + 1, 16)
         self._arm_persist(now)
 
@@ -507,7 +754,7 @@ class Connection:
         # RFC 9293 3.8.4: a keep-alive carries SEG.SEQ = SND.NXT-1 so the peer ACKs it.
         self._keepalive_probes += 1
         self.counters["keepalive_probe"] += 1
-        self._emit(self._make(ACK, add(self.snd_nxt, -1)), now)
+        self._emit(self._make(ACK, add(self.snd_nxt, -1), now), now)
         self._keepalive_at = now + cfg.keepalive_interval
 
     def _time_out(self, now: int, reason: str) -> None:
@@ -548,7 +795,7 @@ class Connection:
             return
         # "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected
         # and a SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>".
-        self._accept_syn(seg)
+        self._accept_syn(seg, now)
         self.snd_wnd = seg.window  # RFC 7323 2.2: a SYN's window is never scaled
         self.max_snd_wnd = self.snd_wnd
         self.snd_wl1 = seg.seq
@@ -580,7 +827,7 @@ class Connection:
         if not fl & SYN:
             self._drop(now, "no_syn_in_syn_sent")
             return
-        self._accept_syn(seg)
+        self._accept_syn(seg, now)
         if fl & ACK:
             self._on_ack_of_syn(seg, now)
             # "If SND.UNA > ISS (our SYN has been ACKed), change the connection state
@@ -599,15 +846,27 @@ class Connection:
             self._send_syn(now, ack=True)
             self._queue_text(seg, add(seg.seq, 1), now)
 
-    def _accept_syn(self, seg: Segment) -> None:
+    def _accept_syn(self, seg: Segment, now: int) -> None:
+        cfg = self.config
         self.irs = seg.seq
         self.rcv_nxt = add(seg.seq, 1)
+        self._rcv_up = self.rcv_nxt
         self._rcv_adv = self.rcv_nxt
+        # RFC 2018 2: SACK is used only if both SYNs carry SACK-permitted.
+        self.sack_ok = cfg.sack and seg.sack_permitted
+        # RFC 7323 3.2: timestamps are used only if both SYNs carry the option;
+        # TS.Recent starts from the SYN's TSval.
+        tso = seg.timestamps
+        ts = self._ts
+        ts.enabled = cfg.timestamps and tso is not None
+        if ts.enabled and tso is not None:
+            ts.set_recent(tso.tsval, now)
+        self._opt_len = TS_OPTION_LEN if ts.enabled else 0
         # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; default when absent.
         peer_mss = seg.mss
         if peer_mss is not None and peer_mss > 0:
             self.peer_mss = peer_mss
-        self.mss = max(1, min(self._local_mss, self.peer_mss))
+        self.set_path_mss(max(1, min(self._local_mss, self.peer_mss)))
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
         shift = seg.wscale
         if shift is not None and self.config.window_scaling:
@@ -648,10 +907,27 @@ class Connection:
                 self.rtt.rto = min(max(RTO_AFTER_SYN_LOSS, self.rtt.min_rto), self.rtt.max_rto)
                 self.rtt.backoff = 0
             self.cc.cwnd = self.mss
+        self._una_abs = sub(self.snd_una, add(self.iss, 1))
+        self._rec = self._new_recovery()
         self._trace_cc(now, "init")
         self._event(Connected())
         if self.config.keepalive:
             self._keepalive_at = now + self.config.keepalive_idle
+
+    def _new_recovery(self) -> Recovery:
+        cfg = self.config
+        rec = Recovery(
+            self.cc,
+            mss=self.mss,
+            sack=self.sack_ok,
+            rack=cfg.rack,
+            prr=cfg.prr,
+            limited_transmit=cfg.limited_transmit,
+            counters=self.counters,
+            ts=self._ts if self._ts.enabled else None,
+        )
+        rec.sb.una = rec.sb.nxt = rec.sb.high_sacked = self._una_abs
+        return rec
 
     def _initial_window(self) -> int:
         iw = self.config.initial_window
@@ -664,8 +940,10 @@ class Connection:
         """RFC 9293 3.10.7.4, first: the four cases of segment acceptability."""
         seq = seg.seq
         seg_len = seg.seg_len
-        wnd = self.rcv_wnd
         rcv_nxt = self.rcv_nxt
+        if seq == rcv_nxt and (seg_len == 0 or self.config.recv_buffer > len(self._ready)):
+            return True  # the in-order case, decided without the window arithmetic
+        wnd = self.rcv_wnd
         if seg_len == 0:
             if wnd == 0:
                 return seq == rcv_nxt
@@ -687,6 +965,33 @@ class Connection:
             self._drop(now, "duplicate_syn")
             self._send_syn(now, ack=True, rtx=True)
             return
+        if (
+            st is S.SYN_RECEIVED
+            and not self.passive
+            and fl & (SYN | ACK) == SYN | ACK
+            and seg.seq == self.irs
+            and not self._syn_acked
+        ):
+            # Simultaneous open (RFC 9293 Figure 8): the peer's SYN,ACK repeats the SYN
+            # we already hold; its ACK acknowledges ours. Take it as that ACK, so the
+            # connection is ESTABLISHED now rather than one round trip later.
+            seg = replace(seg, seq=add(seg.seq, 1), flags=fl & ~SYN)
+            fl = seg.flags
+        tso = None
+        if self._ts.enabled and not fl & RST:
+            # RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a
+            # TCP SHOULD silently drop the segment."
+            tso = seg.timestamps
+            if tso is None:
+                self._drop(now, "missing_timestamp")
+                return
+            # RFC 7323 5.3 R1 (PAWS): "If ... SEG.TSval < TS.Recent and if TS.Recent
+            # is valid ..., then treat the arriving segment as not acceptable: Send
+            # an acknowledgment in reply ... and drop the segment."
+            if self._ts.paws_rejects(tso.tsval, now):
+                self._drop(now, "paws")
+                self._ack_now = True
+                return
         # first: check sequence number
         if not self._acceptable(seg):
             if fl & RST:
@@ -703,16 +1008,27 @@ class Connection:
                 # ACKs, URGs, and RSTs" when RCV.WND is zero.
                 self._drop(now, "out_of_window")
                 self._process_ack(seg, now)
+                if fl & URG:
+                    self._on_urgent(seg)  # MUST-66: URG is processed at zero window too
                 self._ack_now = True
                 return
             if st is S.TIME_WAIT and fl & FIN:
                 # A retransmitted FIN: re-ACK it and restart the 2 MSL timeout.
                 self._timewait_at = now + 2 * self.config.msl
+            if seg.payload and self.sack_ok and self.config.dsack:
+                off = sub(seg.seq, self.rcv_nxt)
+                if off < 0:
+                    # RFC 2883 4 (1): report the duplicate in a D-SACK block.
+                    end = min(off + len(seg.payload), 0)
+                    self._sack_rx.note_duplicate(self._rcv_abs + off, self._rcv_abs + end)
             # "If an incoming segment is not acceptable, an acknowledgment should be
             # sent in reply (unless the RST bit is set ...)" <SEQ=SND.NXT><ACK=RCV.NXT>.
             self._drop(now, "out_of_window")
             self._ack_now = True
             return
+        if tso is not None:
+            # RFC 7323 4.3 (1) and 5.3 R3: remember the peer's TSval for our TSecr.
+            self._ts.update_recent(tso.tsval, seg.seq, self._last_ack_sent, now)
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:
             if seg.seq != self.rcv_nxt:
@@ -772,11 +1088,36 @@ class Connection:
             self._timewait_at = now + 2 * self.config.msl
             self._ack_now = True
             return
-        # sixth: URG is parsed and ignored (RFC 6093 advises against its use).
-        if fl & 0x20:
-            self.counters["urg_ignored"] += 1
+        # sixth: check the URG bit
+        if fl & URG:
+            self._on_urgent(seg)
         # seventh and eighth: segment text and FIN
         self._queue_text(seg, seg.seq, now)
+
+    def _on_urgent(self, seg: Segment) -> None:
+        """RFC 9293 3.10.7.4 sixth and 3.8.5: track RCV.UP and tell the user."""
+        if self.state not in _RECEIVING:
+            self.counters["urg_ignored"] += 1  # "This should not occur ... Ignore the URG."
+            return
+        # MUST-62: the urgent pointer points to the first non-urgent octet.
+        up = add(seg.seq, seg.urgent)
+        if gt(up, self._rcv_up):
+            # "If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal the user
+            # that the remote side has urgent data if the urgent pointer (RCV.UP) is in
+            # advance of the data consumed" (MUST-32).
+            self._rcv_up = up
+            self.counters["urgent"] += 1
+            self._event(UrgentData(self.urgent_pending))
+
+    @property
+    def urgent_pending(self) -> int:
+        """Octets of urgent data not yet read by :meth:`recv` (MUST-33); 0 if none.
+
+        Urgent data is delivered inline, in order, like any other data; this says
+        how far into the stream the urgent part reaches from the next octet read.
+        """
+        read_point = add(self.rcv_nxt, -len(self._ready))
+        return max(0, sub(self._rcv_up, read_point))
 
     def _fin_acked(self) -> bool:
         return self._fin_queued and self.snd_una == add(self._fin_seq, 1)
@@ -828,18 +1169,20 @@ class Connection:
             self._challenge_ack(now)
             return False
         wnd = seg.window << self.snd_wscale
-        if gt(ack, snd_una):
-            self._on_new_ack(ack, now)
-        elif (
-            ack == snd_una
+        advanced = gt(ack, snd_una)
+        # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
+        dupack = (
+            not advanced
+            and ack == snd_una
             and self.snd_max != snd_una
             and not seg.payload
             and not seg.flags & (SYN | FIN)
             and wnd == self.snd_wnd
             and wnd > 0  # answers to zero-window probes say nothing about loss
-        ):
-            # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
-            self._on_duplicate_ack(now)
+        )
+        blocks = seg.sack_blocks if self.sack_ok else ()
+        if advanced or dupack or (blocks and self.snd_max != snd_una):
+            self._on_ack(seg, ack, advanced, dupack, blocks, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         if lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and le(self.snd_wl2, ack)):
@@ -855,7 +1198,7 @@ class Connection:
                     # whatever the closed window may have dropped.
                     self._persist_at = None
                     self._persist_backoff = 0
-                    self.snd_nxt = self.snd_una
+                    self._rec.window_reopened()
             self.snd_wl1 = seg.seq
             self.snd_wl2 = ack
         if self.snd_wnd == 0 and self._rtx_at is not None and self.state in _SENDING:
@@ -867,85 +1210,86 @@ class Connection:
                 self._arm_persist(now)
         return True
 
-    def _on_new_ack(self, ack: int, now: int) -> None:
-        acked = sub(ack, self.snd_una)
-        data_acked = min(acked, len(self._sendbuf))
-        self._sendbuf.consume(data_acked)
-        self.snd_una = ack
-        if lt(self.snd_nxt, ack):
-            self.snd_nxt = ack
-        rtt: int | None = None
-        if self._rtt_seq is not None and le(self._rtt_seq, ack):
-            rtt = now - self._rtt_time
-            self._rtt_seq = None
-            self._rtt_sample(rtt, now)
-        self._retries = 0
-        in_flight = self.in_flight
-        if self._in_recovery:
-            if le(self._recover, ack):
-                # RFC 6582 3.2 (6): full acknowledgment ends fast recovery.
-                self._in_recovery = False
-                self.cc.on_recovery_end(now=now, in_flight=in_flight)
-                self._trace_cc(now, "recovery_end")
+    def _on_ack(
+        self,
+        seg: Segment,
+        ack: int,
+        advanced: bool,
+        dupack: bool,
+        blocks: tuple[tuple[int, int], ...],
+        now: int,
+    ) -> None:
+        """An ACK that acknowledges new data, is a duplicate, or carries SACK blocks."""
+        rec = self._rec
+        snd_una, una_abs = self.snd_una, self._una_abs
+        prior_flight = rec.flight_size
+        abs_blocks = (
+            [
+                (una_abs + sub(left, snd_una), una_abs + sub(right, snd_una))
+                for left, right in blocks
+            ]
+            if blocks
+            else _NO_BLOCKS
+        )
+        tso = seg.timestamps if self._ts.enabled else None
+        tsecr = tso.tsecr if tso is not None else None
+        ack_abs = una_abs + sub(ack, snd_una)
+        if advanced:
+            acked = ack_abs - una_abs
+            self._sendbuf.consume(min(acked, len(self._sendbuf)))
+            self.snd_una = ack
+            self._una_abs = ack_abs
+            if lt(self.snd_nxt, ack):
+                self.snd_nxt = ack
+            self._retries = 0
+        rec.on_ack(now, ack_abs, abs_blocks, dupack=dupack, tsecr=tsecr, srtt=self.rtt.srtt)
+        if advanced:
+            if tso is not None:
+                # RFC 7323 4.1 RTTM: a sample from every ACK that advances the
+                # window (the send time of the newest segment it covers, or TSecr
+                # when that was retransmitted), weighted per RFC 7323 Appendix G.
+                r = rec.rtt_sample
+                if r is None and tsecr:
+                    r = self._ts.rtt(tsecr, now)
+                if r is not None:
+                    self._rtt_sample(r, now, max(1, -(-prior_flight // (2 * self.mss))))
+                self._rtt_seq = None
+            elif self._rtt_seq is not None and le(self._rtt_seq, ack):
+                # RFC 6298 3 with Karn's algorithm: one timed segment at a time.
+                self._rtt_seq = None
+                self._rtt_sample(now - self._rtt_time, now)
+            # RFC 6298 (5.2): all data acknowledged -> stop the timer; (5.3) else restart it.
+            if self.snd_una == self.snd_max:
+                self._rtx_at = None
+                self._user_at = None
             else:
-                # RFC 6582 3.2 (5): partial ACK: retransmit the first unacknowledged
-                # segment, deflate, and reset the timer on the first partial ACK.
-                self.cc.on_ack(
-                    now=now, bytes_acked=acked, rtt=rtt, in_flight=in_flight, in_recovery=True
-                )
-                self._retransmit_first(now)
                 self._rtx_at = now + self.rtt.rto
-        else:
-            self.cc.on_ack(
-                now=now, bytes_acked=acked, rtt=rtt, in_flight=in_flight, in_recovery=False
-            )
-            if self._tracer:
-                self._trace_cc(now, "ack")
-        self._dupacks = 0
-        # RFC 6298 (5.2): all data acknowledged -> stop the timer; (5.3) else restart it.
-        if self.snd_una == self.snd_max:
-            self._rtx_at = None
-            self._user_at = None
-        else:
-            self._rtx_at = now + self.rtt.rto
-            if self.config.user_timeout is not None:
-                self._user_at = now + self.config.user_timeout
-        if self._send_space_wanted and self._sendbuf.free >= self._sendbuf.capacity // 4:
-            self._send_space_wanted = False
-            self._event(SendBufferSpace(self._sendbuf.free))
+                if self.config.user_timeout is not None:
+                    self._user_at = now + self.config.user_timeout
+            if self._send_space_wanted and self._sendbuf.free >= self._sendbuf.capacity // 4:
+                self._send_space_wanted = False
+                self._event(SendBufferSpace(self._sendbuf.free))
+        # RFC 8985 6.3: arm the reordering timer for what RACK could not yet call lost.
+        delay = rec.reo_delay
+        self._reo_at = now + delay if delay else None
+        # RFC 8985 7.2: restart the probe timeout on an ACK of new data.
+        if advanced or rec.in_recovery:
+            self._arm_tlp(now)
+        if self._tracer:
+            self._trace_cc(now, "recovery" if rec.in_recovery else "ack")
 
-    def _on_duplicate_ack(self, now: int) -> None:
-        self._dupacks += 1
-        self.counters["dupack"] += 1
-        if self._in_recovery:
-            self.cc.on_duplicate_ack(now=now, in_flight=self.in_flight, in_recovery=True)
+    def _arm_tlp(self, now: int) -> None:
+        """RFC 8985 7.2: (re)schedule the probe timeout, no later than the RTO."""
+        rec = self._rec
+        if not rec.tlp_allowed():
+            self._tlp_at = None
             return
-        if self._dupacks == DUPACK_THRESHOLD and le(self._recover, self.snd_una):
-            # RFC 5681 3.2 (2)-(3) and RFC 6582 3.2 (2): fast retransmit, enter recovery
-            # with recover = highest sequence number transmitted.
-            self._in_recovery = True
-            self._recover = self.snd_max
-            self.counters["fast_retransmit"] += 1
-            self.cc.on_recovery_start(now=now, in_flight=self.in_flight)
-            self._trace_cc(now, "recovery_start")
-            self._retransmit_first(now)
-        elif self._dupacks < DUPACK_THRESHOLD:
-            self.cc.on_duplicate_ack(now=now, in_flight=self.in_flight, in_recovery=False)
+        at = now + rec.pto(self.rtt.srtt)
+        rtx_at = self._rtx_at
+        self._tlp_at = at if rtx_at is None or at < rtx_at else rtx_at
 
-    def _retransmit_first(self, now: int) -> None:
-        """Resend the segment at SND.UNA (fast retransmit / partial ACK)."""
-        self._rtt_seq = None  # Karn
-        n = min(self.mss, len(self._sendbuf))
-        flags = ACK
-        if self._fin_queued and n == len(self._sendbuf):
-            flags |= FIN
-        if n == 0 and not flags & FIN:
-            return
-        self.counters["retransmit.fast"] += 1
-        self._emit(self._make(flags, self.snd_una, self._sendbuf.peek(0, n)), now, rtx=True)
-
-    def _rtt_sample(self, r: int, now: int) -> None:
-        self.rtt.sample(r)
+    def _rtt_sample(self, r: int, now: int, expected_samples: int = 1) -> None:
+        self.rtt.sample(r, expected_samples)
         if self._tracer:
             self._trace(
                 now,
@@ -974,7 +1318,13 @@ class Connection:
             return
         ack = False
         off = sub(seq, self.rcv_nxt)
+        sack = self.sack_ok
         if off < 0:
+            if sack and payload and self.config.dsack:
+                # RFC 2883 4 (1): the old part is a duplicate: report it (D-SACK).
+                end = min(off + len(payload), 0)
+                self._sack_rx.note_duplicate(self._rcv_abs + off, self._rcv_abs + end)
+                ack = True
             # Trim octets we already have ("trimmed to the window" and duplicates).
             cut = -off
             if cut > len(payload):
@@ -1008,8 +1358,18 @@ class Connection:
                         # RFC 9293 3.8.6.3 (MUST-40): the delay is under 0.5 s.
                         self._delack_at = now + self.config.delayed_ack
             else:
-                self._reasm.insert(self._rcv_abs + off, payload)
+                start = self._rcv_abs + off
+                added = self._reasm.insert(start, payload)
                 self.counters["out_of_order"] += 1
+                if sack:
+                    if added:
+                        # RFC 2018 4: the first block reports the one holding this segment.
+                        for r in self._reasm.ranges():
+                            if r[0] <= start < r[1]:
+                                self._sack_rx.note_received(r)
+                                break
+                    elif self.config.dsack:
+                        self._sack_rx.note_duplicate(start, start + len(payload))
                 # RFC 5681 4.2: each out-of-order segment triggers an immediate
                 # duplicate ACK (the sender counts them for fast retransmit).
                 ack = True
@@ -1068,6 +1428,7 @@ class Connection:
         self._transition(trigger, trigger.value, now)
         # RFC 9293 3.10.7.4: "Start the time-wait timer, turn off the other timers."
         self._rtx_at = self._persist_at = self._keepalive_at = self._user_at = None
+        self._reo_at = self._tlp_at = self._pace_wait = None
         self._timewait_at = now + 2 * self.config.msl
         self._report_closed()
 
@@ -1076,8 +1437,17 @@ class Connection:
         cfg = self.config
         # RFC 9293 3.7.1 (MUST-67): MSS = MTU minus the fixed IP and TCP headers.
         opts: list[Option] = [MaxSegmentSize(self._local_mss)]
+        # RFC 2018 2 / RFC 7323 3.2: a SYN-ACK carries SACK-permitted and
+        # Timestamps only if the SYN did.
+        if cfg.sack and (not ack or self.sack_ok):
+            opts.append(_SACK_PERMITTED)
+        if cfg.timestamps and (not ack or self._ts.enabled):
+            ts = self._ts
+            opts.append(Timestamps(ts.tsval(now), ts.ts_recent if ack else 0))
         # RFC 7323 2.2: a SYN-ACK carries Window Scale only if the SYN did.
         if cfg.window_scaling and (not ack or self.rcv_wscale or self.snd_wscale):
+            if len(opts) > 1:
+                opts.append(_NOP)
             opts.append(WindowScale(cfg.recv_wscale))
         flags = SYN | ACK if ack else SYN
         win = min(self.rcv_wnd, 0xFFFF)  # RFC 7323 2.2: never scaled in a SYN
@@ -1104,22 +1474,48 @@ class Connection:
         self._rtx_at = now + self.rtt.rto
 
     def _send_ack(self, now: int) -> None:
-        self._emit(self._make(ACK, self.snd_nxt), now)
+        self._emit(self._make(ACK, self.snd_nxt, now), now)
 
-    def _send_data(self, now: int) -> None:
-        """Send new data (and our FIN) as the windows allow, with Nagle and SWS rules."""
-        buf = self._sendbuf
+    def _send_data(self, now: int, *, probe: bool = False) -> None:
+        """Send retransmissions, then new data (and our FIN), as the windows allow.
+
+        Retransmissions come first (RFC 6675 NextSeg rule 1), limited by cwnd
+        against ``pipe``; new data also by the peer's window, with Nagle and SWS
+        rules. With a pacing rate, segments leave no faster than it allows.
+        ``probe`` sends one new segment whatever cwnd says (a TLP, RFC 8985 7.3).
+        """
+        rec = self._rec
+        rate = self.cc.pacing_rate() if self.config.pacing and not probe else None
+        if rate and self._pace_at is not None and self._pace_at > now:
+            self._pace_wait = self._pace_at
+            return
+        self._pace_wait = None
         mss = self.mss
+        if not probe:
+            while (s := rec.next_retransmission()) is not None:
+                size = s.end - s.start
+                if size - s.fin > mss:
+                    rec.sb.split(s, mss)
+                    size = mss
+                if not rec.may_retransmit(size):
+                    break
+                self._retransmit(s, now)
+                if rate and self._paced(now, size, rate):
+                    return
+        buf = self._sendbuf
         nodelay = self.config.nodelay
+        sent_new = False
         while True:
             snd_nxt = self.snd_nxt
             off = sub(snd_nxt, self.snd_una)
             avail = len(buf) - off
             if avail < 0:
-                return  # our FIN is already sent
+                break  # our FIN is already sent
             in_flight = off
-            usable = min(self.snd_wnd, self.cc.cwnd) - in_flight
-            n = min(avail, mss, usable) if usable > 0 else 0
+            room = self.snd_wnd - off
+            if not probe:
+                room = min(room, rec.send_room())
+            n = min(avail, mss, room) if room > 0 else 0
             fin = self._fin_queued and n == avail
             if n <= 0 and not fin:
                 if (
@@ -1130,20 +1526,21 @@ class Connection:
                 ):
                     # RFC 9293 3.8.6.1: zero window with nothing in flight: persist.
                     self._rtx_at = None
+                    self._tlp_at = None
                     self._arm_persist(now)
-                return
-            if fin and n < avail:
-                fin = False
+                elif avail == 0 and rec.rate is not None:
+                    rec.mark_app_limited()
+                break
             # RFC 9293 3.8.6.2.1 (sender SWS avoidance) and 3.7.4 (Nagle): send a short
             # segment only if it is all we have and nothing is in flight (or Nagle is
-            # off), or it is at least half the largest window seen, or a retransmission.
+            # off), or it is at least half the largest window seen.
             if (
                 0 < n < mss
                 and not fin
+                and not probe
                 and not (
                     (n == avail and (nodelay or in_flight == 0))
                     or n >= self.max_snd_wnd // 2
-                    or lt(snd_nxt, self.snd_max)
                     or self._sws_override
                 )
             ):
@@ -1151,37 +1548,68 @@ class Connection:
                     # Nothing in flight will bring an ACK: the override timeout of
                     # RFC 9293 3.8.6.2.1 ("in the range 0.1 - 1.0 seconds") sends it.
                     self._persist_at = now + SWS_OVERRIDE
-                return
+                break
             self._sws_override = False
-            if fin and n == 0 and usable <= 0 and in_flight > 0:
-                return  # wait for room before sending a lone FIN
+            if fin and n == 0 and room <= 0 and in_flight > 0:
+                break  # wait for room before sending a lone FIN
             payload = buf.peek(off, n) if n else b""
             flags = ACK
             if n and n == avail:
                 flags |= PSH
             if fin:
                 flags |= FIN
-            rtx = lt(snd_nxt, self.snd_max)
-            self._emit(self._make(flags, snd_nxt, payload), now, rtx=rtx)
-            new_nxt = add(snd_nxt, n + (1 if fin else 0))
-            self.snd_nxt = new_nxt
-            if gt(new_nxt, self.snd_max):
-                self.snd_max = new_nxt
-                if self._rtt_seq is None and not rtx:
-                    self._rtt_seq = new_nxt
-                    self._rtt_time = now
-            if rtx:
-                self.counters["retransmit.segments"] += 1
-            else:
-                self.counters["segments_sent.data"] += 1
+            self._emit(self._make(flags, snd_nxt, now, payload), now)
+            end = n + (1 if fin else 0)
+            start = self._una_abs + off
+            rec.on_send(start, start + end, fin, now)
+            new_nxt = add(snd_nxt, end)
+            self.snd_nxt = self.snd_max = new_nxt
+            if self._rtt_seq is None:
+                self._rtt_seq = new_nxt
+                self._rtt_time = now
+            self.counters["segments_sent.data"] += 1
+            sent_new = True
             if self._rtx_at is None:
                 # RFC 6298 (5.1): start the timer when data is sent and it is off.
                 self._rtx_at = now + self.rtt.rto
                 if self.config.user_timeout is not None and self._user_at is None:
                     self._user_at = now + self.config.user_timeout
-            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=self.in_flight)
-            if fin:
-                return
+            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+            if fin or probe or (rate and self._paced(now, end, rate)):
+                break
+        if sent_new and not probe:
+            self._arm_tlp(now)
+
+    def _retransmit(self, s: TxSeg, now: int) -> None:
+        """Send the segment ``s`` of the scoreboard again."""
+        rec = self._rec
+        off = s.start - self._una_abs
+        n = s.end - s.start - s.fin
+        buf = self._sendbuf
+        flags = ACK | FIN if s.fin else ACK
+        if n and off + n == len(buf):
+            flags |= PSH
+        payload = buf.peek(off, n) if n else b""
+        self._rtt_seq = None  # Karn's algorithm: never time a retransmission
+        rec.on_retransmit(s, now)
+        self.counters["retransmit.segments"] += 1
+        if rec.in_recovery:
+            self.counters["retransmit.fast"] += 1
+        self._emit(self._make(flags, add(self.snd_una, off), now, payload), now, rtx=True)
+        if self._rtx_at is None:
+            self._rtx_at = now + self.rtt.rto
+        self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+
+    def _paced(self, now: int, size: int, rate: int) -> bool:
+        """Pacing: the next segment may leave ``size / rate`` after this one; True to stop."""
+        at = self._pace_at
+        base = at if at is not None and at > now else now
+        at = base + size * 1_000_000 // rate
+        self._pace_at = at
+        if at > now:
+            self._pace_wait = at
+            return True
+        return False
 
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
@@ -1209,7 +1637,26 @@ class Connection:
         space = self.config.recv_buffer - len(self._ready)
         return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
 
-    def _make(self, flags: int, seq: int, payload: bytes = b"") -> Segment:
+    def _make(self, flags: int, seq: int, now: int, payload: bytes = b"") -> Segment:
+        """A segment from us with the current ACK, window, urgent pointer and options."""
+        urgent = 0
+        snd_up = self._snd_up
+        if snd_up is not None:
+            if gt(snd_up, seq):
+                # RFC 9293 3.8.5: URG with SEG.UP = SND.UP - SEG.SEQ; a longer urgent
+                # run than 16 bits can point to is sent as the furthest it can
+                # (MUST-31, RFC 6093 4).
+                flags |= URG
+                urgent = min(sub(snd_up, seq), 0xFFFF)
+            elif le(snd_up, self.snd_una):
+                self._snd_up = None
+        opts: tuple[Option, ...] = ()
+        ts = self._ts
+        if ts.enabled:
+            # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
+            opts = (_NOP, _NOP, Timestamps(ts.tsval(now), ts.ts_recent))
+        if self.sack_ok and (self._reasm or self._sack_rx.pending_dsack):
+            opts = self._with_sack(opts, len(payload))
         return Segment(
             self.local[1],
             self.remote[1],
@@ -1217,13 +1664,24 @@ class Connection:
             self.rcv_nxt,
             flags,
             self._window_field(),
-            0,
-            (),
+            urgent,
+            opts,
             payload,
         )
 
+    def _with_sack(self, opts: tuple[Option, ...], payload_len: int) -> tuple[Option, ...]:
+        # RFC 2018 3-4: SACK blocks while data is queued out of order, as many as
+        # fit (a data segment has less room for options: RFC 6691).
+        room = min(self._mss_limit - payload_len, 40) if payload_len else 40
+        n = (room - self._opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN
+        if n <= 0:
+            return opts
+        sack = self._sack_rx.option(self.rcv_nxt, self._rcv_abs, self._reasm.ranges(), n)
+        return (*opts, _NOP, _NOP, sack) if sack is not None else opts
+
     def _emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:
         if seg.flags & ACK:
+            self._last_ack_sent = seg.ack
             self._ack_now = False
             self._ack_pending = 0
             self._delack_at = None
@@ -1244,6 +1702,7 @@ class Connection:
         """The TCB is deleted: cancel timers, report Closed once."""
         self._rtx_at = self._persist_at = self._delack_at = None
         self._keepalive_at = self._timewait_at = self._user_at = None
+        self._reo_at = self._tlp_at = self._pace_wait = None
         self._ack_now = False
         self._report_closed()
 
@@ -1256,6 +1715,8 @@ class Connection:
         if self._event_sink is not None:
             self._event_sink(self, ev)
         else:
+            if self._events is None:
+                self._events = deque()
             self._events.append(ev)
 
     def _wake(self) -> None:
@@ -1308,6 +1769,9 @@ class Connection:
             self._keepalive_at,
             self._timewait_at,
             self._user_at,
+            self._reo_at,
+            self._tlp_at,
+            self._pace_wait,
         )
         last = self._traced_timers
         if current == last:

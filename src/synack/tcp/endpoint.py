@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
 from synack.tcp.errors import PortInUseError
-from synack.tcp.events import Connected, Event, SoftError, Tracer
+from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
@@ -234,32 +234,22 @@ class Endpoint:
     def handle_icmp_error(
         self, now: int, *, kind: str, original: bytes, mtu: int | None = None
     ) -> None:
-        """An ICMP error quoting one of our packets (RFC 9293 3.9, MUST-56/SHLD-26).
+        """An ICMP error quoting one of our packets (RFC 9293 3.9.2.2).
 
-        ``original`` is the quoted IP header and at least 8 octets of TCP. Soft
-        errors (unreachables, time exceeded) are reported as ``SoftError`` events
-        and do not abort the connection (RFC 9293 3.9.2 / RFC 5461).
+        ``original`` is the quoted IP header and at least 8 octets of TCP; the
+        connection decides what the error means (see ``Connection.icmp_error``).
         """
         quoted = _parse_quoted(original)
         if quoted is None:
             self.counters["icmp.malformed"] += 1
             return
-        src, sport, dst, dport = quoted
+        src, sport, dst, dport, seq = quoted
         conn = self._conns.get((src, sport, dst, dport))
         if conn is None:
             self.counters["icmp.no_connection"] += 1
             return
         self.counters["icmp." + kind] += 1
-        if kind in ("frag_needed", "packet_too_big") and mtu:
-            overhead = 40 if len(src) == 4 else 60
-            new_mss = max(88, mtu - overhead)
-            if new_mss < conn.mss:
-                conn.mss = new_mss
-                conn.cc.set_mss(new_mss)
-                conn.counters["pmtu_reduced"] += 1
-            self._after(conn, now)
-            return
-        conn._event(SoftError(kind))
+        conn.icmp_error(now, kind=kind, seq=seq, mtu=mtu)
         self._after(conn, now)
 
     def handle_timer(self, now: int) -> None:
@@ -456,8 +446,8 @@ class Endpoint:
         return f"<Endpoint {self.name or addrs} conns={len(self._conns)}>"
 
 
-def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int] | None:
-    """Addresses and ports of the (possibly truncated) packet an ICMP error quotes."""
+def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int, int] | None:
+    """Addresses, ports and sequence number of the packet an ICMP error quotes."""
     if len(original) < 1:
         return None
     version = original[0] >> 4
@@ -465,11 +455,11 @@ def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int] | None:
         ihl = (original[0] & 0x0F) * 4
         if ihl < 20 or len(original) < ihl + 8 or original[9] != 6:
             return None
-        src, dst, tcp = original[12:16], original[16:20], original[ihl : ihl + 4]
+        src, dst, tcp = original[12:16], original[16:20], original[ihl : ihl + 8]
     elif version == 6:
         if len(original) < 48 or original[6] != 6:
             return None
-        src, dst, tcp = original[8:24], original[24:40], original[40:44]
+        src, dst, tcp = original[8:24], original[24:40], original[40:48]
     else:
         return None
     return (
@@ -477,6 +467,7 @@ def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int] | None:
         int.from_bytes(tcp[0:2], "big"),
         bytes(dst),
         int.from_bytes(tcp[2:4], "big"),
+        int.from_bytes(tcp[4:8], "big"),
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "TimedOut",
     "TraceRecord",
     "Tracer",
+    "UrgentData",
 ]
 
 TraceRecord = dict[str, Any]
@@ -46,6 +47,13 @@ class DataReceived:
     """In-order data is waiting; ``Connection.recv()`` returns it. ``available`` octets."""
 
     available: int
+
+
+@dataclass(frozen=True, slots=True)
+class UrgentData:
+    """The peer sent urgent data (RFC 9293 3.8.5); ``pending`` octets of it are unread."""
+
+    pending: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,4 +113,5 @@ Event = (
     | TimedOut
     | SoftError
     | StateChanged
+    | UrgentData
 )

@@ -27,13 +27,23 @@ class RttEstimator:
         )
         self.backoff = 0
 
-    def sample(self, r: int) -> None:
-        """Take one RTT measurement ``r`` (microseconds; never from a retransmission)."""
+    def sample(self, r: int, expected_samples: int = 1) -> None:
+        """Take one RTT measurement ``r`` (microseconds; never from a retransmission).
+
+        ``expected_samples`` > 1 when samples come from every ACK (RFC 7323 RTTM):
+        RFC 7323 Appendix G divides alpha and beta by the samples expected per RTT.
+        """
         r = max(r, 1)
         if self.srtt is None or self.rttvar is None:
             # RFC 6298 (2.2): SRTT <- R, RTTVAR <- R/2.
             self.srtt = r
             self.rttvar = r // 2
+        elif expected_samples > 1:
+            # RFC 7323 Appendix G: alpha' = alpha / ExpectedSamples,
+            # beta' = beta / ExpectedSamples.
+            err = abs(self.srtt - r)
+            self.rttvar += (err - self.rttvar) // (4 * expected_samples)
+            self.srtt += (r - self.srtt) // (8 * expected_samples)
         else:
             # RFC 6298 (2.3): RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|,
             # then SRTT <- (1 - alpha) * SRTT + alpha * R'.

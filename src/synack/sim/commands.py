@@ -1,0 +1,390 @@
+"""The ``synack demo`` and ``synack sim`` subcommands: their options and their output.
+
+``synack.cli`` registers these; each pair is a ``configure(parser)`` that adds
+the options and a ``run(args) -> exit status`` that runs the simulation and
+prints. Units on the command line: ``--rtt`` milliseconds, ``--bandwidth``
+Mbit/s, probabilities in [0, 1], ``--bytes`` a count (``10M``, ``1G`` and
+``64Ki`` suffixes accepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+
+from synack.cc import available as available_cc
+from synack.sim.demo import LOSABLE, run_demo
+from synack.sim.link import GilbertElliott, LinkConfig
+from synack.sim.rules import parse_rule
+from synack.sim.scenario import CLIENT_ADDR, SERVER_ADDR, SERVER_PORT, TransferResult, run_transfer
+
+__all__ = [
+    "configure_demo",
+    "configure_sim",
+    "link_from_args",
+    "parse_count",
+    "parse_queue",
+    "run_demo_command",
+    "run_sim_command",
+]
+
+_SUFFIXES = {
+    "": 1,
+    "k": 1000,
+    "m": 1000**2,
+    "g": 1000**3,
+    "ki": 1024,
+    "mi": 1024**2,
+    "gi": 1024**3,
+}
+
+
+def parse_count(text: str) -> int:
+    """``10000``, ``10M``, ``1G``, ``64Ki`` (optionally ending in ``B``) as an int."""
+    t = text.strip().lower().replace("_", "")
+    if t.endswith("b"):
+        t = t[:-1]
+    i = len(t)
+    while i and not t[i - 1].isdigit():
+        i -= 1
+    number, suffix = t[:i], t[i:]
+    if suffix not in _SUFFIXES or not number:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r} (try 10M, 1G, 64Ki)")
+    try:
+        value = float(number) * _SUFFIXES[suffix]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r}") from None
+    if value < 0 or value != int(value):
+        raise argparse.ArgumentTypeError(f"not a whole non-negative count: {text!r}")
+    return int(value)
+
+
+def parse_queue(text: str) -> tuple[int | None, int | None]:
+    """``100`` or ``100p`` packets; ``64KB``/``150000B`` bytes -> (packets, bytes)."""
+    t = text.strip().lower()
+    if t.endswith("p"):
+        return parse_count(t[:-1]), None
+    if t.endswith("b"):
+        return None, parse_count(t)
+    return parse_count(t), None
+
+
+def _probability(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a probability: {text!r}") from None
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"probability must be in [0, 1], got {p}")
+    return p
+
+
+def _burst(text: str) -> GilbertElliott:
+    rate, _, length = text.partition(":")
+    try:
+        return GilbertElliott.from_rate(_probability(rate), float(length) if length else 3.0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+# ----------------------------------------------------------------------- demo
+
+
+def configure_demo(p: argparse.ArgumentParser) -> None:
+    """The options of ``synack demo``."""
+    p.add_argument("--client-isn", type=int, default=1000, help="client ISN (default 1000)")
+    p.add_argument("--server-isn", type=int, default=5000, help="server ISN (default 5000)")
+    p.add_argument("--random-isn", action="store_true", help="choose ISNs per RFC 6528 instead")
+    p.add_argument(
+        "--lose",
+        choices=sorted(LOSABLE),
+        help="drop the first segment of this kind; shows the timeout and the retransmission",
+    )
+    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
+    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
+    p.add_argument(
+        "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="show windows, options and packet sizes"
+    )
+    p.add_argument("--no-time", action="store_true", help="leave out the timestamps")
+    p.add_argument(
+        "--delay", type=_positive_float, default=10.0, help="one-way delay in ms (default 10)"
+    )
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    """Run ``synack demo``."""
+    try:
+        result = run_demo(
+            client_isn=args.client_isn,
+            server_isn=args.server_isn,
+            random_isn=args.random_isn,
+            lose=args.lose,
+            pcap=args.pcap,
+            trace=args.trace,
+            relative=args.relative,
+            timestamps=not args.no_time,
+            verbose=args.verbose,
+            delay_us=round(args.delay * 1000),
+        )
+    except ValueError as exc:
+        print(f"synack demo: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.text())
+    return 0 if result.ok else 1
+
+
+# ------------------------------------------------------------------------ sim
+
+
+def configure_sim(p: argparse.ArgumentParser) -> None:
+    """The options of ``synack sim``."""
+    p.add_argument("--bytes", type=parse_count, default=10_000_000, help="bytes to send (10M)")
+    p.add_argument("--rtt", type=_positive_float, default=20.0, help="round-trip time in ms")
+    p.add_argument(
+        "--bandwidth", type=_positive_float, default=0.0, help="Mbit/s each way (0: unlimited)"
+    )
+    p.add_argument(
+        "--queue",
+        type=parse_queue,
+        default=(None, None),
+        metavar="N|Np|NB",
+        help="drop-tail queue: N packets, or a size in bytes like 64KB (default unbounded)",
+    )
+    p.add_argument("--loss", type=_probability, default=0.0, help="Bernoulli loss probability")
+    p.add_argument(
+        "--burst-loss",
+        type=_burst,
+        metavar="P[:LEN]",
+        help="Gilbert-Elliott loss: average rate P in bursts of LEN packets (default 3)",
+    )
+    p.add_argument(
+        "--periodic-loss", type=int, default=0, metavar="N", help="drop every Nth packet"
+    )
+    p.add_argument("--reorder", type=_probability, default=0.0, help="reordering probability")
+    p.add_argument(
+        "--reorder-delay",
+        type=_positive_float,
+        default=1.0,
+        help="extra delay of a reordered packet, ms",
+    )
+    p.add_argument("--duplicate", type=_probability, default=0.0, help="duplication probability")
+    p.add_argument("--corrupt", type=_probability, default=0.0, help="bit-corruption probability")
+    p.add_argument("--mtu", type=int, help="link MTU in bytes (the MSS follows it)")
+    p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="scripted drop on the data direction, e.g. syn, data:5-7 (repeatable)",
+    )
+    p.add_argument(
+        "--one-way",
+        action="store_true",
+        help="impair only the data direction (default: both directions)",
+    )
+    p.add_argument("--mss", type=int, help="MSS (default 1460, or MTU - 40)")
+    p.add_argument("--cc", default="newreno", choices=available_cc(), help="congestion control")
+    p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
+    p.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=3600.0,
+        help="simulated seconds to give up after",
+    )
+    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
+    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
+    p.add_argument("--plot", metavar="FILE.png", help="sequence/cwnd/RTT plot (needs matplotlib)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: on a terminal, for transfers of 50 MB or more)",
+    )
+
+
+def link_from_args(args: argparse.Namespace) -> tuple[LinkConfig, LinkConfig]:
+    """The data-direction and ACK-direction link configurations the options describe."""
+    qp, qb = args.queue
+    bandwidth = round(args.bandwidth * 1_000_000) or None
+    plain = LinkConfig(
+        delay=round(args.rtt * 1000) // 2,
+        bandwidth=bandwidth,
+        queue_packets=qp,
+        queue_bytes=qb,
+        mtu=args.mtu,
+    )
+    impaired = LinkConfig(
+        delay=plain.delay,
+        bandwidth=bandwidth,
+        queue_packets=qp,
+        queue_bytes=qb,
+        mtu=args.mtu,
+        loss=args.loss,
+        burst=args.burst_loss,
+        periodic_loss=args.periodic_loss,
+        reorder=args.reorder,
+        reorder_delay=round(args.reorder_delay * 1000),
+        duplicate=args.duplicate,
+        corrupt=args.corrupt,
+    )
+    rules = tuple(parse_rule(r) for r in args.drop)
+    forward = dataclasses.replace(impaired, rules=rules)
+    backward = plain if args.one_way else impaired
+    return forward, backward
+
+
+def _describe_link(cfg: LinkConfig, rtt_ms: float) -> str:
+    parts = [f"RTT {rtt_ms:g} ms"]
+    parts.append(f"{cfg.bandwidth / 1e6:g} Mbit/s" if cfg.bandwidth else "unlimited bandwidth")
+    if cfg.queue_packets is not None:
+        parts.append(f"queue {cfg.queue_packets} packets")
+    if cfg.queue_bytes is not None:
+        parts.append(f"queue {cfg.queue_bytes} bytes")
+    if cfg.mtu is not None:
+        parts.append(f"MTU {cfg.mtu}")
+    for name in ("loss", "reorder", "duplicate", "corrupt"):
+        v = getattr(cfg, name)
+        if v:
+            parts.append(f"{name} {v:g}")
+    if cfg.burst is not None:
+        parts.append(f"burst loss {cfg.burst.mean_loss:.3g} (mean burst {1 / cfg.burst.r:g})")
+    if cfg.periodic_loss:
+        parts.append(f"every {cfg.periodic_loss}th packet lost")
+    if cfg.rules:
+        parts.append("drop " + ", ".join(r.label for r in cfg.rules))
+    return ", ".join(parts)
+
+
+def _rate(bytes_per_s: float) -> str:
+    return f"{bytes_per_s / 1e6:.3f} MB/s ({bytes_per_s * 8 / 1e6:.2f} Mbit/s)"
+
+
+def summary_lines(
+    r: TransferResult, forward: LinkConfig, backward: LinkConfig, rtt: float
+) -> list[str]:
+    """The human-readable summary of a transfer."""
+    lines = [
+        f"synack sim: {r.bytes_sent:,} bytes from {CLIENT_ADDR} to {SERVER_ADDR}:{SERVER_PORT}",
+        f"  data link   {_describe_link(forward, rtt)}",
+    ]
+    if backward != forward:
+        lines.append(f"  ack link    {_describe_link(backward, rtt)}")
+    check = "SHA-256 verified" if r.verified else "NOT verified"
+    lines += [
+        f"  delivered   {r.bytes_delivered:,} bytes, {check}",
+        f"  goodput     {_rate(r.goodput_bytes_per_s)} over {r.sim_seconds:.6f} s simulated",
+    ]
+    speed = r.sim_seconds / r.wall_seconds if r.wall_seconds > 0 else 0.0
+    lines.append(f"  wall time   {r.wall_seconds:.3f} s ({speed:.1f} simulated seconds per second)")
+    lines.append(
+        f"  segments    {r.segments_sent:,} sent by the sender ({r.data_segments_sent:,} new data), "
+        f"{r.retransmissions:,} retransmissions"
+    )
+    drops = ", ".join(f"{k} {v:,}" for k, v in r.drops.items()) or "none"
+    lines.append(f"  drops       {drops}")
+    lines.append(f"  mss {r.mss}, cc {r.cc}, seed {r.seed}")
+    if r.error:
+        lines.append(f"  error       {r.error}")
+    return lines
+
+
+def _progress_bar(total: int) -> tuple[Callable[[int, int, int], None], Callable[[], None]]:
+    try:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+    except ImportError:  # pragma: no cover - rich is in the cli extra
+        return (lambda d, t, now: None), (lambda: None)
+    from rich.console import Console
+
+    bar = Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("sim {task.fields[sim]:.1f} s"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("transfer", total=total, sim=0.0)
+    bar.start()
+
+    def update(delivered: int, total: int, now: int) -> None:
+        bar.update(task, completed=delivered, sim=now / 1e6)
+
+    return update, bar.stop
+
+
+def run_sim_command(args: argparse.Namespace) -> int:
+    """Run ``synack sim``."""
+    try:
+        forward, backward = link_from_args(args)
+    except ValueError as exc:
+        print(f"synack sim: {exc}", file=sys.stderr)
+        return 2
+    plot = None
+    if args.plot:
+        from synack.trace.plot import PlotData
+
+        plot = PlotData()
+    show = args.progress
+    if show is None:
+        show = sys.stderr.isatty() and args.bytes >= 50_000_000
+    update, stop = _progress_bar(args.bytes) if show else (None, None)
+    try:
+        result = run_transfer(
+            args.bytes,
+            forward,
+            reverse=backward,
+            seed=args.seed,
+            cc=args.cc,
+            mss=args.mss,
+            pcap=args.pcap,
+            trace=args.trace,
+            plot=plot,
+            progress=update,
+            time_limit=round(args.time_limit * 1_000_000),
+        )
+    except ValueError as exc:
+        print(f"synack sim: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if stop is not None:
+            stop()
+    lines = summary_lines(result, forward, backward, args.rtt)
+    if plot is not None:
+        from synack.trace.plot import plot_transfer
+
+        plot_transfer(plot, args.plot, title=lines[0])
+        lines.append(f"  plot        {args.plot}")
+    if args.pcap:
+        lines.append(f"  pcap        {args.pcap}")
+    if args.trace:
+        lines.append(f"  trace       {args.trace}")
+    print("\n".join(lines))
+    if args.json:
+        print(json.dumps(result.to_json(), separators=(", ", ": ")))
+    return 0 if result.completed else 1

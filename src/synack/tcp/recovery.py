@@ -1,0 +1,651 @@
+"""Loss detection and recovery for the sender, and the congestion-control calls they drive.
+
+One :class:`Recovery` per connection holds the SACK scoreboard and decides,
+for every ACK, which segments are lost and how much may be sent:
+
+* without SACK: RFC 5681 fast retransmit with RFC 6582 NewReno fast recovery
+  and RFC 3042 limited transmit, exactly as before SACK;
+* with SACK: RFC 6675 recovery (pipe, NextSeg) with loss detected by RACK
+  (RFC 8985 6, the default) or by RFC 6675 IsLost, tail losses probed by TLP
+  (RFC 8985 7), and the window during recovery shaped by PRR (RFC 6937);
+* on RTO, every un-SACKed segment is marked lost and resent in order (the
+  go-back-N of RFC 6298 5.4 without resending what the receiver holds).
+
+Offsets are unwrapped sequence offsets (see :mod:`synack.tcp.sack`); times are
+integer microseconds. The connection sends what :meth:`Recovery.next_retransmission`
+and :meth:`Recovery.send_room` allow and reports every transmission back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Final
+
+from synack.cc.base import CongestionControl, RateSample
+from synack.tcp.rate import RateEstimator
+from synack.tcp.sack import EVER_RETRANS, LOST, RETRANS, SACKED, Scoreboard, TxSeg
+from synack.tcp.timestamps import TimestampState
+from synack.wire.seq import lt
+
+__all__ = ["DUPTHRESH", "WCDELACKT", "Recovery"]
+
+# RFC 5681 3.2 / RFC 6675 2: DupThresh.
+DUPTHRESH: Final = 3
+# RFC 8985 7.2: "WCDelAckT stands for worst case delayed ACK timer ... 200 ms".
+WCDELACKT: Final = 200_000
+# RFC 8985 7.2: without an RTT sample the PTO is one second.
+PTO_NO_RTT: Final = 1_000_000
+# RFC 8985 6.2 step 4: the reordering window persists for 16 D-SACK-free recoveries.
+REO_WND_PERSIST: Final = 16
+
+
+class Recovery:
+    """The sender's loss detection, recovery state and scoreboard.
+
+    ``sack`` says whether SACK was negotiated; ``rack`` (RACK-TLP), ``prr`` and
+    ``limited_transmit`` are the configuration switches. ``ts`` is the
+    connection's timestamp state when the option is in use (RACK uses TSecr to
+    tell which transmission an ACK answers).
+    """
+
+    __slots__ = (
+        "_delivered",
+        "_tq",
+        "_undo_retrans",
+        "cc",
+        "counters",
+        "dsack_round",
+        "dupacks",
+        "force_rtx",
+        "in_recovery",
+        "limited_transmit",
+        "min_rtt",
+        "mss",
+        "prr",
+        "prr_delivered",
+        "prr_out",
+        "rack",
+        "rack_end",
+        "rack_fack",
+        "rack_rtt",
+        "rack_xmit",
+        "rate",
+        "recover",
+        "recover_fs",
+        "reo_delay",
+        "reo_wnd_mult",
+        "reo_wnd_persist",
+        "reordering_seen",
+        "rto_recovery",
+        "rtt_sample",
+        "sack",
+        "sb",
+        "tlp_end",
+        "tlp_is_retrans",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        cc: CongestionControl,
+        *,
+        mss: int,
+        sack: bool,
+        rack: bool,
+        prr: bool,
+        limited_transmit: bool,
+        counters: Counter[str],
+        ts: TimestampState | None = None,
+    ) -> None:
+        self.cc = cc
+        self.mss = mss
+        self.sack = sack
+        self.rack = rack and sack  # RFC 8985 2: RACK-TLP requires SACK
+        self.prr = prr and not cc.controls_recovery_window
+        self.limited_transmit = limited_transmit
+        self.counters = counters
+        self.ts = ts
+        self.sb = Scoreboard()
+        self.rate: RateEstimator | None = RateEstimator() if cc.needs_rate_samples else None
+        # -- recovery state (RFC 6582 "recover", RFC 6675 "RecoveryPoint") ----
+        self.in_recovery = False
+        self.rto_recovery = False  # after an RTO, until the flight at the RTO is acked
+        self.recover = -1  # the ISS: "recover" starts there (RFC 6582 3.2 (1))
+        self.dupacks = 0
+        self.force_rtx = 0  # retransmissions allowed now regardless of cwnd
+        self._undo_retrans = -1  # RFC 3708-style count of undetected-spurious retransmissions
+        # -- RFC 6937 PRR ----------------------------------------------------
+        self.prr_delivered = 0
+        self.prr_out = 0
+        self.recover_fs = 0
+        # -- RFC 8985 RACK ---------------------------------------------------
+        self.rack_xmit = -1
+        self.rack_end = 0
+        self.rack_rtt = 0
+        self.rack_fack = 0
+        self.min_rtt: int | None = None
+        self.reordering_seen = False
+        self.reo_wnd_mult = 1
+        self.reo_wnd_persist = 0
+        self.dsack_round: int | None = None
+        # Transmissions in time order; created on first use (idle TCBs stay small).
+        self._tq: deque[tuple[TxSeg, int]] | None = None
+        # -- RFC 8985 TLP ----------------------------------------------------
+        self.tlp_end: int | None = None
+        self.tlp_is_retrans = False
+        # -- per-ACK results ---------------------------------------------------
+        self.rtt_sample: int | None = None  # newest never-retransmitted delivered segment
+        self.reo_delay = 0  # after an ACK: when RACK's next segment becomes overdue
+        self._delivered: list[TxSeg] = []
+
+    # ================================================================ queries
+    @property
+    def pipe(self) -> int:
+        """RFC 6675 SetPipe (FlightSize when there is no SACK and no loss marked)."""
+        return self.sb.pipe
+
+    @property
+    def flight_size(self) -> int:
+        """RFC 5681 FlightSize: octets sent and not cumulatively acknowledged."""
+        return self.sb.nxt - self.sb.una
+
+    def send_room(self) -> int:
+        """Octets cwnd allows beyond ``pipe`` now (RFC 3042 adds up to 2 SMSS on dupacks)."""
+        room = self.cc.cwnd - self.sb.pipe
+        if (
+            self.limited_transmit
+            and not self.sack
+            and not self.in_recovery
+            and 0 < self.dupacks < DUPTHRESH
+        ):
+            # RFC 3042 2: new data on each of the first two duplicate ACKs, if
+            # "the amount of outstanding data would remain less than or equal to
+            # the congestion window plus 2*SMSS".
+            room += self.dupacks * self.mss
+        return room
+
+    def next_retransmission(self) -> TxSeg | None:
+        """RFC 6675 NextSeg (1): the lowest lost segment not yet retransmitted."""
+        return self.sb.next_lost()
+
+    def may_retransmit(self, size: int) -> bool:
+        """True if a retransmission of ``size`` octets fits the window now."""
+        return self.force_rtx > 0 or self.sb.pipe + size <= self.cc.cwnd
+
+    def tlp_allowed(self) -> bool:
+        """RFC 8985 7.2: a probe may be scheduled (SACK, open state, data out, none pending)."""
+        return (
+            self.rack
+            and not self.in_recovery
+            and not self.rto_recovery
+            and self.tlp_end is None
+            and self.sb.nxt > self.sb.una
+        )
+
+    def pto(self, srtt: int | None) -> int:
+        """RFC 8985 7.2 TLP_calc_PTO, before the cap at the RTO deadline."""
+        if srtt is None:
+            return PTO_NO_RTT
+        pto = 2 * srtt
+        if self.sb.nxt - self.sb.una <= self.mss:
+            pto += WCDELACKT  # the lone segment's ACK may be delayed
+        return pto
+
+    # ========================================================= transmissions
+    def on_send(self, start: int, end: int, fin: bool, now: int) -> TxSeg:
+        """New data ``[start, end)`` left (``end`` includes a FIN)."""
+        seg = TxSeg(start, end, now, fin)
+        rate = self.rate
+        if rate is not None:
+            rate.on_sent(seg, now, self.sb.pipe)
+        self.sb.add(seg)
+        if self.rack:
+            self._time_queue().append((seg, now))
+        if self.in_recovery:
+            self.prr_out += end - start
+        return seg
+
+    def _time_queue(self) -> deque[tuple[TxSeg, int]]:
+        tq = self._tq
+        if tq is None:
+            tq = self._tq = deque()
+        return tq
+
+    def on_retransmit(self, seg: TxSeg, now: int) -> None:
+        """``seg`` was sent again (fast retransmit, NextSeg, RTO recovery or a TLP)."""
+        rate = self.rate
+        if rate is not None:
+            rate.on_sent(seg, now, self.sb.pipe)
+        self.sb.on_retransmit(seg, now)
+        if self.rack:
+            self._time_queue().append((seg, now))
+        if self.force_rtx > 0:
+            self.force_rtx -= 1
+        if self.in_recovery:
+            self.prr_out += seg.end - seg.start
+            if self._undo_retrans >= 0:
+                self._undo_retrans += 1
+
+    def on_tlp(self, *, retransmission: bool) -> None:
+        """RFC 8985 7.3: a probe was sent; TLP.end_seq = SND.NXT."""
+        self.tlp_end = self.sb.nxt
+        self.tlp_is_retrans = retransmission
+        self.counters["tlp"] += 1
+
+    def mark_app_limited(self) -> None:
+        """The sender ran out of data with window to spare (delivery-rate estimation 3.4)."""
+        if self.rate is not None and self.sb.next_lost() is None:
+            self.rate.mark_app_limited(self.sb.pipe)
+
+    # ================================================================== ACKs
+    def on_ack(
+        self,
+        now: int,
+        ack: int,
+        blocks: list[tuple[int, int]],
+        *,
+        dupack: bool,
+        tsecr: int | None,
+        srtt: int | None,
+    ) -> int:
+        """Process one acceptable ACK (``ack`` and ``blocks`` in unwrapped offsets).
+
+        ``dupack`` is RFC 5681's definition, from the connection. Calls the
+        congestion controller. Returns the octets newly acknowledged cumulatively.
+        """
+        sb = self.sb
+        cc = self.cc
+        prior_una = sb.una
+        prior_sacked = sb.sacked
+        prior_pipe = sb.pipe
+        rate = self.rate
+        rs: RateSample | None = rate.start_ack(prior_pipe) if rate is not None else None
+        delivered = self._delivered
+        delivered.clear()
+        self.rtt_sample = None
+        self.reo_delay = 0
+        # -- SACK blocks (RFC 2018 4, RFC 2883 4) ------------------------------
+        dsack: tuple[int, int] | None = None
+        if blocks:
+            l0, r0 = blocks[0]
+            if r0 <= ack or (len(blocks) > 1 and blocks[1][0] <= l0 and r0 <= blocks[1][1]):
+                # RFC 2883 4: a first block below the cumulative ACK, or inside the
+                # second block, reports a duplicate (D-SACK).
+                dsack = (l0, r0)
+                self.counters["dsack_received"] += 1
+            for left, right in blocks[1:] if dsack else blocks:
+                if left >= right or right > sb.nxt or left < sb.una - (1 << 30):
+                    self.counters["drop.sack_block_invalid"] += 1
+                    continue
+                sb.sack(left, right, delivered)
+        newly_sacked = len(delivered)
+        # -- the cumulative ACK --------------------------------------------------
+        acked = 0
+        if ack > prior_una:
+            sb.advance(ack, delivered)
+            acked = ack - prior_una
+            if self.rto_recovery and ack >= self.recover:
+                self.rto_recovery = False
+                self._exit_rack_recovery()
+        # -- per delivered segment: RTT, delivery rate, RACK (RFC 8985 6.2 (2)-(3))
+        newest_xmit = -1
+        rack = self.rack
+        for i, s in enumerate(delivered):
+            if i >= newly_sacked and s.flags & SACKED:
+                continue  # SACKed earlier: delivered back then
+            if rate is not None:
+                rate.on_delivered(s, now)
+            if not s.flags & EVER_RETRANS and s.xmit > newest_xmit:
+                newest_xmit = s.xmit
+            if rack:
+                self._rack_update(s, now, tsecr)
+        if newest_xmit >= 0:
+            r = now - newest_xmit
+            self.rtt_sample = r
+            if self.min_rtt is None or r < self.min_rtt:
+                self.min_rtt = r
+        delivered.clear()
+        if dsack is not None:
+            self._on_dsack(dsack, now)
+        self._tlp_on_ack(ack, acked, dsack, bool(blocks), now)
+        # -- loss detection ------------------------------------------------------
+        if dupack:
+            self.counters["dupack"] += 1
+        if self.sack:
+            if ack == prior_una and newly_sacked and sb.nxt > sb.una:
+                self.dupacks += 1  # RFC 6675 2: a duplicate ACK brings new SACK information
+            elif acked:
+                self.dupacks = 0
+            lost_before = sb.lost
+            if rack:
+                self.reo_delay = self._rack_detect_loss(now, srtt)
+            else:
+                self._mark_lost_rfc6675()
+            if rs is not None:
+                rs.newly_lost = sb.lost - lost_before
+                if rate is not None:
+                    rate.lost += max(rs.newly_lost, 0)
+            self._sack_recovery(now, acked, sb.sacked - prior_sacked)
+        else:
+            self._newreno(now, acked, dupack)
+        if rs is not None and rate is not None and (acked or newly_sacked):
+            rate.finish_ack(sb.pipe, self.min_rtt)
+            if rs.rtt is None:
+                rs.rtt = self.rtt_sample
+            cc.on_rate_sample(now=now, sample=rs)
+        return acked
+
+    # -------------------------------------------------------- NewReno (no SACK)
+    def _newreno(self, now: int, acked: int, dupack: bool) -> None:
+        sb = self.sb
+        cc = self.cc
+        if acked:
+            self.dupacks = 0
+            if self.in_recovery:
+                if sb.una >= self.recover:
+                    # RFC 6582 3.2 (6): a full acknowledgment ends fast recovery.
+                    self.in_recovery = False
+                    cc.on_recovery_end(now=now, in_flight=sb.pipe)
+                    self._after_recovery(now)
+                else:
+                    # RFC 6582 3.2 (5): a partial ACK: retransmit the first
+                    # unacknowledged segment, deflate cwnd.
+                    cc.on_ack(
+                        now=now,
+                        bytes_acked=acked,
+                        rtt=self.rtt_sample,
+                        in_flight=sb.pipe,
+                        in_recovery=True,
+                    )
+                    self._mark_head_lost()
+            else:
+                cc.on_ack(
+                    now=now,
+                    bytes_acked=acked,
+                    rtt=self.rtt_sample,
+                    in_flight=sb.pipe,
+                    in_recovery=False,
+                )
+            return
+        if not dupack:
+            return
+        self.dupacks += 1
+        if self.in_recovery:
+            # RFC 5681 3.2 (4): inflate for each further duplicate ACK.
+            cc.on_duplicate_ack(now=now, in_flight=sb.pipe, in_recovery=True)
+            return
+        if self.dupacks == DUPTHRESH and sb.una >= self.recover:
+            # RFC 5681 3.2 (2)-(3), RFC 6582 3.2 (2): fast retransmit; recover =
+            # the highest sequence number transmitted.
+            self.in_recovery = True
+            self.recover = sb.nxt
+            self.counters["fast_retransmit"] += 1
+            cc.on_recovery_start(now=now, in_flight=self.flight_size)
+            self._mark_head_lost()
+        elif self.dupacks < DUPTHRESH:
+            cc.on_duplicate_ack(now=now, in_flight=sb.pipe, in_recovery=False)
+
+    def _mark_head_lost(self) -> None:
+        first = self.sb.first()
+        if first is not None:
+            self.sb.mark_lost(first)
+            self.force_rtx = 1
+
+    # ---------------------------------------------------------- SACK recovery
+    def _sack_recovery(self, now: int, acked: int, sacked_delta: int) -> None:
+        sb = self.sb
+        cc = self.cc
+        if self.in_recovery:
+            if sb.una < self.recover:
+                self._prr_update(acked + sacked_delta)
+                return
+            # RFC 6675 5: "an incoming cumulative ACK for RecoveryPoint or beyond"
+            # ends loss recovery.
+            self.in_recovery = False
+            cc.on_recovery_end(now=now, in_flight=sb.pipe)
+            self._after_recovery(now)
+            self._exit_rack_recovery()
+            if not sb.lost:
+                return
+        if (
+            (sb.lost or (not self.rack and self.dupacks >= DUPTHRESH))
+            and sb.una >= self.recover
+            and not self.rto_recovery
+        ):
+            self._enter_sack_recovery(now, acked + sacked_delta)
+        elif acked:
+            # Slow start or congestion avoidance, also during RTO recovery.
+            cc.on_ack(
+                now=now,
+                bytes_acked=acked,
+                rtt=self.rtt_sample,
+                in_flight=sb.pipe,
+                in_recovery=False,
+            )
+
+    def _enter_sack_recovery(self, now: int, delivered_data: int) -> None:
+        sb = self.sb
+        cc = self.cc
+        self.in_recovery = True
+        self.recover = sb.nxt  # RFC 6675 (4.1): RecoveryPoint = HighData
+        self.counters["fast_retransmit"] += 1
+        self.counters["recovery.sack"] += 1
+        if not sb.lost:
+            # RFC 6675 (4.3): retransmit the first segment presumed dropped.
+            self._mark_head_lost()
+        self.force_rtx = 1  # RFC 5681 3.2 (2): the fast retransmit goes out regardless
+        self._undo_retrans = 0
+        cc.on_recovery_start(now=now, in_flight=self.flight_size)
+        if self.prr:
+            # RFC 6937 3: "prr_delivered = 0; prr_out = 0; RecoverFS = snd.nxt - snd.una".
+            self.prr_delivered = 0
+            self.prr_out = 0
+            self.recover_fs = max(self.flight_size, 1)
+            self._prr_update(delivered_data)
+        elif not cc.controls_recovery_window:
+            # RFC 6675 (4.2): cwnd = ssthresh.
+            cc.cwnd = cc.ssthresh
+
+    def _prr_update(self, delivered_data: int) -> None:
+        """RFC 6937 3: the per-ACK sndcnt, applied as ``cwnd = pipe + sndcnt``."""
+        if not self.prr:
+            return
+        if delivered_data < 0:
+            delivered_data = 0
+        self.prr_delivered += delivered_data
+        cc = self.cc
+        pipe = self.sb.pipe
+        ssthresh = cc.ssthresh
+        if pipe > ssthresh:
+            # Proportional Rate Reduction: sndcnt = CEIL(prr_delivered * ssthresh /
+            # RecoverFS) - prr_out.
+            sndcnt = -(-self.prr_delivered * ssthresh // self.recover_fs) - self.prr_out
+        else:
+            # Slow Start Reduction Bound: limit = MAX(prr_delivered - prr_out,
+            # DeliveredData) + MSS; sndcnt = MIN(ssthresh - pipe, limit).
+            limit = max(self.prr_delivered - self.prr_out, delivered_data) + self.mss
+            sndcnt = min(ssthresh - pipe, limit)
+        cc.cwnd = pipe + max(sndcnt, 0)
+
+    def _after_recovery(self, now: int) -> None:
+        """Recovery ended; if every retransmission of the episode was reported as a
+        duplicate (D-SACK, now or later), the episode was spurious (RFC 3708 2,
+        RFC 9438 4.9.2): the congestion controller may undo its reduction."""
+        self.force_rtx = 0
+        if self._undo_retrans == 0:
+            self._undo_retrans = -1
+            self.counters["recovery.spurious"] += 1
+            self.cc.on_spurious_recovery(now=now)
+
+    # -------------------------------------------------- RFC 6675 IsLost marking
+    def _mark_lost_rfc6675(self) -> None:
+        """RFC 6675 4 IsLost: DupThresh SACKed segments, or more than (DupThresh-1)*SMSS
+        SACKed octets, above an un-SACKed segment mark it lost."""
+        sb = self.sb
+        above_segs = sb.sacked_segs
+        above_bytes = sb.sacked
+        if not above_segs:
+            return
+        limit = (DUPTHRESH - 1) * self.mss
+        segs = sb.segs
+        for i in range(sb.head, len(segs)):
+            s = segs[i]
+            if s.start >= sb.high_sacked:
+                break
+            if s.flags & SACKED:
+                above_segs -= 1
+                above_bytes -= s.end - s.start
+                continue
+            if above_segs < DUPTHRESH and above_bytes <= limit:
+                break
+            sb.mark_lost(s)
+
+    # ------------------------------------------------------------- RACK (8985)
+    def _rack_update(self, s: TxSeg, now: int, tsecr: int | None) -> None:
+        """RFC 8985 6.2 step 2 (RACK.xmit_ts, end_seq, rtt) and step 3 (reordering)."""
+        x = s.xmit
+        if s.flags & EVER_RETRANS:
+            ts = self.ts
+            if tsecr is not None and ts is not None and lt(tsecr, ts.tsval(x)):
+                return  # "ACK.ts_option.echo_reply < Segment.xmit_ts": for the original
+            if self.min_rtt is not None and now - x < self.min_rtt:
+                return  # too fast to be for the retransmission
+        if x > self.rack_xmit or (x == self.rack_xmit and s.end > self.rack_end):
+            self.rack_xmit = x
+            self.rack_end = s.end
+            self.rack_rtt = now - x
+        if s.end > self.rack_fack:
+            self.rack_fack = s.end
+        elif s.end < self.rack_fack and not s.flags & EVER_RETRANS:
+            # Step 3: a segment below the highest delivered one, never retransmitted,
+            # arrived late: the path reorders.
+            if not self.reordering_seen:
+                self.counters["reordering_seen"] += 1
+            self.reordering_seen = True
+
+    def reo_wnd(self, srtt: int | None) -> int:
+        """RFC 8985 6.2 step 4 RACK_update_reo_wnd (the return value)."""
+        if not self.reordering_seen:
+            if self.in_recovery or self.rto_recovery:
+                return 0
+            if self.sb.sacked_segs >= DUPTHRESH:
+                return 0
+        if self.min_rtt is None:
+            return 0
+        w = self.reo_wnd_mult * self.min_rtt // 4
+        return min(w, srtt) if srtt is not None else w
+
+    def _rack_detect_loss(self, now: int, srtt: int | None) -> int:
+        """RFC 8985 6.2 step 5: mark lost what was sent before RACK.xmit_ts and
+        is overdue by RACK.rtt + reo_wnd; return the time until the next such
+        segment is overdue (0 if none), for the reordering timer.
+
+        The queue is in transmit order, so the first segment not yet overdue
+        bounds all later ones: the timer is armed for it (RFC 8985 arms for the
+        latest; firing earlier only marks earlier, when each is due).
+        """
+        if self.rack_xmit < 0:
+            return 0
+        sb = self.sb
+        una = sb.una
+        reo = self.reo_wnd(srtt)
+        rack_xmit, rack_end, rack_rtt = self.rack_xmit, self.rack_end, self.rack_rtt
+        tq = self._tq
+        while tq:
+            s, x = tq[0]
+            f = s.flags
+            if x != s.xmit or s.end <= una or f & SACKED or (f & LOST and not f & RETRANS):
+                tq.popleft()  # acknowledged, resent later, or already waiting as lost
+                continue
+            # RACK_sent_after(RACK.xmit_ts, RACK.end_seq, Segment.xmit_ts, Segment.end_seq)
+            if not (rack_xmit > x or (rack_xmit == x and rack_end > s.end)):
+                return 0
+            remaining = x + rack_rtt + reo - now
+            if remaining > 0:
+                return remaining
+            tq.popleft()
+            if sb.mark_lost(s):
+                self.counters["rack.lost"] += 1
+        return 0
+
+    def rack_timeout(self, now: int, srtt: int | None) -> int:
+        """The reordering timer expired (RFC 8985 6.3): detect again; return the next delay."""
+        lost_before = self.sb.lost
+        delay = self._rack_detect_loss(now, srtt)
+        if (
+            self.sb.lost > lost_before
+            and not self.in_recovery
+            and self.sb.una >= self.recover
+            and not self.rto_recovery
+        ):
+            self._enter_sack_recovery(now, 0)
+        return delay
+
+    def _on_dsack(self, block: tuple[int, int], now: int) -> None:
+        """RFC 8985 6.2 step 4 (D-SACK adaptation of reo_wnd) and undo accounting."""
+        sb = self.sb
+        if self.dsack_round is not None and sb.una >= self.dsack_round:
+            self.dsack_round = None
+        if self.dsack_round is None:
+            self.dsack_round = sb.nxt
+            self.reo_wnd_mult += 1
+            self.reo_wnd_persist = REO_WND_PERSIST
+        if self._undo_retrans > 0:
+            self._undo_retrans -= 1
+            if self._undo_retrans == 0 and not self.in_recovery:
+                self._after_recovery(now)
+
+    def _exit_rack_recovery(self) -> None:
+        # RFC 8985 6.2 step 4: "Else if exiting Fast or RTO recovery".
+        if self.dsack_round is None and self.reo_wnd_persist > 0:
+            self.reo_wnd_persist -= 1
+            if self.reo_wnd_persist <= 0:
+                self.reo_wnd_mult = 1
+
+    # -------------------------------------------------------------- TLP (8985)
+    def _tlp_on_ack(
+        self, ack: int, acked: int, dsack: tuple[int, int] | None, has_sack: bool, now: int
+    ) -> None:
+        """RFC 8985 7.4.2: did the probe repair a loss?"""
+        end = self.tlp_end
+        if end is None or ack < end:
+            return
+        if not self.tlp_is_retrans:
+            self.tlp_end = None  # a probe of new data was delivered
+            return
+        if dsack is not None and dsack[1] >= end:
+            self.tlp_end = None  # the original arrived too: nothing was lost
+            return
+        if ack > end:
+            # The probe repaired a lost segment: respond as to a fast recovery.
+            self.tlp_end = None
+            self.counters["tlp.recovered_loss"] += 1
+            self.cc.on_recovery_start(now=now, in_flight=self.flight_size)
+            self.cc.on_recovery_end(now=now, in_flight=self.sb.pipe)
+            return
+        if not acked and not has_sack:
+            self.tlp_end = None  # a pure duplicate ACK: original and probe both arrived
+
+    # -------------------------------------------------------------------- RTO
+    def on_rto(self, now: int) -> None:
+        """The retransmission timer expired: reduce, and treat the flight as lost."""
+        sb = self.sb
+        first = sb.first()
+        if first is not None and first.flags & SACKED:
+            # RFC 2018 8: the receiver dropped data it had SACKed (reneging).
+            self.counters["sack.reneging"] += 1
+            sb.clear_sacks()
+        self.cc.on_rto(now=now, in_flight=self.flight_size)
+        self._undo_retrans = -1
+        self.in_recovery = False
+        self.rto_recovery = True
+        self.recover = sb.nxt  # RFC 6582 4: recover = highest sequence number sent
+        self.dupacks = 0
+        self.tlp_end = None
+        self.force_rtx = 0
+        sb.mark_all_lost()
+
+    def window_reopened(self) -> None:
+        """The peer's window opened after probing: resend whatever it may have dropped."""
+        self.sb.mark_all_lost()
+        self.force_rtx = 1

@@ -1,0 +1,389 @@
+"""SACK on both sides: the sender's scoreboard (RFC 6675 2-4) and the receiver's blocks (RFC 2018 4, RFC 2883).
+
+Both work in *unwrapped* sequence offsets (plain ints that never wrap, 0 = the
+first octet after our SYN), so nothing here needs modular arithmetic; the
+connection converts at its edges.
+
+The :class:`Scoreboard` keeps one :class:`TxSeg` per transmitted segment from
+SND.UNA to SND.MAX with its SACKed / lost / retransmitted state and the
+per-packet fields of delivery-rate estimation, plus running totals so that
+``pipe`` (RFC 6675 SetPipe) costs O(1). Lost segments wait in a heap ordered by
+sequence for retransmission (RFC 6675 NextSeg rule 1).
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Iterator
+from operator import attrgetter
+from typing import Final
+
+from synack.wire.seq import MASK
+from synack.wire.tcp import Sack
+
+__all__ = [
+    "EVER_RETRANS",
+    "LOST",
+    "RETRANS",
+    "SACKED",
+    "SackReceiver",
+    "Scoreboard",
+    "TxSeg",
+]
+
+SACKED: Final = 1
+"""The receiver reported the segment in a SACK block."""
+LOST: Final = 2
+"""Loss detection (RFC 6675 IsLost, RACK, RTO) marked the segment lost."""
+RETRANS: Final = 4
+"""Retransmitted since it was last marked lost, and still counted in ``pipe``."""
+EVER_RETRANS: Final = 8
+"""Retransmitted at least once (Karn's rule, RACK's ambiguity check)."""
+
+_start_of = attrgetter("start")
+
+
+class TxSeg:
+    """One transmitted segment: ``[start, end)`` in unwrapped offsets (a FIN counts one)."""
+
+    __slots__ = (
+        "app_limited",
+        "delivered",
+        "delivered_time",
+        "end",
+        "fin",
+        "first_sent",
+        "flags",
+        "start",
+        "xmit",
+    )
+
+    def __init__(self, start: int, end: int, xmit: int, fin: bool) -> None:
+        self.start = start
+        self.end = end
+        self.fin = fin
+        self.xmit = xmit  # time of the latest (re)transmission, microseconds
+        self.flags = 0
+        # draft-cheng-iccrg-delivery-rate-estimation 3.2: P.delivered,
+        # P.delivered_time, P.first_sent_time, P.is_app_limited.
+        self.delivered = 0
+        self.delivered_time = -1  # -1: not stamped, or already delivered
+        self.first_sent = 0
+        self.app_limited = False
+
+    def __repr__(self) -> str:
+        names = [n for bit, n in ((1, "S"), (2, "L"), (4, "R"), (8, "E")) if self.flags & bit]
+        return (
+            f"TxSeg({self.start}-{self.end}{'F' if self.fin else ''} {''.join(names)} @{self.xmit})"
+        )
+
+
+class Scoreboard:
+    """The segments in flight, their SACK/loss state, and ``pipe`` (RFC 6675 2-4).
+
+    Byte totals: ``sacked`` (SACKed, not yet cumulatively acknowledged), ``lost``
+    (marked lost, retransmitted or not) and ``retrans`` (retransmissions not
+    yet SACKed, acknowledged or lost again). ``pipe = outstanding - sacked -
+    lost + retrans``, as RFC 6675 SetPipe counts it.
+    """
+
+    __slots__ = (
+        "_heap",
+        "_heap_n",
+        "head",
+        "high_sacked",
+        "lost",
+        "nxt",
+        "retrans",
+        "sacked",
+        "sacked_segs",
+        "segs",
+        "una",
+    )
+
+    def __init__(self, una: int = 0) -> None:
+        self.segs: list[TxSeg] = []
+        self.head = 0  # index of the first live segment in _segs
+        self.una = una
+        self.nxt = una  # end of the highest segment sent (SND.MAX)
+        self.sacked = 0
+        self.sacked_segs = 0
+        self.lost = 0
+        self.retrans = 0
+        self.high_sacked = una  # RFC 6675 HighSACK + 1: the end of the highest SACKed octet
+        self._heap: list[tuple[int, int, TxSeg]] = []
+        self._heap_n = 0
+
+    # ------------------------------------------------------------- queries
+    def __len__(self) -> int:
+        return len(self.segs) - self.head
+
+    def __iter__(self) -> Iterator[TxSeg]:
+        return iter(self.segs[self.head :])
+
+    @property
+    def outstanding(self) -> int:
+        """Octets (and FIN) sent and not cumulatively acknowledged: FlightSize."""
+        return self.nxt - self.una
+
+    @property
+    def pipe(self) -> int:
+        """RFC 6675 SetPipe: octets the sender believes are still in the network."""
+        return self.nxt - self.una - self.sacked - self.lost + self.retrans
+
+    def first(self) -> TxSeg | None:
+        """The segment at SND.UNA, or None when nothing is outstanding."""
+        return self.segs[self.head] if self.head < len(self.segs) else None
+
+    def last(self) -> TxSeg | None:
+        """The highest segment sent, or None."""
+        return self.segs[-1] if self.head < len(self.segs) else None
+
+    def find(self, offset: int) -> int:
+        """Index of the segment holding ``offset`` (or the first after it)."""
+        i = bisect.bisect_right(self.segs, offset, lo=self.head, key=_start_of) - 1
+        if i < self.head:
+            return self.head
+        if self.segs[i].end <= offset:
+            return i + 1
+        return i
+
+    def segs_from(self, index: int) -> list[TxSeg]:
+        """The live segments from ``index`` on (a copy)."""
+        return self.segs[max(index, self.head) :]
+
+    # ------------------------------------------------------------ updates
+    def add(self, seg: TxSeg) -> None:
+        """Record a new transmission; it starts where the last one ended."""
+        self.segs.append(seg)
+        self.nxt = seg.end
+
+    def advance(self, una: int, acked: list[TxSeg]) -> None:
+        """Cumulative ACK up to ``una``: move fully acknowledged segments into ``acked``.
+
+        A segment only partly acknowledged is trimmed in place (its totals too).
+        """
+        if una <= self.una:
+            return
+        segs = self.segs
+        i = self.head
+        n = len(segs)
+        while i < n:
+            s = segs[i]
+            if s.end <= una:
+                self._forget(s, s.end - s.start)
+                acked.append(s)
+                i += 1
+                continue
+            if s.start < una:
+                self._forget(s, una - s.start)
+                s.start = una
+            break
+        self.head = i
+        self.una = una
+        if self.high_sacked < una:
+            self.high_sacked = una
+        if i > 256 and i * 2 > n:
+            del segs[:i]
+            self.head = 0
+
+    def _forget(self, s: TxSeg, n: int) -> None:
+        """Remove ``n`` octets of ``s`` from the totals (acknowledged or trimmed)."""
+        f = s.flags
+        if f & SACKED:
+            self.sacked -= n
+            if n == s.end - s.start:
+                self.sacked_segs -= 1
+        if f & LOST:
+            self.lost -= n
+        if f & RETRANS:
+            self.retrans -= n
+
+    def sack(self, left: int, right: int, newly: list[TxSeg]) -> None:
+        """Mark segments wholly inside ``[left, right)`` SACKed; append the new ones to ``newly``."""
+        left = max(left, self.una)
+        if left >= right:
+            return
+        segs = self.segs
+        i = self.find(left)
+        n = len(segs)
+        while i < n:
+            s = segs[i]
+            if s.start >= right:
+                break
+            if s.start >= left and s.end <= right and not s.flags & SACKED:
+                f = s.flags
+                size = s.end - s.start
+                if f & LOST:
+                    self.lost -= size
+                if f & RETRANS:
+                    self.retrans -= size
+                s.flags = (f & EVER_RETRANS) | SACKED
+                self.sacked += size
+                self.sacked_segs += 1
+                if s.end > self.high_sacked:
+                    self.high_sacked = s.end
+                newly.append(s)
+            i += 1
+
+    def mark_lost(self, s: TxSeg) -> bool:
+        """Mark ``s`` lost (again, if its retransmission was lost); False if it already is."""
+        f = s.flags
+        if f & SACKED or (f & LOST and not f & RETRANS):
+            return False
+        size = s.end - s.start
+        if f & RETRANS:
+            self.retrans -= size
+        else:
+            self.lost += size
+        s.flags = (f & ~RETRANS) | LOST
+        self._heap_n += 1
+        heapq.heappush(self._heap, (s.start, self._heap_n, s))
+        return True
+
+    def mark_all_lost(self) -> int:
+        """RTO: every un-SACKed outstanding segment is lost; return how many were marked."""
+        n = 0
+        for s in self.segs[self.head :]:
+            if self.mark_lost(s):
+                n += 1
+        return n
+
+    def clear_sacks(self) -> None:
+        """Forget all SACK information (the receiver reneged, RFC 2018 8)."""
+        for s in self.segs[self.head :]:
+            if s.flags & SACKED:
+                s.flags &= ~SACKED
+        self.sacked = 0
+        self.sacked_segs = 0
+        self.high_sacked = self.una
+
+    def next_lost(self) -> TxSeg | None:
+        """RFC 6675 NextSeg rule 1: the lowest segment marked lost and not yet retransmitted."""
+        heap = self._heap
+        una = self.una
+        while heap:
+            s = heap[0][2]
+            f = s.flags
+            if s.end <= una or f & (SACKED | RETRANS) or not f & LOST:
+                heapq.heappop(heap)
+                continue
+            return s
+        return None
+
+    def on_retransmit(self, s: TxSeg, now: int) -> None:
+        """``s`` (marked lost) was sent again."""
+        if s.flags & LOST and not s.flags & RETRANS:
+            self.retrans += s.end - s.start
+            s.flags |= RETRANS
+        s.flags |= EVER_RETRANS
+        s.xmit = now
+
+    def split(self, s: TxSeg, size: int) -> TxSeg:
+        """Cut ``s`` after ``size`` octets (the MSS shrank); return the new second part.
+
+        Only for segments not SACKed; the totals are unchanged (both parts keep
+        the flags), and a lost second part is queued for retransmission too.
+        """
+        tail = TxSeg(s.start + size, s.end, s.xmit, s.fin)
+        tail.flags = s.flags
+        tail.delivered = s.delivered
+        tail.delivered_time = s.delivered_time
+        tail.first_sent = s.first_sent
+        tail.app_limited = s.app_limited
+        s.end = s.start + size
+        s.fin = False
+        i = self.find(s.start)
+        self.segs.insert(i + 1, tail)
+        if tail.flags & LOST and not tail.flags & RETRANS:
+            self._heap_n += 1
+            heapq.heappush(self._heap, (tail.start, self._heap_n, tail))
+        return tail
+
+
+class SackReceiver:
+    """The receiver's SACK blocks: most recent first, then older ones still held (RFC 2018 4).
+
+    ``note_received`` is called with the out-of-order range that contains each
+    newly queued segment; ``note_duplicate`` with a duplicate range, which the
+    next ACK reports first as a D-SACK block (RFC 2883 4).
+    """
+
+    __slots__ = ("_dsack", "_recent")
+
+    def __init__(self) -> None:
+        self._recent: list[tuple[int, int]] = []
+        self._dsack: tuple[int, int] | None = None
+
+    @property
+    def pending_dsack(self) -> bool:
+        return self._dsack is not None
+
+    def note_received(self, block: tuple[int, int]) -> None:
+        """``block`` now holds the segment that just arrived: report it first."""
+        recent = self._recent
+        left, right = block
+        # Drop blocks that this one covers (they merged into it).
+        recent[:] = [b for b in recent if not (left <= b[0] and b[1] <= right)]
+        recent.insert(0, block)
+        del recent[8:]
+
+    def note_duplicate(self, left: int, right: int) -> None:
+        """RFC 2883 4 (1): a duplicate arrived; the next ACK's first block says which."""
+        if left < right:
+            self._dsack = (left, right)
+
+    def blocks(
+        self, rcv_abs: int, held: list[tuple[int, int]], limit: int
+    ) -> list[tuple[int, int]]:
+        """Up to ``limit`` blocks: a D-SACK block (once), then the held ranges, newest first.
+
+        ``held`` are the receive queue's ranges (ascending); every block sent is
+        one of them, as reported most recently (RFC 2018 4: "the first SACK
+        block ... MUST specify the contiguous block of data containing the
+        segment which triggered this ACK").
+        """
+        out: list[tuple[int, int]] = []
+        d = self._dsack
+        if d is not None:
+            self._dsack = None
+            out.append(d)
+            # RFC 2883 4 (3): if the duplicate lies inside a held block, that block
+            # follows; it is the first of the recent list anyway when it applies.
+        if not held:
+            self._recent.clear()
+            return out[:limit]
+        recent = []
+        for left, right in self._recent:
+            if right <= rcv_abs:
+                continue  # delivered in order since
+            # the held range that contains this block now (ranges only merge)
+            i = bisect.bisect_right(held, (left, 1 << 62)) - 1
+            if i >= 0 and held[i][0] <= left < held[i][1]:
+                r = held[i]
+                if r not in recent:
+                    recent.append(r)
+        self._recent = recent
+        for r in recent:
+            if len(out) >= limit:
+                break
+            if r not in out:
+                out.append(r)
+        # RFC 2018 4: fill the rest with other held ranges, highest first.
+        for r in reversed(held):
+            if len(out) >= limit:
+                break
+            if r not in out:
+                out.append(r)
+        return out
+
+    def option(
+        self, rcv_nxt: int, rcv_abs: int, held: list[tuple[int, int]], limit: int
+    ) -> Sack | None:
+        """The SACK option for the next segment (``rcv_abs`` is RCV.NXT's offset), or None."""
+        blocks = self.blocks(rcv_abs, held, limit)
+        if not blocks:
+            return None
+        base = rcv_nxt - rcv_abs
+        return Sack(tuple(((base + lo) & MASK, (base + hi) & MASK) for lo, hi in blocks))

@@ -1,0 +1,62 @@
+"""The Timestamps option's state for one connection: our TSval clock, TS.Recent and PAWS (RFC 7323 3-5)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from synack.wire.seq import MASK, le, lt
+
+__all__ = ["PAWS_IDLE", "TICK", "TimestampState"]
+
+TICK: Final = 1_000
+"""Our timestamp clock ticks every millisecond (RFC 7323 5.4: between 1 ms and 1 s per tick)."""
+PAWS_IDLE: Final = 24 * 24 * 3600 * 1_000_000
+"""RFC 7323 5.5: TS.Recent is invalid after 24 days of idleness."""
+
+
+class TimestampState:
+    """TS.Recent and the PAWS test of RFC 7323 5.3, with the echo rule of 4.3.
+
+    ``offset`` randomises the clock per connection (RFC 7323 7.1); the core has
+    no randomness, so the connection derives it from its RFC 6528 ISS.
+    """
+
+    __slots__ = ("enabled", "offset", "ts_recent", "ts_recent_age")
+
+    def __init__(self, offset: int) -> None:
+        self.enabled = False
+        self.offset = offset & MASK
+        self.ts_recent = 0
+        self.ts_recent_age = 0  # when TS.Recent was last set, microseconds
+
+    def tsval(self, now: int) -> int:
+        """Our TSval at ``now`` (RFC 7323 3.2: "the current value of the timestamp clock")."""
+        return (now // TICK + self.offset) & MASK
+
+    def rtt(self, tsecr: int, now: int) -> int | None:
+        """RFC 7323 4.1 RTTM: the RTT that ``tsecr`` measures, in microseconds, or None.
+
+        Resolution is one tick; a result of zero ticks counts as half a tick.
+        """
+        d = (self.tsval(now) - tsecr) & MASK
+        if d >= 1 << 31:
+            return None  # an echo from the future: not ours
+        return d * TICK if d else TICK // 2
+
+    def set_recent(self, tsval: int, now: int) -> None:
+        self.ts_recent = tsval
+        self.ts_recent_age = now
+
+    def paws_rejects(self, tsval: int, now: int) -> bool:
+        """RFC 7323 5.3 R1: "SEG.TSval < TS.Recent and ... TS.Recent is valid"."""
+        if now - self.ts_recent_age > PAWS_IDLE:
+            # RFC 7323 5.5: after 24 days idle the PAWS test is skipped and
+            # TS.Recent is taken afresh from this segment.
+            self.set_recent(tsval, now)
+            return False
+        return lt(tsval, self.ts_recent)
+
+    def update_recent(self, tsval: int, seq: int, last_ack_sent: int, now: int) -> None:
+        """RFC 7323 4.3 (1) / 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent"."""
+        if le(self.ts_recent, tsval) and le(seq, last_ack_sent):
+            self.set_recent(tsval, now)

@@ -1,0 +1,197 @@
+"""The ``synack demo`` and ``synack sim`` subcommands: options, output, exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from synack.sim.commands import (
+    configure_demo,
+    configure_sim,
+    link_from_args,
+    parse_count,
+    parse_queue,
+    run_demo_command,
+    run_sim_command,
+)
+
+SIM_JSON_KEYS = {
+    "bytes_sent",
+    "bytes_delivered",
+    "verified",
+    "goodput_bytes_per_s",
+    "sim_seconds",
+    "wall_seconds",
+    "segments_sent",
+    "retransmissions",
+    "drops",
+    "mss",
+    "cc",
+    "seed",
+}
+
+
+def parse(configure: object, argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    configure(p)  # type: ignore[operator]
+    return p.parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("10000", 10_000), ("10M", 10_000_000), ("1G", 10**9), ("64Ki", 65_536), ("1.5MB", 1_500_000)],
+)
+def test_counts_accept_suffixes(text: str, value: int) -> None:
+    assert parse_count(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "ten", "1X", "-5", "0.5"])
+def test_bad_counts_are_rejected(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_count(text)
+
+
+def test_queue_sizes_in_packets_or_bytes() -> None:
+    assert parse_queue("100") == (100, None)
+    assert parse_queue("100p") == (100, None)
+    assert parse_queue("64KB") == (None, 64_000)
+
+
+def test_sim_options_become_link_configurations() -> None:
+    args = parse(
+        configure_sim,
+        [
+            "--rtt",
+            "40",
+            "--bandwidth",
+            "12.5",
+            "--queue",
+            "30",
+            "--loss",
+            "0.01",
+            "--burst-loss",
+            "0.02:5",
+            "--reorder",
+            "0.1",
+            "--reorder-delay",
+            "2",
+            "--duplicate",
+            "0.05",
+            "--corrupt",
+            "0.01",
+            "--mtu",
+            "1400",
+            "--periodic-loss",
+            "100",
+            "--drop",
+            "syn",
+            "--one-way",
+        ],
+    )
+    forward, backward = link_from_args(args)
+    assert forward.delay == backward.delay == 20_000
+    assert forward.bandwidth == 12_500_000
+    assert forward.queue_packets == 30
+    assert forward.mtu == 1400
+    assert forward.loss == 0.01
+    assert forward.reorder == 0.1
+    assert forward.reorder_delay == 2_000
+    assert forward.duplicate == 0.05
+    assert forward.corrupt == 0.01
+    assert forward.periodic_loss == 100
+    assert forward.burst is not None
+    assert forward.burst.mean_loss == pytest.approx(0.02)
+    assert len(forward.rules) == 1
+    assert not backward.impaired
+
+
+def test_sim_prints_a_summary_and_json_with_the_issue_s_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = parse(
+        configure_sim,
+        [
+            "--bytes", "1M", "--rtt", "20", "--bandwidth", "20", "--loss", "0.01",
+            "--duplicate", "0.01", "--seed", "3", "--json",
+            "--pcap", str(tmp_path / "s.pcap"), "--trace", str(tmp_path / "s.jsonl"),
+            "--plot", str(tmp_path / "s.png"),
+        ],
+    )  # fmt: skip
+    assert run_sim_command(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "synack sim: 1,000,000 bytes from 192.168.1.100 to 10.0.0.5:80"
+    assert any("SHA-256 verified" in line for line in out)
+    summary = json.loads(out[-1])
+    assert set(summary) >= SIM_JSON_KEYS
+    assert summary["verified"] is True
+    assert summary["bytes_delivered"] == 1_000_000
+    assert summary["cc"] == "newreno"
+    assert summary["seed"] == 3
+    assert summary["mss"] == 1448  # 1460 less the Timestamps option
+    assert isinstance(summary["drops"], dict)
+    for name in ("s.pcap", "s.jsonl", "s.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_sim_fails_with_status_1_when_nothing_gets_through(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = parse(configure_sim, ["--bytes", "1000", "--loss", "1", "--json"])
+    assert run_sim_command(args) == 1
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["verified"] is False
+
+
+def test_demo_prints_the_fixed_isns_and_the_handshake(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo_command(parse(configure_demo, [])) == 0
+    out = capsys.readouterr().out
+    assert "fixed for illustration: client 1000, server 5000" in out
+    assert "Client (192.168.1.100) -> Server (10.0.0.5:80)   [SYN] Seq=1000\n" in out
+    assert "[SYN, ACK] Seq=5000 Ack=1001\n" in out
+
+
+def test_demo_with_random_isns_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo_command(parse(configure_demo, ["--random-isn"])) == 0
+    assert "RFC 6528" in capsys.readouterr().out
+
+
+def test_demo_rejects_an_isn_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo_command(parse(configure_demo, ["--client-isn", str(2**32)])) == 2
+    assert "ISN" in capsys.readouterr().err
+
+
+def test_the_synack_command_runs_demo_and_sim(capsys: pytest.CaptureFixture[str]) -> None:
+    from synack.cli import main
+
+    assert main(["demo", "--no-time"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "Client (192.168.1.100) -> Server (10.0.0.5:80)   [SYN] Seq=1000" in out
+    assert main(["sim", "--bytes", "100k", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["verified"] is True
+
+
+def test_python_dash_m_synack_demo_prints_the_seed_handshake() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "synack", "demo", "--lose", "syn-ack"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "[SYN, ACK] Seq=5000 Ack=1001   x lost (scripted)" in done.stdout
+    assert "both sides closed gracefully." in done.stdout
+
+
+def test_sim_with_a_progress_bar_still_prints_the_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = parse(configure_sim, ["--bytes", "2M", "--progress", "--json"])
+    assert run_sim_command(args) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1])["verified"] is True
