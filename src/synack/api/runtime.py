@@ -89,7 +89,7 @@ class Runtime:
 
     def now(self) -> int:
         """The loop's monotonic time in integer microseconds."""
-        return int(self.loop.time() * _US)
+        return round(self.loop.time() * _US)
 
     # ---------------------------------------------------------------- inputs
 
