@@ -7,6 +7,8 @@ offloads; and the same under netem impairment plus synack's own seeded drops.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -178,3 +180,77 @@ def test_impaired_transfers_complete_with_exact_bytes(
     extra = [*_impair(lab_tap), "--drop", "0.02", "--seed", "7"]
     _kernel_to_synack(lab_tap, tmp_path, 4 * MB, offload, extra)
     _synack_to_kernel(lab_tap, 4 * MB, offload, extra)
+
+
+def test_serve_writes_a_pcap_tshark_accepts_and_a_trace(lab_tap: NetnsLab, tmp_path: Path) -> None:
+    _require_tools("curl", "tshark")
+    lab = lab_tap
+    www = tmp_path / "www"
+    www.mkdir()
+    digest = random_file(www / "small.bin", 200_000, seed=4)
+    pcap, trace = tmp_path / "serve.pcap", tmp_path / "serve.jsonl"
+    argv = synack_argv(
+        lab,
+        "serve",
+        "--port",
+        "80",
+        "--max-connections",
+        "1",
+        "--pcap",
+        str(pcap),
+        "--trace",
+        str(trace),
+        "http",
+        str(www),
+        offload=False,
+    )
+    with running(argv, "synack serve") as server:
+        server.expect("synack: serving http on")
+        out = tmp_path / "got.bin"
+        result = lab.run(
+            [
+                "curl",
+                "--noproxy",
+                "*",
+                "-sS",
+                "--max-time",
+                "60",
+                "-o",
+                str(out),
+                "http://10.0.0.5/small.bin",
+            ],
+            timeout=90,
+            env=env_without_proxies(),
+        )
+        assert result.returncode == 0, result.stderr
+        assert server.wait(30) == 0
+    assert sha256_file(out) == digest
+    tshark = [
+        "tshark",
+        "-r",
+        str(pcap),
+        "-o",
+        "tcp.check_checksum:TRUE",
+        "-o",
+        "ip.check_checksum:TRUE",
+    ]
+    frames = subprocess.run(
+        [*tshark, "-T", "fields", "-e", "frame.protocols"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    protocols = frames.stdout.splitlines()
+    assert any("arp" in p for p in protocols)
+    assert sum("http" in p for p in protocols) >= 2  # request and response
+    bad = subprocess.run(
+        [*tshark, "-Y", "_ws.malformed or tcp.checksum.status == 0 or ip.checksum.status == 0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.stdout == "", bad.stdout
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    states = [r["new"] for r in records if r["ev"] == "state"]
+    assert "ESTABLISHED" in states
+    assert any(r["ev"] == "seg_out" for r in records)

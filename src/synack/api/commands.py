@@ -16,6 +16,7 @@ import dataclasses
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -32,6 +33,8 @@ from synack.api.apps import (
 from synack.api.runtime import DeviceLink, Runtime, open_tap_runtime
 from synack.link.impair import Impairment
 from synack.link.netns import NetnsLab, netns_exists
+from synack.trace.jsonl import JsonlWriter
+from synack.trace.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, PcapWriter
 
 __all__ = [
     "configure_connect",
@@ -127,24 +130,56 @@ def _add_link_options(p: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="send and receive buffer (default 4Mi)",
     )
+    g.add_argument(
+        "--pcap", metavar="FILE", help="write every frame synack sends and receives to FILE"
+    )
+    g.add_argument("--trace", metavar="FILE", help="write the core's trace records as JSON Lines")
     g.add_argument("-q", "--quiet", action="store_true", help="print only results")
 
 
+# Files a runtime writes (pcap, trace), closed by _finish.
+_OUTPUTS: dict[int, list[Callable[[], None]]] = {}
+
+
 def _open_runtime(args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> Runtime:
-    return open_tap_runtime(
-        tap=args.tap,
-        addrs=args.addr or ["10.0.0.5/24"],
-        loop=loop,
-        netns=args.netns,
-        gateways=args.gateway,
-        offloads=args.offload,
-        mtu=args.mtu,
-        kind="tun" if args.tun else "tap",
-        impair_in=args.impair_in,
-        impair_out=_out_impairment(args),
-        seed=args.seed,
-        buffer=args.buffer,
-    )
+    closers: list[Callable[[], None]] = []
+    capture: Callable[[int, str, bytes], None] | None = None
+    tracer: JsonlWriter | None = None
+    if args.pcap:
+        pcap = PcapWriter(args.pcap, LINKTYPE_RAW if args.tun else LINKTYPE_ETHERNET)
+        closers.append(pcap.close)
+        # pcap wants wall-clock time; the runtime's clock is the loop's monotonic one.
+        offset = round(time.time() * 1_000_000) - round(loop.time() * 1_000_000)
+
+        def capture(now: int, direction: str, frame: bytes) -> None:
+            pcap.write(now + offset, frame)
+
+    if args.trace:
+        tracer = JsonlWriter(args.trace)
+        closers.append(tracer.close)
+    try:
+        runtime = open_tap_runtime(
+            tap=args.tap,
+            addrs=args.addr or ["10.0.0.5/24"],
+            loop=loop,
+            netns=args.netns,
+            gateways=args.gateway,
+            offloads=args.offload,
+            mtu=args.mtu,
+            kind="tun" if args.tun else "tap",
+            impair_in=args.impair_in,
+            impair_out=_out_impairment(args),
+            seed=args.seed,
+            buffer=args.buffer,
+            capture=capture,
+            tracer=tracer,
+        )
+    except BaseException:
+        for close in closers:
+            close()
+        raise
+    _OUTPUTS[id(runtime)] = closers
+    return runtime
 
 
 def _impairment(text: str) -> Impairment:
@@ -171,8 +206,10 @@ def _describe(runtime: Runtime) -> str:
 
 
 def _finish(runtime: Runtime) -> None:
-    """Close the runtime; report what the impairments did (on stderr)."""
+    """Close the runtime and its output files; report what the impairments did (on stderr)."""
     runtime.close()
+    for close in _OUTPUTS.pop(id(runtime), []):
+        close()
     link = runtime.link
     if isinstance(link, DeviceLink):
         for name, path in (("in", link.rx_path), ("out", link.tx_path)):
