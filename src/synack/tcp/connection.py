@@ -109,23 +109,23 @@ _TIMER_NAMES: Final = (
 )
 _NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
 
-_SYNCHRONIZED: Final = frozenset(
-    {
-        S.ESTABLISHED,
-        S.FIN_WAIT_1,
-        S.FIN_WAIT_2,
-        S.CLOSE_WAIT,
-        S.CLOSING,
-        S.LAST_ACK,
-        S.TIME_WAIT,
-    }
+# State groups are tuples, not sets: membership then tests identity, whereas a
+# set would call Enum.__hash__ (Python code) on every segment.
+_SYNCHRONIZED: Final = (
+    S.ESTABLISHED,
+    S.FIN_WAIT_1,
+    S.FIN_WAIT_2,
+    S.CLOSE_WAIT,
+    S.CLOSING,
+    S.LAST_ACK,
+    S.TIME_WAIT,
 )
 # States in which data (or our FIN) may still need to be sent or retransmitted.
-_SENDING: Final = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+_SENDING: Final = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK)
 # RFC 9293 3.10.7.4 seventh: states that process segment text.
-_RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+_RECEIVING: Final = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
 # RFC 9293 3.10.2: states in which SEND queues data.
-_USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
+_USER_SEND: Final = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 
 
 def _timestamps_of(seg: Segment) -> Timestamps | None:
@@ -489,7 +489,9 @@ class Connection:
         ready = self._ready
         if not ready:
             return b""
-        before = self._advertisable_gain()
+        cur = sub(self._rcv_adv, self.rcv_nxt)
+        # How far the right edge could move now, before and after the read.
+        before = self.config.recv_buffer - len(ready) - (cur if cur > 0 else 0)
         if max_bytes < 0 or max_bytes >= len(ready):
             data = bytes(ready)
             ready.clear()
@@ -497,8 +499,7 @@ class Connection:
             data = bytes(ready[:max_bytes])
             del ready[:max_bytes]
         if self.state in _SYNCHRONIZED and self.state is not S.TIME_WAIT and not self.peer_closed:
-            gain = self._advertisable_gain()
-            cur = sub(self._rcv_adv, self.rcv_nxt)
+            gain = before + len(data)
             threshold = min(self.config.recv_buffer // 2, self.mss)
             if gain >= threshold > before and (cur < threshold or gain >= cur):
                 self._ack_now = True
@@ -1666,10 +1667,6 @@ class Connection:
             field = 0xFFFF
         self._rcv_adv = add(self.rcv_nxt, field << shift)
         return field
-
-    def _advertisable_gain(self) -> int:
-        space = self.config.recv_buffer - len(self._ready)
-        return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
 
     def _make(self, flags: int, seq: int, now: int, payload: bytes = b"") -> Segment:
         """A segment from us with the current ACK, window, urgent pointer and options."""
