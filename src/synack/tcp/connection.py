@@ -62,6 +62,7 @@ from synack.wire.tcp import (
     MaxSegmentSize,
     NoOperation,
     Option,
+    Sack,
     SackPermitted,
     Segment,
     Timestamps,
@@ -91,6 +92,7 @@ SACK_OPTION_BASE: Final = 4
 SWS_OVERRIDE: Final = 200_000
 
 _NOP: Final = NoOperation()
+_HALF: Final = 1 << 31  # sequence and timestamp comparisons are modulo 2**32
 _SACK_PERMITTED: Final = SackPermitted()
 _NO_BLOCKS: Final[list[tuple[int, int]]] = []
 
@@ -107,23 +109,41 @@ _TIMER_NAMES: Final = (
 )
 _NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
 
-_SYNCHRONIZED: Final = frozenset(
-    {
-        S.ESTABLISHED,
-        S.FIN_WAIT_1,
-        S.FIN_WAIT_2,
-        S.CLOSE_WAIT,
-        S.CLOSING,
-        S.LAST_ACK,
-        S.TIME_WAIT,
-    }
+# State groups are tuples, not sets: membership then tests identity, whereas a
+# set would call Enum.__hash__ (Python code) on every segment.
+_SYNCHRONIZED: Final = (
+    S.ESTABLISHED,
+    S.FIN_WAIT_1,
+    S.FIN_WAIT_2,
+    S.CLOSE_WAIT,
+    S.CLOSING,
+    S.LAST_ACK,
+    S.TIME_WAIT,
 )
 # States in which data (or our FIN) may still need to be sent or retransmitted.
-_SENDING: Final = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+_SENDING: Final = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK)
 # RFC 9293 3.10.7.4 seventh: states that process segment text.
-_RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+_RECEIVING: Final = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
 # RFC 9293 3.10.2: states in which SEND queues data.
-_USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
+_USER_SEND: Final = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
+
+
+def _timestamps_of(seg: Segment) -> Timestamps | None:
+    """The segment's Timestamps option; quick for the usual NOP, NOP, TS."""
+    opts = seg.options
+    if len(opts) == 3:
+        o = opts[2]
+        if type(o) is Timestamps:
+            return o
+    return seg.timestamps
+
+
+def _sack_blocks_of(seg: Segment) -> tuple[tuple[int, int], ...]:
+    """The segment's SACK blocks; quick for segments with no room for any."""
+    opts = seg.options
+    if len(opts) <= 3 and not (opts and type(opts[-1]) is Sack):
+        return ()
+    return seg.sack_blocks
 
 
 def _packed(addr: bytes | str) -> bytes:
@@ -374,6 +394,11 @@ class Connection:
         return sub(self.snd_max, self.snd_una)
 
     @property
+    def bytes_acked(self) -> int:
+        """Octets of data (and our FIN) the peer has acknowledged so far (RFC 4898 HCThruOctetsAcked)."""
+        return self._una_abs
+
+    @property
     def pipe(self) -> int:
         """Octets believed in the network (RFC 6675 SetPipe): FlightSize less SACKed and lost."""
         return self._rec.pipe
@@ -464,7 +489,9 @@ class Connection:
         ready = self._ready
         if not ready:
             return b""
-        before = self._advertisable_gain()
+        cur = sub(self._rcv_adv, self.rcv_nxt)
+        # How far the right edge could move now, before and after the read.
+        before = self.config.recv_buffer - len(ready) - (cur if cur > 0 else 0)
         if max_bytes < 0 or max_bytes >= len(ready):
             data = bytes(ready)
             ready.clear()
@@ -472,8 +499,7 @@ class Connection:
             data = bytes(ready[:max_bytes])
             del ready[:max_bytes]
         if self.state in _SYNCHRONIZED and self.state is not S.TIME_WAIT and not self.peer_closed:
-            gain = self._advertisable_gain()
-            cur = sub(self._rcv_adv, self.rcv_nxt)
+            gain = before + len(data)
             threshold = min(self.config.recv_buffer // 2, self.mss)
             if gain >= threshold > before and (cur < threshold or gain >= cur):
                 self._ack_now = True
@@ -978,17 +1004,18 @@ class Connection:
             seg = replace(seg, seq=add(seg.seq, 1), flags=fl & ~SYN)
             fl = seg.flags
         tso = None
-        if self._ts.enabled and not fl & RST:
+        ts = self._ts
+        if ts.enabled and not fl & RST:
             # RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a
             # TCP SHOULD silently drop the segment."
-            tso = seg.timestamps
+            tso = _timestamps_of(seg)
             if tso is None:
                 self._drop(now, "missing_timestamp")
                 return
             # RFC 7323 5.3 R1 (PAWS): "If ... SEG.TSval < TS.Recent and if TS.Recent
             # is valid ..., then treat the arriving segment as not acceptable: Send
             # an acknowledgment in reply ... and drop the segment."
-            if self._ts.paws_rejects(tso.tsval, now):
+            if (tso.tsval - ts.ts_recent) & MASK >= _HALF and ts.paws_rejects(tso.tsval, now):
                 self._drop(now, "paws")
                 self._ack_now = True
                 return
@@ -1027,8 +1054,14 @@ class Connection:
             self._ack_now = True
             return
         if tso is not None:
-            # RFC 7323 4.3 (1) and 5.3 R3: remember the peer's TSval for our TSecr.
-            self._ts.update_recent(tso.tsval, seg.seq, self._last_ack_sent, now)
+            # RFC 7323 4.3 (1) and 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =<
+            # Last.ACK.sent", remember the peer's TSval for our TSecr.
+            tsval = tso.tsval
+            if (tsval - ts.ts_recent) & MASK < _HALF and (
+                self._last_ack_sent - seg.seq
+            ) & MASK < _HALF:
+                ts.ts_recent = tsval
+                ts.ts_recent_age = now
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:
             if seg.seq != self.rcv_nxt:
@@ -1180,8 +1213,8 @@ class Connection:
             and wnd == self.snd_wnd
             and wnd > 0  # answers to zero-window probes say nothing about loss
         )
-        blocks = seg.sack_blocks if self.sack_ok else ()
-        if advanced or dupack or (blocks and self.snd_max != snd_una):
+        blocks = _sack_blocks_of(seg) if self.sack_ok else ()
+        if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
@@ -1231,7 +1264,7 @@ class Connection:
             if blocks
             else _NO_BLOCKS
         )
-        tso = seg.timestamps if self._ts.enabled else None
+        tso = _timestamps_of(seg) if self._ts.enabled else None
         tsecr = tso.tsecr if tso is not None else None
         ack_abs = una_abs + sub(ack, snd_una)
         if advanced:
@@ -1362,13 +1395,13 @@ class Connection:
                 added = self._reasm.insert(start, payload)
                 self.counters["out_of_order"] += 1
                 if sack:
-                    if added:
-                        # RFC 2018 4: the first block reports the one holding this segment.
-                        for r in self._reasm.ranges():
-                            if r[0] <= start < r[1]:
-                                self._sack_rx.note_received(r)
-                                break
-                    elif self.config.dsack:
+                    # RFC 2018 4: the first block reports the one holding this segment;
+                    # RFC 2883 4: a D-SACK block before it if all of it was held already.
+                    for r in self._reasm.ranges():
+                        if r[0] <= start < r[1]:
+                            self._sack_rx.note_received(r)
+                            break
+                    if not added and self.config.dsack:
                         self._sack_rx.note_duplicate(start, start + len(payload))
                 # RFC 5681 4.2: each out-of-order segment triggers an immediate
                 # duplicate ACK (the sender counts them for fast retransmit).
@@ -1492,7 +1525,7 @@ class Connection:
         self._pace_wait = None
         mss = self.mss
         if not probe:
-            while (s := rec.next_retransmission()) is not None:
+            while rec.sb.lost_queue and (s := rec.next_retransmission()) is not None:
                 size = s.end - s.start
                 if size - s.fin > mss:
                     rec.sb.split(s, mss)
@@ -1574,7 +1607,8 @@ class Connection:
                 self._rtx_at = now + self.rtt.rto
                 if self.config.user_timeout is not None and self._user_at is None:
                     self._user_at = now + self.config.user_timeout
-            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+            if rec.cc_on_sent:
+                self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
             if fin or probe or (rate and self._paced(now, end, rate)):
                 break
         if sent_new and not probe:
@@ -1598,7 +1632,8 @@ class Connection:
         self._emit(self._make(flags, add(self.snd_una, off), now, payload), now, rtx=True)
         if self._rtx_at is None:
             self._rtx_at = now + self.rtt.rto
-        self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+        if rec.cc_on_sent:
+            self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
 
     def _paced(self, now: int, size: int, rate: int) -> bool:
         """Pacing: the next segment may leave ``size / rate`` after this one; True to stop."""
@@ -1633,10 +1668,6 @@ class Connection:
         self._rcv_adv = add(self.rcv_nxt, field << shift)
         return field
 
-    def _advertisable_gain(self) -> int:
-        space = self.config.recv_buffer - len(self._ready)
-        return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
-
     def _make(self, flags: int, seq: int, now: int, payload: bytes = b"") -> Segment:
         """A segment from us with the current ACK, window, urgent pointer and options."""
         urgent = 0
@@ -1654,7 +1685,7 @@ class Connection:
         ts = self._ts
         if ts.enabled:
             # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
-            opts = (_NOP, _NOP, Timestamps(ts.tsval(now), ts.ts_recent))
+            opts = ts.option(now)
         if self.sack_ok and (self._reasm or self._sack_rx.pending_dsack):
             opts = self._with_sack(opts, len(payload))
         return Segment(

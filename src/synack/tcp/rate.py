@@ -72,13 +72,13 @@ class RateEstimator:
 
     def on_delivered(self, seg: TxSeg, now: int) -> None:
         """Section 3.3 "Upon receiving an ACK", for each newly delivered segment."""
+        if seg.delivered_time < 0:
+            return  # delivered before (SACKed, now cumulatively acknowledged)
         size = seg.end - seg.start
         self.delivered += size
         self.delivered_time = now
         rs = self.sample
         rs.newly_acked += size
-        if seg.delivered_time < 0:
-            return  # already sampled (SACKed before, now cumulatively acknowledged)
         # Take the most recently sent packet as the sample's start.
         if (
             not self._have_prior

@@ -18,7 +18,7 @@ and :meth:`Recovery.send_room` allow and reports every transmission back.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from typing import Final
 
 from synack.cc.base import CongestionControl, RateSample
@@ -39,6 +39,9 @@ PTO_NO_RTT: Final = 1_000_000
 REO_WND_PERSIST: Final = 16
 
 
+_SCRATCH: list[TxSeg] = []  # the segments one ACK delivered (reused: the core is single-threaded)
+
+
 class Recovery:
     """The sender's loss detection, recovery state and scoreboard.
 
@@ -49,10 +52,11 @@ class Recovery:
     """
 
     __slots__ = (
-        "_delivered",
         "_tq",
+        "_tq_head",
         "_undo_retrans",
         "cc",
+        "cc_on_sent",
         "counters",
         "dsack_round",
         "dupacks",
@@ -65,8 +69,8 @@ class Recovery:
         "prr_delivered",
         "prr_out",
         "rack",
-        "rack_end",
         "rack_fack",
+        "rack_order",
         "rack_rtt",
         "rack_xmit",
         "rate",
@@ -98,6 +102,8 @@ class Recovery:
         ts: TimestampState | None = None,
     ) -> None:
         self.cc = cc
+        # Skip the per-segment hook for algorithms that do not override it.
+        self.cc_on_sent = type(cc).on_packet_sent is not CongestionControl.on_packet_sent
         self.mss = mss
         self.sack = sack
         self.rack = rack and sack  # RFC 8985 2: RACK-TLP requires SACK
@@ -120,7 +126,7 @@ class Recovery:
         self.recover_fs = 0
         # -- RFC 8985 RACK ---------------------------------------------------
         self.rack_xmit = -1
-        self.rack_end = 0
+        self.rack_order = 0
         self.rack_rtt = 0
         self.rack_fack = 0
         self.min_rtt: int | None = None
@@ -128,15 +134,14 @@ class Recovery:
         self.reo_wnd_mult = 1
         self.reo_wnd_persist = 0
         self.dsack_round: int | None = None
-        # Transmissions in time order; created on first use (idle TCBs stay small).
-        self._tq: deque[tuple[TxSeg, int]] | None = None
+        self._tq: list[tuple[TxSeg, int]] = []  # (segment, order): transmissions in order ...
+        self._tq_head = 0  # ... from this index on
         # -- RFC 8985 TLP ----------------------------------------------------
         self.tlp_end: int | None = None
         self.tlp_is_retrans = False
         # -- per-ACK results ---------------------------------------------------
         self.rtt_sample: int | None = None  # newest never-retransmitted delivered segment
         self.reo_delay = 0  # after an ACK: when RACK's next segment becomes overdue
-        self._delivered: list[TxSeg] = []
 
     # ================================================================ queries
     @property
@@ -200,16 +205,10 @@ class Recovery:
             rate.on_sent(seg, now, self.sb.pipe)
         self.sb.add(seg)
         if self.rack:
-            self._time_queue().append((seg, now))
+            self._tq.append((seg, seg.order))
         if self.in_recovery:
             self.prr_out += end - start
         return seg
-
-    def _time_queue(self) -> deque[tuple[TxSeg, int]]:
-        tq = self._tq
-        if tq is None:
-            tq = self._tq = deque()
-        return tq
 
     def on_retransmit(self, seg: TxSeg, now: int) -> None:
         """``seg`` was sent again (fast retransmit, NextSeg, RTO recovery or a TLP)."""
@@ -218,7 +217,7 @@ class Recovery:
             rate.on_sent(seg, now, self.sb.pipe)
         self.sb.on_retransmit(seg, now)
         if self.rack:
-            self._time_queue().append((seg, now))
+            self._tq.append((seg, seg.order))
         if self.force_rtx > 0:
             self.force_rtx -= 1
         if self.in_recovery:
@@ -260,11 +259,21 @@ class Recovery:
         prior_pipe = sb.pipe
         rate = self.rate
         rs: RateSample | None = rate.start_ack(prior_pipe) if rate is not None else None
-        delivered = self._delivered
+        delivered = _SCRATCH
         delivered.clear()
         self.rtt_sample = None
         self.reo_delay = 0
-        # -- SACK blocks (RFC 2018 4, RFC 2883 4) ------------------------------
+        # -- the cumulative ACK, then SACK blocks (RFC 2018 4, RFC 2883 4): the
+        # delivered segments are listed in ascending order, as RACK's reordering
+        # detection wants them (RFC 8985 6.2 step 3).
+        acked = 0
+        if ack > prior_una:
+            sb.advance(ack, delivered)
+            acked = ack - prior_una
+            if self.rto_recovery and ack >= self.recover:
+                self.rto_recovery = False
+                self._exit_rack_recovery()
+        n_cum = len(delivered)
         dsack: tuple[int, int] | None = None
         if blocks:
             l0, r0 = blocks[0]
@@ -273,25 +282,17 @@ class Recovery:
                 # second block, reports a duplicate (D-SACK).
                 dsack = (l0, r0)
                 self.counters["dsack_received"] += 1
-            for left, right in blocks[1:] if dsack else blocks:
+            for left, right in sorted(blocks[1:] if dsack else blocks):
                 if left >= right or right > sb.nxt or left < sb.una - (1 << 30):
                     self.counters["drop.sack_block_invalid"] += 1
                     continue
                 sb.sack(left, right, delivered)
-        newly_sacked = len(delivered)
-        # -- the cumulative ACK --------------------------------------------------
-        acked = 0
-        if ack > prior_una:
-            sb.advance(ack, delivered)
-            acked = ack - prior_una
-            if self.rto_recovery and ack >= self.recover:
-                self.rto_recovery = False
-                self._exit_rack_recovery()
+        newly_sacked = len(delivered) - n_cum
         # -- per delivered segment: RTT, delivery rate, RACK (RFC 8985 6.2 (2)-(3))
         newest_xmit = -1
         rack = self.rack
         for i, s in enumerate(delivered):
-            if i >= newly_sacked and s.flags & SACKED:
+            if i < n_cum and s.flags & SACKED:
                 continue  # SACKed earlier: delivered back then
             if rate is not None:
                 rate.on_delivered(s, now)
@@ -498,7 +499,8 @@ class Recovery:
                 continue
             if above_segs < DUPTHRESH and above_bytes <= limit:
                 break
-            sb.mark_lost(s)
+            if not s.flags & LOST:  # NextSeg (1) takes each lost segment once
+                sb.mark_lost(s)
 
     # ------------------------------------------------------------- RACK (8985)
     def _rack_update(self, s: TxSeg, now: int, tsecr: int | None) -> None:
@@ -510,9 +512,12 @@ class Recovery:
                 return  # "ACK.ts_option.echo_reply < Segment.xmit_ts": for the original
             if self.min_rtt is not None and now - x < self.min_rtt:
                 return  # too fast to be for the retransmission
-        if x > self.rack_xmit or (x == self.rack_xmit and s.end > self.rack_end):
+        # RACK_sent_after(): transmissions are numbered in the order they left, which
+        # breaks ties between equal timestamps (RFC 8985 uses end_seq, which a
+        # retransmission sent in the same microsecond as later new data defeats).
+        if s.order > self.rack_order:
             self.rack_xmit = x
-            self.rack_end = s.end
+            self.rack_order = s.order
             self.rack_rtt = now - x
         if s.end > self.rack_fack:
             self.rack_fack = s.end
@@ -549,24 +554,32 @@ class Recovery:
         sb = self.sb
         una = sb.una
         reo = self.reo_wnd(srtt)
-        rack_xmit, rack_end, rack_rtt = self.rack_xmit, self.rack_end, self.rack_rtt
+        rack_order, rack_rtt = self.rack_order, self.rack_rtt
         tq = self._tq
-        while tq:
-            s, x = tq[0]
+        i = self._tq_head
+        n = len(tq)
+        delay = 0
+        while i < n:
+            s, order = tq[i]
             f = s.flags
-            if x != s.xmit or s.end <= una or f & SACKED or (f & LOST and not f & RETRANS):
-                tq.popleft()  # acknowledged, resent later, or already waiting as lost
+            if order != s.order or s.end <= una or f & SACKED or (f & LOST and not f & RETRANS):
+                i += 1  # acknowledged, resent later, or already waiting as lost
                 continue
             # RACK_sent_after(RACK.xmit_ts, RACK.end_seq, Segment.xmit_ts, Segment.end_seq)
-            if not (rack_xmit > x or (rack_xmit == x and rack_end > s.end)):
-                return 0
-            remaining = x + rack_rtt + reo - now
+            if order >= rack_order:
+                break
+            remaining = s.xmit + rack_rtt + reo - now
             if remaining > 0:
-                return remaining
-            tq.popleft()
+                delay = remaining
+                break
+            i += 1
             if sb.mark_lost(s):
                 self.counters["rack.lost"] += 1
-        return 0
+        if i > 1024 and i * 2 > n:
+            del tq[:i]
+            i = 0
+        self._tq_head = i
+        return delay
 
     def rack_timeout(self, now: int, srtt: int | None) -> int:
         """The reordering timer expired (RFC 8985 6.3): detect again; return the next delay."""

@@ -55,6 +55,7 @@ class TxSeg:
         "fin",
         "first_sent",
         "flags",
+        "order",
         "start",
         "xmit",
     )
@@ -64,6 +65,7 @@ class TxSeg:
         self.end = end
         self.fin = fin
         self.xmit = xmit  # time of the latest (re)transmission, microseconds
+        self.order = 0  # rank of that transmission among all of the connection's
         self.flags = 0
         # draft-cheng-iccrg-delivery-rate-estimation 3.2: P.delivered,
         # P.delivered_time, P.first_sent_time, P.is_app_limited.
@@ -89,16 +91,17 @@ class Scoreboard:
     """
 
     __slots__ = (
-        "_heap",
-        "_heap_n",
+        "_qn",
         "head",
         "high_sacked",
         "lost",
+        "lost_queue",
         "nxt",
         "retrans",
         "sacked",
         "sacked_segs",
         "segs",
+        "tx_count",
         "una",
     )
 
@@ -112,8 +115,9 @@ class Scoreboard:
         self.lost = 0
         self.retrans = 0
         self.high_sacked = una  # RFC 6675 HighSACK + 1: the end of the highest SACKed octet
-        self._heap: list[tuple[int, int, TxSeg]] = []
-        self._heap_n = 0
+        self.tx_count = 0  # transmissions so far: numbers them in the order they left
+        self.lost_queue: list[tuple[int, int, TxSeg]] = []
+        self._qn = 0
 
     # ------------------------------------------------------------- queries
     def __len__(self) -> int:
@@ -156,6 +160,8 @@ class Scoreboard:
     # ------------------------------------------------------------ updates
     def add(self, seg: TxSeg) -> None:
         """Record a new transmission; it starts where the last one ended."""
+        self.tx_count += 1
+        seg.order = self.tx_count
         self.segs.append(seg)
         self.nxt = seg.end
 
@@ -238,8 +244,8 @@ class Scoreboard:
         else:
             self.lost += size
         s.flags = (f & ~RETRANS) | LOST
-        self._heap_n += 1
-        heapq.heappush(self._heap, (s.start, self._heap_n, s))
+        self._qn += 1
+        heapq.heappush(self.lost_queue, (s.start, self._qn, s))
         return True
 
     def mark_all_lost(self) -> int:
@@ -261,7 +267,7 @@ class Scoreboard:
 
     def next_lost(self) -> TxSeg | None:
         """RFC 6675 NextSeg rule 1: the lowest segment marked lost and not yet retransmitted."""
-        heap = self._heap
+        heap = self.lost_queue
         una = self.una
         while heap:
             s = heap[0][2]
@@ -279,6 +285,8 @@ class Scoreboard:
             s.flags |= RETRANS
         s.flags |= EVER_RETRANS
         s.xmit = now
+        self.tx_count += 1
+        s.order = self.tx_count
 
     def split(self, s: TxSeg, size: int) -> TxSeg:
         """Cut ``s`` after ``size`` octets (the MSS shrank); return the new second part.
@@ -288,6 +296,7 @@ class Scoreboard:
         """
         tail = TxSeg(s.start + size, s.end, s.xmit, s.fin)
         tail.flags = s.flags
+        tail.order = s.order
         tail.delivered = s.delivered
         tail.delivered_time = s.delivered_time
         tail.first_sent = s.first_sent
@@ -297,8 +306,8 @@ class Scoreboard:
         i = self.find(s.start)
         self.segs.insert(i + 1, tail)
         if tail.flags & LOST and not tail.flags & RETRANS:
-            self._heap_n += 1
-            heapq.heappush(self._heap, (tail.start, self._heap_n, tail))
+            self._qn += 1
+            heapq.heappush(self.lost_queue, (tail.start, self._qn, tail))
         return tail
 
 
@@ -313,7 +322,7 @@ class SackReceiver:
     __slots__ = ("_dsack", "_recent")
 
     def __init__(self) -> None:
-        self._recent: list[tuple[int, int]] = []
+        self._recent: tuple[tuple[int, int], ...] = ()
         self._dsack: tuple[int, int] | None = None
 
     @property
@@ -322,12 +331,10 @@ class SackReceiver:
 
     def note_received(self, block: tuple[int, int]) -> None:
         """``block`` now holds the segment that just arrived: report it first."""
-        recent = self._recent
         left, right = block
         # Drop blocks that this one covers (they merged into it).
-        recent[:] = [b for b in recent if not (left <= b[0] and b[1] <= right)]
-        recent.insert(0, block)
-        del recent[8:]
+        kept = [b for b in self._recent if not (left <= b[0] and b[1] <= right)]
+        self._recent = (block, *kept[:7])
 
     def note_duplicate(self, left: int, right: int) -> None:
         """RFC 2883 4 (1): a duplicate arrived; the next ACK's first block says which."""
@@ -349,11 +356,10 @@ class SackReceiver:
         if d is not None:
             self._dsack = None
             out.append(d)
-            # RFC 2883 4 (3): if the duplicate lies inside a held block, that block
-            # follows; it is the first of the recent list anyway when it applies.
         if not held:
-            self._recent.clear()
+            self._recent = ()
             return out[:limit]
+        dsack_sent = len(out)
         recent = []
         for left, right in self._recent:
             if right <= rcv_abs:
@@ -364,17 +370,19 @@ class SackReceiver:
                 r = held[i]
                 if r not in recent:
                     recent.append(r)
-        self._recent = recent
+        self._recent = tuple(recent)
+        # RFC 2883 4 (3): the block holding a duplicate follows its D-SACK block;
+        # it is the newest one reported, so the recent list puts it there.
         for r in recent:
             if len(out) >= limit:
                 break
-            if r not in out:
+            if r not in out[dsack_sent:]:
                 out.append(r)
         # RFC 2018 4: fill the rest with other held ranges, highest first.
         for r in reversed(held):
             if len(out) >= limit:
                 break
-            if r not in out:
+            if r not in out[dsack_sent:]:
                 out.append(r)
         return out
 

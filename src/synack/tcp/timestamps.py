@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Final
 
 from synack.wire.seq import MASK, le, lt
+from synack.wire.tcp import NoOperation, Timestamps
 
 __all__ = ["PAWS_IDLE", "TICK", "TimestampState"]
+
+_NOP: Final = NoOperation()
 
 TICK: Final = 1_000
 """Our timestamp clock ticks every millisecond (RFC 7323 5.4: between 1 ms and 1 s per tick)."""
@@ -21,13 +24,29 @@ class TimestampState:
     no randomness, so the connection derives it from its RFC 6528 ISS.
     """
 
-    __slots__ = ("enabled", "offset", "ts_recent", "ts_recent_age")
+    __slots__ = ("_opts", "enabled", "offset", "ts_recent", "ts_recent_age")
 
     def __init__(self, offset: int) -> None:
         self.enabled = False
         self.offset = offset & MASK
         self.ts_recent = 0
         self.ts_recent_age = 0  # when TS.Recent was last set, microseconds
+        self._opts: tuple[NoOperation, NoOperation, Timestamps] | None = None
+
+    def option(self, now: int) -> tuple[NoOperation, NoOperation, Timestamps]:
+        """NOP, NOP, TSopt(TSval, TS.Recent) for a segment sent at ``now``.
+
+        Many segments leave within one tick with the same TS.Recent: they share
+        one (immutable) option tuple.
+        """
+        tsval = (now // TICK + self.offset) & MASK
+        opts = self._opts
+        if opts is not None:
+            o = opts[2]
+            if o.tsval == tsval and o.tsecr == self.ts_recent:
+                return opts
+        opts = self._opts = (_NOP, _NOP, Timestamps(tsval, self.ts_recent))
+        return opts
 
     def tsval(self, now: int) -> int:
         """Our TSval at ``now`` (RFC 7323 3.2: "the current value of the timestamp clock")."""
