@@ -58,3 +58,19 @@ def test_synack_resolves_the_kernel_with_arp(lab: NetnsLab, stack: Stack) -> Non
         ssock.create_connection((KERNEL, 9), timeout=30, stack=stack)
     counters = stack.call(lambda: dict(stack.runtime.link.netif.counters))  # type: ignore[attr-defined]
     assert counters["arp_request_out"] >= 1
+
+
+def test_unresolvable_neighbour_reaches_the_connection_as_a_soft_error(
+    lab: NetnsLab, stack: Stack
+) -> None:
+    # Nobody has 10.0.0.9: three ARP requests go unanswered, the queued SYN is
+    # dropped and the endpoint hears "host unreachable", a soft error (RFC 9293
+    # 3.9.2): the connection keeps trying until the caller's timeout.
+    from synack.api import socket as ssock
+
+    with pytest.raises(TimeoutError):
+        ssock.create_connection(("10.0.0.9", 80), timeout=5, stack=stack)
+    link_counters = stack.call(lambda: dict(stack.runtime.link.netif.counters))  # type: ignore[attr-defined]
+    assert link_counters["neighbor_unresolved"] >= 1
+    assert link_counters["arp_request_out"] >= 3
+    assert stack.call(lambda: stack.runtime.endpoint.counters["icmp.host_unreachable"]) >= 1
