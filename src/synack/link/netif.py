@@ -44,7 +44,9 @@ from synack.wire.icmp import (
     UNREACH_PROTOCOL,
     Icmp4DestUnreachable,
     Icmp4Echo,
+    Icmp4Message,
     Icmp6Echo,
+    Icmp6Message,
     Icmp6ParamProblem,
     NeighborAdvertisement,
     NeighborSolicitation,
@@ -598,7 +600,7 @@ class NetInterface:
             self.counters["icmp_error_out"] += 1
         self.send_ip(IPv6Header(src, dst, PROTO_ICMPV6, hops).emit(len(message)) + message, now)
 
-    def _deliver_icmp_error(self, msg: Any, now: int) -> None:
+    def _deliver_icmp_error(self, msg: Icmp4Message | Icmp6Message, now: int) -> None:
         mapped = error_kind(msg)
         if mapped is None:
             self.counters["icmp_ignored"] += 1
