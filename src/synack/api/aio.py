@@ -167,7 +167,11 @@ class SynackTransport(asyncio.Transport):
             self.soft_error = event.reason
         elif isinstance(event, Closed):
             self._deliver()
-            self._lose(None)
+            if self._peer_eof or self._eof_wanted:
+                self._lose(None)
+            else:
+                # Neither side closed: aborted under the user (Runtime.close()).
+                self._lose(ConnectionAbortedError(errno.ECONNABORTED, "connection aborted"))
 
     def _deliver(self) -> None:
         if self._lost or self._reading_paused:

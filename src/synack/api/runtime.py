@@ -188,9 +188,8 @@ class Runtime:
         now = self.now()
         for conn in self.endpoint.connections():
             conn.abort(now)
-        packets = self.endpoint.packets_to_send(now)
-        if packets:
-            self.link.send_packets(packets, now)
+        # Send the RSTs and tell every transport/socket its connection is gone.
+        self.pump(now)
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
