@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # System tools the tests use (tshark to check pcaps, iproute2 for namespaces,
-# curl and ethtool for interop). Installed with apt-get only when missing.
+# curl, ethtool and ping for interop). Installed with apt-get only when missing.
 sysdeps:
 	@missing=""; \
-	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool; do \
+	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool ping:iputils-ping; do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

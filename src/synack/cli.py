@@ -13,6 +13,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from synack import __version__
+from synack.api.commands import (
+    configure_connect,
+    configure_get,
+    configure_netns,
+    configure_send,
+    configure_serve,
+    run_connect,
+    run_get,
+    run_netns,
+    run_send,
+    run_serve,
+)
 from synack.sim import commands as sim_commands
 from synack.sim import validate as sim_validate
 from synack.trace import commands as trace_commands
@@ -192,6 +204,25 @@ COMMANDS: tuple[Command, ...] = (
         "compute a TCP three-way handshake with the wire layer alone, one line per segment",
         _configure_handshake,
         _run_handshake,
+    ),
+    Command(
+        "serve", "serve echo, discard or http (files) over a TAP device", configure_serve, run_serve
+    ),
+    Command("get", "HTTP GET a URL over a TAP device", configure_get, run_get),
+    Command(
+        "send", "send N bytes to ADDR:PORT over a TAP device and report", configure_send, run_send
+    ),
+    Command(
+        "connect",
+        "netcat-like: stdin/stdout to ADDR:PORT over a TAP device",
+        configure_connect,
+        run_connect,
+    ),
+    Command(
+        "netns",
+        "create or delete a private namespace with a TAP device for synack",
+        configure_netns,
+        run_netns,
     ),
 )
 

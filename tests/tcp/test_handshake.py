@@ -251,3 +251,21 @@ def test_data_queued_in_syn_sent_goes_after_establishment() -> None:
     assert out(conn) == []
     feed(conn, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK, options=(MaxSegmentSize(MSS),))
     assert out(conn) == [us(flags=ACK | 0x08, payload=b"hello")]
+
+
+def test_simultaneous_open_is_established_when_the_syn_acks_cross() -> None:
+    # RFC 9293 Figure 8: each side, in SYN-RECEIVED, takes the other's SYN,ACK as
+    # the ACK of its SYN and is ESTABLISHED without a further round trip.
+    a = Connection(LOCAL, REMOTE, iss=LOCAL_ISS)
+    b = Connection(REMOTE, LOCAL, iss=REMOTE_ISS)
+    a.connect(0)
+    b.connect(0)
+    (syn_a,), (syn_b,) = out(a), out(b)
+    a.receive_segment(syn_b, 10)
+    b.receive_segment(syn_a, 10)
+    (synack_a,), (synack_b,) = out(a, 10), out(b, 10)
+    a.receive_segment(synack_b, 20)
+    b.receive_segment(synack_a, 20)
+    assert a.state is b.state is State.ESTABLISHED
+    assert out(a, 20) == out(b, 20) == []
+    assert a.counters["drop.out_of_window"] == b.counters["drop.out_of_window"] == 0

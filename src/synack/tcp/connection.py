@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final
 
 from synack.cc import create as create_cc
@@ -108,23 +109,23 @@ _TIMER_NAMES: Final = (
 )
 _NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
 
-_SYNCHRONIZED: Final = frozenset(
-    {
-        S.ESTABLISHED,
-        S.FIN_WAIT_1,
-        S.FIN_WAIT_2,
-        S.CLOSE_WAIT,
-        S.CLOSING,
-        S.LAST_ACK,
-        S.TIME_WAIT,
-    }
+# State groups are tuples, not sets: membership then tests identity, whereas a
+# set would call Enum.__hash__ (Python code) on every segment.
+_SYNCHRONIZED: Final = (
+    S.ESTABLISHED,
+    S.FIN_WAIT_1,
+    S.FIN_WAIT_2,
+    S.CLOSE_WAIT,
+    S.CLOSING,
+    S.LAST_ACK,
+    S.TIME_WAIT,
 )
 # States in which data (or our FIN) may still need to be sent or retransmitted.
-_SENDING: Final = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+_SENDING: Final = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK)
 # RFC 9293 3.10.7.4 seventh: states that process segment text.
-_RECEIVING: Final = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+_RECEIVING: Final = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
 # RFC 9293 3.10.2: states in which SEND queues data.
-_USER_SEND: Final = frozenset({S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT})
+_USER_SEND: Final = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 
 
 def _timestamps_of(seg: Segment) -> Timestamps | None:
@@ -333,7 +334,7 @@ class Connection:
         self._sws_override = False
 
         self._outbox: list[Segment] = []
-        self._events: deque[Event] = deque()
+        self._events: deque[Event] | None = None  # only for a connection used on its own
         self._event_sink: Callable[[Connection, Event], None] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
@@ -488,7 +489,9 @@ class Connection:
         ready = self._ready
         if not ready:
             return b""
-        before = self._advertisable_gain()
+        cur = sub(self._rcv_adv, self.rcv_nxt)
+        # How far the right edge could move now, before and after the read.
+        before = self.config.recv_buffer - len(ready) - (cur if cur > 0 else 0)
         if max_bytes < 0 or max_bytes >= len(ready):
             data = bytes(ready)
             ready.clear()
@@ -496,8 +499,7 @@ class Connection:
             data = bytes(ready[:max_bytes])
             del ready[:max_bytes]
         if self.state in _SYNCHRONIZED and self.state is not S.TIME_WAIT and not self.peer_closed:
-            gain = self._advertisable_gain()
-            cur = sub(self._rcv_adv, self.rcv_nxt)
+            gain = before + len(data)
             threshold = min(self.config.recv_buffer // 2, self.mss)
             if gain >= threshold > before and (cur < threshold or gain >= cur):
                 self._ack_now = True
@@ -964,8 +966,10 @@ class Connection:
         """RFC 9293 3.10.7.4, first: the four cases of segment acceptability."""
         seq = seg.seq
         seg_len = seg.seg_len
-        wnd = self.rcv_wnd
         rcv_nxt = self.rcv_nxt
+        if seq == rcv_nxt and (seg_len == 0 or self.config.recv_buffer > len(self._ready)):
+            return True  # the in-order case, decided without the window arithmetic
+        wnd = self.rcv_wnd
         if seg_len == 0:
             if wnd == 0:
                 return seq == rcv_nxt
@@ -987,6 +991,18 @@ class Connection:
             self._drop(now, "duplicate_syn")
             self._send_syn(now, ack=True, rtx=True)
             return
+        if (
+            st is S.SYN_RECEIVED
+            and not self.passive
+            and fl & (SYN | ACK) == SYN | ACK
+            and seg.seq == self.irs
+            and not self._syn_acked
+        ):
+            # Simultaneous open (RFC 9293 Figure 8): the peer's SYN,ACK repeats the SYN
+            # we already hold; its ACK acknowledges ours. Take it as that ACK, so the
+            # connection is ESTABLISHED now rather than one round trip later.
+            seg = replace(seg, seq=add(seg.seq, 1), flags=fl & ~SYN)
+            fl = seg.flags
         tso = None
         ts = self._ts
         if ts.enabled and not fl & RST:
@@ -1652,10 +1668,6 @@ class Connection:
         self._rcv_adv = add(self.rcv_nxt, field << shift)
         return field
 
-    def _advertisable_gain(self) -> int:
-        space = self.config.recv_buffer - len(self._ready)
-        return space - max(0, sub(self._rcv_adv, self.rcv_nxt))
-
     def _make(self, flags: int, seq: int, now: int, payload: bytes = b"") -> Segment:
         """A segment from us with the current ACK, window, urgent pointer and options."""
         urgent = 0
@@ -1734,6 +1746,8 @@ class Connection:
         if self._event_sink is not None:
             self._event_sink(self, ev)
         else:
+            if self._events is None:
+                self._events = deque()
             self._events.append(ev)
 
     def _wake(self) -> None:

@@ -430,7 +430,14 @@ class Segment:
 
     @property
     def timestamps(self) -> Timestamps | None:
-        return self.option(Timestamps)
+        opts = self.options
+        # Fast path: the NOP, NOP, Timestamps layout every stack sends on data.
+        if len(opts) == 3 and type(opts[2]) is Timestamps:
+            return opts[2]
+        for o in opts:
+            if type(o) is Timestamps:
+                return o
+        return None
 
     # -- bytes -----------------------------------------------------------
     @property

@@ -1,0 +1,1 @@
+"""User-facing APIs over the core: the real-time asyncio runtime, asyncio streams and blocking sockets."""

@@ -1,0 +1,532 @@
+"""asyncio over synack: transports, ``create_connection``/``create_server``, and streams.
+
+:class:`SynackTransport` is an :class:`asyncio.Transport` over one synack
+connection, so any asyncio protocol runs on it, and :func:`open_connection` /
+:func:`start_server` hand out the standard library's own
+:class:`asyncio.StreamReader` / :class:`asyncio.StreamWriter` wired to it. Flow
+control is real in both directions: ``write`` fills the connection's send
+buffer and then the transport's buffer, above whose high-water mark the
+protocol is paused (``drain`` waits); a reader that stops reading stops
+``Connection.recv``, which closes synack's receive window towards the peer.
+
+Every call runs in the runtime's event loop. The runtime comes from the
+``runtime=`` argument or from :func:`set_default_runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from synack.api.runtime import Runtime
+from synack.tcp.connection import Connection
+from synack.tcp.errors import ConnectionClosedError, PortInUseError
+from synack.tcp.events import (
+    Closed,
+    Connected,
+    DataReceived,
+    Event,
+    PeerClosed,
+    Reset,
+    SendBufferSpace,
+    SoftError,
+    TimedOut,
+)
+from synack.tcp.state import State
+from synack.wire.ip import addr_to_str
+
+__all__ = [
+    "Server",
+    "SynackTransport",
+    "create_connection",
+    "create_server",
+    "get_default_runtime",
+    "open_connection",
+    "set_default_runtime",
+    "start_server",
+]
+
+_default_runtime: Runtime | None = None
+
+# States in which a closed-by-the-user connection may still receive data.
+_PEER_MAY_SEND = frozenset(
+    {State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2}
+)
+
+_SOFT_ERRNO = {
+    "host_unreachable": errno.EHOSTUNREACH,
+    "net_unreachable": errno.ENETUNREACH,
+    "port_unreachable": errno.ECONNREFUSED,
+    "proto_unreachable": errno.ENOPROTOOPT,
+}
+
+
+def set_default_runtime(runtime: Runtime | None) -> None:
+    """The runtime used when a call gets no ``runtime=`` argument."""
+    global _default_runtime
+    _default_runtime = runtime
+
+
+def get_default_runtime() -> Runtime:
+    """The default runtime; raises RuntimeError if none was set."""
+    if _default_runtime is None:
+        raise RuntimeError("no synack runtime: pass runtime= or call set_default_runtime()")
+    return _default_runtime
+
+
+def _resolve(runtime: Runtime | None) -> Runtime:
+    return runtime if runtime is not None else get_default_runtime()
+
+
+def sockaddr(addr: bytes, port: int) -> tuple[str, int] | tuple[str, int, int, int]:
+    """A socket-module style address tuple: ``(host, port)`` or ``(host, port, 0, 0)``."""
+    if len(addr) == 4:
+        return (addr_to_str(addr), port)
+    return (addr_to_str(addr), port, 0, 0)
+
+
+def _parse_host(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise socket.gaierror(
+            socket.EAI_NONAME, f"synack takes IP addresses, not names: {host!r}"
+        ) from None
+
+
+def timed_out_error(reason: str, soft_error: str | None) -> OSError:
+    """The exception for a connection that gave up; RFC 9293 3.9.2 reports the last soft error."""
+    if soft_error in _SOFT_ERRNO:
+        code = _SOFT_ERRNO[soft_error]
+        return OSError(code, f"{errno.errorcode[code]}: {soft_error} ({reason})")
+    return TimeoutError(errno.ETIMEDOUT, f"connection timed out ({reason})")
+
+
+class SynackTransport(asyncio.Transport):
+    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`."""
+
+    def __init__(self, runtime: Runtime, conn: Connection, protocol: asyncio.BaseProtocol) -> None:
+        super().__init__(
+            extra={
+                "peername": sockaddr(*conn.remote),
+                "sockname": sockaddr(*conn.local),
+                "socket": None,
+                "connection": conn,
+            }
+        )
+        self._runtime = runtime
+        self._conn = conn
+        self._protocol = protocol
+        self._pending = bytearray()
+        self._high = 64 * 1024
+        self._low = 16 * 1024
+        self._writing_paused = False
+        self._reading_paused = False
+        self._eof_wanted = False
+        self._fin_sent = False
+        self._closing = False
+        self._lost = False
+        self._peer_eof = False
+        self._peer_eof_delivered = False
+        self.soft_error: str | None = None
+        runtime.handlers[conn] = self
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    def start(self) -> None:
+        """Tell the protocol it is connected and hand it what already arrived."""
+        self._protocol.connection_made(self)
+        if self._conn.peer_closed:
+            self._peer_eof = True
+        self._deliver()
+        if self._conn.state is State.CLOSED:
+            self._lose(None)
+
+    # ------------------------------------------------------------- events
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, DataReceived):
+            self._deliver()
+        elif isinstance(event, SendBufferSpace):
+            self._push()
+            self._maybe_resume_writing()
+        elif isinstance(event, PeerClosed):
+            self._peer_eof = True
+            self._deliver()
+        elif isinstance(event, Reset):
+            self._lose(ConnectionResetError(errno.ECONNRESET, "connection reset by peer"))
+        elif isinstance(event, TimedOut):
+            self._lose(timed_out_error(event.reason, self.soft_error))
+        elif isinstance(event, SoftError):
+            self.soft_error = event.reason
+        elif isinstance(event, Closed):
+            self._deliver()
+            if self._peer_eof or self._eof_wanted:
+                self._lose(None)
+            else:
+                # Neither side closed: aborted under the user (Runtime.close()).
+                self._lose(ConnectionAbortedError(errno.ECONNABORTED, "connection aborted"))
+
+    def _deliver(self) -> None:
+        if self._lost or self._reading_paused:
+            return
+        conn = self._conn
+        if conn.recv_available:
+            data = conn.recv()
+            self._runtime.kick()  # reading may open the window: a window update
+            if not self._closing:
+                self._protocol.data_received(data)  # type: ignore[attr-defined]
+        if self._peer_eof and not self._peer_eof_delivered and not conn.recv_available:
+            self._peer_eof_delivered = True
+            if self._closing:
+                return
+            keep_open = self._protocol.eof_received()  # type: ignore[attr-defined]
+            if not keep_open:
+                self.close()
+
+    def _lose(self, exc: Exception | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        self._pending.clear()
+        if self._runtime.handlers.get(self._conn) is self:
+            if exc is None and self._conn.state in _PEER_MAY_SEND:
+                # Closed by the user while the connection finishes its FIN handshake:
+                # keep draining what the peer still sends so its window stays open.
+                self._runtime.handlers[self._conn] = _Drainer(self._runtime, self._conn)
+            else:
+                del self._runtime.handlers[self._conn]
+        self._runtime.loop.call_soon(self._protocol.connection_lost, exc)
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        if self._eof_wanted:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if not data or self._lost:
+            return
+        self._pending += data
+        self._push()
+        if not self._writing_paused and len(self._pending) > self._high:
+            self._writing_paused = True
+            self._protocol.pause_writing()
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def _push(self) -> None:
+        if self._lost:
+            return
+        conn = self._conn
+        pending = self._pending
+        if pending:
+            try:
+                with memoryview(pending) as view:
+                    n = conn.send(view)
+            except ConnectionClosedError:
+                # The connection ended in this same batch of input (events are still
+                # being dispatched): its Reset/TimedOut/Closed event decides the error.
+                pending.clear()
+                return
+            if n:
+                del pending[:n]
+                self._runtime.kick()
+        if not pending and self._eof_wanted and not self._fin_sent:
+            self._fin_sent = True
+            if conn.state is not State.CLOSED:
+                self._runtime.close_connection(conn)
+        if not pending and self._closing and self._fin_sent:
+            self._lose(None)
+
+    def _maybe_resume_writing(self) -> None:
+        if self._writing_paused and len(self._pending) <= self._low:
+            self._writing_paused = False
+            self._protocol.resume_writing()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        """Half-close: a FIN follows the buffered data; reading continues."""
+        if self._eof_wanted:
+            return
+        self._eof_wanted = True
+        self._push()
+
+    def get_write_buffer_size(self) -> int:
+        return len(self._pending)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return (self._low, self._high)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
+
+    # ------------------------------------------------------------ reading
+
+    def is_reading(self) -> bool:
+        return not self._reading_paused and not self._closing and not self._lost
+
+    def pause_reading(self) -> None:
+        self._reading_paused = True
+
+    def resume_reading(self) -> None:
+        if self._reading_paused:
+            self._reading_paused = False
+            self._deliver()
+
+    # ----------------------------------------------------------- closing
+
+    def is_closing(self) -> bool:
+        return self._closing or self._lost
+
+    def close(self) -> None:
+        """Send FIN after buffered data; the protocol hears ``connection_lost(None)`` once flushed."""
+        if self._closing:
+            return
+        self._closing = True
+        self._eof_wanted = True
+        self._push()
+
+    def abort(self) -> None:
+        """Reset the connection (RST) and drop buffered data."""
+        self._closing = True
+        if not self._lost:
+            self._runtime.abort(self._conn)
+            self._lose(None)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._protocol
+
+    def __repr__(self) -> str:
+        return f"<SynackTransport {self._conn!r}>"
+
+
+class _Drainer:
+    """Reads and discards data for a connection the user closed (until it is gone)."""
+
+    def __init__(self, runtime: Runtime, conn: Connection) -> None:
+        self._runtime = runtime
+        self._conn = conn
+        self.on_event(DataReceived(conn.recv_available))
+
+    def on_event(self, event: Event) -> None:
+        if self._conn.recv_available:
+            self._conn.recv()
+            self._runtime.kick()
+        if isinstance(event, Closed | Reset | TimedOut):
+            self._runtime.handlers.pop(self._conn, None)
+
+
+class _Connector:
+    """Waits for an active open to complete or fail."""
+
+    def __init__(self, runtime: Runtime, conn: Connection) -> None:
+        self.future: asyncio.Future[None] = runtime.loop.create_future()
+        self.soft_error: str | None = None
+        self._conn = conn
+
+    def on_event(self, event: Event) -> None:
+        if self.future.done():
+            return
+        if isinstance(event, Connected):
+            self.future.set_result(None)
+        elif isinstance(event, Reset):
+            if event.refused or self._conn.state is not State.ESTABLISHED:
+                self.future.set_exception(
+                    ConnectionRefusedError(errno.ECONNREFUSED, "connection refused")
+                )
+            else:
+                self.future.set_exception(
+                    ConnectionResetError(errno.ECONNRESET, "connection reset by peer")
+                )
+        elif isinstance(event, TimedOut):
+            self.future.set_exception(timed_out_error(event.reason, self.soft_error))
+        elif isinstance(event, SoftError):
+            self.soft_error = event.reason
+        elif isinstance(event, Closed):
+            self.future.set_exception(
+                ConnectionAbortedError(errno.ECONNABORTED, "connection closed")
+            )
+
+
+async def create_connection(
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    host: str,
+    port: int,
+    *,
+    runtime: Runtime | None = None,
+    local_port: int | None = None,
+    local_addr: str | None = None,
+) -> tuple[SynackTransport, asyncio.BaseProtocol]:
+    """Like ``loop.create_connection``: active open, then ``(transport, protocol)``.
+
+    Raises ConnectionRefusedError (RST to our SYN), TimeoutError (SYN retries
+    exhausted) or OSError with the errno of the last ICMP soft error.
+    """
+    rt = _resolve(runtime)
+    now = rt.now()
+    conn = rt.endpoint.connect(
+        _parse_host(host), port, now, local_port=local_port, local_addr=local_addr
+    )
+    connector = _Connector(rt, conn)
+    rt.handlers[conn] = connector
+    rt.pump(now)
+    try:
+        await connector.future
+    except BaseException:
+        rt.handlers.pop(conn, None)
+        if conn.state is not State.CLOSED:
+            rt.abort(conn)
+        raise
+    protocol = protocol_factory()
+    transport = SynackTransport(rt, conn, protocol)
+    transport.soft_error = connector.soft_error
+    transport.start()
+    return transport, protocol
+
+
+class Server(asyncio.AbstractServer):
+    """A listening port; the shape of :class:`asyncio.Server`."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        port: int,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        backlog: int,
+    ) -> None:
+        self._runtime = runtime
+        self.port = port
+        self._factory = protocol_factory
+        self._listener = runtime.endpoint.listen(port, backlog=backlog)
+        self._serving = True
+        self._closed = runtime.loop.create_future()
+        self.transports: set[SynackTransport] = set()
+        runtime.acceptors[port] = self._accept_ready
+
+    @property
+    def sockets(self) -> tuple[()]:
+        return ()
+
+    @property
+    def addresses(self) -> list[tuple[str, int] | tuple[str, int, int, int]]:
+        """``(host, port)`` for each address the server listens on."""
+        return [sockaddr(a, self.port) for a in self._runtime.endpoint.addresses]
+
+    def _accept_ready(self) -> None:
+        while (conn := self._listener.accept()) is not None:
+            protocol = self._factory()
+            transport = SynackTransport(self._runtime, conn, protocol)
+            transport.start()
+
+    def close(self) -> None:
+        if not self._serving:
+            return
+        self._serving = False
+        self._listener.close()
+        self._runtime.acceptors.pop(self.port, None)
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._runtime.loop
+
+    def is_serving(self) -> bool:
+        return self._serving
+
+    async def start_serving(self) -> None:
+        return None
+
+    async def serve_forever(self) -> None:
+        await asyncio.shield(self._closed)
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+
+async def create_server(
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    host: str | None = None,
+    port: int = 0,
+    *,
+    runtime: Runtime | None = None,
+    backlog: int = 128,
+) -> Server:
+    """Like ``loop.create_server``: listen on ``port`` (0 picks a free one) of every address."""
+    rt = _resolve(runtime)
+    if host is not None and host not in ("", "0.0.0.0", "::"):
+        packed = ipaddress.ip_address(_parse_host(host)).packed
+        if packed not in rt.endpoint.addresses:
+            raise OSError(errno.EADDRNOTAVAIL, f"{host} is not an address of this synack endpoint")
+    if port:
+        try:
+            return Server(rt, port, protocol_factory, backlog)
+        except PortInUseError as exc:
+            raise OSError(errno.EADDRINUSE, str(exc)) from None
+    for candidate in range(49152, 65536):
+        try:
+            return Server(rt, candidate, protocol_factory, backlog)
+        except PortInUseError:
+            continue
+    raise OSError(errno.EADDRINUSE, "no free port")
+
+
+async def open_connection(
+    host: str,
+    port: int,
+    *,
+    runtime: Runtime | None = None,
+    limit: int = 2**16,
+    local_port: int | None = None,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Like :func:`asyncio.open_connection`, over synack."""
+    rt = _resolve(runtime)
+    loop = rt.loop
+    reader = asyncio.StreamReader(limit=limit, loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport, _ = await create_connection(
+        lambda: protocol, host, port, runtime=rt, local_port=local_port
+    )
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    return reader, writer
+
+
+async def start_server(
+    client_connected_cb: Callable[
+        [asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None
+    ],
+    host: str | None = None,
+    port: int = 0,
+    *,
+    runtime: Runtime | None = None,
+    limit: int = 2**16,
+    backlog: int = 128,
+) -> Server:
+    """Like :func:`asyncio.start_server`, over synack."""
+    rt = _resolve(runtime)
+    loop = rt.loop
+
+    def factory() -> asyncio.BaseProtocol:
+        reader = asyncio.StreamReader(limit=limit, loop=loop)
+        return asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
+
+    return await create_server(factory, host, port, runtime=rt, backlog=backlog)

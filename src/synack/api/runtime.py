@@ -1,0 +1,443 @@
+"""The real-time asyncio driver of a sans-I/O :class:`~synack.tcp.endpoint.Endpoint`.
+
+A :class:`Runtime` connects one endpoint to one :class:`Link` and to asyncio. It is
+driven by the same three sources as the core: packets the link reads (the link
+calls :meth:`Runtime.receive_packet` from its ``loop.add_reader`` callback), one
+``loop.call_at`` timer re-armed from the earliest deadline after every step, and
+user calls (streams and sockets ask for a :meth:`Runtime.kick`). After each step
+the runtime drains the endpoint's packets into the link, dispatches its events
+to the per-connection handlers, and re-arms the timer. Time is ``loop.time()`` in
+integer microseconds. No polling, no sleeps.
+
+:class:`DeviceLink` is the link for a TUN/TAP device with synack's
+:class:`~synack.link.netif.NetInterface` in front (ARP, NDP, ICMP);
+:func:`open_tap_runtime` builds the whole stack from ``--tap``/``--addr`` options.
+:class:`PairLink` joins two runtimes in one process, for tests and demos.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from synack.link.device import TunTapDevice
+from synack.link.gso import coalesce
+from synack.link.impair import ImpairedPath, Impairment
+from synack.link.netif import NetInterface
+from synack.tcp.config import Config
+from synack.tcp.connection import Connection
+from synack.tcp.endpoint import Endpoint
+from synack.tcp.events import Connected, Event, Tracer
+
+__all__ = [
+    "ConnectionHandler",
+    "DeviceLink",
+    "Link",
+    "PairLink",
+    "Runtime",
+    "open_tap_runtime",
+]
+
+_US = 1_000_000
+
+
+class Link(Protocol):
+    """Where a runtime's IP packets go and come from."""
+
+    def attach(self, runtime: Runtime) -> None:
+        """Start delivering received packets to ``runtime.receive_packet``."""
+
+    def send_packets(self, packets: list[bytes], now: int) -> None:
+        """Transmit IP packets produced by the endpoint."""
+
+    def next_deadline(self) -> int | None:
+        """The link's own next timer (neighbour resolution), if any."""
+
+    def handle_timer(self, now: int) -> None:
+        """Fire the link's due timers."""
+
+    def close(self) -> None:
+        """Stop reading and release the device."""
+
+
+class ConnectionHandler(Protocol):
+    """Receives the endpoint's events for one connection (a stream transport, a socket)."""
+
+    def on_event(self, event: Event) -> None: ...
+
+
+class Runtime:
+    """One endpoint, one link, one asyncio loop; see the module docstring."""
+
+    def __init__(self, endpoint: Endpoint, link: Link, loop: asyncio.AbstractEventLoop) -> None:
+        self.endpoint = endpoint
+        self.link = link
+        self.loop = loop
+        self.handlers: dict[Connection, ConnectionHandler] = {}
+        # Port -> callback taking each newly established, not yet accepted connection.
+        self.acceptors: dict[int, Callable[[], None]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
+        self._kick_pending = False
+        self._closed = False
+        self.counters: dict[str, int] = {"pumps": 0, "timer_fired": 0}
+        link.attach(self)
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> int:
+        """The loop's monotonic time in integer microseconds."""
+        return round(self.loop.time() * _US)
+
+    # ---------------------------------------------------------------- inputs
+
+    def receive_packet(self, packet: bytes, now: int) -> None:
+        """An IP packet for the endpoint (links call this; then :meth:`pump`)."""
+        self.endpoint.receive_packet(packet, now)
+
+    def kick(self) -> None:
+        """A user call changed a connection: pump once, soon, in the loop's thread."""
+        if not self._kick_pending and not self._closed:
+            self._kick_pending = True
+            self.loop.call_soon(self._on_kick)
+
+    def abort(self, conn: Connection) -> None:
+        """Reset ``conn`` (RST) and pump soon."""
+        conn.abort(self.now())
+        self.kick()
+
+    def close_connection(self, conn: Connection) -> None:
+        """CLOSE ``conn`` (FIN after queued data, or delete it in SYN-SENT) and pump soon."""
+        conn.close(self.now())
+        self.kick()
+
+    def _on_kick(self) -> None:
+        self._kick_pending = False
+        self.pump(self.now())
+
+    def _on_timer(self, deadline: int) -> None:
+        self._timer = None
+        self._timer_at = None
+        # call_at may run a hair before the deadline once rounded to microseconds:
+        # the deadline is what fired, so time is at least that.
+        now = max(self.now(), deadline)
+        self.counters["timer_fired"] += 1
+        ep_deadline = self.endpoint.next_deadline()
+        if ep_deadline is not None and ep_deadline <= now:
+            self.endpoint.handle_timer(now)
+        link_deadline = self.link.next_deadline()
+        if link_deadline is not None and link_deadline <= now:
+            self.link.handle_timer(now)
+        self.pump(now)
+
+    # ---------------------------------------------------------------- output
+
+    def pump(self, now: int) -> None:
+        """Drain packets to the link and events to handlers, then re-arm the timer."""
+        if self._closed:
+            return
+        self.counters["pumps"] += 1
+        endpoint = self.endpoint
+        for _ in range(64):
+            packets = endpoint.packets_to_send(now)
+            if packets:
+                self.link.send_packets(packets, now)
+            item = endpoint.next_event()
+            if item is None and not packets:
+                break
+            while item is not None:
+                self._dispatch(*item)
+                item = endpoint.next_event()
+        self._arm()
+
+    def _dispatch(self, conn: Connection, event: Event) -> None:
+        handler = self.handlers.get(conn)
+        if handler is not None:
+            handler.on_event(event)
+            return
+        if isinstance(event, Connected):
+            acceptor = self.acceptors.get(conn.local[1])
+            if acceptor is not None:
+                acceptor()
+                return
+            # A listener the user closed: nobody will ever read this connection.
+            self.abort(conn)
+
+    def _arm(self) -> None:
+        deadline = self.endpoint.next_deadline()
+        link_deadline = self.link.next_deadline()
+        if link_deadline is not None and (deadline is None or link_deadline < deadline):
+            deadline = link_deadline
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline / _US, self._on_timer, deadline)
+
+    # ------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        """Abort every connection, stop the timer and close the link."""
+        if self._closed:
+            return
+        now = self.now()
+        for conn in self.endpoint.connections():
+            conn.abort(now)
+        # Send the RSTs and tell every transport/socket its connection is gone.
+        self.pump(now)
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.link.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class DeviceLink:
+    """A TUN/TAP device plus synack's network interface, read with ``loop.add_reader``.
+
+    ``impair_in`` / ``impair_out`` apply seeded loss, delay and reordering (see
+    :mod:`synack.link.impair`) to received frames and to the endpoint's packets;
+    delayed ones are released by the runtime's one timer. ``capture`` is called
+    with every frame read and written, ``(now, direction, frame)``, for pcap writing.
+    """
+
+    def __init__(
+        self,
+        device: TunTapDevice,
+        netif: NetInterface,
+        *,
+        impair_in: Impairment | None = None,
+        impair_out: Impairment | None = None,
+        seed: int = 0,
+        capture: Callable[[int, str, bytes], None] | None = None,
+        batch: int = 128,
+    ) -> None:
+        self.device = device
+        self.netif = netif
+        self.rx_path: ImpairedPath[tuple[bytes, bool]] | None = (
+            ImpairedPath(impair_in, seed) if impair_in is not None and impair_in.active else None
+        )
+        self.tx_path: ImpairedPath[bytes] | None = (
+            ImpairedPath(impair_out, seed + 1)
+            if impair_out is not None and impair_out.active
+            else None
+        )
+        self.capture = capture
+        self.batch = batch
+        # Merge bursts of segments into super-segments when the device does TSO.
+        self.gso = device.tso
+        self._runtime: Runtime | None = None
+        self._ethernet = device.kind == "tap"
+
+    def attach(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        runtime.loop.add_reader(self.device.fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        now = runtime.now()
+        read = self.device.read_trusted
+        capture = self.capture
+        rx_path = self.rx_path
+        for _ in range(self.batch):
+            got = read()
+            if got is None:
+                break
+            frame, trusted = got
+            if capture is not None:
+                capture(now, "in", frame)
+            if rx_path is None:
+                self._receive(frame, now, trusted)
+            else:
+                for f in rx_path.offer(got, now):
+                    self._receive(f[0], now, f[1])
+        self._flush()
+        runtime.pump(now)
+
+    def _receive(self, frame: bytes, now: int, trusted: bool = False) -> None:
+        if self._ethernet:
+            self.netif.receive_frame(frame, now, checksum_trusted=trusted)
+        else:
+            self.netif.receive_ip(frame, now, checksum_trusted=trusted)
+
+    def send_packets(self, packets: list[bytes], now: int) -> None:
+        send_ip = self.netif.send_ip
+        tx_path = self.tx_path
+        for packet in packets:
+            if tx_path is None:
+                send_ip(packet, now)
+            else:
+                for p in tx_path.offer(packet, now):
+                    send_ip(p, now)
+        self._flush()
+
+    def _flush(self) -> None:
+        frames = self.netif.frames_to_send()
+        if not frames:
+            return
+        write = self.device.write
+        capture = self.capture
+        now = self._runtime.now() if capture is not None and self._runtime is not None else 0
+        if self.gso and len(frames) > 1:
+            for header, packet, gso_size in coalesce(frames):
+                if capture is not None:
+                    capture(now, "out", header + packet)
+                write(header, packet, gso_size)
+            return
+        for header, packet in frames:
+            if capture is not None:
+                capture(now, "out", header + packet)
+            write(header, packet)
+
+    def next_deadline(self) -> int | None:
+        deadlines = [
+            d for d in (self.netif.next_deadline(), *self._path_deadlines()) if d is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def _path_deadlines(self) -> list[int | None]:
+        return [p.next_deadline() for p in (self.rx_path, self.tx_path) if p is not None]
+
+    def handle_timer(self, now: int) -> None:
+        if self.rx_path is not None:
+            for frame, trusted in self.rx_path.due(now):
+                self._receive(frame, now, trusted)
+        if self.tx_path is not None:
+            for packet in self.tx_path.due(now):
+                self.netif.send_ip(packet, now)
+        deadline = self.netif.next_deadline()
+        if deadline is not None and deadline <= now:
+            self.netif.handle_timer(now)
+        self._flush()
+
+    def close(self) -> None:
+        if self._runtime is not None and not self.device.closed:
+            self._runtime.loop.remove_reader(self.device.fd)
+        self.device.close()
+
+
+class PairLink:
+    """One end of an in-process wire between two runtimes on the same loop.
+
+    Packets are delivered with ``loop.call_soon`` (no delay, no loss unless
+    ``drop`` says so); useful to exercise the APIs without a TAP device.
+    """
+
+    def __init__(self, drop: Callable[[bytes], bool] | None = None) -> None:
+        self.peer: PairLink | None = None
+        self.drop = drop
+        self._runtime: Runtime | None = None
+
+    @staticmethod
+    def pair() -> tuple[PairLink, PairLink]:
+        a, b = PairLink(), PairLink()
+        a.peer, b.peer = b, a
+        return a, b
+
+    def attach(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def send_packets(self, packets: list[bytes], now: int) -> None:
+        peer = self.peer
+        if peer is None or peer._runtime is None:
+            return
+        target = peer._runtime
+        for packet in packets:
+            if self.drop is not None and self.drop(packet):
+                continue
+            target.loop.call_soon(peer._deliver, packet)
+
+    def _deliver(self, packet: bytes) -> None:
+        runtime = self._runtime
+        if runtime is None or runtime.closed:
+            return
+        now = runtime.now()
+        runtime.receive_packet(packet, now)
+        runtime.pump(now)
+
+    def next_deadline(self) -> int | None:
+        return None
+
+    def handle_timer(self, now: int) -> None:
+        return None
+
+    def close(self) -> None:
+        self._runtime = None
+
+
+def open_tap_runtime(
+    *,
+    tap: str,
+    addrs: Sequence[str],
+    loop: asyncio.AbstractEventLoop,
+    netns: str | None = None,
+    gateways: Sequence[str] = (),
+    offloads: bool = False,
+    mtu: int = 1500,
+    kind: str = "tap",
+    config: Config | None = None,
+    tracer: Tracer | None = None,
+    impair_in: Impairment | None = None,
+    impair_out: Impairment | None = None,
+    seed: int = 0,
+    capture: Callable[[int, str, bytes], None] | None = None,
+    isn_secret: bytes | None = None,
+    name: str = "synack",
+    buffer: int = 4 << 20,
+) -> Runtime:
+    """Open (or create) a TAP/TUN device and run an endpoint with ``addrs`` behind it.
+
+    ``addrs`` are interface addresses such as ``"10.0.0.5/24"``. Unless ``config``
+    is given, the endpoint's MSS comes from ``mtu`` and both buffers are ``buffer``
+    octets (4 MB: a TAP link's bandwidth-delay product at a few hundred MB/s and
+    a millisecond, near what Linux's buffer autotuning reaches).
+    """
+    ifaces = [ipaddress.ip_interface(a) for a in addrs]
+    # Impairing received packets one by one only makes sense for wire-sized packets:
+    # keep checksum offload but not the kernel's 64 KB super-segments.
+    tso = impair_in is None or not impair_in.active
+    device = TunTapDevice(
+        tap,
+        kind="tun" if kind == "tun" else "tap",
+        offloads=offloads,
+        tso=tso,
+        mtu=mtu,
+        netns=netns,
+    )
+    try:
+        if config is None:
+            config = Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer)
+        endpoint = Endpoint(
+            [str(i.ip) for i in ifaces],
+            config=config,
+            tracer=tracer,
+            isn_secret=isn_secret,
+            name=name,
+        )
+        netif = NetInterface(
+            endpoint,
+            ifaces,
+            gateways=gateways,
+            ethernet=device.kind == "tap",
+            mtu=mtu,
+            tracer=tracer,
+            name=name,
+        )
+        link = DeviceLink(
+            device, netif, impair_in=impair_in, impair_out=impair_out, seed=seed, capture=capture
+        )
+        return Runtime(endpoint, link, loop)
+    except BaseException:
+        device.close()
+        raise
