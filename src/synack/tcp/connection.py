@@ -1258,7 +1258,7 @@ class Connection:
         ``probe`` sends one new segment whatever cwnd says (a TLP, RFC 8985 7.3).
         """
         rec = self._rec
-        rate = self.cc.pacing_rate() if self.config.pacing and not probe else None
+        rate = self.cc.pacing_rate() if rec.cc_paces and self.config.pacing and not probe else None
         if rate and self._pace_at is not None and self._pace_at > now:
             self._pace_wait = self._pace_at
             return
@@ -1277,17 +1277,20 @@ class Connection:
                     return
         buf = self._sendbuf
         nodelay = self.config.nodelay
-        sent_new = False
+        sent_new = 0
+        # Computed once; each segment sent below takes its size off.
+        off = sub(self.snd_nxt, self.snd_una)
+        buffered = len(buf)
+        cwnd_room = rec.send_room() if not probe else 1 << 62
         while True:
             snd_nxt = self.snd_nxt
-            off = sub(snd_nxt, self.snd_una)
-            avail = len(buf) - off
+            avail = buffered - off
             if avail < 0:
                 break  # our FIN is already sent
             in_flight = off
             room = self.snd_wnd - off
-            if not probe:
-                room = min(room, rec.send_room())
+            if cwnd_room < room:
+                room = cwnd_room
             n = min(avail, mss, room) if room > 0 else 0
             fin = self._fin_queued and n == avail
             if n <= 0 and not fin:
@@ -1335,13 +1338,14 @@ class Connection:
             end = n + (1 if fin else 0)
             start = self._una_abs + off
             rec.on_send(start, start + end, fin, now)
-            new_nxt = add(snd_nxt, end)
+            off += end
+            cwnd_room -= end
+            new_nxt = (snd_nxt + end) & MASK
             self.snd_nxt = self.snd_max = new_nxt
             if self._rtt_seq is None:
                 self._rtt_seq = new_nxt
                 self._rtt_time = now
-            self.counters["segments_sent.data"] += 1
-            sent_new = True
+            sent_new += 1
             if self._rtx_at is None:
                 # RFC 6298 (5.1): start the timer when data is sent and it is off.
                 self._rtx_at = now + self.rtt.rto
@@ -1351,8 +1355,10 @@ class Connection:
                 self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
             if fin or probe or (rate and self._paced(now, end, rate)):
                 break
-        if sent_new and not probe:
-            timers.arm_tlp(self, now)
+        if sent_new:
+            self.counters["segments_sent.data"] += sent_new
+            if not probe:
+                timers.arm_tlp(self, now)
 
     def _retransmit(self, s: TxSeg, now: int) -> None:
         """Send the segment ``s`` of the scoreboard again."""

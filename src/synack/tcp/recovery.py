@@ -80,6 +80,7 @@ class Recovery:
         "_undo_retrans",
         "cc",
         "cc_on_sent",
+        "cc_paces",
         "counters",
         "dsack_round",
         "dupacks",
@@ -127,6 +128,7 @@ class Recovery:
         self.cc = cc
         # Skip the per-segment hook for algorithms that do not override it.
         self.cc_on_sent = type(cc).on_packet_sent is not CongestionControl.on_packet_sent
+        self.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
         self.mss = mss
         self.sack = sack
         self.rack = rack and sack  # RFC 8985 2: RACK-TLP requires SACK
