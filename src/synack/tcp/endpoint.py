@@ -22,7 +22,7 @@ from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip, pseudo_sum
+from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip_span
 from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
@@ -180,12 +180,15 @@ class Endpoint:
         """One IPv4 or IPv6 packet from the network. Never raises for bad input."""
         self.counters["packets_in"] += 1
         try:
-            ip, payload = parse_ip(packet)
+            ip, start, end = parse_ip_span(packet)
             if ip.proto != 6:
                 raise MalformedPacket("not_tcp", f"protocol {ip.proto}")
             if ip.dst not in self._addr_set:
                 raise MalformedPacket("not_for_us", addr_to_str(ip.dst))
-            seg = parse_segment(payload, pseudo_sum(ip.src, ip.dst, len(payload)))
+            # The pseudo-header sum (RFC 9293 3.1) unfolded: parse_segment's
+            # ones_sum takes any non-negative start value.
+            pseudo = int.from_bytes(ip.src + ip.dst, "big") + 6 + end - start
+            seg = parse_segment(packet[start:end], pseudo)
         except MalformedPacket as exc:
             self._drop(now, exc.reason)
             return

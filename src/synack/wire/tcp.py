@@ -481,7 +481,9 @@ class Segment:
         if add_length:
             total += hlen + len(payload)
         if opts:
-            total = ones_sum(opts, total)
+            # Options are whole 32-bit words, so they add in as one integer
+            # (ones_sum takes any non-negative start): no second ones_sum call.
+            total += int.from_bytes(opts, "big")
         csum = ~ones_sum(payload, total) & 0xFFFF
         try:
             head = _HDR.pack(
@@ -519,6 +521,13 @@ def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None =
         raise MalformedPacket("bad_data_offset", f"header {hlen} bytes > segment {n} bytes")
     if pseudo_sum is not None and ones_sum(data, pseudo_sum) != 0xFFFF:
         raise MalformedPacket("bad_checksum", f"TCP checksum 0x{csum:04x}")
+    if hlen == HEADER_LEN:
+        opts: tuple[Option, ...] = ()
+    elif hlen == 32 and data[20:24] == _NOP_NOP_TS:
+        # parse_options' fast path, inline: the layout of nearly every segment.
+        opts = (_NOP, _NOP, Timestamps(*_U32X2.unpack_from(data, 24)))
+    else:
+        opts = parse_options(data[HEADER_LEN:hlen])
     return Segment(
         src,
         dst,
@@ -527,7 +536,7 @@ def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None =
         ((off & 0x0F) << 8) | fl,
         win,
         urg,
-        parse_options(data[HEADER_LEN:hlen]) if hlen > HEADER_LEN else (),
+        opts,
         bytes(data[hlen:]),
         csum,
     )
