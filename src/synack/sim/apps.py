@@ -175,13 +175,13 @@ class Sink(EndpointApp):
         self.total_received = 0
 
     def on_event(self, conn: Connection, event: Event, now: int) -> None:
-        if isinstance(event, Connected):
+        if type(event) is DataReceived:  # nearly every event: tested first
+            self._read(conn)
+        elif isinstance(event, Connected):
             while self.listener.accept() is not None:
                 pass
             self.received.setdefault(conn, 0)
             self.digests.setdefault(conn, hashlib.sha256())
-            self._read(conn)
-        elif isinstance(event, DataReceived):
             self._read(conn)
         elif isinstance(event, PeerClosed):
             self._read(conn)

@@ -164,6 +164,7 @@ class Connection:
         "_challenge_start",
         "_closed_reported",
         "_delack_at",
+        "_event_queue",
         "_event_sink",
         "_events",
         "_fin_queued",
@@ -336,6 +337,9 @@ class Connection:
         self._outbox: list[Segment] = []
         self._events: deque[Event] | None = None  # only for a connection used on its own
         self._event_sink: Callable[[Connection, Event], None] | None = None
+        # Set by an endpoint once every event of this connection goes straight to
+        # its queue (the common case): one append instead of a call to the sink.
+        self._event_queue: deque[tuple[Connection, Event]] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
         self._traced_timers = _NO_TIMERS
@@ -1793,7 +1797,10 @@ class Connection:
             self._event(Closed())
 
     def _event(self, ev: Event) -> None:
-        if self._event_sink is not None:
+        queue = self._event_queue
+        if queue is not None:
+            queue.append((self, ev))
+        elif self._event_sink is not None:
             self._event_sink(self, ev)
         else:
             if self._events is None:

@@ -167,6 +167,7 @@ class Endpoint:
                 raise PortInUseError(f"4-tuple with local port {lport} already in use")
         cfg = config or self.config
         conn = self._new_connection(laddr, lport, raddr, remote_port, cfg, now)
+        conn._event_queue = self._events  # no listener owns it: events go straight to the user
         conn.connect(now)
         self._after(conn, now)
         return conn
@@ -215,7 +216,7 @@ class Endpoint:
                 self._on_syn(lst, key, seg, now, iss_floor=floor)
                 return
             conn.receive_segment(seg, now)
-            self._after(conn, now)
+            self._dirty[conn] = None  # self._after(conn, now), inline
             return
         if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
             self._on_syn(lst, key, seg, now)
@@ -364,6 +365,8 @@ class Endpoint:
                 del self._owner[conn]
                 lst.ready.append(conn)
                 self._events.append((conn, ev))
+                # From now on every event goes to the user (see _event_queue).
+                conn._event_queue = self._events
             return
         self._events.append((conn, ev))
 
