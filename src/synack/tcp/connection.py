@@ -504,7 +504,7 @@ class Connection:
             del ready[:max_bytes]
         if self.state in _SYNCHRONIZED and self.state is not S.TIME_WAIT and not self.peer_closed:
             gain = before + len(data)
-            threshold = min(self.config.recv_buffer // 2, self.mss)
+            threshold = min(self.config.recv_buffer // 2, self._mss)
             if gain >= threshold > before and (cur < threshold or gain >= cur):
                 self._ack_now = True
                 self._wake()

@@ -22,7 +22,7 @@ from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip_span
+from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_span
 from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
@@ -278,10 +278,8 @@ class Endpoint:
             for conn in dirty:
                 segs = conn.segments_to_send(now)
                 if segs:
-                    src, dst = conn.local[0], conn.remote[0]
-                    ttl, tos = conn.config.ttl, conn.config.tos
-                    for seg in segs:
-                        out.append(emit_tcp_packet(src, dst, seg, ttl, 0, tos))
+                    cfg = conn.config
+                    emit_tcp_packets(conn.local[0], conn.remote[0], segs, out, cfg.ttl, 0, cfg.tos)
                 self._rearm(conn)
                 if conn.state is State.CLOSED or conn.state is State.LISTEN:
                     # CLOSED, or a half-open connection sent back to LISTEN (its

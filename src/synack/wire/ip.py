@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -33,6 +34,7 @@ __all__ = [
     "IPv6Header",
     "addr_to_str",
     "emit_tcp_packet",
+    "emit_tcp_packets",
     "parse_ip",
     "parse_ip_span",
     "parse_tcp_packet",
@@ -323,35 +325,58 @@ def emit_tcp_packet(
 
     ``tos`` is the IPv4 TOS octet or the IPv6 traffic class.
     """
+    out: list[bytes] = []
+    emit_tcp_packets(src, dst, (seg,), out, ttl, ident, tos)
+    return out[0]
+
+
+def emit_tcp_packets(
+    src: bytes,
+    dst: bytes,
+    segs: Iterable[Segment],
+    out: list[bytes],
+    ttl: int = 64,
+    ident: int = 0,
+    tos: int = 0,
+) -> None:
+    """Append to ``out`` one packet per segment, as :func:`emit_tcp_packet` makes it.
+
+    The checks and sums that depend only on the addresses are done once for a
+    burst of segments of one connection (the endpoint's transmit path).
+    """
     n = len(src)
     if n != len(dst) or (n != 4 and n != 16):
         raise ValueError(f"addresses of {n} and {len(dst)} bytes")
     addrs = int.from_bytes(src + dst, "big")
-    tcp = seg.emit(addrs + PROTO_TCP, add_length=True)
+    pseudo = addrs + PROTO_TCP
     if n == 16:
-        return IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp)) + tcp
+        for seg in segs:
+            tcp = seg.emit(pseudo, add_length=True)
+            out.append(IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp)) + tcp)
+        return
     # What _emit_v4 does for a header without options, inline: this runs once
     # per segment sent. The header checksum comes from the field values (the
-    # address words are in ``addrs`` already); the sum is never zero (the
-    # version is in it), so a multiple of 0xFFFF is ones'-complement 0xFFFF,
-    # whose complement is 0.
-    total = 20 + len(tcp)
-    r = (
-        (0x4500 | tos) + total + ident + (IPV4_DF << 13) + ((ttl << 8) | PROTO_TCP) + addrs
-    ) % 0xFFFF
-    try:
-        head = _V4.pack(
-            0x45,
-            tos,
-            total,
-            ident,
-            IPV4_DF << 13,
-            ttl,
-            PROTO_TCP,
-            ~r & 0xFFFF if r else 0,
-            src,
-            dst,
-        )
-    except struct.error as e:
-        raise ValueError(f"cannot emit an IPv4 header: {e}") from None
-    return head + tcp
+    # address words are in ``addrs``); the sum is never zero (the version is in
+    # it), so a multiple of 0xFFFF is ones'-complement 0xFFFF, whose complement is 0.
+    fixed = (0x4500 | tos) + ident + (IPV4_DF << 13) + ((ttl << 8) | PROTO_TCP) + addrs
+    pack = _V4.pack
+    for seg in segs:
+        tcp = seg.emit(pseudo, add_length=True)
+        total = 20 + len(tcp)
+        r = (fixed + total) % 0xFFFF
+        try:
+            head = pack(
+                0x45,
+                tos,
+                total,
+                ident,
+                IPV4_DF << 13,
+                ttl,
+                PROTO_TCP,
+                ~r & 0xFFFF if r else 0,
+                src,
+                dst,
+            )
+        except struct.error as e:
+            raise ValueError(f"cannot emit an IPv4 header: {e}") from None
+        out.append(head + tcp)
