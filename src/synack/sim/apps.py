@@ -29,7 +29,9 @@ from synack.tcp.state import State
 
 __all__ = ["AppGroup", "BulkSender", "EndpointApp", "PatternSource", "Sink"]
 
-_CHUNK = 64 * 1024
+# 32 KB: Random.randbytes is about 15% faster per byte than at 64 KB (cache
+# size); any multiple of 4 gives the same byte stream (it draws 32-bit words).
+_CHUNK = 32 * 1024
 
 
 class EndpointApp:

@@ -22,7 +22,7 @@ from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_span
+from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_addresses
 from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
@@ -181,29 +181,28 @@ class Endpoint:
         """One IPv4 or IPv6 packet from the network. Never raises for bad input."""
         self.counters["packets_in"] += 1
         try:
-            ip, start, end = parse_ip_span(packet)
-            if ip.proto != 6:
-                raise MalformedPacket("not_tcp", f"protocol {ip.proto}")
-            if ip.dst not in self._addr_set:
-                raise MalformedPacket("not_for_us", addr_to_str(ip.dst))
+            _, proto, src, dst, start, end = parse_ip_addresses(packet)
+            if proto != 6:
+                raise MalformedPacket("not_tcp", f"protocol {proto}")
+            if dst not in self._addr_set:
+                raise MalformedPacket("not_for_us", addr_to_str(dst))
             # The pseudo-header sum (RFC 9293 3.1) unfolded: parse_segment's
             # ones_sum takes any non-negative start value.
-            pseudo = int.from_bytes(ip.src + ip.dst, "big") + 6 + end - start
+            pseudo = int.from_bytes(src + dst, "big") + 6 + end - start
             seg = parse_segment(packet[start:end], pseudo)
         except MalformedPacket as exc:
             self._drop(now, exc.reason)
             return
-        self.receive_segment(ip.src, ip.dst, seg, now)
+        self.receive_segment(src, dst, seg, now)
 
     def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
         """A parsed, checksum-verified segment (for drivers that parse themselves)."""
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
-        lst = self._listeners.get(seg.dst_port)
         if conn is not None:
             if (
                 conn.state is State.TIME_WAIT
-                and lst is not None
+                and (lst := self._listeners.get(seg.dst_port)) is not None
                 and seg.flags & (SYN | ACK | RST) == SYN
                 and gt(seg.seq, conn.rcv_nxt)
             ):
@@ -218,6 +217,7 @@ class Endpoint:
             conn.receive_segment(seg, now)
             self._dirty[conn] = None  # self._after(conn, now), inline
             return
+        lst = self._listeners.get(seg.dst_port)
         if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
             self._on_syn(lst, key, seg, now)
             return

@@ -36,6 +36,7 @@ __all__ = [
     "emit_tcp_packet",
     "emit_tcp_packets",
     "parse_ip",
+    "parse_ip_addresses",
     "parse_ip_span",
     "parse_tcp_packet",
     "pseudo_sum",
@@ -248,10 +249,38 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
 
 
 def parse_ip_span(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, int]:
-    """Like :func:`parse_ip`, but the payload as its start and end offsets in ``data``.
+    """Like :func:`parse_ip`, but the payload as its start and end offsets in ``data``."""
+    version, proto, src, dst, start, end = parse_ip_addresses(data)
+    if version == 4:
+        _, tos, total, ident, frag, ttl, _, csum, _, _ = _V4.unpack_from(data)
+        hdr4 = IPv4Header(
+            src,
+            dst,
+            proto,
+            ttl,
+            tos,
+            ident,
+            frag >> 13,
+            frag & 0x1FFF,
+            bytes(data[20:start]) if start > 20 else b"",
+            total,
+            csum,
+        )
+        return hdr4, start, end
+    first, plen, _, hops, _, _ = _V6.unpack_from(data)
+    return IPv6Header(src, dst, proto, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen), 40, end
 
-    For a caller that slices the payload itself (the endpoint's receive path
-    slices it once, instead of making a view that checksumming copies anyway).
+
+def parse_ip_addresses(
+    data: bytes | bytearray | memoryview,
+) -> tuple[int, int, bytes, bytes, int, int]:
+    """Check an IP header as :func:`parse_ip` does, without building a header object.
+
+    Returns the IP version, the protocol, the source and destination
+    addresses, and the payload's start and end offsets in ``data``. This is
+    all a TCP endpoint needs of each packet it receives, and the one place the
+    header checks live (:func:`parse_ip` builds on it). Raises
+    :class:`MalformedPacket` with the reasons listed at :func:`parse_ip`.
     """
     n = len(data)
     if n < 1:
@@ -260,7 +289,7 @@ def parse_ip_span(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, 
     if version == 4:
         if n < 20:
             raise MalformedPacket("truncated", f"IPv4 header needs 20 bytes, got {n}")
-        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(data)
+        vihl, _, total, _, frag, _, proto, csum, src, dst = _V4.unpack_from(data)
         hlen = (vihl & 0x0F) << 2
         if hlen < 20:
             raise MalformedPacket("bad_ihl", f"IHL {vihl & 0x0F}")
@@ -271,36 +300,21 @@ def parse_ip_span(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, 
         hsum = int.from_bytes(data[:hlen], "big")
         if hsum % 0xFFFF or not hsum:
             raise MalformedPacket("bad_ip_checksum", f"IPv4 header checksum 0x{csum:04x}")
-        flags = frag >> 13
-        offset = frag & 0x1FFF
-        if offset or flags & IPV4_MF:
+        if frag & 0x3FFF:
             # RFC 791 3.2: MF set or a non-zero offset means a fragment.
-            raise MalformedPacket("fragment", f"offset {offset}, MF {flags & IPV4_MF}")
-        hdr4 = IPv4Header(
-            src,
-            dst,
-            proto,
-            ttl,
-            tos,
-            ident,
-            flags,
-            offset,
-            bytes(data[20:hlen]) if hlen > 20 else b"",
-            total,
-            csum,
-        )
-        return hdr4, hlen, total
+            offset = frag & 0x1FFF
+            raise MalformedPacket("fragment", f"offset {offset}, MF {(frag >> 13) & IPV4_MF}")
+        return 4, proto, src, dst, hlen, total
     if version == 6:
         if n < 40:
             raise MalformedPacket("truncated", f"IPv6 header needs 40 bytes, got {n}")
-        first, plen, nxt, hops, src, dst = _V6.unpack_from(data)
+        _, plen, nxt, _, src, dst = _V6.unpack_from(data)
         if 40 + plen > n:
             raise MalformedPacket("bad_length", f"payload length {plen}, have {n - 40}")
         if nxt in _IPV6_EXTENSIONS:
             reason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
             raise MalformedPacket(reason, f"next header {nxt}")
-        hdr6 = IPv6Header(src, dst, nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen)
-        return hdr6, 40, 40 + plen
+        return 6, nxt, src, dst, 40, 40 + plen
     raise MalformedPacket("bad_version", f"IP version {version}")
 
 
