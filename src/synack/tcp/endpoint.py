@@ -301,6 +301,15 @@ class Endpoint:
         """The oldest undelivered ``(connection, event)`` pair, or ``None``."""
         return self._events.popleft() if self._events else None
 
+    @property
+    def event_queue(self) -> deque[tuple[Connection, Event]]:
+        """The queue :meth:`next_event` pops from, for drivers that drain it in a loop.
+
+        Taking ``popleft()`` from it while it is non-empty is the same as calling
+        :meth:`next_event`, without a method call per event.
+        """
+        return self._events
+
     # -------------------------------------------------------------- internal
     def _new_connection(
         self,
