@@ -44,6 +44,10 @@ fmt: $(STAMP)
 test: $(STAMP) sysdeps lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Congestion-control validation: runs the experiments, rewrites docs/congestion.md.
+validate: $(STAMP)
+	$(VENV)/bin/synack experiment validate
+
 bench: $(STAMP) sysdeps
 	$(PY) bench/run.py
 

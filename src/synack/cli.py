@@ -26,6 +26,7 @@ from synack.api.commands import (
     run_serve,
 )
 from synack.sim import commands as sim_commands
+from synack.sim import validate as sim_validate
 from synack.trace import commands as trace_commands
 from synack.wire import (
     ACK,
@@ -184,6 +185,13 @@ COMMANDS: tuple[Command, ...] = (
         "a verified bulk transfer over a simulated link with delay, loss, reordering, ...",
         sim_commands.configure_sim,
         sim_commands.run_sim_command,
+    ),
+    Command(
+        "experiment",
+        "congestion-control validation (Mathis, PFTK, CUBIC, fairness, utilisation): "
+        "writes docs/congestion.md",
+        sim_validate.configure_experiment,
+        sim_validate.run_experiment_command,
     ),
     Command(
         "plot",

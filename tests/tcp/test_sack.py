@@ -197,7 +197,7 @@ def test_three_sacked_segments_mark_the_hole_lost_at_once() -> None:
     assert conn.counters["fast_retransmit"] == 1
 
 
-def test_rfc6675_isl_lost_when_rack_is_off() -> None:
+def test_rfc6675_is_lost_when_rack_is_off() -> None:
     conn = sack_established(rack=False)
     send_segments(conn, 10)
     feed(conn, 20_000, ack=L, options=sack(seg_block(2)))
@@ -286,7 +286,9 @@ def test_prr_spreads_sending_then_holds_pipe_at_ssthresh() -> None:
             # slow start reduction bound: pipe is brought up to ssthresh, no further
             assert rec.pipe == conn.ssthresh
     assert rec.in_recovery
-    assert conn.ssthresh == 6 * MSS  # FlightSize was 12 segments (two by limited transmit)
+    # FlightSize was 12 segments (two sent as SACKs shrank the pipe), cwnd 10: the
+    # decrease starts from the smaller (Recovery.reduction_base).
+    assert conn.ssthresh == 5 * MSS
     assert rec.pipe == conn.ssthresh
 
 
@@ -326,3 +328,86 @@ def test_retransmission_and_new_data_sent_in_one_microsecond_keep_their_order() 
     feed(conn, 30_000, ack=L, options=sack(seg_block(2, 12)))
     assert 1 not in sent_seqs(out(conn, 30_000))
     assert conn.counters["retransmit.segments"] == 1
+
+
+def test_decrease_starts_from_cwnd_when_losses_inflate_flight_size() -> None:
+    # SACKs shrink the pipe, so new data goes out while the holes stay below
+    # HighData: FlightSize outgrows cwnd, and halving it would leave ssthresh
+    # above anything the path carried.
+    conn = sack_established(rack=False, nodelay=True)
+    send_segments(conn, 10, extra=40)
+    feed(conn, 20_000, ack=L, options=sack(seg_block(2), seg_block(4)))  # 1 and 3 lost
+    out(conn, 20_000)
+    flight, cwnd = conn.in_flight, conn.cwnd
+    assert flight > cwnd
+    feed(conn, 20_010, ack=L, options=sack(seg_block(6), seg_block(4), seg_block(2)))
+    assert conn.in_recovery
+    assert conn.ssthresh == cwnd // 2
+
+
+def test_leaving_recovery_sets_cwnd_to_ssthresh() -> None:
+    # RFC 6937 3: "On exiting recovery: cwnd = ssthresh" (not RFC 6582's
+    # min(ssthresh, FlightSize + SMSS), which a short flight would collapse).
+    conn = sack_established(rack=False)
+    send_segments(conn, 10)
+    for k in range(2, 5):
+        feed(conn, 20_000 + k, ack=L, options=sack(seg_block(2, k)))
+    out(conn, 20_004)
+    assert conn.in_recovery
+    feed(conn, 30_000, ack=L + 10 * MSS)
+    assert not conn.in_recovery
+    assert conn.in_flight == 0
+    assert conn.cwnd == conn.ssthresh == 5 * MSS
+
+
+def test_dsack_of_a_segment_never_retransmitted_does_not_undo() -> None:
+    # RFC 3708 2: only a D-SACK for a retransmission shows it was needless; a
+    # duplicate the network made says nothing about the loss.
+    conn = sack_established(rack=False)
+    send_segments(conn, 10)
+    for k in range(2, 5):
+        feed(conn, 20_000 + k, ack=L, options=sack(seg_block(2, k)))
+    out(conn, 20_004)
+    feed(conn, 30_000, ack=L + 10 * MSS)
+    reduced = conn.cwnd
+    feed(conn, 31_000, ack=L + 10 * MSS, options=sack(seg_block(7)))
+    assert conn.counters["recovery.spurious"] == 0
+    assert conn.cwnd == reduced
+    feed(conn, 32_000, ack=L + 10 * MSS, options=sack(seg_block(1)))
+    assert conn.counters["recovery.spurious"] == 1
+    assert conn.cwnd == 10 * MSS  # NewReno's window before the decrease (RFC 4015)
+
+
+def test_dsack_widens_racks_reordering_window() -> None:
+    # RFC 8985 6.2 step 4: reo_wnd_mult grows once per round that sees a D-SACK.
+    conn = sack_established()
+    send_segments(conn, 10)
+    rec = conn._rec
+    feed(conn, 20_000, ack=L + 2 * MSS)
+    assert rec.reo_wnd_mult == 1
+    feed(conn, 20_100, ack=L + 2 * MSS, options=sack(seg_block(1)))
+    assert rec.reo_wnd_mult == 2
+    feed(conn, 20_200, ack=L + 2 * MSS, options=sack(seg_block(2)))
+    assert rec.reo_wnd_mult == 2  # same round
+    assert rec.reo_wnd_persist == 16
+
+
+def test_no_fast_retransmit_for_duplicate_acks_below_the_rto_recovery_point() -> None:
+    # RFC 6582 4: after a timeout recover = the highest sequence number sent, and
+    # duplicate ACKs for data sent before it do not start a fast retransmit.
+    conn = new_conn()
+    conn.connect(0)
+    out(conn)
+    feed(conn, RTT, seq=REMOTE_ISS, ack=L, flags=SYN | ACK, options=(MaxSegmentSize(MSS),))
+    out(conn, RTT)
+    send_segments(conn, 10)
+    rto_at = conn.next_deadline()
+    assert rto_at is not None
+    conn.handle_timer(rto_at)
+    out(conn, rto_at)
+    feed(conn, rto_at + RTT, ack=L + MSS)  # the retransmission arrived
+    out(conn, rto_at + RTT)
+    for i in range(3):
+        feed(conn, rto_at + RTT + 1 + i, ack=L + MSS)
+    assert conn.counters["fast_retransmit"] == 0
+    assert not conn.in_recovery

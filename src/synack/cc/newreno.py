@@ -15,6 +15,7 @@ class NewReno(CongestionControl):
     def __init__(self, *, mss: int, initial_window: int, now: int) -> None:
         super().__init__(mss=mss, initial_window=initial_window, now=now)
         self._acked_in_ca = 0
+        self._prior: tuple[int, int] | None = None  # (cwnd, ssthresh) before the last decrease
 
     def on_ack(
         self, *, now: int, bytes_acked: int, rtt: int | None, in_flight: int, in_recovery: bool
@@ -45,6 +46,7 @@ class NewReno(CongestionControl):
             self.cwnd += self.mss
 
     def on_recovery_start(self, *, now: int, in_flight: int) -> None:
+        self._prior = (self.cwnd, self.ssthresh)
         # RFC 5681 3.2 (2): ssthresh = max (FlightSize / 2, 2*SMSS) (eq. 4);
         # (3): cwnd = ssthresh + 3*SMSS.
         self.ssthresh = max(in_flight // 2, 2 * self.mss)
@@ -55,8 +57,18 @@ class NewReno(CongestionControl):
         self.cwnd = min(self.ssthresh, max(in_flight, self.mss) + self.mss)
         self._acked_in_ca = 0
 
+    def on_spurious_recovery(self, *, now: int) -> None:
+        # RFC 4015 3.2 (the Eifel response, here to a loss RFC 3708's D-SACK test
+        # found spurious): restore the window the decrease took away.
+        prior = self._prior
+        self._prior = None
+        if prior is not None and self.cwnd < prior[0]:
+            self.cwnd, self.ssthresh = prior
+            self._acked_in_ca = 0
+
     def on_rto(self, *, now: int, in_flight: int) -> None:
         # RFC 5681 3.1 (eq. 4) and "Loss Window": cwnd = 1 full-sized segment.
+        self._prior = None
         self.ssthresh = max(in_flight // 2, 2 * self.mss)
         self.cwnd = self.mss
         self._acked_in_ca = 0

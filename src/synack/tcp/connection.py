@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Final
 
 from synack.cc import create as create_cc
+from synack.tcp import timers
 from synack.tcp.config import Config
 from synack.tcp.errors import ConnectionClosedError, InvalidStateError
 from synack.tcp.events import (
@@ -47,7 +48,15 @@ from synack.tcp.recovery import Recovery
 from synack.tcp.rtt import RttEstimator
 from synack.tcp.sack import SackReceiver, TxSeg
 from synack.tcp.sendbuf import SendBuffer
-from synack.tcp.state import State, Trigger, next_state
+from synack.tcp.state import (
+    RECEIVING,
+    SENDING,
+    SYNCHRONIZED,
+    USER_SEND,
+    State,
+    Trigger,
+    next_state,
+)
 from synack.tcp.timestamps import TimestampState
 from synack.wire.ip import addr_to_str, str_to_addr
 from synack.wire.render import format_options
@@ -96,36 +105,13 @@ _HALF: Final = 1 << 31  # sequence and timestamp comparisons are modulo 2**32
 _SACK_PERMITTED: Final = SackPermitted()
 _NO_BLOCKS: Final[list[tuple[int, int]]] = []
 
-_TIMER_NAMES: Final = (
-    "rtx",
-    "persist",
-    "delack",
-    "keepalive",
-    "timewait",
-    "user",
-    "reorder",
-    "tlp",
-    "pacing",
-)
-_NO_TIMERS: Final[tuple[int | None, ...]] = (None,) * len(_TIMER_NAMES)
 
 # State groups are tuples, not sets: membership then tests identity, whereas a
 # set would call Enum.__hash__ (Python code) on every segment.
-_SYNCHRONIZED: Final = (
-    S.ESTABLISHED,
-    S.FIN_WAIT_1,
-    S.FIN_WAIT_2,
-    S.CLOSE_WAIT,
-    S.CLOSING,
-    S.LAST_ACK,
-    S.TIME_WAIT,
-)
-# States in which data (or our FIN) may still need to be sent or retransmitted.
-_SENDING: Final = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK)
-# RFC 9293 3.10.7.4 seventh: states that process segment text.
-_RECEIVING: Final = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
-# RFC 9293 3.10.2: states in which SEND queues data.
-_USER_SEND: Final = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
+_SYNCHRONIZED: Final = SYNCHRONIZED
+_SENDING: Final = SENDING
+_RECEIVING: Final = RECEIVING
+_USER_SEND: Final = USER_SEND
 
 
 def _timestamps_of(seg: Segment) -> Timestamps | None:
@@ -157,6 +143,8 @@ class Connection:
     used on its own (tests, teaching), wiring two connections together by hand.
     """
 
+    # Every attribute of the TCB (slots: an idle connection stays small).
+    # fmt: off
     __slots__ = (
         "_ack_now",
         "_ack_pending",
@@ -235,6 +223,7 @@ class Connection:
         "snd_wscale",
         "state",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -342,7 +331,7 @@ class Connection:
         self._event_queue: deque[tuple[Connection, Event]] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
-        self._traced_timers = _NO_TIMERS
+        self._traced_timers = timers.NO_TIMERS
 
     # ------------------------------------------------------------------ info
     def __repr__(self) -> str:
@@ -595,7 +584,7 @@ class Connection:
         out = self._outbox
         self._outbox = []
         if self._tracer:
-            self._trace_timers(now)
+            timers.trace_changes(self, now)
         return out
 
     def next_event(self) -> Event | None:
@@ -604,188 +593,12 @@ class Connection:
 
     def next_deadline(self) -> int | None:
         """The earliest pending timer (absolute microseconds), or ``None``."""
-        best: int | None = None
-        for t in (
-            self._rtx_at,
-            self._persist_at,
-            self._delack_at,
-            self._keepalive_at,
-            self._timewait_at,
-            self._user_at,
-            self._reo_at,
-            self._tlp_at,
-            self._pace_wait,
-        ):
-            if t is not None and (best is None or t < best):
-                best = t
-        return best
+        return timers.next_deadline(self)
 
     # ---------------------------------------------------------------- timers
     def handle_timer(self, now: int) -> None:
-        """Fire every timer whose deadline is at or before ``now``."""
-        if self._timewait_at is not None and now >= self._timewait_at:
-            self._timewait_at = None
-            # RFC 9293 3.10.8: "If the time-wait timeout expires ... delete the TCB".
-            self._trace_timer(now, "timewait", None)
-            self._transition(T.TIMEOUT_2MSL, "2MSL timeout", now)
-            self._finish(now)
-            return
-        if self._user_at is not None and now >= self._user_at:
-            self._user_at = None
-            self._time_out(now, "user_timeout")
-            return
-        if self._pace_wait is not None and now >= self._pace_wait:
-            self._pace_wait = None  # the flush after this call sends what pacing held
-        if self._reo_at is not None and now >= self._reo_at:
-            self._reo_at = None
-            self._on_reorder_timeout(now)
-        if self._tlp_at is not None and now >= self._tlp_at:
-            self._tlp_at = None
-            self._on_pto(now)
-        if self._rtx_at is not None and now >= self._rtx_at:
-            self._rtx_at = None
-            self._on_rto(now)
-            if self.state is S.CLOSED:
-                return
-        if self._persist_at is not None and now >= self._persist_at:
-            self._persist_at = None
-            self._on_persist(now)
-        if self._delack_at is not None and now >= self._delack_at:
-            self._delack_at = None
-            if self._ack_pending or self._ack_now:
-                self._ack_now = True
-                self.counters["delayed_ack"] += 1
-        if self._keepalive_at is not None and now >= self._keepalive_at:
-            self._keepalive_at = None
-            self._on_keepalive(now)
-        self._wake()
-
-    def _on_rto(self, now: int) -> None:
-        st = self.state
-        self._trace_timer(now, "rtx", None)
-        if st is S.SYN_SENT or st is S.SYN_RECEIVED:
-            if self._retries >= self.config.syn_retries:
-                self._time_out(now, "syn_retries")
-                return
-            self._retries += 1
-            if self._retries == self.config.data_retries_r1:
-                # MUST-22: the R1 advice applies to SYN retransmissions too.
-                self._event(SoftError("retransmission threshold R1 reached"))
-            self._syn_lost = True
-            self._rtt_seq = None  # Karn
-            self.rtt.back_off()  # RFC 6298 (5.5)
-            if self._tracer:
-                self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
-            self.counters["retransmit.syn"] += 1
-            self._send_syn(now, ack=st is S.SYN_RECEIVED, rtx=True)
-            return
-        if st not in _SENDING or self.in_flight == 0:
-            return
-        if self._retries >= self.config.data_retries_r2:
-            # RFC 9293 3.8.3: "When the number of transmissions of the same segment
-            # reaches a threshold R2 ... close the connection".
-            self._time_out(now, "retransmissions")
-            return
-        self._retries += 1
-        if self._retries == self.config.data_retries_r1:
-            # RFC 9293 3.8.3 (SHLD-10): at R1, pass negative advice to the IP layer.
-            self._event(SoftError("retransmission threshold R1 reached"))
-        self.counters["retransmit.rto"] += 1
-        # RFC 5681 3.1 / RFC 6582 3.2 (4): the loss window, and recover = highest
-        # sent; every un-SACKed segment is lost (RFC 6675 5.1).
-        self._rec.on_rto(now)
-        self._trace_cc(now, "rto")
-        self._tlp_at = self._reo_at = None
-        self._pace_at = self._pace_wait = None
-        self._rtt_seq = None  # Karn's algorithm: never time a retransmission
-        self.rtt.back_off()  # RFC 6298 (5.5)
-        if self._tracer:
-            self._trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
-        # RFC 6298 (5.4): retransmit the earliest unacknowledged segment, then the
-        # rest in order as the window allows.
-        self._send_data(now)
-        # RFC 6298 (5.6): start the timer with the backed-off RTO.
-        self._rtx_at = now + self.rtt.rto
-
-    def _on_reorder_timeout(self, now: int) -> None:
-        # RFC 8985 6.3: the reordering window passed: mark what is now overdue.
-        if self.state not in _SENDING:
-            return
-        delay = self._rec.rack_timeout(now, self.rtt.srtt)
-        self._reo_at = now + delay if delay else None
-        if self._rec.in_recovery:
-            self._tlp_at = None
-
-    def _on_pto(self, now: int) -> None:
-        # RFC 8985 7.3: send a probe: new data if the receive window allows,
-        # otherwise the highest segment sent again; then re-arm the RTO, not the PTO.
-        rec = self._rec
-        if self.state not in _SENDING or not rec.tlp_allowed():
-            return
-        sent = len(self._outbox)
-        self._send_data(now, probe=True)
-        if len(self._outbox) > sent:
-            rec.on_tlp(retransmission=False)
-        else:
-            last = rec.sb.last()
-            if last is None:
-                return
-            if last.end - last.start - last.fin > self.mss:
-                last = rec.sb.split(last, last.end - last.start - last.fin - self.mss)
-            self._retransmit(last, now)
-            self.counters["retransmit.tlp"] += 1
-            rec.on_tlp(retransmission=True)
-        self._rtx_at = now + self.rtt.rto
-
-    def _on_persist(self, now: int) -> None:
-        # RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
-        # exponentially; MUST-36: never give up while the peer answers.
-        if self.state not in _SENDING:
-            return
-        if self.snd_wnd > 0:
-            # The SWS override timer: send the short segment that was held back.
-            self.counters["sws_override"] += 1
-            self._sws_override = True
-            self._send_data(now)
-            return
-        self.counters["window_probe"] += 1
-        off = sub(self.snd_nxt, self.snd_una)
-        if self.snd_una != self.snd_nxt:
-            payload, seq = self._sendbuf.peek(0, 1), self.snd_una
-        elif off < len(self._sendbuf):
-            payload, seq = self._sendbuf.peek(off, 1), self.snd_nxt
-            self.snd_nxt = add(self.snd_nxt, 1)
-            if gt(self.snd_nxt, self.snd_max):
-                self.snd_max = self.snd_nxt
-            start = self._una_abs + off
-            self._rec.on_send(start, start + 1, False, now)
-        else:
-            payload, seq = b"", self.snd_una  # only a FIN is waiting: an empty probe
-        self._emit(self._make(ACK, seq, now, payload), now, rtx=seq != self.snd_nxt)
-        self._persist_backoff = min(self._persist_backoff + 1, 16)
-        self._arm_persist(now)
-
-    def _arm_persist(self, now: int) -> None:
-        rto = max(self.rtt.rto, self.config.min_rto)
-        self._persist_at = now + min(rto << self._persist_backoff, self.config.max_rto)
-
-    def _on_keepalive(self, now: int) -> None:
-        cfg = self.config
-        if not cfg.keepalive or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT):
-            return
-        if self.snd_una != self.snd_max:
-            # MUST-26: "Keep-alive packets MUST only be sent when no sent data is
-            # outstanding": the retransmission timer is watching the peer already.
-            self._keepalive_at = now + cfg.keepalive_idle
-            return
-        if self._keepalive_probes >= cfg.keepalive_probes:
-            self._time_out(now, "keepalive")
-            return
-        # RFC 9293 3.8.4: a keep-alive carries SEG.SEQ = SND.NXT-1 so the peer ACKs it.
-        self._keepalive_probes += 1
-        self.counters["keepalive_probe"] += 1
-        self._emit(self._make(ACK, add(self.snd_nxt, -1), now), now)
-        self._keepalive_at = now + cfg.keepalive_interval
+        """Fire every timer whose deadline is at or before ``now`` (see :mod:`synack.tcp.timers`)."""
+        timers.fire(self, now)
 
     def _time_out(self, now: int, reason: str) -> None:
         self.counters["timeout." + reason] += 1
@@ -1268,7 +1081,7 @@ class Connection:
             self._rtx_at = None
             self._retries = 0
             if self._persist_at is None:
-                self._arm_persist(now)
+                timers.arm_persist(self, now)
         return True
 
     def _on_ack(
@@ -1335,19 +1148,9 @@ class Connection:
         self._reo_at = now + delay if delay else None
         # RFC 8985 7.2: restart the probe timeout on an ACK of new data.
         if advanced or rec.in_recovery:
-            self._arm_tlp(now)
+            timers.arm_tlp(self, now)
         if self._tracer:
             self._trace_cc(now, "recovery" if rec.in_recovery else "ack")
-
-    def _arm_tlp(self, now: int) -> None:
-        """RFC 8985 7.2: (re)schedule the probe timeout, no later than the RTO."""
-        rec = self._rec
-        if not rec.tlp_allowed():
-            self._tlp_at = None
-            return
-        at = now + rec.pto(self.rtt.srtt)
-        rtx_at = self._rtx_at
-        self._tlp_at = at if rtx_at is None or at < rtx_at else rtx_at
 
     def _rtt_sample(self, r: int, now: int, expected_samples: int = 1) -> None:
         self.rtt.sample(r, expected_samples)
@@ -1556,7 +1359,7 @@ class Connection:
         ``probe`` sends one new segment whatever cwnd says (a TLP, RFC 8985 7.3).
         """
         rec = self._rec
-        rate = self.cc.pacing_rate() if self.config.pacing and not probe else None
+        rate = self.cc.pacing_rate() if rec.cc_paces and self.config.pacing and not probe else None
         if rate and self._pace_at is not None and self._pace_at > now:
             self._pace_wait = self._pace_at
             return
@@ -1575,27 +1378,21 @@ class Connection:
                     return
         buf = self._sendbuf
         nodelay = self.config.nodelay
-        sent_new = False
+        sent_new = 0
+        # Computed once; each segment sent below takes its size off.
+        off = sub(self.snd_nxt, self.snd_una)
+        buffered = buf.size
+        cwnd_room = rec.send_room() if not probe else 1 << 62
         while True:
             snd_nxt = self.snd_nxt
-            off = (snd_nxt - self.snd_una) & MASK  # sub(), inline
-            if off >= _HALF:
-                off -= 1 << 32
-            avail = buf.size - off
+            avail = buffered - off
             if avail < 0:
                 break  # our FIN is already sent
             in_flight = off
             room = self.snd_wnd - off
-            if not probe:
-                cwnd_room = rec.send_room()
-                if cwnd_room < room:
-                    room = cwnd_room
-            if room > 0:
-                n = avail if avail < mss else mss
-                if room < n:
-                    n = room
-            else:
-                n = 0
+            if cwnd_room < room:
+                room = cwnd_room
+            n = min(avail, mss, room) if room > 0 else 0
             fin = self._fin_queued and n == avail
             if n <= 0 and not fin:
                 if (
@@ -1607,7 +1404,7 @@ class Connection:
                     # RFC 9293 3.8.6.1: zero window with nothing in flight: persist.
                     self._rtx_at = None
                     self._tlp_at = None
-                    self._arm_persist(now)
+                    timers.arm_persist(self, now)
                 elif avail == 0 and rec.rate is not None:
                     rec.mark_app_limited()
                 break
@@ -1642,13 +1439,14 @@ class Connection:
             end = n + (1 if fin else 0)
             start = self._una_abs + off
             rec.on_send(start, start + end, fin, now)
+            off += end
+            cwnd_room -= end
             new_nxt = (snd_nxt + end) & MASK
             self.snd_nxt = self.snd_max = new_nxt
             if self._rtt_seq is None:
                 self._rtt_seq = new_nxt
                 self._rtt_time = now
-            self.counters["segments_sent.data"] += 1
-            sent_new = True
+            sent_new += 1
             if self._rtx_at is None:
                 # RFC 6298 (5.1): start the timer when data is sent and it is off.
                 self._rtx_at = now + self.rtt.rto
@@ -1658,8 +1456,10 @@ class Connection:
                 self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
             if fin or probe or (rate and self._paced(now, end, rate)):
                 break
-        if sent_new and not probe:
-            self._arm_tlp(now)
+        if sent_new:
+            self.counters["segments_sent.data"] += sent_new
+            if not probe:
+                timers.arm_tlp(self, now)
 
     def _retransmit(self, s: TxSeg, now: int) -> None:
         """Send the segment ``s`` of the scoreboard again."""
@@ -1847,25 +1647,3 @@ class Connection:
     def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
         if self._tracer:
             self._trace(now, "timer", which=which, action="fired", deadline=deadline)
-
-    def _trace_timers(self, now: int) -> None:
-        """Trace every timer armed, moved or cancelled since the last call."""
-        current = (
-            self._rtx_at,
-            self._persist_at,
-            self._delack_at,
-            self._keepalive_at,
-            self._timewait_at,
-            self._user_at,
-            self._reo_at,
-            self._tlp_at,
-            self._pace_wait,
-        )
-        last = self._traced_timers
-        if current == last:
-            return
-        self._traced_timers = current
-        for name, old, new in zip(_TIMER_NAMES, last, current, strict=True):
-            if old != new:
-                action = "cancel" if new is None else "arm"
-                self._trace(now, "timer", which=name, action=action, deadline=new)

@@ -19,7 +19,7 @@ class Reassembler:
 
     def __init__(self) -> None:
         self._starts: list[int] = []
-        self._data: list[bytes] = []
+        self._data: list[bytes | bytearray] = []
         self.size = 0
 
     def __len__(self) -> int:
@@ -40,6 +40,19 @@ class Reassembler:
         end = start + len(data)
         starts, datas = self._starts, self._data
         i = bisect.bisect_right(starts, start) - 1
+        if i >= 0:
+            # Fast paths for what a loss leaves behind: the segment that extends the
+            # range before it (and does not reach the next one), or a duplicate.
+            held = datas[i]
+            held_end = starts[i] + len(held)
+            if held_end == start and (i + 1 == len(starts) or starts[i + 1] > end):
+                if type(held) is not bytearray:
+                    held = datas[i] = bytearray(held)
+                held += data  # amortised O(len(data)): no copy of what is held
+                self.size += len(data)
+                return len(data)
+            if end <= held_end:
+                return 0
         if i >= 0 and starts[i] + len(datas[i]) >= start:
             # merge with the range that begins before us
             first = i
@@ -80,7 +93,9 @@ class Reassembler:
         s = self._starts.pop(0)
         d = self._data.pop(0)
         self.size -= len(d)
-        return d[offset - s :]
+        if type(d) is bytes and offset == s:
+            return d
+        return bytes(d[offset - s :])
 
     def discard_before(self, offset: int) -> None:
         """Drop octets below ``offset`` (already delivered)."""

@@ -37,9 +37,30 @@ WCDELACKT: Final = 200_000
 PTO_NO_RTT: Final = 1_000_000
 # RFC 8985 6.2 step 4: the reordering window persists for 16 D-SACK-free recoveries.
 REO_WND_PERSIST: Final = 16
+# Retransmissions of one recovery episode remembered for undo (RFC 3708).
+MAX_UNDO_RANGES: Final = 64
 
 
-_SCRATCH: list[TxSeg] = []  # the segments one ACK delivered (reused: the core is single-threaded)
+_SCRATCH: list[TxSeg] = []
+
+
+def _minus(left: int, right: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[left, right)`` less the ranges in ``done``: the parts not yet walked."""
+    parts = [(left, right)]
+    for dl, dr in done:
+        if dr <= left or dl >= right:
+            continue
+        nxt = []
+        for a, b in parts:
+            if dr <= a or dl >= b:
+                nxt.append((a, b))
+                continue
+            if a < dl:
+                nxt.append((a, dl))
+            if dr < b:
+                nxt.append((dr, b))
+        parts = nxt
+    return parts  # the segments one ACK delivered (reused: the core is single-threaded)
 
 
 class Recovery:
@@ -52,11 +73,14 @@ class Recovery:
     """
 
     __slots__ = (
+        "_sack_cache",
         "_tq",
         "_tq_head",
+        "_undo_ranges",
         "_undo_retrans",
         "cc",
         "cc_on_sent",
+        "cc_paces",
         "counters",
         "dsack_round",
         "dupacks",
@@ -104,6 +128,7 @@ class Recovery:
         self.cc = cc
         # Skip the per-segment hook for algorithms that do not override it.
         self.cc_on_sent = type(cc).on_packet_sent is not CongestionControl.on_packet_sent
+        self.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
         self.mss = mss
         self.sack = sack
         self.rack = rack and sack  # RFC 8985 2: RACK-TLP requires SACK
@@ -119,7 +144,8 @@ class Recovery:
         self.recover = -1  # the ISS: "recover" starts there (RFC 6582 3.2 (1))
         self.dupacks = 0
         self.force_rtx = 0  # retransmissions allowed now regardless of cwnd
-        self._undo_retrans = -1  # RFC 3708-style count of undetected-spurious retransmissions
+        self._undo_retrans = -1  # RFC 3708: retransmissions of the episode not yet D-SACKed
+        self._undo_ranges: list[tuple[int, int]] = []  # ... and what they covered
         # -- RFC 6937 PRR ----------------------------------------------------
         self.prr_delivered = 0
         self.prr_out = 0
@@ -134,6 +160,7 @@ class Recovery:
         self.reo_wnd_mult = 1
         self.reo_wnd_persist = 0
         self.dsack_round: int | None = None
+        self._sack_cache: list[tuple[int, int]] = []  # the blocks the last ACK carried
         self._tq: list[tuple[TxSeg, int]] = []  # (segment, order): transmissions in order ...
         self._tq_head = 0  # ... from this index on
         # -- RFC 8985 TLP ----------------------------------------------------
@@ -153,6 +180,17 @@ class Recovery:
     def flight_size(self) -> int:
         """RFC 5681 FlightSize: octets sent and not cumulatively acknowledged."""
         return self.sb.nxt - self.sb.una
+
+    @property
+    def reduction_base(self) -> int:
+        """The FlightSize a multiplicative decrease starts from: at most cwnd.
+
+        With SACK, data stays below HighData after the receiver has it (SACKed)
+        or the network has dropped it; under heavy loss FlightSize then exceeds
+        anything cwnd ever allowed in flight, and halving it would leave ssthresh
+        above the path's capacity (Linux reduces from cwnd for the same reason).
+        """
+        return min(self.sb.nxt - self.sb.una, self.cc.cwnd)
 
     def send_room(self) -> int:
         """Octets cwnd allows beyond ``pipe`` now (RFC 3042 adds up to 2 SMSS on dupacks)."""
@@ -223,7 +261,11 @@ class Recovery:
         if self.in_recovery:
             self.prr_out += seg.end - seg.start
             if self._undo_retrans >= 0:
-                self._undo_retrans += 1
+                if len(self._undo_ranges) < MAX_UNDO_RANGES:
+                    self._undo_retrans += 1
+                    self._undo_ranges.append((seg.start, seg.end))
+                else:
+                    self._undo_retrans = -1  # too many to track: no undo this time
 
     def on_tlp(self, *, retransmission: bool) -> None:
         """RFC 8985 7.3: a probe was sent; TLP.end_seq = SND.NXT."""
@@ -282,11 +324,19 @@ class Recovery:
                 # second block, reports a duplicate (D-SACK).
                 dsack = (l0, r0)
                 self.counters["dsack_received"] += 1
+            cache = self._sack_cache
+            valid = []
             for left, right in sorted(blocks[1:] if dsack else blocks):
                 if left >= right or right > sb.nxt or left < sb.una - (1 << 30):
                     self.counters["drop.sack_block_invalid"] += 1
                     continue
-                sb.sack(left, right, delivered)
+                valid.append((left, right))
+                # Walk only the parts of the block the previous ACK did not report
+                # (as Linux's SACK cache does): a block that grows by one segment
+                # per ACK costs one segment, not the whole block, each time.
+                for part in _minus(left, right, cache):
+                    sb.sack(left, right, delivered, part)
+            self._sack_cache = valid
         newly_sacked = len(delivered) - n_cum
         # -- per delivered segment: RTT, delivery rate, RACK (RFC 8985 6.2 (2)-(3))
         newest_xmit = -1
@@ -404,6 +454,11 @@ class Recovery:
             # ends loss recovery.
             self.in_recovery = False
             cc.on_recovery_end(now=now, in_flight=sb.pipe)
+            if self.prr and cc.cwnd < cc.ssthresh:
+                # RFC 6937 3: "On exiting recovery: cwnd = ssthresh" (PRR has brought
+                # pipe there). RFC 6582's min(ssthresh, FlightSize + SMSS) would
+                # drop to a slow start whenever the flight is short at that moment.
+                cc.cwnd = cc.ssthresh
             self._after_recovery(now)
             self._exit_rack_recovery()
             if not sb.lost:
@@ -436,7 +491,8 @@ class Recovery:
             self._mark_head_lost()
         self.force_rtx = 1  # RFC 5681 3.2 (2): the fast retransmit goes out regardless
         self._undo_retrans = 0
-        cc.on_recovery_start(now=now, in_flight=self.flight_size)
+        self._undo_ranges = []
+        cc.on_recovery_start(now=now, in_flight=self.reduction_base)
         if self.prr:
             # RFC 6937 3: "prr_delivered = 0; prr_out = 0; RecoverFS = snd.nxt - snd.una".
             self.prr_delivered = 0
@@ -603,7 +659,10 @@ class Recovery:
             self.dsack_round = sb.nxt
             self.reo_wnd_mult += 1
             self.reo_wnd_persist = REO_WND_PERSIST
-        if self._undo_retrans > 0:
+        if self._undo_retrans > 0 and block in self._undo_ranges:
+            # RFC 3708 2: only a D-SACK for a retransmission says it was needless;
+            # one for a segment the network duplicated says nothing.
+            self._undo_ranges.remove(block)
             self._undo_retrans -= 1
             if self._undo_retrans == 0 and not self.in_recovery:
                 self._after_recovery(now)
@@ -633,7 +692,7 @@ class Recovery:
             # The probe repaired a lost segment: respond as to a fast recovery.
             self.tlp_end = None
             self.counters["tlp.recovered_loss"] += 1
-            self.cc.on_recovery_start(now=now, in_flight=self.flight_size)
+            self.cc.on_recovery_start(now=now, in_flight=self.reduction_base)
             self.cc.on_recovery_end(now=now, in_flight=self.sb.pipe)
             return
         if not acked and not has_sack:
@@ -648,7 +707,16 @@ class Recovery:
             # RFC 2018 8: the receiver dropped data it had SACKed (reneging).
             self.counters["sack.reneging"] += 1
             sb.clear_sacks()
-        self.cc.on_rto(now=now, in_flight=self.flight_size)
+            self._sack_cache = []
+        cc = self.cc
+        if self.rto_recovery:
+            # RFC 5681 3.1: ssthresh is set on the first timeout of a segment, not
+            # again when the same data times out once more.
+            ssthresh = cc.ssthresh
+            cc.on_rto(now=now, in_flight=self.reduction_base)
+            cc.ssthresh = ssthresh
+        else:
+            cc.on_rto(now=now, in_flight=self.reduction_base)
         self._undo_retrans = -1
         self.in_recovery = False
         self.rto_recovery = True

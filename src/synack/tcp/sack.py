@@ -206,17 +206,24 @@ class Scoreboard:
         if f & RETRANS:
             self.retrans -= n
 
-    def sack(self, left: int, right: int, newly: list[TxSeg]) -> None:
-        """Mark segments wholly inside ``[left, right)`` SACKed; append the new ones to ``newly``."""
+    def sack(
+        self, left: int, right: int, newly: list[TxSeg], scan: tuple[int, int] | None = None
+    ) -> None:
+        """Mark segments wholly inside ``[left, right)`` SACKed; append the new ones to ``newly``.
+
+        ``scan`` limits the walk to the segments overlapping that part of the
+        block (the rest is known to be marked already).
+        """
         left = max(left, self.una)
         if left >= right:
             return
+        lo, hi = scan if scan is not None else (left, right)
         segs = self.segs
-        i = self.find(left)
+        i = self.find(max(lo, left))
         n = len(segs)
         while i < n:
             s = segs[i]
-            if s.start >= right:
+            if s.start >= hi or s.start >= right:
                 break
             if s.start >= left and s.end <= right and not s.flags & SACKED:
                 f = s.flags

@@ -11,7 +11,18 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-__all__ = ["TRANSITIONS", "IllegalTransition", "State", "Trigger", "next_state", "render_mermaid"]
+__all__ = [
+    "RECEIVING",
+    "SENDING",
+    "SYNCHRONIZED",
+    "TRANSITIONS",
+    "USER_SEND",
+    "IllegalTransition",
+    "State",
+    "Trigger",
+    "next_state",
+    "render_mermaid",
+]
 
 
 class State(enum.Enum):
@@ -93,6 +104,25 @@ for _s in State:
         TRANSITIONS[(_s, T.TIMEOUT)] = S.CLOSED
 TRANSITIONS[(S.LISTEN, T.ABORT)] = S.CLOSED
 del _s
+
+
+# Groups of states the processing rules name (tuples: membership tests are fast).
+SYNCHRONIZED: Final = (
+    S.ESTABLISHED,
+    S.FIN_WAIT_1,
+    S.FIN_WAIT_2,
+    S.CLOSE_WAIT,
+    S.CLOSING,
+    S.LAST_ACK,
+    S.TIME_WAIT,
+)
+"""RFC 9293 3.10.7.4: the synchronized states."""
+SENDING: Final = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK)
+"""States in which data (or our FIN) may still need to be sent or retransmitted."""
+RECEIVING: Final = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
+"""RFC 9293 3.10.7.4 seventh: states that process segment text."""
+USER_SEND: Final = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
+"""RFC 9293 3.10.2: states in which SEND queues data."""
 
 
 class IllegalTransition(RuntimeError):
