@@ -29,7 +29,9 @@ from synack.tcp.state import State
 
 __all__ = ["AppGroup", "BulkSender", "EndpointApp", "PatternSource", "Sink"]
 
-_CHUNK = 64 * 1024
+# 32 KB: Random.randbytes is about 15% faster per byte than at 64 KB (cache
+# size); any multiple of 4 gives the same byte stream (it draws 32-bit words).
+_CHUNK = 32 * 1024
 
 
 class EndpointApp:
@@ -37,15 +39,16 @@ class EndpointApp:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self._next_event = endpoint.next_event
+        # Drained directly (the same as next_event() until it returns None): this
+        # runs after every packet, and a call per event is a measurable share.
+        self._queue = endpoint.event_queue
         self._has_step = type(self).on_step is not EndpointApp.on_step
 
     def __call__(self, now: int) -> None:
-        next_event = self._next_event
-        ev = next_event()
-        while ev is not None:
-            self.on_event(ev[0], ev[1], now)
-            ev = next_event()
+        queue = self._queue
+        while queue:
+            conn, ev = queue.popleft()
+            self.on_event(conn, ev, now)
         if self._has_step:
             self.on_step(now)
 
@@ -175,13 +178,13 @@ class Sink(EndpointApp):
         self.total_received = 0
 
     def on_event(self, conn: Connection, event: Event, now: int) -> None:
-        if isinstance(event, Connected):
+        if type(event) is DataReceived:  # nearly every event: tested first
+            self._read(conn)
+        elif isinstance(event, Connected):
             while self.listener.accept() is not None:
                 pass
             self.received.setdefault(conn, 0)
             self.digests.setdefault(conn, hashlib.sha256())
-            self._read(conn)
-        elif isinstance(event, DataReceived):
             self._read(conn)
         elif isinstance(event, PeerClosed):
             self._read(conn)

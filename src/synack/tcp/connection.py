@@ -146,18 +146,82 @@ class Connection:
     # Every attribute of the TCB (slots: an idle connection stays small).
     # fmt: off
     __slots__ = (
-        "_ack_now", "_ack_pending", "_challenge_count", "_challenge_start", "_closed_reported",
-        "_delack_at", "_event_sink", "_events", "_fin_queued", "_fin_seq", "_keepalive_at",
-        "_keepalive_probes", "_label", "_last_ack_sent", "_local_mss", "_mss", "_mss_limit",
-        "_on_wake", "_opt_len", "_outbox", "_pace_at", "_pace_wait", "_peer_fin_abs",
-        "_persist_at", "_persist_backoff", "_rcv_abs", "_rcv_adv", "_rcv_up", "_ready",
-        "_reasm", "_rec", "_reo_at", "_retries", "_rtt_seq", "_rtt_time", "_rtx_at", "_sack_rx",
-        "_send_space_wanted", "_sendbuf", "_shared_counters", "_snd_up", "_sws_override",
-        "_syn_acked", "_syn_lost", "_timewait_at", "_tlp_at", "_traced_timers", "_tracer",
-        "_ts", "_una_abs", "_user_at", "cc", "config", "counters", "irs", "iss", "local",
-        "max_snd_wnd", "name", "passive", "peer_closed", "peer_mss", "rcv_nxt", "rcv_wscale",
-        "remote", "rtt", "sack_ok", "snd_max", "snd_nxt", "snd_una", "snd_wl1", "snd_wl2",
-        "snd_wnd", "snd_wscale", "state",
+        "_ack_now",
+        "_ack_pending",
+        "_challenge_count",
+        "_challenge_start",
+        "_closed_reported",
+        "_delack_at",
+        "_event_queue",
+        "_event_sink",
+        "_events",
+        "_fin_queued",
+        "_fin_seq",
+        "_keepalive_at",
+        "_keepalive_probes",
+        "_label",
+        "_last_ack_sent",
+        "_local_mss",
+        "_mss",
+        "_mss_limit",
+        "_on_wake",
+        "_opt_len",
+        "_outbox",
+        "_pace_at",
+        "_pace_wait",
+        "_peer_fin_abs",
+        "_persist_at",
+        "_persist_backoff",
+        "_rcv_abs",
+        "_rcv_adv",
+        "_rcv_up",
+        "_ready",
+        "_reasm",
+        "_rec",
+        "_reo_at",
+        "_retries",
+        "_rtt_seq",
+        "_rtt_time",
+        "_rtx_at",
+        "_sack_rx",
+        "_send_space_wanted",
+        "_sendbuf",
+        "_shared_counters",
+        "_snd_up",
+        "_sws_override",
+        "_syn_acked",
+        "_syn_lost",
+        "_timewait_at",
+        "_tlp_at",
+        "_traced_timers",
+        "_tracer",
+        "_ts",
+        "_una_abs",
+        "_user_at",
+        "cc",
+        "config",
+        "counters",
+        "irs",
+        "iss",
+        "local",
+        "max_snd_wnd",
+        "name",
+        "passive",
+        "peer_closed",
+        "peer_mss",
+        "rcv_nxt",
+        "rcv_wscale",
+        "remote",
+        "rtt",
+        "sack_ok",
+        "snd_max",
+        "snd_nxt",
+        "snd_una",
+        "snd_wl1",
+        "snd_wl2",
+        "snd_wnd",
+        "snd_wscale",
+        "state",
     )
     # fmt: on
 
@@ -262,6 +326,9 @@ class Connection:
         self._outbox: list[Segment] = []
         self._events: deque[Event] | None = None  # only for a connection used on its own
         self._event_sink: Callable[[Connection, Event], None] | None = None
+        # Set by an endpoint once every event of this connection goes straight to
+        # its queue (the common case): one append instead of a call to the sink.
+        self._event_queue: deque[tuple[Connection, Event]] | None = None
         self._on_wake: Callable[[Connection], None] | None = None
         self._closed_reported = False
         self._traced_timers = timers.NO_TIMERS
@@ -426,7 +493,7 @@ class Connection:
             del ready[:max_bytes]
         if self.state in _SYNCHRONIZED and self.state is not S.TIME_WAIT and not self.peer_closed:
             gain = before + len(data)
-            threshold = min(self.config.recv_buffer // 2, self.mss)
+            threshold = min(self.config.recv_buffer // 2, self._mss)
             if gain >= threshold > before and (cur < threshold or gain >= cur):
                 self._ack_now = True
                 self._wake()
@@ -510,7 +577,7 @@ class Connection:
     # ---------------------------------------------------------------- output
     def segments_to_send(self, now: int) -> list[Segment]:
         """Every segment the connection wants sent now, in order."""
-        if self.state in _SENDING and (self._sendbuf or self._fin_queued):
+        if self.state in _SENDING and (self._sendbuf.size or self._fin_queued):
             self._send_data(now)
         if self._ack_now and (self.state in _SYNCHRONIZED or self.state is S.SYN_RECEIVED):
             self._send_ack(now)
@@ -553,7 +620,9 @@ class Connection:
             self._on_syn_sent(seg, now)
         else:
             self._on_other(seg, now)
-        self._wake()
+        wake = self._on_wake
+        if wake is not None:
+            wake(self)
 
     def _on_listen(self, seg: Segment, now: int) -> None:
         # RFC 9293 3.10.7.2 LISTEN STATE
@@ -731,34 +800,42 @@ class Connection:
 
     def _on_other(self, seg: Segment, now: int) -> None:
         """RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states."""
+        # This runs for every segment of an established connection: helpers
+        # such as _timestamps_of, seg_len and _acceptable are inlined for the
+        # usual case (NOP, NOP, TS; in-order), with the general code kept below.
         st = self.state
         fl = seg.flags
-        if self.config.keepalive and st in (S.ESTABLISHED, S.CLOSE_WAIT):
+        cfg = self.config
+        if cfg.keepalive and (st is S.ESTABLISHED or st is S.CLOSE_WAIT):
             self._keepalive_probes = 0
-            self._keepalive_at = now + self.config.keepalive_idle
-        if st is S.SYN_RECEIVED and fl & SYN and not fl & ACK and seg.seq == self.irs:
-            # A retransmitted SYN: our SYN-ACK was lost, so send it again now.
-            self._drop(now, "duplicate_syn")
-            self._send_syn(now, ack=True, rtx=True)
-            return
-        if (
-            st is S.SYN_RECEIVED
-            and not self.passive
-            and fl & (SYN | ACK) == SYN | ACK
-            and seg.seq == self.irs
-            and not self._syn_acked
-        ):
-            # Simultaneous open (RFC 9293 Figure 8): the peer's SYN,ACK repeats the SYN
-            # we already hold; its ACK acknowledges ours. Take it as that ACK, so the
-            # connection is ESTABLISHED now rather than one round trip later.
-            seg = replace(seg, seq=add(seg.seq, 1), flags=fl & ~SYN)
-            fl = seg.flags
+            self._keepalive_at = now + cfg.keepalive_idle
+        if st is S.SYN_RECEIVED:
+            if fl & SYN and not fl & ACK and seg.seq == self.irs:
+                # A retransmitted SYN: our SYN-ACK was lost, so send it again now.
+                self._drop(now, "duplicate_syn")
+                self._send_syn(now, ack=True, rtx=True)
+                return
+            if (
+                not self.passive
+                and fl & (SYN | ACK) == SYN | ACK
+                and seg.seq == self.irs
+                and not self._syn_acked
+            ):
+                # Simultaneous open (RFC 9293 Figure 8): the peer's SYN,ACK repeats the
+                # SYN we already hold; its ACK acknowledges ours. Take it as that ACK,
+                # so the connection is ESTABLISHED now rather than one round trip later.
+                seg = replace(seg, seq=add(seg.seq, 1), flags=fl & ~SYN)
+                fl = seg.flags
         tso = None
         ts = self._ts
         if ts.enabled and not fl & RST:
             # RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a
             # TCP SHOULD silently drop the segment."
-            tso = _timestamps_of(seg)
+            opts = seg.options
+            if len(opts) == 3 and type(opts[2]) is Timestamps:
+                tso = opts[2]
+            else:
+                tso = seg.timestamps
             if tso is None:
                 self._drop(now, "missing_timestamp")
                 return
@@ -769,8 +846,11 @@ class Connection:
                 self._drop(now, "paws")
                 self._ack_now = True
                 return
-        # first: check sequence number
-        if not self._acceptable(seg):
+        # first: check sequence number (the in-order case of _acceptable inline)
+        if not (
+            seg.seq == self.rcv_nxt
+            and ((not seg.payload and not fl & (SYN | FIN)) or cfg.recv_buffer > len(self._ready))
+        ) and not self._acceptable(seg):
             if fl & RST:
                 self._drop(now, "rst_out_of_window")
                 return
@@ -938,21 +1018,24 @@ class Connection:
 
     def _process_ack(self, seg: Segment, now: int) -> bool:
         """RFC 9293 3.10.7.4 fifth, ESTABLISHED STATE; returns False to stop."""
+        # Sequence comparisons are written out (as in synack.wire.seq) on this
+        # per-segment path: a function call costs more than the arithmetic.
         ack = seg.ack
         snd_una = self.snd_una
-        if gt(ack, self.snd_max):
+        if 0 < ((ack - self.snd_max) & MASK) < _HALF:  # gt(ack, snd_max)
             # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send
             # an ACK, drop the segment, and return."
             self._drop(now, "ack_too_new")
             self._ack_now = True
             return False
-        if lt(ack, add(snd_una, -self.max_snd_wnd)):
+        if 0 < ((snd_una - self.max_snd_wnd - ack) & MASK) < _HALF:
+            # lt(ack, SND.UNA - MAX.SND.WND)
             # RFC 5961 5.2: "(SND.UNA - MAX.SND.WND) =< SEG.ACK" or it is dropped with an ACK.
             self._drop(now, "ack_too_old")
             self._challenge_ack(now)
             return False
         wnd = seg.window << self.snd_wscale
-        advanced = gt(ack, snd_una)
+        advanced = 0 < ((ack - snd_una) & MASK) < _HALF
         # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
         dupack = (
             not advanced
@@ -963,12 +1046,20 @@ class Connection:
             and wnd == self.snd_wnd
             and wnd > 0  # answers to zero-window probes say nothing about loss
         )
-        blocks = _sack_blocks_of(seg) if self.sack_ok else ()
+        blocks: tuple[tuple[int, int], ...] = ()
+        if self.sack_ok:
+            opts = seg.options
+            if len(opts) > 3 or (opts and type(opts[-1]) is Sack):
+                blocks = seg.sack_blocks
         if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
-        if lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and le(self.snd_wl2, ack)):
+        seq = seg.seq
+        wl1 = self.snd_wl1
+        if 0 < ((seq - wl1) & MASK) < _HALF or (
+            wl1 == seq and ((ack - self.snd_wl2) & MASK) < _HALF
+        ):
             if wnd != self.snd_wnd:
                 old = self.snd_wnd
                 self.snd_wnd = wnd
@@ -982,7 +1073,7 @@ class Connection:
                     self._persist_at = None
                     self._persist_backoff = 0
                     self._rec.window_reopened()
-            self.snd_wl1 = seg.seq
+            self.snd_wl1 = seq
             self.snd_wl2 = ack
         if self.snd_wnd == 0 and self._rtx_at is not None and self.state in _SENDING:
             # RFC 9293 3.8.6.1 (MUST-36): the peer answers but its window is closed;
@@ -1016,13 +1107,13 @@ class Connection:
         )
         tso = _timestamps_of(seg) if self._ts.enabled else None
         tsecr = tso.tsecr if tso is not None else None
-        ack_abs = una_abs + sub(ack, snd_una)
+        d = (ack - snd_una) & MASK  # sub(ack, snd_una), inline
+        ack_abs = una_abs + (d - (1 << 32) if d >= _HALF else d)
         if advanced:
-            acked = ack_abs - una_abs
-            self._sendbuf.consume(min(acked, len(self._sendbuf)))
+            self._sendbuf.consume(ack_abs - una_abs)  # consume() caps at what it holds
             self.snd_una = ack
             self._una_abs = ack_abs
-            if lt(self.snd_nxt, ack):
+            if 0 < ((ack - self.snd_nxt) & MASK) < _HALF:  # lt(snd_nxt, ack)
                 self.snd_nxt = ack
             self._retries = 0
         rec.on_ack(now, ack_abs, abs_blocks, dupack=dupack, tsecr=tsecr, srtt=self.rtt.srtt)
@@ -1090,7 +1181,9 @@ class Connection:
                 self._ack_now = True  # a retransmitted FIN: ACK it again
             return
         ack = False
-        off = sub(seq, self.rcv_nxt)
+        off = (seq - self.rcv_nxt) & MASK  # sub(seq, rcv_nxt), inline
+        if off >= _HALF:
+            off -= 1 << 32
         sack = self.sack_ok
         if off < 0:
             if sack and payload and self.config.dsack:
@@ -1104,7 +1197,14 @@ class Connection:
                 fin = False  # even the FIN is old
             payload = payload[cut:]
             off = 0
-        wnd = self.rcv_wnd
+        # rcv_wnd, inline (see the property)
+        ready = self._ready
+        wnd = self.config.recv_buffer - len(ready)
+        adv = (self._rcv_adv - self.rcv_nxt) & MASK
+        if adv < _HALF and adv > wnd:
+            wnd = adv
+        if wnd < 0:
+            wnd = 0
         if off + len(payload) > wnd:
             # Data beyond the window is not stored; a FIN after it is dropped too.
             self.counters["trimmed_beyond_window"] += 1
@@ -1114,7 +1214,7 @@ class Connection:
             self._peer_fin_abs = self._rcv_abs + off + len(payload)
         if payload:
             if off == 0:
-                filled_hole = len(self._reasm) > 0
+                filled_hole = self._reasm.size > 0  # octets held <=> ranges held
                 self._deliver(payload)
                 if filled_hole:
                     self._pull_reassembled()
@@ -1159,11 +1259,12 @@ class Connection:
             self._send_ack(now)
 
     def _deliver(self, data: bytes) -> None:
-        self._ready += data
+        ready = self._ready
+        ready += data
         n = len(data)
-        self.rcv_nxt = add(self.rcv_nxt, n)
+        self.rcv_nxt = (self.rcv_nxt + n) & MASK
         self._rcv_abs += n
-        self._event(DataReceived(len(self._ready)))
+        self._event(DataReceived(len(ready)))
 
     def _pull_reassembled(self) -> None:
         self._reasm.discard_before(self._rcv_abs)
@@ -1280,7 +1381,7 @@ class Connection:
         sent_new = 0
         # Computed once; each segment sent below takes its size off.
         off = sub(self.snd_nxt, self.snd_una)
-        buffered = len(buf)
+        buffered = buf.size
         cwnd_room = rec.send_room() if not probe else 1 << 62
         while True:
             snd_nxt = self.snd_nxt
@@ -1394,9 +1495,11 @@ class Connection:
 
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        space = self.config.recv_buffer - len(self._ready)
-        cur = sub(self._rcv_adv, self.rcv_nxt)
-        if cur < 0:
+        cfg = self.config
+        rcv_nxt = self.rcv_nxt
+        space = cfg.recv_buffer - len(self._ready)
+        cur = (self._rcv_adv - rcv_nxt) & MASK  # sub(), inline; negative -> 0
+        if cur >= _HALF:
             cur = 0
         shift = self.rcv_wscale
         # The right edge never moves left (RFC 9293 3.8.6.2.2 SHLD-14, RFC 7323
@@ -1405,13 +1508,17 @@ class Connection:
         # "The suggested SWS avoidance algorithm for the receiver is to keep
         # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
         # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        if space - cur >= min(self.config.recv_buffer // 2, self.mss):
-            field = max(space >> shift, keep)
+        half = cfg.recv_buffer // 2
+        mss = self._mss
+        if space - cur >= (half if half < mss else mss):
+            field = space >> shift
+            if field < keep:
+                field = keep
         else:
             field = keep
         if field > 0xFFFF:
             field = 0xFFFF
-        self._rcv_adv = add(self.rcv_nxt, field << shift)
+        self._rcv_adv = (rcv_nxt + (field << shift)) & MASK
         return field
 
     def _make(self, flags: int, seq: int, now: int, payload: bytes = b"") -> Segment:
@@ -1432,7 +1539,8 @@ class Connection:
         if ts.enabled:
             # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
             opts = ts.option(now)
-        if self.sack_ok and (self._reasm or self._sack_rx.pending_dsack):
+        # (Reassembler.size: octets held out of order, > 0 exactly when ranges are.)
+        if self.sack_ok and (self._reasm.size or self._sack_rx.pending_dsack):
             opts = self._with_sack(opts, len(payload))
         return Segment(
             self.local[1],
@@ -1489,7 +1597,10 @@ class Connection:
             self._event(Closed())
 
     def _event(self, ev: Event) -> None:
-        if self._event_sink is not None:
+        queue = self._event_queue
+        if queue is not None:
+            queue.append((self, ev))
+        elif self._event_sink is not None:
             self._event_sink(self, ev)
         else:
             if self._events is None:

@@ -22,7 +22,7 @@ from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import addr_to_str, emit_tcp_packet, parse_ip, pseudo_sum
+from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_addresses
 from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
@@ -167,6 +167,7 @@ class Endpoint:
                 raise PortInUseError(f"4-tuple with local port {lport} already in use")
         cfg = config or self.config
         conn = self._new_connection(laddr, lport, raddr, remote_port, cfg, now)
+        conn._event_queue = self._events  # no listener owns it: events go straight to the user
         conn.connect(now)
         self._after(conn, now)
         return conn
@@ -180,26 +181,28 @@ class Endpoint:
         """One IPv4 or IPv6 packet from the network. Never raises for bad input."""
         self.counters["packets_in"] += 1
         try:
-            ip, payload = parse_ip(packet)
-            if ip.proto != 6:
-                raise MalformedPacket("not_tcp", f"protocol {ip.proto}")
-            if ip.dst not in self._addr_set:
-                raise MalformedPacket("not_for_us", addr_to_str(ip.dst))
-            seg = parse_segment(payload, pseudo_sum(ip.src, ip.dst, len(payload)))
+            _, proto, src, dst, start, end = parse_ip_addresses(packet)
+            if proto != 6:
+                raise MalformedPacket("not_tcp", f"protocol {proto}")
+            if dst not in self._addr_set:
+                raise MalformedPacket("not_for_us", addr_to_str(dst))
+            # The pseudo-header sum (RFC 9293 3.1) unfolded: parse_segment's
+            # ones_sum takes any non-negative start value.
+            pseudo = int.from_bytes(src + dst, "big") + 6 + end - start
+            seg = parse_segment(packet[start:end], pseudo)
         except MalformedPacket as exc:
             self._drop(now, exc.reason)
             return
-        self.receive_segment(ip.src, ip.dst, seg, now)
+        self.receive_segment(src, dst, seg, now)
 
     def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
         """A parsed, checksum-verified segment (for drivers that parse themselves)."""
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
-        lst = self._listeners.get(seg.dst_port)
         if conn is not None:
             if (
                 conn.state is State.TIME_WAIT
-                and lst is not None
+                and (lst := self._listeners.get(seg.dst_port)) is not None
                 and seg.flags & (SYN | ACK | RST) == SYN
                 and gt(seg.seq, conn.rcv_nxt)
             ):
@@ -212,8 +215,9 @@ class Endpoint:
                 self._on_syn(lst, key, seg, now, iss_floor=floor)
                 return
             conn.receive_segment(seg, now)
-            self._after(conn, now)
+            self._dirty[conn] = None  # self._after(conn, now), inline
             return
+        lst = self._listeners.get(seg.dst_port)
         if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
             self._on_syn(lst, key, seg, now)
             return
@@ -274,10 +278,8 @@ class Endpoint:
             for conn in dirty:
                 segs = conn.segments_to_send(now)
                 if segs:
-                    src, dst = conn.local[0], conn.remote[0]
-                    ttl, tos = conn.config.ttl, conn.config.tos
-                    for seg in segs:
-                        out.append(emit_tcp_packet(src, dst, seg, ttl, 0, tos))
+                    cfg = conn.config
+                    emit_tcp_packets(conn.local[0], conn.remote[0], segs, out, cfg.ttl, 0, cfg.tos)
                 self._rearm(conn)
                 if conn.state is State.CLOSED or conn.state is State.LISTEN:
                     # CLOSED, or a half-open connection sent back to LISTEN (its
@@ -298,6 +300,15 @@ class Endpoint:
     def next_event(self) -> tuple[Connection, Event] | None:
         """The oldest undelivered ``(connection, event)`` pair, or ``None``."""
         return self._events.popleft() if self._events else None
+
+    @property
+    def event_queue(self) -> deque[tuple[Connection, Event]]:
+        """The queue :meth:`next_event` pops from, for drivers that drain it in a loop.
+
+        Taking ``popleft()`` from it while it is non-empty is the same as calling
+        :meth:`next_event`, without a method call per event.
+        """
+        return self._events
 
     # -------------------------------------------------------------- internal
     def _new_connection(
@@ -361,6 +372,8 @@ class Endpoint:
                 del self._owner[conn]
                 lst.ready.append(conn)
                 self._events.append((conn, ev))
+                # From now on every event goes to the user (see _event_queue).
+                conn._event_queue = self._events
             return
         self._events.append((conn, ev))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -33,7 +34,10 @@ __all__ = [
     "IPv6Header",
     "addr_to_str",
     "emit_tcp_packet",
+    "emit_tcp_packets",
     "parse_ip",
+    "parse_ip_addresses",
+    "parse_ip_span",
     "parse_tcp_packet",
     "pseudo_sum",
     "pseudo_sum_v4",
@@ -240,32 +244,15 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
     ``ipv6_extension`` (any other IPv6 extension header). Bytes past the IP
     length (Ethernet padding) are not part of the payload.
     """
-    hdr, start, end = _parse_ip(data)
+    hdr, start, end = parse_ip_span(data)
     return hdr, memoryview(data)[start:end]
 
 
-def _parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, int]:
-    """The header and the payload's start and end offsets in ``data``."""
-    n = len(data)
-    if n < 1:
-        raise MalformedPacket("truncated", "empty packet")
-    version = data[0] >> 4
+def parse_ip_span(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, int]:
+    """Like :func:`parse_ip`, but the payload as its start and end offsets in ``data``."""
+    version, proto, src, dst, start, end = parse_ip_addresses(data)
     if version == 4:
-        if n < 20:
-            raise MalformedPacket("truncated", f"IPv4 header needs 20 bytes, got {n}")
-        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(data)
-        hlen = (vihl & 0x0F) << 2
-        if hlen < 20:
-            raise MalformedPacket("bad_ihl", f"IHL {vihl & 0x0F}")
-        if total < hlen or total > n:
-            raise MalformedPacket("bad_length", f"total length {total}, have {n}, IHL {hlen}")
-        if ones_sum(data[:hlen]) != 0xFFFF:
-            raise MalformedPacket("bad_ip_checksum", f"IPv4 header checksum 0x{csum:04x}")
-        flags = frag >> 13
-        offset = frag & 0x1FFF
-        if offset or flags & IPV4_MF:
-            # RFC 791 3.2: MF set or a non-zero offset means a fragment.
-            raise MalformedPacket("fragment", f"offset {offset}, MF {flags & IPV4_MF}")
+        _, tos, total, ident, frag, ttl, _, csum, _, _ = _V4.unpack_from(data)
         hdr4 = IPv4Header(
             src,
             dst,
@@ -273,24 +260,61 @@ def _parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, int]
             ttl,
             tos,
             ident,
-            flags,
-            offset,
-            bytes(data[20:hlen]) if hlen > 20 else b"",
+            frag >> 13,
+            frag & 0x1FFF,
+            bytes(data[20:start]) if start > 20 else b"",
             total,
             csum,
         )
-        return hdr4, hlen, total
+        return hdr4, start, end
+    first, plen, _, hops, _, _ = _V6.unpack_from(data)
+    return IPv6Header(src, dst, proto, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen), 40, end
+
+
+def parse_ip_addresses(
+    data: bytes | bytearray | memoryview,
+) -> tuple[int, int, bytes, bytes, int, int]:
+    """Check an IP header as :func:`parse_ip` does, without building a header object.
+
+    Returns the IP version, the protocol, the source and destination
+    addresses, and the payload's start and end offsets in ``data``. This is
+    all a TCP endpoint needs of each packet it receives, and the one place the
+    header checks live (:func:`parse_ip` builds on it). Raises
+    :class:`MalformedPacket` with the reasons listed at :func:`parse_ip`.
+    """
+    n = len(data)
+    if n < 1:
+        raise MalformedPacket("truncated", "empty packet")
+    version = data[0] >> 4
+    if version == 4:
+        if n < 20:
+            raise MalformedPacket("truncated", f"IPv4 header needs 20 bytes, got {n}")
+        vihl, _, total, _, frag, _, proto, csum, src, dst = _V4.unpack_from(data)
+        hlen = (vihl & 0x0F) << 2
+        if hlen < 20:
+            raise MalformedPacket("bad_ihl", f"IHL {vihl & 0x0F}")
+        if total < hlen or total > n:
+            raise MalformedPacket("bad_length", f"total length {total}, have {n}, IHL {hlen}")
+        # ones_sum(data[:hlen]) != 0xFFFF, inline (one call less per packet): a
+        # header's sum is 0xFFFF exactly when its value is a non-zero multiple of 0xFFFF.
+        hsum = int.from_bytes(data[:hlen], "big")
+        if hsum % 0xFFFF or not hsum:
+            raise MalformedPacket("bad_ip_checksum", f"IPv4 header checksum 0x{csum:04x}")
+        if frag & 0x3FFF:
+            # RFC 791 3.2: MF set or a non-zero offset means a fragment.
+            offset = frag & 0x1FFF
+            raise MalformedPacket("fragment", f"offset {offset}, MF {(frag >> 13) & IPV4_MF}")
+        return 4, proto, src, dst, hlen, total
     if version == 6:
         if n < 40:
             raise MalformedPacket("truncated", f"IPv6 header needs 40 bytes, got {n}")
-        first, plen, nxt, hops, src, dst = _V6.unpack_from(data)
+        _, plen, nxt, _, src, dst = _V6.unpack_from(data)
         if 40 + plen > n:
             raise MalformedPacket("bad_length", f"payload length {plen}, have {n - 40}")
         if nxt in _IPV6_EXTENSIONS:
             reason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
             raise MalformedPacket(reason, f"next header {nxt}")
-        hdr6 = IPv6Header(src, dst, nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen)
-        return hdr6, 40, 40 + plen
+        return 6, nxt, src, dst, 40, 40 + plen
     raise MalformedPacket("bad_version", f"IP version {version}")
 
 
@@ -300,7 +324,7 @@ def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Se
     Raises only :class:`MalformedPacket`: the reasons of :func:`parse_ip` and
     :func:`~synack.wire.tcp.parse_segment`, and ``not_tcp`` for another protocol.
     """
-    ip, start, end = _parse_ip(data)
+    ip, start, end = parse_ip_span(data)
     if ip.proto != PROTO_TCP:
         raise MalformedPacket("not_tcp", f"IP protocol {ip.proto}")
     # The pseudo-header sum need not be folded: ones_sum takes any start value.
@@ -315,9 +339,58 @@ def emit_tcp_packet(
 
     ``tos`` is the IPv4 TOS octet or the IPv6 traffic class.
     """
-    if len(src) != len(dst) or len(src) not in (4, 16):
-        raise ValueError(f"addresses of {len(src)} and {len(dst)} bytes")
-    tcp = seg.emit(int.from_bytes(src + dst, "big") + PROTO_TCP, add_length=True)
-    if len(src) == 4:
-        return _emit_v4(src, dst, PROTO_TCP, ttl, tos, ident, IPV4_DF << 13, b"", len(tcp)) + tcp
-    return IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp)) + tcp
+    out: list[bytes] = []
+    emit_tcp_packets(src, dst, (seg,), out, ttl, ident, tos)
+    return out[0]
+
+
+def emit_tcp_packets(
+    src: bytes,
+    dst: bytes,
+    segs: Iterable[Segment],
+    out: list[bytes],
+    ttl: int = 64,
+    ident: int = 0,
+    tos: int = 0,
+) -> None:
+    """Append to ``out`` one packet per segment, as :func:`emit_tcp_packet` makes it.
+
+    The checks and sums that depend only on the addresses are done once for a
+    burst of segments of one connection (the endpoint's transmit path).
+    """
+    n = len(src)
+    if n != len(dst) or (n != 4 and n != 16):
+        raise ValueError(f"addresses of {n} and {len(dst)} bytes")
+    addrs = int.from_bytes(src + dst, "big")
+    pseudo = addrs + PROTO_TCP
+    if n == 16:
+        for seg in segs:
+            tcp = seg.emit(pseudo, add_length=True)
+            out.append(IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp)) + tcp)
+        return
+    # What _emit_v4 does for a header without options, inline: this runs once
+    # per segment sent. The header checksum comes from the field values (the
+    # address words are in ``addrs``); the sum is never zero (the version is in
+    # it), so a multiple of 0xFFFF is ones'-complement 0xFFFF, whose complement is 0.
+    fixed = (0x4500 | tos) + ident + (IPV4_DF << 13) + ((ttl << 8) | PROTO_TCP) + addrs
+    pack = _V4.pack
+    for seg in segs:
+        tcp = seg.emit(pseudo, add_length=True)
+        total = 20 + len(tcp)
+        r = (fixed + total) % 0xFFFF
+        try:
+            head = pack(
+                0x45,
+                tos,
+                total,
+                ident,
+                IPV4_DF << 13,
+                ttl,
+                PROTO_TCP,
+                ~r & 0xFFFF if r else 0,
+                src,
+                dst,
+            )
+        except struct.error as e:
+            raise ValueError(f"cannot emit an IPv4 header: {e}") from None
+        out.append(head + tcp)

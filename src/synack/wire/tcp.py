@@ -98,6 +98,9 @@ MAX_HEADER_LEN: Final = HEADER_LEN + MAX_OPTIONS_LEN
 _HDR: Final = struct.Struct("!HHIIBBHHH")
 _U16: Final = struct.Struct("!H")
 _U32X2: Final = struct.Struct("!II")
+# The header followed by NOP, NOP, Timestamps (kind 8, length 10, TSval, TSecr).
+_HDR_TS: Final = struct.Struct("!HHIIBBHHHIII")
+_NOP_NOP_TS_WORD: Final = 0x0101080A
 
 
 def flag_names(flags: int) -> list[str]:
@@ -457,13 +460,61 @@ class Segment:
         flags = self.flags
         if flags & ~FLAGS_MASK:
             raise ValueError(f"flags 0x{flags:x} do not fit in 12 bits")
-        if self.options:
-            opts = emit_options(self.options)
+        options = self.options
+        payload = self.payload
+        if (
+            len(options) == 3
+            and type(ts := options[2]) is Timestamps
+            and type(options[0]) is NoOperation
+            and type(options[1]) is NoOperation
+        ):
+            # NOP, NOP, Timestamps: what every established segment carries. The
+            # options are packed with the header in one call and summed from
+            # their values (a 32-bit value adds like its two 16-bit words).
+            off = (32 << 2) | (flags >> 8)
+            tsval, tsecr = ts.tsval, ts.tsecr
+            total = (
+                pseudo_sum
+                + self.src_port
+                + self.dst_port
+                + self.seq
+                + self.ack
+                + (off << 8)
+                + (flags & 0xFF)
+                + self.window
+                + self.urgent
+                + 0x0101
+                + 0x080A
+                + tsval
+                + tsecr
+            )
+            if add_length:
+                total += 32 + len(payload)
+            try:
+                csum = ~ones_sum(payload, total) & 0xFFFF
+                head = _HDR_TS.pack(
+                    self.src_port,
+                    self.dst_port,
+                    self.seq,
+                    self.ack,
+                    off,
+                    flags & 0xFF,
+                    self.window,
+                    csum,
+                    self.urgent,
+                    _NOP_NOP_TS_WORD,
+                    tsval,
+                    tsecr,
+                )
+            except struct.error as e:
+                raise ValueError(f"cannot emit {self!r}: {e}") from None
+            return head + payload
+        if options:
+            opts = emit_options(options)
             hlen = HEADER_LEN + len(opts)
         else:
             opts = b""
             hlen = HEADER_LEN
-        payload = self.payload
         off = (hlen << 2) | (flags >> 8)
         # 2**16 = 1 (mod 0xFFFF), so the header's words sum like its fields: no
         # need to pack it twice, once with a zero checksum and once without.
@@ -481,7 +532,9 @@ class Segment:
         if add_length:
             total += hlen + len(payload)
         if opts:
-            total = ones_sum(opts, total)
+            # Options are whole 32-bit words, so they add in as one integer
+            # (ones_sum takes any non-negative start): no second ones_sum call.
+            total += int.from_bytes(opts, "big")
         csum = ~ones_sum(payload, total) & 0xFFFF
         try:
             head = _HDR.pack(
@@ -519,6 +572,13 @@ def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None =
         raise MalformedPacket("bad_data_offset", f"header {hlen} bytes > segment {n} bytes")
     if pseudo_sum is not None and ones_sum(data, pseudo_sum) != 0xFFFF:
         raise MalformedPacket("bad_checksum", f"TCP checksum 0x{csum:04x}")
+    if hlen == HEADER_LEN:
+        opts: tuple[Option, ...] = ()
+    elif hlen == 32 and data[20:24] == _NOP_NOP_TS:
+        # parse_options' fast path, inline: the layout of nearly every segment.
+        opts = (_NOP, _NOP, Timestamps(*_U32X2.unpack_from(data, 24)))
+    else:
+        opts = parse_options(data[HEADER_LEN:hlen])
     return Segment(
         src,
         dst,
@@ -527,7 +587,7 @@ def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None =
         ((off & 0x0F) << 8) | fl,
         win,
         urg,
-        parse_options(data[HEADER_LEN:hlen]) if hlen > HEADER_LEN else (),
+        opts,
         bytes(data[hlen:]),
         csum,
     )
