@@ -102,6 +102,9 @@ class CongestionControl(ABC):
     controls_recovery_window: ClassVar[bool] = False
     """True if the algorithm sets ``cwnd`` itself during loss recovery (BBR);
     otherwise the core may shape the window with PRR (RFC 6937) towards ``ssthresh``."""
+    restart_after_idle: ClassVar[bool] = True
+    """Let the core apply RFC 5681 4.1's restart window after an idle period longer
+    than the RTO; False for algorithms with their own idle handling (BBR)."""
 
     def __init__(self, *, mss: int, initial_window: int, now: int) -> None:
         self.mss = mss

@@ -69,6 +69,7 @@ class Bbr(CongestionControl):
     name = "bbr"
     needs_rate_samples = True
     controls_recovery_window = True
+    restart_after_idle = False  # BBR paces from its model after idle instead
 
     def __init__(self, *, mss: int, initial_window: int, now: int, seed: int | None = None) -> None:
         super().__init__(mss=mss, initial_window=initial_window, now=now)

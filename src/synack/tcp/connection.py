@@ -161,6 +161,7 @@ class Connection:
         "_keepalive_probes",
         "_label",
         "_last_ack_sent",
+        "_last_data_at",
         "_local_mss",
         "_mss",
         "_mss_limit",
@@ -322,6 +323,7 @@ class Connection:
         self._challenge_count = 0
         self._send_space_wanted = False
         self._sws_override = False
+        self._last_data_at = -1  # when data was last sent (RFC 5681 4.1 idle restart)
 
         self._outbox: list[Segment] = []
         self._events: deque[Event] | None = None  # only for a connection used on its own
@@ -1379,6 +1381,21 @@ class Connection:
         buf = self._sendbuf
         nodelay = self.config.nodelay
         sent_new = 0
+        if (
+            self.snd_una == self.snd_max
+            and self._last_data_at >= 0
+            and now - self._last_data_at > self.rtt.rto
+            and self.cc.restart_after_idle
+            and buf.size
+        ):
+            # RFC 5681 4.1: "if the TCP has not sent data in an interval exceeding
+            # the retransmission timeout", cwnd is set to no more than
+            # RW = min(IW, cwnd) before transmission begins.
+            rw = min(self._initial_window(), self.cc.cwnd)
+            if self.cc.cwnd > rw:
+                self.cc.cwnd = rw
+                self.counters["restart_after_idle"] += 1
+            self._last_data_at = now
         # Computed once; each segment sent below takes its size off.
         off = sub(self.snd_nxt, self.snd_una)
         buffered = buf.size
@@ -1439,6 +1456,7 @@ class Connection:
             end = n + (1 if fin else 0)
             start = self._una_abs + off
             rec.on_send(start, start + end, fin, now)
+            self._last_data_at = now
             off += end
             cwnd_room -= end
             new_nxt = (snd_nxt + end) & MASK
