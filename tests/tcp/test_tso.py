@@ -216,14 +216,22 @@ def test_a_segment_partly_acknowledged_trims_the_scoreboard_by_pieces() -> None:
 # ------------------------------------------- a whole transfer through a lossy cut
 
 
-def _transfer(seed: int, loss: float) -> tuple[bytes, bytes, Connection, Connection, list[int]]:
+def _transfer(
+    seed: int, loss: float, cc: str = "newreno"
+) -> tuple[bytes, bytes, Connection, Connection, list[int]]:
     """2 MB from a TSO sender to a plain receiver over a link that cuts and drops pieces.
 
     Returns the data, what arrived, both connections and the payload length of
     every segment the sender emitted below its highest sequence number sent.
     """
     rng = random.Random(seed)
-    base = Config(mss=1460, send_buffer=256 * 1024, recv_buffer=256 * 1024, min_rto=200_000)
+    base = Config(
+        mss=1460,
+        send_buffer=256 * 1024,
+        recv_buffer=256 * 1024,
+        min_rto=200_000,
+        congestion_control=cc,
+    )
     a = (bytes([10, 0, 0, 5]), 40000)
     b = (bytes([10, 0, 0, 1]), 80)
     sender = Connection(a, b, iss=rng.getrandbits(32), config=replace(base, tso_max=MAX_TSO))
@@ -275,9 +283,11 @@ def _transfer(seed: int, loss: float) -> tuple[bytes, bytes, Connection, Connect
     return data, bytes(got), sender, receiver, resent
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_two_megabytes_arrive_exactly_when_pieces_of_tso_segments_are_lost(seed: int) -> None:
-    data, got, sender, receiver, resent = _transfer(seed, loss=0.02)
+@pytest.mark.parametrize(("seed", "cc"), [(1, "newreno"), (2, "newreno"), (3, "cubic"), (4, "bbr")])
+def test_two_megabytes_arrive_exactly_when_pieces_of_tso_segments_are_lost(
+    seed: int, cc: str
+) -> None:
+    data, got, sender, receiver, resent = _transfer(seed, 0.02, cc)
     assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
     assert receiver.peer_closed
     assert sender.counters["segments_sent.tso"] > 0
