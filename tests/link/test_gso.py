@@ -1,13 +1,17 @@
-"""Transmit-side GSO: merged super-segments cut back (as the kernel does) give the original segments."""
+"""Transmit-side GSO: super-segments (merged by the link or built by the core) cut back exactly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
 
-from synack.link.gso import coalesce
+from synack.link.gso import coalesce, segment, segment_all
 from synack.wire.checksum import ones_sum
-from synack.wire.ip import parse_tcp_packet, pseudo_sum
+from synack.wire.ip import GsoPacket, emit_tcp_packets, parse_tcp_packet, pseudo_sum
+from synack.wire.tcp import ACK, FIN, PSH, NoOperation, Segment, Timestamps
 
 HDR = b"\x0a" * 6 + b"\x02" * 6 + b"\x08\x00"
 MSS = 1000
@@ -36,7 +40,7 @@ def cut(packet: bytes, gso_size: int) -> list[bytes]:
         chunk = payload[off : off + gso_size]
         h = bytearray(head)
         last = off + gso_size >= len(payload)
-        h[ip_len + 13] = flags if last else flags & ~0x08
+        h[ip_len + 13] = flags if last else flags & ~0x09  # FIN and PSH on the last only
         h[ip_len + 4 : ip_len + 8] = ((seq + off) & 0xFFFFFFFF).to_bytes(4, "big")
         total = ip_len + tcp_len + len(chunk)
         if v6:
@@ -112,3 +116,71 @@ def test_merged_checksum_field_is_the_pseudo_header_sum() -> None:
     assert partial == pseudo_sum(packet[12:16], packet[16:20], len(packet) - 20)
     for piece in cut(packet, MSS):
         parse_tcp_packet(piece)  # checksums verify
+
+
+# ------------------------------------------------ super-segments the core built
+
+
+def _core_segment(v6: bool, payload: bytes, flags: int) -> tuple[bytes, bytes, Segment]:
+    src = bytes.fromhex("fd00000000000000000000000000000" + "5") if v6 else bytes([10, 0, 0, 5])
+    dst = bytes.fromhex("fd00000000000000000000000000000" + "1") if v6 else bytes([10, 0, 0, 1])
+    ts = (NoOperation(), NoOperation(), Timestamps(123456, 654321))
+    return src, dst, Segment(40000, 80, 0xFFFFF000, 777, flags, 500, 0, ts, payload)
+
+
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+def test_a_core_super_segment_cuts_into_exactly_the_segments_sent_one_by_one(v6: bool) -> None:
+    payload = bytes(i & 0xFF for i in range(7 * MSS + 123))
+    src, dst, big = _core_segment(v6, payload, ACK | PSH | FIN)
+    out: list[bytes] = []
+    emit_tcp_packets(src, dst, [big], out, gso_size=MSS)
+    (packet,) = out
+    assert isinstance(packet, GsoPacket) and packet.gso_size == MSS
+    # One by one: the same headers, FIN and PSH on the last only, sequence wrapping.
+    pieces = [
+        replace(
+            big,
+            seq=(big.seq + off) & 0xFFFFFFFF,
+            flags=big.flags if off + MSS >= len(payload) else ACK,
+            payload=payload[off : off + MSS],
+        )
+        for off in range(0, len(payload), MSS)
+    ]
+    one_by_one: list[bytes] = []
+    emit_tcp_packets(src, dst, pieces, one_by_one)
+    assert segment(packet) == one_by_one
+    assert cut(packet, MSS) == one_by_one  # what the kernel's GSO makes of it
+
+
+def test_a_core_super_segment_carries_the_pseudo_header_sum_and_small_ones_stay_plain() -> None:
+    src, dst, big = _core_segment(False, b"b" * 3 * MSS, ACK)
+    small = replace(big, payload=b"s" * MSS)
+    out: list[bytes] = []
+    emit_tcp_packets(src, dst, [small, big], out, gso_size=MSS)
+    plain, packet = out
+    assert type(plain) is bytes
+    parse_tcp_packet(plain)  # a full checksum
+    tcp_len = len(packet) - 20
+    assert int.from_bytes(packet[36:38], "big") == pseudo_sum(src, dst, tcp_len)
+
+
+def test_coalesce_passes_core_super_segments_through_without_merging() -> None:
+    src, dst, big = _core_segment(False, b"c" * 4 * MSS, ACK)
+    out: list[bytes] = []
+    emit_tcp_packets(src, dst, [big], out, gso_size=MSS)
+    (packet,) = out
+    before, after = seg(0, MSS), seg(MSS, MSS)
+    bursts = coalesce([(HDR, before), (HDR, packet), (HDR, after)])
+    assert bursts == [(HDR, before, 0), (HDR, packet, MSS), (HDR, after, 0)]
+    assert coalesce([(HDR, packet)]) == [(HDR, packet, MSS)]
+
+
+def test_segment_all_cuts_only_super_segments() -> None:
+    src, dst, big = _core_segment(False, b"d" * 2 * MSS, ACK)
+    out: list[bytes] = []
+    emit_tcp_packets(src, dst, [big], out, gso_size=MSS)
+    plain = [seg(0, MSS), seg(MSS, 10)]
+    assert segment_all(plain) is plain
+    mixed = segment_all([plain[0], out[0], plain[1]])
+    assert mixed == [plain[0], *segment(GsoPacket(out[0], MSS)), plain[1]]
+    assert len(mixed) == 4

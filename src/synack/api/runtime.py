@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from synack.link.device import TunTapDevice
-from synack.link.gso import coalesce
+from synack.link.gso import coalesce, segment_all
 from synack.link.impair import ImpairedPath, Impairment
 from synack.link.netif import NetInterface
-from synack.tcp.config import Config
+from synack.tcp.config import MAX_TSO, Config
 from synack.tcp.connection import Connection
 from synack.tcp.endpoint import Endpoint
 from synack.tcp.events import Connected, Event, Tracer
@@ -235,6 +235,9 @@ class DeviceLink:
         self.batch = batch
         # Merge bursts of segments into super-segments when the device does TSO.
         self.gso = device.tso
+        # The core's super-segments (Config.tso_max) are cut here when the device
+        # cannot, or when the impairment must see wire-sized packets.
+        self._cut = not device.tso or self.tx_path is not None
         self._runtime: Runtime | None = None
         self._ethernet = device.kind == "tap"
 
@@ -272,6 +275,8 @@ class DeviceLink:
             self.netif.receive_ip(frame, now, checksum_trusted=trusted)
 
     def send_packets(self, packets: list[bytes], now: int) -> None:
+        if self._cut:
+            packets = segment_all(packets)
         send_ip = self.netif.send_ip
         tx_path = self.tx_path
         for packet in packets:
@@ -289,7 +294,7 @@ class DeviceLink:
         write = self.device.write
         capture = self.capture
         now = self._runtime.now() if capture is not None and self._runtime is not None else 0
-        if self.gso and len(frames) > 1:
+        if self.gso:
             for header, packet, gso_size in coalesce(frames):
                 if capture is not None:
                     capture(now, "out", header + packet)
@@ -399,9 +404,11 @@ def open_tap_runtime(
     """Open (or create) a TAP/TUN device and run an endpoint with ``addrs`` behind it.
 
     ``addrs`` are interface addresses such as ``"10.0.0.5/24"``. Unless ``config``
-    is given, the endpoint's MSS comes from ``mtu`` and both buffers are ``buffer``
+    is given, the endpoint's MSS comes from ``mtu``, both buffers are ``buffer``
     octets (4 MB: a TAP link's bandwidth-delay product at a few hundred MB/s and
-    a millisecond, near what Linux's buffer autotuning reaches).
+    a millisecond, near what Linux's buffer autotuning reaches), and, when the
+    device accepted TSO, the core sends segments of up to 64 KB
+    (``Config.tso_max``) that the kernel cuts at the MSS.
     """
     ifaces = [ipaddress.ip_interface(a) for a in addrs]
     # Impairing received packets one by one only makes sense for wire-sized packets:
@@ -417,7 +424,14 @@ def open_tap_runtime(
     )
     try:
         if config is None:
-            config = Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer)
+            # TCP segmentation offload in the core when the device does it: one
+            # segment of up to 64 KB per burst, cut at the MSS by the kernel.
+            config = Config(
+                mss=mtu - 40,
+                send_buffer=buffer,
+                recv_buffer=buffer,
+                tso_max=MAX_TSO if device.tso else 0,
+            )
         endpoint = Endpoint(
             [str(i.ip) for i in ifaces],
             config=config,

@@ -12,6 +12,11 @@ Segments merge when they share addresses, ports, ACK number, window, options
 and flags (ACK, with PSH allowed on the last), their sequence numbers are
 contiguous, and all but the last carry the same payload length. Anything else
 (SYN, FIN, RST, URG, IP options, IPv6 extension headers) goes as it is.
+
+With ``Config.tso_max`` the core builds such super-segments itself
+(:class:`~synack.wire.ip.GsoPacket`); they pass through :func:`coalesce` as they
+are, and :func:`segment` cuts them in software where the device will not (no
+TSO) or must not (an impairment that loses or delays wire-sized packets).
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ import struct
 from typing import Final
 
 from synack.wire.checksum import ones_sum
+from synack.wire.ip import GsoPacket
 
-__all__ = ["MAX_GSO_BYTES", "Burst", "coalesce"]
+__all__ = ["MAX_GSO_BYTES", "Burst", "coalesce", "segment", "segment_all"]
 
 # The largest IPv4 packet (total length is 16 bits); Linux's TSO default limit too.
 MAX_GSO_BYTES: Final = 65535
 
-_ACK: Final = 0x10
+_FIN: Final = 0x01
 _PSH: Final = 0x08
+_ACK: Final = 0x10
+_CWR: Final = 0x80
 _OTHER_FLAGS: Final = 0xFF & ~(_ACK | _PSH)  # FIN SYN RST URG ECE CWR: never merged
 
 Burst = tuple[bytes, bytes, int]
@@ -95,6 +103,10 @@ def coalesce(frames: list[tuple[bytes, bytes]], limit: int = MAX_GSO_BYTES) -> l
     i, n = 0, len(frames)
     while i < n:
         header, packet = frames[i]
+        if type(packet) is GsoPacket:
+            out.append((header, packet, packet.gso_size))
+            i += 1
+            continue
         info = _tcp_info(packet)
         if info is None or info[5] == 0:
             out.append((header, packet, 0))
@@ -109,7 +121,7 @@ def coalesce(frames: list[tuple[bytes, bytes]], limit: int = MAX_GSO_BYTES) -> l
         # PSH may only be on the last segment of a run: a PSH segment ends the run.
         while j < n and not last_flags & _PSH:
             h2, p2 = frames[j]
-            if h2 != header:
+            if h2 != header or type(p2) is GsoPacket:
                 break
             info2 = _tcp_info(p2)
             if info2 is None or info2[0] != ip_len or info2[2] != key or info2[3] != next_seq:
@@ -129,4 +141,61 @@ def coalesce(frames: list[tuple[bytes, bytes]], limit: int = MAX_GSO_BYTES) -> l
         else:
             out.append((header, _merge(group, ip_len, tcp_len, last_flags), size))
         i = j
+    return out
+
+
+def segment(packet: GsoPacket) -> list[bytes]:
+    """Cut a super-segment into the segments a TSO device would send, checksums complete.
+
+    Each carries ``gso_size`` octets of payload (the last what is left) and the
+    headers of ``packet`` with its own sequence number, lengths and checksums;
+    FIN and PSH stay on the last segment only, CWR on the first (as Linux's TCP
+    GSO does). The IPv4 identification is left as it is: synack sends with DF.
+    """
+    size = packet.gso_size
+    if packet[0] >> 4 == 4:
+        ip_len = (packet[0] & 0x0F) * 4
+        addrs = packet[12:20]
+    else:
+        ip_len = 40
+        addrs = packet[8:40]
+    tcp_len = (packet[ip_len + 12] >> 4) * 4
+    headers = ip_len + tcp_len
+    data = memoryview(packet)[headers:]
+    head = bytearray(packet[:headers])
+    head[ip_len + 16 : ip_len + 18] = b"\x00\x00"
+    seq = int.from_bytes(head[ip_len + 4 : ip_len + 8], "big")
+    flags = head[ip_len + 13]
+    pseudo = ones_sum(addrs) + 6
+    out: list[bytes] = []
+    n = len(data)
+    for off in range(0, n, size):
+        piece = data[off : off + size]
+        tcp_total = tcp_len + len(piece)
+        if ip_len == 20:
+            head[2:4] = (20 + tcp_total).to_bytes(2, "big")
+            head[10:12] = b"\x00\x00"
+            head[10:12] = (~ones_sum(head[:20]) & 0xFFFF).to_bytes(2, "big")
+        else:
+            head[4:6] = tcp_total.to_bytes(2, "big")
+        head[ip_len + 4 : ip_len + 8] = ((seq + off) & 0xFFFFFFFF).to_bytes(4, "big")
+        f = flags if off + size >= n else flags & ~(_FIN | _PSH)
+        head[ip_len + 13] = f if off == 0 else f & ~_CWR
+        head[ip_len + 16 : ip_len + 18] = b"\x00\x00"
+        total = ones_sum(piece, ones_sum(head[ip_len:], pseudo + tcp_total))
+        head[ip_len + 16 : ip_len + 18] = (~total & 0xFFFF).to_bytes(2, "big")
+        out.append(bytes(head) + piece)
+    return out
+
+
+def segment_all(packets: list[bytes]) -> list[bytes]:
+    """``packets`` with every :class:`~synack.wire.ip.GsoPacket` cut by :func:`segment`."""
+    if not any(type(p) is GsoPacket for p in packets):
+        return packets
+    out: list[bytes] = []
+    for p in packets:
+        if type(p) is GsoPacket:
+            out += segment(p)
+        else:
+            out.append(p)
     return out

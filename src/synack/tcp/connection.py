@@ -1379,7 +1379,13 @@ class Connection:
                 if rate and self._paced(now, size, rate):
                     return
         buf = self._sendbuf
-        nodelay = self.config.nodelay
+        cfg = self.config
+        nodelay = cfg.nodelay
+        # TCP segmentation offload: the most payload in one segment (whole MSS
+        # pieces); with pacing, about a millisecond's worth, as Linux sizes TSO.
+        tso = cfg.tso_max if not probe else 0
+        if rate and tso > mss:
+            tso = min(tso, max(2 * mss, rate >> 10))
         sent_new = 0
         if (
             self.snd_una == self.snd_max
@@ -1446,6 +1452,18 @@ class Connection:
             self._sws_override = False
             if fin and n == 0 and room <= 0 and in_flight > 0:
                 break  # wait for room before sending a lone FIN
+            if n == mss and tso > mss and (self._snd_up is None or le(self._snd_up, snd_nxt)):
+                # One segment for what this loop would send as several full ones:
+                # whole MSS pieces within both windows, and the short last piece
+                # only where it would go as well (the end of the data, with a FIN
+                # or Nagle off). Urgent data goes segment by segment.
+                big = min(avail, room, tso)
+                if big == avail and (self._fin_queued or nodelay):
+                    n = big
+                    fin = self._fin_queued
+                else:
+                    n = big - big % mss
+                    fin = self._fin_queued and n == avail
             payload = buf.peek(off, n) if n else b""
             flags = ACK
             if n and n == avail:
@@ -1455,23 +1473,36 @@ class Connection:
             self._emit(self._make(flags, snd_nxt, now, payload), now)
             end = n + (1 if fin else 0)
             start = self._una_abs + off
-            rec.on_send(start, start + end, fin, now)
+            data_end = start + n
+            first = end  # the first piece, for RTT timing
+            if n > mss:
+                # The recovery layer keeps MSS granularity: SACK, RACK and
+                # retransmissions see the pieces the link puts on the wire.
+                first = mss
+                while start + mss < data_end:
+                    rec.on_send(start, start + mss, False, now)
+                    start += mss
+                    sent_new += 1
+                    if rec.cc_on_sent:
+                        self.cc.on_packet_sent(now=now, bytes_sent=mss, in_flight=rec.pipe)
+                self.counters["segments_sent.tso"] += 1
+            rec.on_send(start, data_end + end - n, fin, now)
+            sent_new += 1
+            if rec.cc_on_sent:
+                self.cc.on_packet_sent(now=now, bytes_sent=data_end - start, in_flight=rec.pipe)
             self._last_data_at = now
             off += end
             cwnd_room -= end
             new_nxt = (snd_nxt + end) & MASK
             self.snd_nxt = self.snd_max = new_nxt
             if self._rtt_seq is None:
-                self._rtt_seq = new_nxt
+                self._rtt_seq = (snd_nxt + first) & MASK
                 self._rtt_time = now
-            sent_new += 1
             if self._rtx_at is None:
                 # RFC 6298 (5.1): start the timer when data is sent and it is off.
                 self._rtx_at = now + self.rtt.rto
-                if self.config.user_timeout is not None and self._user_at is None:
-                    self._user_at = now + self.config.user_timeout
-            if rec.cc_on_sent:
-                self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
+                if cfg.user_timeout is not None and self._user_at is None:
+                    self._user_at = now + cfg.user_timeout
             if fin or probe or (rate and self._paced(now, end, rate)):
                 break
         if sent_new:

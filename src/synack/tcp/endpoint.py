@@ -269,7 +269,11 @@ class Endpoint:
 
     # ---------------------------------------------------------------- output
     def packets_to_send(self, now: int) -> list[bytes]:
-        """IP packets to transmit, each addressed by its own destination."""
+        """IP packets to transmit, each addressed by its own destination.
+
+        With ``Config.tso_max``, a segment longer than its connection's MSS is a
+        :class:`~synack.wire.ip.GsoPacket`, which the link must cut at the MSS.
+        """
         out = self._raw_out
         self._raw_out = []
         if self._dirty:
@@ -279,7 +283,16 @@ class Endpoint:
                 segs = conn.segments_to_send(now)
                 if segs:
                     cfg = conn.config
-                    emit_tcp_packets(conn.local[0], conn.remote[0], segs, out, cfg.ttl, 0, cfg.tos)
+                    emit_tcp_packets(
+                        conn.local[0],
+                        conn.remote[0],
+                        segs,
+                        out,
+                        cfg.ttl,
+                        0,
+                        cfg.tos,
+                        conn.mss if cfg.tso_max else 0,
+                    )
                 self._rearm(conn)
                 if conn.state is State.CLOSED or conn.state is State.LISTEN:
                     # CLOSED, or a half-open connection sent back to LISTEN (its

@@ -29,6 +29,7 @@ __all__ = [
     "PROTO_ICMPV6",
     "PROTO_TCP",
     "PROTO_UDP",
+    "GsoPacket",
     "IPHeader",
     "IPv4Header",
     "IPv6Header",
@@ -332,6 +333,30 @@ def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Se
     return ip, parse_segment(data[start:end], pseudo)
 
 
+class GsoPacket(bytes):
+    """An IP packet whose TCP segment the link must cut into segments of ``gso_size`` octets.
+
+    What Linux keeps as an skb's ``gso_size``: the core built one segment of
+    several MSS (``Config.tso_max``), and a device doing TCP segmentation
+    offload, or the driver in software, cuts it into segments of ``gso_size``
+    payload octets (the last may be shorter), each with its own sequence
+    number, lengths and checksums; FIN and PSH stay on the last one only. The
+    TCP checksum field holds the pseudo-header sum only (see
+    :meth:`~synack.wire.tcp.Segment.emit_partial`). It is bytes in every
+    other respect, so code that does not segment passes it along unchanged.
+    """
+
+    gso_size: int
+
+    def __new__(cls, packet: bytes, gso_size: int) -> GsoPacket:
+        self = super().__new__(cls, packet)
+        self.gso_size = gso_size
+        return self
+
+    def __repr__(self) -> str:
+        return f"<GsoPacket {len(self)} bytes, gso_size {self.gso_size}>"
+
+
 def emit_tcp_packet(
     src: bytes, dst: bytes, seg: Segment, ttl: int = 64, ident: int = 0, tos: int = 0
 ) -> bytes:
@@ -352,17 +377,33 @@ def emit_tcp_packets(
     ttl: int = 64,
     ident: int = 0,
     tos: int = 0,
+    gso_size: int = 0,
 ) -> None:
     """Append to ``out`` one packet per segment, as :func:`emit_tcp_packet` makes it.
 
     The checks and sums that depend only on the addresses are done once for a
-    burst of segments of one connection (the endpoint's transmit path).
+    burst of segments of one connection (the endpoint's transmit path). With
+    ``gso_size``, a segment carrying more payload than that becomes a
+    :class:`GsoPacket` for the link to cut (its checksum left partial).
     """
     n = len(src)
     if n != len(dst) or (n != 4 and n != 16):
         raise ValueError(f"addresses of {n} and {len(dst)} bytes")
     addrs = int.from_bytes(src + dst, "big")
     pseudo = addrs + PROTO_TCP
+    if gso_size:
+        # Rare (one per up to 64 KB of data): each segment on its own.
+        for seg in segs:
+            if len(seg.payload) <= gso_size:
+                emit_tcp_packets(src, dst, (seg,), out, ttl, ident, tos)
+                continue
+            tcp = seg.emit_partial(pseudo, add_length=True)
+            if n == 16:
+                head = IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp))
+            else:
+                head = IPv4Header(src, dst, PROTO_TCP, ttl, tos, ident).emit(len(tcp))
+            out.append(GsoPacket(head + tcp, gso_size))
+        return
     if n == 16:
         for seg in segs:
             tcp = seg.emit(pseudo, add_length=True)

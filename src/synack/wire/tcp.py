@@ -552,6 +552,38 @@ class Segment:
             raise ValueError(f"cannot emit {self!r}: {e}") from None
         return head + opts + payload if opts else head + payload
 
+    def emit_partial(self, pseudo_sum: int = 0, *, add_length: bool = False) -> bytes:
+        """The segment as bytes with a partial checksum, for a link that completes it.
+
+        The checksum field holds the folded sum of the pseudo-header only (with
+        ``add_length``, as for :meth:`emit`, the segment's length added), not its
+        complement: Linux's CHECKSUM_PARTIAL, which a device doing checksum or
+        segmentation offload completes (``VIRTIO_NET_HDR_F_NEEDS_CSUM``). The
+        payload is never summed here. Raises ``ValueError`` when a field does not fit.
+        """
+        flags = self.flags
+        if flags & ~FLAGS_MASK:
+            raise ValueError(f"flags 0x{flags:x} do not fit in 12 bits")
+        opts = emit_options(self.options) if self.options else b""
+        hlen = HEADER_LEN + len(opts)
+        payload = self.payload
+        total = pseudo_sum + (hlen + len(payload) if add_length else 0)
+        try:
+            head = _HDR.pack(
+                self.src_port,
+                self.dst_port,
+                self.seq,
+                self.ack,
+                (hlen << 2) | (flags >> 8),
+                flags & 0xFF,
+                self.window,
+                ones_sum(b"", total),
+                self.urgent,
+            )
+        except struct.error as e:
+            raise ValueError(f"cannot emit {self!r}: {e}") from None
+        return head + opts + payload
+
 
 def parse_segment(data: bytes | bytearray | memoryview, pseudo_sum: int | None = None) -> Segment:
     """Parse a TCP segment; verify its checksum if ``pseudo_sum`` is given.
