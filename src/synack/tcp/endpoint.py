@@ -169,7 +169,7 @@ class Endpoint:
         conn = self._new_connection(laddr, lport, raddr, remote_port, cfg, now)
         conn._event_queue = self._events  # no listener owns it: events go straight to the user
         conn.connect(now)
-        self._after(conn, now)
+        self._wake(conn)
         return conn
 
     def connections(self) -> list[Connection]:
@@ -215,7 +215,7 @@ class Endpoint:
                 self._on_syn(lst, key, seg, now, iss_floor=floor)
                 return
             conn.receive_segment(seg, now)
-            self._dirty[conn] = None  # self._after(conn, now), inline
+            self._dirty[conn] = None  # self._wake(conn), inline
             return
         lst = self._listeners.get(seg.dst_port)
         if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
@@ -254,7 +254,7 @@ class Endpoint:
             return
         self.counters["icmp." + kind] += 1
         conn.icmp_error(now, kind=kind, seq=seq, mtu=mtu)
-        self._after(conn, now)
+        self._wake(conn)
 
     def handle_timer(self, now: int) -> None:
         """Fire every connection timer that is due at ``now``."""
@@ -265,7 +265,7 @@ class Endpoint:
                 continue  # stale entry
             del self._armed[conn]
             conn.handle_timer(now)
-            self._after(conn, now)
+            self._wake(conn)
 
     # ---------------------------------------------------------------- output
     def packets_to_send(self, now: int) -> list[bytes]:
@@ -373,7 +373,7 @@ class Endpoint:
         lst.pending.add(conn)
         conn.listen(now)
         conn.receive_segment(seg, now)
-        self._after(conn, now)
+        self._wake(conn)
 
     def _sink(self, conn: Connection, ev: Event) -> None:
         lst = self._owner.get(conn)
@@ -393,8 +393,6 @@ class Endpoint:
     def _wake(self, conn: Connection) -> None:
         self._dirty[conn] = None
 
-    def _after(self, conn: Connection, now: int) -> None:
-        self._dirty[conn] = None
 
     def _rearm(self, conn: Connection) -> None:
         deadline = conn.next_deadline()
