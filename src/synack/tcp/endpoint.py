@@ -393,7 +393,6 @@ class Endpoint:
     def _wake(self, conn: Connection) -> None:
         self._dirty[conn] = None
 
-
     def _rearm(self, conn: Connection) -> None:
         deadline = conn.next_deadline()
         if deadline is None:
