@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from synack.api import aio
@@ -313,10 +313,7 @@ def run_get(args: argparse.Namespace) -> int:
         try:
             _log(args, f"synack: {_describe(runtime)}")
 
-            async def connect(
-                host: str, port: int
-            ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-                return await aio.open_connection(host, port, runtime=runtime, limit=1 << 20)
+            connect = _connector(runtime, limit=1 << 20)
 
             res = await http_get(connect, args.url, args.output)
             print(
@@ -332,6 +329,17 @@ def run_get(args: argparse.Namespace) -> int:
             _finish(runtime)
 
     return _run_async(main)
+
+
+def _connector(
+    runtime: Runtime, **kwargs: int
+) -> Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
+    """``open_connection`` bound to ``runtime``, for the client commands."""
+
+    async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await aio.open_connection(host, port, runtime=runtime, **kwargs)
+
+    return connect
 
 
 # ----------------------------------------------------------------------- send
@@ -351,10 +359,7 @@ def run_send(args: argparse.Namespace) -> int:
         try:
             _log(args, f"synack: {_describe(runtime)}")
 
-            async def connect(
-                host: str, port: int
-            ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-                return await aio.open_connection(host, port, runtime=runtime)
+            connect = _connector(runtime)
 
             host, port = args.dest
             res = await send_bytes(connect, host, port, args.bytes)
