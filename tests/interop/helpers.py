@@ -175,3 +175,11 @@ def running(argv: Sequence[str], name: str) -> Iterator[Proc]:
 
 def env_without_proxies() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+
+
+def curl_get(
+    lab: NetnsLab, url: str, out: Path, *, max_time: int, extra: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``curl`` inside the namespace: download ``url`` to ``out`` (never via a proxy)."""
+    argv = ["curl", "--noproxy", "*", "-sS", "--max-time", str(max_time), "-o", str(out)]
+    return lab.run([*argv, *extra, url], timeout=max_time + 30, env=env_without_proxies())

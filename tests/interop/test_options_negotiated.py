@@ -17,7 +17,7 @@ import pytest
 from synack.link.netns import NetnsLab
 from tests.interop.conftest import _require_tools
 from tests.interop.helpers import (
-    env_without_proxies,
+    curl_get,
     in_ns,
     random_file,
     running,
@@ -89,21 +89,7 @@ def test_synack_server_negotiates_with_the_kernel_client(lab_tap: NetnsLab, tmp_
     with running(argv, "synack serve") as server:
         server.expect("synack: serving http on")
         out = tmp_path / "got.bin"
-        result = lab.run(
-            [
-                "curl",
-                "--noproxy",
-                "*",
-                "-sS",
-                "--max-time",
-                "90",
-                "-o",
-                str(out),
-                "http://10.0.0.5/f.bin",
-            ],
-            timeout=120,
-            env=env_without_proxies(),
-        )
+        result = curl_get(lab, "http://10.0.0.5/f.bin", out, max_time=90)
         assert result.returncode == 0, result.stderr
         assert server.wait(30) == 0
     assert sha256_file(out) == digest

@@ -19,7 +19,7 @@ from tests.interop.conftest import _require_tools
 from tests.interop.helpers import (
     KERNEL_SEND_FILE,
     KERNEL_SINK,
-    env_without_proxies,
+    curl_get,
     in_ns,
     random_file,
     running,
@@ -46,22 +46,8 @@ def test_curl_downloads_20mb_from_synack_http(
     with running(argv, "synack serve") as server:
         server.expect("synack: serving http on")
         out = tmp_path / "got.bin"
-        result = lab.run(
-            [
-                "curl",
-                "--noproxy",
-                "*",
-                "-sS",
-                "--max-time",
-                "120",
-                "-o",
-                str(out),
-                "-w",
-                "%{http_code}",
-                f"http://{host}/file.bin",
-            ],
-            timeout=150,
-            env=env_without_proxies(),
+        result = curl_get(
+            lab, f"http://{host}/file.bin", out, max_time=120, extra=["-w", "%{http_code}"]
         )
         assert result.stdout == "200", result.stderr
         assert sha256_file(out) == digest
@@ -207,21 +193,7 @@ def test_serve_writes_a_pcap_tshark_accepts_and_a_trace(lab_tap: NetnsLab, tmp_p
     with running(argv, "synack serve") as server:
         server.expect("synack: serving http on")
         out = tmp_path / "got.bin"
-        result = lab.run(
-            [
-                "curl",
-                "--noproxy",
-                "*",
-                "-sS",
-                "--max-time",
-                "60",
-                "-o",
-                str(out),
-                "http://10.0.0.5/small.bin",
-            ],
-            timeout=90,
-            env=env_without_proxies(),
-        )
+        result = curl_get(lab, "http://10.0.0.5/small.bin", out, max_time=60)
         assert result.returncode == 0, result.stderr
         assert server.wait(30) == 0
     assert sha256_file(out) == digest
