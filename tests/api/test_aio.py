@@ -243,3 +243,30 @@ def test_closing_the_runtime_aborts_open_streams() -> None:
         assert pair.server.endpoint.connections() == []
 
     run(main())
+
+
+def test_settle_waits_for_the_last_ack_then_close_aborts_nothing() -> None:
+    async def main() -> tuple[bool, State, bool]:
+        pair = make_pair(asyncio.get_running_loop())
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()
+            writer.close()
+
+        await aio.start_server(handler, port=80, runtime=pair.server)
+        _reader, writer = await aio.open_connection(SERVER, 80, runtime=pair.client)
+        writer.write(b"bye")
+        writer.close()
+        settled = await pair.server.settle(5.0)
+        conns = pair.server.endpoint.connections()
+        state = conns[0].state if conns else State.CLOSED
+        # A connection that stays open makes settle give up at its timeout.
+        still_open = await aio.open_connection(SERVER, 80, runtime=pair.client)
+        idle = await pair.client.settle(0.5)
+        still_open[1].close()
+        return settled, state, idle
+
+    settled, state, idle = run(main())
+    assert settled
+    assert state in (State.CLOSED, State.TIME_WAIT)
+    assert not idle

@@ -290,7 +290,7 @@ def run_serve(args: argparse.Namespace) -> int:
             )
             print(f"synack: serving {args.app} on {where} ({_describe(runtime)})", flush=True)
             await done
-            await asyncio.sleep(0.2)  # let the last FIN/ACKs go out
+            await runtime.settle(2.0)  # let the last FIN/ACKs go out
             return 0
         finally:
             _finish(runtime)
@@ -366,7 +366,7 @@ def run_send(args: argparse.Namespace) -> int:
             print(
                 f"sent {res.bytes} bytes in {res.seconds:.3f}s ({res.mb_per_s:.1f} MB/s) sha256 {res.sha256}"
             )
-            await asyncio.sleep(0.2)
+            await runtime.settle(2.0)
             return 0
         except OSError as exc:
             print(f"synack send: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -407,7 +407,7 @@ def run_connect(args: argparse.Namespace) -> int:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            await asyncio.sleep(0.1)
+            await runtime.settle(2.0)
             return 0
         except OSError as exc:
             print(f"synack connect: {type(exc).__name__}: {exc}", file=sys.stderr)

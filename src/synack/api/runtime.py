@@ -30,6 +30,7 @@ from synack.tcp.config import MAX_TSO, Config
 from synack.tcp.connection import Connection
 from synack.tcp.endpoint import Endpoint
 from synack.tcp.events import Connected, Event, Tracer
+from synack.tcp.state import State
 
 __all__ = [
     "ConnectionHandler",
@@ -82,6 +83,7 @@ class Runtime:
         self._timer_at: int | None = None
         self._kick_pending = False
         self._closed = False
+        self._settled: asyncio.Future[None] | None = None
         self.counters: dict[str, int] = {"pumps": 0, "timer_fired": 0}
         link.attach(self)
 
@@ -150,7 +152,38 @@ class Runtime:
             while item is not None:
                 self._dispatch(*item)
                 item = endpoint.next_event()
+        waiter = self._settled
+        if waiter is not None and not waiter.done() and self._all_settled():
+            waiter.set_result(None)
         self._arm()
+
+    def _all_settled(self) -> bool:
+        # Nothing left to deliver: every connection is gone or in TIME-WAIT (both
+        # FINs sent and acknowledged, RFC 9293 3.6).
+        return all(
+            c.state is State.CLOSED or c.state is State.TIME_WAIT
+            for c in self.endpoint.connections()
+        )
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until every connection has finished closing.
+
+        For a graceful exit: :meth:`close` aborts what is still open, so callers
+        first let closing connections send and receive their last FIN/ACKs.
+        Returns False if the time ran out first.
+        """
+        if self._closed:
+            return True
+        if self._all_settled():
+            return True
+        self._settled = self.loop.create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._settled), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._settled = None
 
     def _dispatch(self, conn: Connection, event: Event) -> None:
         handler = self.handlers.get(conn)
