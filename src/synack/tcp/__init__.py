@@ -20,6 +20,7 @@ from synack.tcp.events import (
     TimedOut,
     UrgentData,
 )
+from synack.tcp.info import TcpInfo
 from synack.tcp.state import State
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "State",
     "StateChanged",
     "TcpError",
+    "TcpInfo",
     "TimedOut",
     "UrgentData",
 ]

@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
 from synack.cc import create as create_cc
+from synack.cc.base import CongestionControl
 from synack.tcp import timers
 from synack.tcp.config import Config
 from synack.tcp.errors import ConnectionClosedError, InvalidStateError
@@ -43,6 +44,7 @@ from synack.tcp.events import (
     Tracer,
     UrgentData,
 )
+from synack.tcp.info import TcpInfo
 from synack.tcp.reassembly import Reassembler
 from synack.tcp.recovery import Recovery
 from synack.tcp.rtt import RttEstimator
@@ -104,6 +106,8 @@ _NOP: Final = NoOperation()
 _HALF: Final = 1 << 31  # sequence and timestamp comparisons are modulo 2**32
 _SACK_PERMITTED: Final = SackPermitted()
 _NO_BLOCKS: Final[list[tuple[int, int]]] = []
+# Config fields the SYN exchange uses: fixed once the SYN is sent.
+_NEGOTIATED: Final = ("mss", "window_scaling", "timestamps", "sack", "initial_window", "fixed_iss")
 
 
 # State groups are tuples, not sets: membership then tests identity, whereas a
@@ -433,6 +437,95 @@ class Connection:
         if hasattr(self, "_rec"):
             self._rec.mss = self._mss
             self.cc.set_mss(self._mss)
+
+    def info(self) -> TcpInfo:
+        """A snapshot of this connection's state and variables (Linux's TCP_INFO)."""
+        retransmits = self.counters["retransmit.segments"] + self.counters["retransmit.syn"]
+        return TcpInfo(
+            state=self.state,
+            srtt=self.rtt.srtt,
+            rttvar=self.rtt.rttvar,
+            rto=self.rtt.rto,
+            cwnd=self.cc.cwnd,
+            ssthresh=self.cc.ssthresh,
+            mss=self._mss,
+            peer_mss=self.peer_mss,
+            snd_una=self.snd_una,
+            snd_nxt=self.snd_nxt,
+            rcv_nxt=self.rcv_nxt,
+            snd_wnd=self.snd_wnd,
+            rcv_wnd=self.rcv_wnd,
+            in_flight=self.in_flight,
+            retransmits=retransmits,
+            bytes_acked=self._una_abs,
+            bytes_received=self._rcv_abs,
+            sack=self.sack_ok,
+            timestamps=self._ts.enabled,
+            snd_wscale=self.snd_wscale,
+            rcv_wscale=self.rcv_wscale,
+            congestion_control=self.cc.name,
+        )
+
+    def reconfigure(self, now: int, **changes: Any) -> None:
+        """Change this connection's :class:`Config` fields at run time (setsockopt).
+
+        Settings that the SYN negotiates (``mss``, ``window_scaling``,
+        ``timestamps``, ``sack``, ``initial_window``, ``fixed_iss``) can only change
+        before the SYN is sent: afterwards they raise :class:`InvalidStateError`.
+        Everything else takes effect at once: ``nodelay`` on the next send,
+        keep-alive settings re-arm the keep-alive timer, ``user_timeout`` restarts
+        the user timer if data is outstanding, buffer sizes resize the buffers,
+        ``min_rto``/``max_rto`` bound the RTO from now on, and
+        ``congestion_control`` swaps the algorithm keeping cwnd and ssthresh.
+        Unknown field names raise :class:`TypeError`, invalid values
+        :class:`ValueError` (from :class:`Config`).
+        """
+        old = self.config
+        new = replace(old, **changes)
+        late = self.state not in (S.CLOSED, S.LISTEN)
+        for name in _NEGOTIATED:
+            if late and getattr(new, name) != getattr(old, name):
+                raise InvalidStateError(f"{name} can only be set before the SYN is sent")
+        self.config = new
+        synchronized = self.state in _SYNCHRONIZED
+        if new.mss != old.mss:
+            self._local_mss = new.mss if len(self.local[0]) == 4 else new.mss - 20
+            self.set_path_mss(min(self._local_mss, self.peer_mss))
+        if new.send_buffer != old.send_buffer:
+            self._sendbuf.capacity = new.send_buffer
+            if new.send_buffer > old.send_buffer and self._send_space_wanted:
+                self._send_space_wanted = False
+                self._event(SendBufferSpace(self._sendbuf.free))
+        if new.recv_buffer > old.recv_buffer and synchronized:
+            self._ack_now = True  # RFC 9293 3.8.6.2.2: tell the peer the window opened
+            self._wake()
+        if (new.min_rto, new.max_rto) != (old.min_rto, old.max_rto):
+            self.rtt.min_rto, self.rtt.max_rto = new.min_rto, new.max_rto
+            self.rtt.rto = min(max(self.rtt.rto, new.min_rto), new.max_rto)
+        keepalive = (new.keepalive, new.keepalive_idle, new.keepalive_interval)
+        if (
+            keepalive != (old.keepalive, old.keepalive_idle, old.keepalive_interval)
+            and synchronized
+        ):
+            self._keepalive_probes = 0
+            self._keepalive_at = now + new.keepalive_idle if new.keepalive else None
+        if new.user_timeout != old.user_timeout:
+            outstanding = self._user_at is not None or self.in_flight > 0
+            self._user_at = (
+                now + new.user_timeout if new.user_timeout is not None and outstanding else None
+            )
+        if new.congestion_control != old.congestion_control:
+            cc = create_cc(
+                new.congestion_control, mss=self.mss, initial_window=self._initial_window(), now=now
+            )
+            if synchronized:
+                cc.cwnd, cc.ssthresh = self.cc.cwnd, self.cc.ssthresh
+            self.cc = cc
+            self._rec.cc = cc
+            self._rec.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
+            self._trace_cc(now, "reconfigure")
+        if new.nodelay and not old.nodelay:
+            self._wake()  # Nagle may have held a small segment back
 
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
