@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from synack.wire.seq import MASK, le, lt
+from synack.wire.seq import MASK, add, le, lt, sub
 from synack.wire.tcp import NoOperation, Timestamps
 
 __all__ = ["PAWS_IDLE", "TICK", "TimestampState"]
@@ -39,7 +39,7 @@ class TimestampState:
         Many segments leave within one tick with the same TS.Recent: they share
         one (immutable) option tuple.
         """
-        tsval = (now // TICK + self.offset) & MASK
+        tsval = add(now // TICK, self.offset)
         opts = self._opts
         if opts is not None:
             o = opts[2]
@@ -50,15 +50,15 @@ class TimestampState:
 
     def tsval(self, now: int) -> int:
         """Our TSval at ``now`` (RFC 7323 3.2: "the current value of the timestamp clock")."""
-        return (now // TICK + self.offset) & MASK
+        return add(now // TICK, self.offset)
 
     def rtt(self, tsecr: int, now: int) -> int | None:
         """RFC 7323 4.1 RTTM: the RTT that ``tsecr`` measures, in microseconds, or None.
 
         Resolution is one tick; a result of zero ticks counts as half a tick.
         """
-        d = (self.tsval(now) - tsecr) & MASK
-        if d >= 1 << 31:
+        d = sub(self.tsval(now), tsecr)
+        if d < 0:
             return None  # an echo from the future: not ours
         return d * TICK if d else TICK // 2
 
@@ -68,6 +68,8 @@ class TimestampState:
 
     def paws_rejects(self, tsval: int, now: int) -> bool:
         """RFC 7323 5.3 R1: "SEG.TSval < TS.Recent and ... TS.Recent is valid"."""
+        if le(self.ts_recent, tsval):
+            return False
         if now - self.ts_recent_age > PAWS_IDLE:
             # RFC 7323 5.5: after 24 days idle the PAWS test is skipped and
             # TS.Recent is taken afresh from this segment.
