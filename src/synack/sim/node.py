@@ -144,13 +144,13 @@ class HostNode(_Routing):
             default = self.default
             if self.routes or default is None:
                 for p in packets:
-                    if isinstance(p, GsoPacket):
+                    if type(p) is GsoPacket:
                         raise SimulationError(_NO_GSO)
                     self.forward(p, now)
             else:
                 send = default.send
                 for p in packets:
-                    if isinstance(p, GsoPacket):
+                    if type(p) is GsoPacket:
                         raise SimulationError(_NO_GSO)
                     send(p, now)
         d = ep.next_deadline()

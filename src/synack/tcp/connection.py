@@ -208,7 +208,7 @@ class Connection:
             ts=ts,
             report=report,
         )
-        rcv.eff_snd_mss = self.snd.mss
+        rcv.configure(cfg, self.snd.mss)
         self._keepalive_probes = 0
         self._closed_reported = False
 
@@ -428,7 +428,8 @@ class Connection:
             if late and getattr(new, name) != getattr(old, name):
                 raise InvalidStateError(f"{name} can only be set before the SYN is sent")
         snd, rcv, timers = self.snd, self.rcv, self.timers
-        self.config = snd.config = rcv.config = new
+        self.config = snd.config = new
+        rcv.configure(new, snd.mss)
         synchronized = self.state in _SYNCHRONIZED
         if new.mss != old.mss:
             snd.local_mss = new.mss if len(self.local[0]) == 4 else new.mss - 20
@@ -600,7 +601,8 @@ class Connection:
             snd.send_data(now, tso_max)
         if self.rcv.ack_now and (st in _SYNCHRONIZED or st is S.SYN_RECEIVED):
             snd.send_ack(now)
-        out = snd.take()
+        out = snd.outbox
+        snd.outbox = []
         report = self._report
         if report.tracer:
             for timer, deadline in self.timers.changes():
@@ -779,7 +781,7 @@ class Connection:
 
     def _set_path_mss(self, limit: int) -> None:
         self.snd.set_path_mss(limit)
-        self.rcv.eff_snd_mss = self.snd.mss
+        self.rcv.configure(self.config, self.snd.mss)
 
     def _established(self, now: int) -> None:
         """Common work on entering ESTABLISHED from either side."""

@@ -42,7 +42,7 @@ class Negotiated:
     @classmethod
     def before_syn(cls, ipv4: bool) -> Negotiated:
         """Nothing negotiated yet: the default MSS and no options."""
-        return cls(DEFAULT_MSS_V4 if ipv4 else DEFAULT_MSS_V6)
+        return _shared(cls(DEFAULT_MSS_V4 if ipv4 else DEFAULT_MSS_V6))
 
     @classmethod
     def from_syn(cls, seg: Segment, config: Config, ipv4: bool) -> Negotiated:
@@ -53,12 +53,29 @@ class Negotiated:
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
         shift = seg.wscale
         scaling = shift is not None and config.window_scaling
-        return cls(
-            peer_mss=peer_mss,
-            snd_wscale=min(shift, MAX_WSCALE) if shift is not None and scaling else 0,
-            rcv_wscale=config.recv_wscale if scaling else 0,
-            # RFC 2018 2: SACK only if both SYNs carry SACK-permitted.
-            sack=config.sack and seg.sack_permitted,
-            # RFC 7323 3.2: timestamps only if both SYNs carry the option.
-            timestamps=config.timestamps and seg.timestamps is not None,
+        return _shared(
+            cls(
+                peer_mss=peer_mss,
+                snd_wscale=min(shift, MAX_WSCALE) if shift is not None and scaling else 0,
+                rcv_wscale=config.recv_wscale if scaling else 0,
+                # RFC 2018 2: SACK only if both SYNs carry SACK-permitted.
+                sack=config.sack and seg.sack_permitted,
+                # RFC 7323 3.2: timestamps only if both SYNs carry the option.
+                timestamps=config.timestamps and seg.timestamps is not None,
+            )
         )
+
+
+# Connections that settled the same things share one value (it is frozen): an
+# idle TCB stays small. The table is bounded; beyond it, values are not shared.
+_SHARED: dict[Negotiated, Negotiated] = {}
+_SHARED_MAX: Final = 1024
+
+
+def _shared(value: Negotiated) -> Negotiated:
+    found = _SHARED.get(value)
+    if found is not None:
+        return found
+    if len(_SHARED) < _SHARED_MAX:
+        _SHARED[value] = value
+    return value

@@ -30,7 +30,7 @@ from synack.tcp.reassembly import Reassembler
 from synack.tcp.sack import SackReceiver
 from synack.tcp.timers import TimerSet
 from synack.tcp.timestamps import TimestampState
-from synack.wire.seq import add, between, gt, sub
+from synack.wire.seq import MASK, add, between, gt, sub
 from synack.wire.tcp import FIN, RST, Sack, Segment
 
 __all__ = ["TEXT_ACK", "TEXT_FIN", "Receiver", "segment_acceptable"]
@@ -74,6 +74,7 @@ class Receiver:
     """
 
     __slots__ = (
+        "_sws_floor",
         "ack_now",
         "ack_pending",
         "challenge_count",
@@ -116,9 +117,13 @@ class Receiver:
         self.rcv_up = 0  # RCV.UP: first octet after the peer's urgent data
         self.rcv_adv = 0  # right edge of the window we last advertised
         self.rcv_abs = 0  # unwrapped stream offset of RCV.NXT
-        self.eff_snd_mss = 536  # Eff.snd.MSS (RFC 9293 3.8.6.2.2), set by the connection
+        self.eff_snd_mss = 536  # Eff.snd.MSS (RFC 9293 3.8.6.2.2): see configure()
+        self._sws_floor = 0
+        self.configure(config, self.eff_snd_mss)
         self.ready = bytearray()  # in-order data waiting for read()
-        self.reasm = Reassembler()
+        # Data held out of order; made when some arrives (most connections never
+        # see any, and an idle TCB stays small).
+        self.reasm: Reassembler | None = None
         self.sack = SackReceiver()
         self.peer_fin_abs: int | None = None  # offset of an out-of-order FIN
         self.peer_closed = False
@@ -128,6 +133,13 @@ class Receiver:
         self.last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         self.challenge_start = -ONE_SECOND
         self.challenge_count = 0
+
+    def configure(self, config: Config, eff_snd_mss: int) -> None:
+        """New settings, or a new effective send MSS (the path's, less options)."""
+        self.config = config
+        self.eff_snd_mss = eff_snd_mss
+        # RFC 9293 3.8.6.2.2: min(Fr * RCV.BUFF, Eff.snd.MSS), Fr = 1/2.
+        self._sws_floor = min(config.recv_buffer // 2, eff_snd_mss)
 
     def accept_syn(self, seg: Segment, neg: Negotiated, now: int) -> None:
         """The peer's SYN: IRS and RCV.NXT from it (RFC 9293 3.10.7.2-3), TS.Recent (RFC 7323 3.2)."""
@@ -173,16 +185,12 @@ class Receiver:
         # "The suggested SWS avoidance algorithm for the receiver is to keep
         # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
         # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        field = max(space >> shift, keep) if space - cur >= self.sws_threshold() else keep
+        field = max(space >> shift, keep) if space - cur >= self._sws_floor else keep
         if field > 0xFFFF:
             field = 0xFFFF
-        self.rcv_adv = add(rcv_nxt, field << shift)
+        self.rcv_adv = (rcv_nxt + (field << shift)) & MASK
         self.ack_sent()
         return field
-
-    def sws_threshold(self) -> int:
-        """RFC 9293 3.8.6.2.2: min(Fr * RCV.BUFF, Eff.snd.MSS), Fr = 1/2."""
-        return min(self.config.recv_buffer // 2, self.eff_snd_mss)
 
     def syn_window(self) -> int:
         """The window of our SYN or SYN-ACK: RFC 7323 2.2, never scaled."""
@@ -207,13 +215,23 @@ class Receiver:
         RFC 2018 3-4: blocks while data is queued out of order, and a D-SACK
         block once after a duplicate (RFC 2883).
         """
-        if limit <= 0 or not (self.reasm.size or self.sack.pending_dsack):
+        reasm = self.reasm
+        if limit <= 0 or not (reasm is not None or self.sack.pending_dsack):
             return None
-        return self.sack.option(self.rcv_nxt, self.rcv_abs, self.reasm.ranges(), limit)
+        held = reasm.ranges() if reasm is not None else []
+        return self.sack.option(self.rcv_nxt, self.rcv_abs, held, limit)
 
     # ---------------------------------------------------------- acceptability
     def acceptable(self, seg: Segment) -> bool:
         """RFC 9293 3.10.7.4 "first" for ``seg`` (see :func:`segment_acceptable`)."""
+        if seg.seq == self.rcv_nxt and (
+            self.config.recv_buffer > len(self.ready) or seg.seg_len == 0
+        ):
+            # Fast path: the next segment in order, into a buffer with room (RCV.WND
+            # is never less than the room), needs no window arithmetic. Measured in
+            # BENCHMARKS.md; tests/tcp/test_acceptability.py checks with Hypothesis
+            # that it agrees with segment_acceptable().
+            return True
         return segment_acceptable(self.rcv_nxt, self.rcv_wnd, seg.seq, seg.seg_len)
 
     def screen(self, seg: Segment, now: int) -> TcpDropReason | None:
@@ -237,7 +255,8 @@ class Receiver:
             # RFC 7323 5.3 R1 (PAWS): "If ... SEG.TSval < TS.Recent and if TS.Recent
             # is valid ..., then treat the arriving segment as not acceptable: Send
             # an acknowledgment in reply ... and drop the segment."
-            if ts.paws_rejects(tso.tsval, now):
+            tsval = tso.tsval
+            if tsval != ts.ts_recent and ts.paws_rejects(tsval, now):
                 self.ack_now = True
                 return "paws"
         if not self.acceptable(seg):
@@ -310,8 +329,9 @@ class Receiver:
                 fin = False  # even the FIN is old
             payload = payload[cut:]
             off = 0
-        wnd = self.rcv_wnd
-        if off + len(payload) > wnd:
+        end = off + len(payload)
+        # RCV.WND is never less than the free buffer: only then is it worth computing.
+        if end > cfg.recv_buffer - len(self.ready) and end > (wnd := self.rcv_wnd):
             # Data beyond the window is not stored; a FIN after it is dropped too.
             self.report.counters["trimmed_beyond_window"] += 1
             payload = payload[: max(0, wnd - off)]
@@ -320,10 +340,10 @@ class Receiver:
             self.peer_fin_abs = self.rcv_abs + off + len(payload)
         if payload:
             if off == 0:
-                filled_hole = self.reasm.size > 0  # octets held <=> ranges held
+                reasm = self.reasm
                 self._deliver(payload)
-                if filled_hole:
-                    self._pull_reassembled()
+                if reasm is not None:
+                    self._pull_reassembled(reasm)
                     # RFC 5681 4.2: ACK immediately when a segment fills a hole.
                     ack = True
                 else:
@@ -338,12 +358,15 @@ class Receiver:
                         self.timers.delack = now + cfg.delayed_ack
             else:
                 start = self.rcv_abs + off
-                added = self.reasm.insert(start, payload)
+                reasm = self.reasm
+                if reasm is None:
+                    reasm = self.reasm = Reassembler()
+                added = reasm.insert(start, payload)
                 self.report.counters["out_of_order"] += 1
                 if sack:
                     # RFC 2018 4: the first block reports the one holding this segment;
                     # RFC 2883 4: a D-SACK block before it if all of it was held already.
-                    for r in self.reasm.ranges():
+                    for r in reasm.ranges():
                         if r[0] <= start < r[1]:
                             self.sack.note_received(r)
                             break
@@ -367,19 +390,22 @@ class Receiver:
         ready = self.ready
         ready += data
         n = len(data)
-        self.rcv_nxt = add(self.rcv_nxt, n)
+        self.rcv_nxt = (self.rcv_nxt + n) & MASK
         self.rcv_abs += n
         self.report.event(DataReceived(len(ready)))
 
-    def _pull_reassembled(self) -> None:
-        self.reasm.discard_before(self.rcv_abs)
+    def _pull_reassembled(self, reasm: Reassembler) -> None:
+        """The queue's data that is now in order joins the read buffer."""
+        reasm.discard_before(self.rcv_abs)
         while True:
-            chunk = self.reasm.pop_ready(self.rcv_abs)
+            chunk = reasm.pop_ready(self.rcv_abs)
             if not chunk:
                 break
             self.ready += chunk
             self.rcv_nxt = add(self.rcv_nxt, len(chunk))
             self.rcv_abs += len(chunk)
+        if not reasm.size:
+            self.reasm = None  # nothing held out of order any more
         self.report.event(DataReceived(len(self.ready)))
 
     def _on_fin(self) -> None:
@@ -414,7 +440,7 @@ class Receiver:
             del ready[:max_bytes]
         if window_update:
             gain = before + len(data)
-            threshold = self.sws_threshold()
+            threshold = self._sws_floor
             if gain >= threshold > before and (cur < threshold or gain >= cur):
                 self.ack_now = True
         return data

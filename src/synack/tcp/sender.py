@@ -34,7 +34,7 @@ from synack.tcp.sack import TxSeg
 from synack.tcp.sendbuf import SendBuffer
 from synack.tcp.timers import TimerSet
 from synack.tcp.timestamps import TimestampState
-from synack.wire.seq import add, gt, le, lt, sub
+from synack.wire.seq import MASK, add, gt, le, lt, sub
 from synack.wire.tcp import (
     ACK,
     FIN,
@@ -352,16 +352,22 @@ class Sender:
         """
         ack = seg.ack
         snd_una = self.snd_una
-        if gt(ack, self.snd_max):
-            # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send
-            # an ACK, drop the segment, and return."
-            return "ack_too_new"
-        if lt(ack, add(snd_una, -self.max_snd_wnd)):
-            # RFC 5961 5.2: "(SND.UNA - MAX.SND.WND) =< SEG.ACK" or it is dropped
-            # with a challenge ACK.
-            return "ack_too_old"
+        if ack == snd_una:
+            # SND.UNA = SEG.ACK =< SND.NXT (and MAX.SND.WND < 2**31): acceptable,
+            # acknowledging nothing new. Every segment of a peer that sends data
+            # while we do not comes this way.
+            advanced = False
+        else:
+            if gt(ack, self.snd_max):
+                # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then
+                # send an ACK, drop the segment, and return."
+                return "ack_too_new"
+            if lt(ack, (snd_una - self.max_snd_wnd) & MASK):
+                # RFC 5961 5.2: "(SND.UNA - MAX.SND.WND) =< SEG.ACK" or it is dropped
+                # with a challenge ACK.
+                return "ack_too_old"
+            advanced = gt(ack, snd_una)
         wnd = seg.window << self.neg.snd_wscale
-        advanced = gt(ack, snd_una)
         # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
         dupack = (
             not advanced
@@ -379,7 +385,7 @@ class Sender:
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         seq = seg.seq
         wl1 = self.snd_wl1
-        if lt(wl1, seq) or (wl1 == seq and le(self.snd_wl2, ack)):
+        if le(self.snd_wl2, ack) if wl1 == seq else lt(wl1, seq):
             if wnd != self.snd_wnd:
                 self._window_update(wnd, now)
             self.snd_wl1 = seq
@@ -633,9 +639,9 @@ class Sender:
             self.last_data_at = now
             off += end
             cwnd_room -= end
-            self.snd_nxt = self.snd_max = add(snd_nxt, end)
+            self.snd_nxt = self.snd_max = (snd_nxt + end) & MASK
             if self.rtt_seq is None:
-                self.rtt_seq = add(snd_nxt, first)
+                self.rtt_seq = (snd_nxt + first) & MASK
                 self.rtt_time = now
             if timers.rtx is None:
                 # RFC 6298 (5.1): start the timer when data is sent and it is off.
@@ -726,16 +732,10 @@ class Sender:
         )
 
     def emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:
-        """Queue ``seg`` for :meth:`take` (and trace it)."""
+        """Queue ``seg`` in :attr:`outbox` (and trace it)."""
         self.outbox.append(seg)
         if self.report.tracer:
             self.report.trace_segment(now, "seg_out", seg, rtx)
-
-    def take(self) -> list[Segment]:
-        """Every segment emitted since the last call, in order."""
-        out = self.outbox
-        self.outbox = []
-        return out
 
     # ----------------------------------------------------- timers and probes
     def on_syn_rto(self, now: int, *, ack: bool) -> TimeoutReason | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from synack.wire.seq import MASK, add, le, lt, sub
+from synack.wire.seq import MASK, le, lt, sub
 from synack.wire.tcp import NoOperation, Timestamps
 
 __all__ = ["PAWS_IDLE", "TICK", "TimestampState"]
@@ -39,7 +39,7 @@ class TimestampState:
         Many segments leave within one tick with the same TS.Recent: they share
         one (immutable) option tuple.
         """
-        tsval = add(now // TICK, self.offset)
+        tsval = (now // TICK + self.offset) & MASK
         opts = self._opts
         if opts is not None:
             o = opts[2]
@@ -50,7 +50,7 @@ class TimestampState:
 
     def tsval(self, now: int) -> int:
         """Our TSval at ``now`` (RFC 7323 3.2: "the current value of the timestamp clock")."""
-        return add(now // TICK, self.offset)
+        return (now // TICK + self.offset) & MASK
 
     def rtt(self, tsecr: int, now: int) -> int | None:
         """RFC 7323 4.1 RTTM: the RTT that ``tsecr`` measures, in microseconds, or None.

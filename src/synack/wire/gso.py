@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, final
 
 from synack.wire.checksum import ones_sum
 from synack.wire.ip import PROTO_TCP, IPv4Header, IPv6Header
@@ -42,6 +42,7 @@ _CWR: Final = 0x80
 _OTHER_FLAGS: Final = 0xFF & ~(_ACK | _PSH)  # FIN SYN RST URG ECE CWR: never merged
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class GsoPacket:
     """An IP packet carrying a TCP super-segment, to be cut into ``gso_size``-octet segments.
