@@ -120,7 +120,8 @@ class LinkConfig:
     later packets overtake it; ``duplicate`` delivers a second copy;
     ``corrupt`` flips one random bit after the IP header (the TCP checksum
     always detects a single flipped bit). ``periodic_loss = N`` drops every
-    N-th packet. ``rules`` are scripted drops.
+    N-th packet, the first being packet ``N - periodic_offset`` (``0 <=
+    periodic_offset < N``: the phase of the pattern). ``rules`` are scripted drops.
     """
 
     delay: int = 0
@@ -131,6 +132,7 @@ class LinkConfig:
     loss: float = 0.0
     burst: GilbertElliott | None = None
     periodic_loss: int = 0
+    periodic_offset: int = 0
     reorder: float = 0.0
     reorder_delay: int = 1000
     duplicate: float = 0.0
@@ -152,6 +154,8 @@ class LinkConfig:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {v}")
         if self.periodic_loss < 0 or self.periodic_loss == 1:
             raise ValueError("periodic_loss must be 0 (off) or >= 2")
+        if not 0 <= self.periodic_offset < max(self.periodic_loss, 1):
+            raise ValueError("periodic_offset must be in [0, periodic_loss)")
 
     @property
     def impaired(self) -> bool:
@@ -197,6 +201,8 @@ class Link:
         self.corrupted = 0
         self.duplicated = 0
         self.reordered = 0
+        self.sojourn: list[int] | None = None
+        """Set it to a list to record each accepted packet's wait in the queue (µs)."""
 
         self._delay = cfg.delay
         self._bps = cfg.bandwidth or 0
@@ -283,8 +289,12 @@ class Link:
                 q.append((busy, size))
                 self._backlog += size
                 end = busy + size * _SCALE
+                if self.sojourn is not None:
+                    self.sojourn.append((busy - scaled_now) // bps)
             else:
                 end = scaled_now + size * _SCALE
+                if self.sojourn is not None:
+                    self.sojourn.append(0)
             self._busy = end
             arrive = -(-end // bps) + self._delay
         else:
@@ -336,7 +346,7 @@ class Link:
                     return
         if cfg.periodic_loss:
             self._offered += 1
-            if self._offered % cfg.periodic_loss == 0:
+            if (self._offered + cfg.periodic_offset) % cfg.periodic_loss == 0:
                 self._drop(packet, now, "periodic_loss")
                 return
         if cfg.loss and self._rng_loss.random() < cfg.loss:
