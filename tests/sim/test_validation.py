@@ -8,7 +8,6 @@ deterministic.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -206,23 +205,10 @@ def test_validate_command_writes_the_report(
 
     monkeypatch.setattr(val, "_experiments", lambda quick: {"mathis": [check, report], "cubic": []})
     out = tmp_path / "docs" / "congestion.md"
-    parser = argparse.ArgumentParser()
-    val.configure_experiment(parser)
-    args = parser.parse_args(
-        [
-            "validate",
-            "--output",
-            str(out),
-            "--seed",
-            "3",
-            "--seeds",
-            "4",
-            "--jobs",
-            "1",
-            "--no-plots",
-        ]
-    )
-    assert val.run_experiment_command(args) == 0
+    from synack.cli import main
+
+    args = ["--output", str(out), "--seed", "3", "--seeds", "4", "--jobs", "1", "--no-plots"]
+    assert main(["experiment", "validate", *args]) == 0
     text = out.read_text()
     assert "`synack experiment validate --seed 3 --seeds 4`" in text
     assert "4 seeds 3-6" in text

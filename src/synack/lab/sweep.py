@@ -38,7 +38,11 @@ from synack.lab.results import read_results, write_results
 from synack.lab.runner import METRICS, run_point
 from synack.lab.spec import Point, SpecError, SweepSpec, expand
 
-__all__ = ["SweepResult", "check_scheduler", "journal_path", "run_sweep"]
+__all__ = ["SchedulerError", "SweepResult", "check_scheduler", "journal_path", "run_sweep"]
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler could not be reached."""
 
 Job = Callable[[dict[str, Any]], dict[str, Any]]
 Task = tuple[str, dict[str, Any]]
@@ -142,7 +146,7 @@ def _dask(
         try:
             client = distributed.Client(scheduler, timeout="20s")
         except OSError as exc:
-            raise SpecError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
         params_of = dict(tasks)
         futures = [

@@ -13,11 +13,9 @@ functions.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -43,13 +41,11 @@ __all__ = [
     "Row",
     "Summary",
     "coexistence_experiment",
-    "configure_experiment",
     "counts",
     "cubic_response_experiment",
     "cubic_vs_newreno_experiment",
     "fairness_experiment",
     "mathis_experiment",
-    "run_experiment_command",
     "summarise",
     "utilisation_experiment",
     "validate",
@@ -926,61 +922,3 @@ _NOTES = [
     "52 octets a segment with timestamps, excluded); queueing delay is sampled every "
     "20 ms and given in RTTs for the check.",
 ]
-
-
-# ------------------------------------------------------------------ CLI
-
-
-def configure_experiment(p: argparse.ArgumentParser) -> None:
-    """Options of ``synack experiment``."""
-    p.add_argument("name", choices=["validate"], help="the experiment set to run")
-    p.add_argument("--seed", type=int, default=1, help="the first seed (1)")
-    p.add_argument(
-        "--seeds",
-        type=int,
-        default=DEFAULT_SEEDS,
-        metavar="N",
-        help=f"run every experiment with N seeds, from --seed on ({DEFAULT_SEEDS})",
-    )
-    p.add_argument(
-        "--jobs", type=int, default=0, metavar="N", help="worker processes (0: one per core)"
-    )
-    p.add_argument(
-        "--output",
-        default="docs/congestion.md",
-        metavar="FILE.md",
-        help="where to write the report (plots go to img/ beside it)",
-    )
-    p.add_argument("--quick", action="store_true", help="a smaller set of experiments")
-    p.add_argument("--no-plots", action="store_true", help="skip the figures")
-
-
-def run_experiment_command(args: argparse.Namespace) -> int:
-    """``synack experiment validate``: exit status 1 if a check fails."""
-    if args.seeds < 1 or args.jobs < 0:
-        print("synack experiment: --seeds must be >= 1 and --jobs >= 0", file=sys.stderr)
-        return 2
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = "synack experiment validate"
-    if args.seed != 1:
-        cmd += f" --seed {args.seed}"
-    if args.seeds != DEFAULT_SEEDS:
-        cmd += f" --seeds {args.seeds}"
-    if args.quick:
-        cmd += " --quick"
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    summaries = validate(
-        out,
-        seeds=seeds,
-        quick=args.quick,
-        plots=not args.no_plots,
-        jobs=args.jobs or None,
-        command=cmd,
-    )
-    passed, checked, reported = counts(summaries)
-    print(
-        f"wrote {out}: {passed} of {checked} checks pass, {reported} report rows",
-        file=sys.stderr,
-    )
-    return 0 if passed == checked else 1
