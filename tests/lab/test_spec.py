@@ -79,9 +79,23 @@ def test_run_ids_are_stable_and_distinct() -> None:
         ("[sweep]\nname = 'x'\n", "neither a [grid] nor [[points]]"),
         ("[grids]\ncc = 'cubic'\n", "unknown table(s) grids"),
         ("[[points]]\nrtt = [1, 2]\n", "a point takes one value"),
+        ("[grid]\naqm = 'pie'\n", "not a queue manager: 'pie'"),
+        ("[grid]\naqm = 'red:15:5'\n", "min_th < max_th"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(SpecError, match=None) as err:
         parse_spec(text)
     assert message in str(err.value)
+
+
+def test_queue_managers_take_their_parameters_after_colons() -> None:
+    from synack.lab.units import parse_aqm
+    from synack.sim.aqm import CoDel, Red, StepMark
+
+    assert parse_aqm("droptail", ecn=False) is None
+    assert parse_aqm("codel", ecn=True) == CoDel(target=5_000, interval=100_000, ecn=True)
+    assert parse_aqm("codel:10:200", ecn=False) == CoDel(target=10_000, interval=200_000)
+    assert parse_aqm("step:30", ecn=True) == StepMark(k=30, ecn=True)
+    red = parse_aqm("red:3:9:0.2", ecn=False)
+    assert isinstance(red, Red) and (red.min_th, red.max_th, red.max_p) == (3, 9, 0.2)

@@ -64,6 +64,17 @@ def test_a_point_becomes_a_row_of_metrics() -> None:
     assert row["queue_delay_p50_ms"] <= row["queue_delay_p95_ms"] <= row["queue_delay_p99_ms"]
 
 
+def test_a_point_can_use_a_queue_manager_and_a_trace() -> None:
+    spec = parse_spec(
+        '[grid]\ncc = "cubic"\naqm = ["droptail", "codel"]\ntrace = "wave"\nqueue = "4bdp"\nduration = 3\n'
+    )
+    tail, codel = (run_point(p.values) for p in expand(spec))
+    assert tail["error"] is None and codel["error"] is None
+    # CoDel keeps the standing queue near its 5 ms target; drop-tail lets it fill.
+    assert codel["queue_delay_p50_ms"] < 5 < tail["queue_delay_p50_ms"]
+    assert codel["drops"] > 0
+
+
 def test_a_run_that_fails_is_a_row_with_its_error() -> None:
     (point,) = expand(parse_spec("[grid]\nqueue = 0\nbandwidth = 10\nduration = 1\n"))
     params = dict(point.values, rtt=-1.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,16 @@ def test_a_trace_and_a_bandwidth_together_are_refused() -> None:
         LinkConfig(trace=(1,), bandwidth=1_000_000)
     with pytest.raises(ValueError, match="needs a bottleneck"):
         LinkConfig(aqm=CoDel())
+
+
+def test_the_bundled_traces_are_what_the_documented_generator_writes(tmp_path: Path) -> None:
+    from synack.sim.traces import BUNDLED, read_trace, trace_path
+    from synack.sim.traces.generate import write_all
+
+    for path in write_all(tmp_path):
+        assert path.read_text() == trace_path(path.stem).read_text()
+    for name in BUNDLED:
+        ms = read_trace(name)
+        assert ms[-1] == 20_000  # 20 s, then the trace repeats
+    # wave: 12 Mbit/s on average is one 1500-octet opportunity per millisecond.
+    assert len(read_trace("wave")) == pytest.approx(20_000, abs=2)

@@ -15,8 +15,9 @@ from typing import Any
 
 from synack import __version__
 from synack.lab.spec import SpecError
-from synack.lab.units import parse_burst, parse_queue
+from synack.lab.units import parse_aqm, parse_burst, parse_queue
 from synack.sim.experiments import PathSpec, jain, percentile, run_flows
+from synack.sim.traces import read_trace
 from synack.tcp.config import Config
 
 __all__ = ["METRICS", "path_of", "run_point"]
@@ -42,7 +43,8 @@ METRICS: dict[str, str] = {
     "retransmissions": "segments retransmitted, all flows",
     "loss_events": "fast retransmits plus retransmission timeouts, all flows",
     "timeouts": "retransmission timeouts, all flows",
-    "drops": "packets the network dropped (queue, loss models)",
+    "drops": "packets the network dropped (queue, queue manager, loss models)",
+    "ecn_marks": "packets the bottleneck's queue manager marked CE",
     "mss_bytes": "the flows' MSS after the handshake",
     "completed": "with bytes: every flow finished before the time limit",
     "sim_seconds": "simulated time the measurement covers",
@@ -56,7 +58,9 @@ METRICS: dict[str, str] = {
 def path_of(params: dict[str, Any]) -> PathSpec:
     """The :class:`PathSpec` a point's parameters describe."""
     rtt = round(params["rtt"] * MS)
-    bandwidth = round(params["bandwidth"] * 1_000_000) or None
+    trace = read_trace(params["trace"]) if params["trace"] else None
+    bandwidth = None if trace else round(params["bandwidth"] * 1_000_000) or None
+    rate = PathSpec(rtt=rtt, bandwidth=bandwidth, trace=trace).capacity
     queue = params["queue"]
     qp: int | None
     qb: int | None = None
@@ -65,10 +69,10 @@ def path_of(params: dict[str, Any]) -> PathSpec:
     else:
         qp, qb, bdp = parse_queue(queue)
         if bdp is not None:
-            if bandwidth is None:
+            if rate is None:
                 qp = None  # no bottleneck, no queue
             else:
-                one = PathSpec(rtt=rtt, bandwidth=bandwidth).bdp_packets
+                one = PathSpec(rtt=rtt, bandwidth=rate).bdp_packets
                 qp = max(round(bdp * one), 2)
     burst = parse_burst(params["burst_loss"]) if params["burst_loss"] else None
     return PathSpec(
@@ -81,6 +85,10 @@ def path_of(params: dict[str, Any]) -> PathSpec:
         periodic_loss=params["periodic_loss"],
         reorder=params["reorder"],
         duplicate=params["duplicate"],
+        aqm=parse_aqm(
+            params["aqm"], ecn=False, packet_time=max(1, 12_000_000 // rate) if rate else 1200
+        ),
+        trace=trace,
     )
 
 
@@ -103,8 +111,6 @@ def run_point(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _measure(params: dict[str, Any]) -> dict[str, Any]:
-    if params["trace"]:
-        raise SpecError("trace-driven links are not available in this version")
     path = path_of(params)
     duration = round(params["duration"] * S)
     nbytes = params["bytes"]
@@ -146,6 +152,7 @@ def _measure(params: dict[str, Any]) -> dict[str, Any]:
         "loss_events": sum(f.loss_events for f in flows),
         "timeouts": sum(f.timeouts for f in flows),
         "drops": sum(run.drops.values()),
+        "ecn_marks": run.marks,
         "mss_bytes": flows[0].mss,
         "completed": all(f.completed for f in flows),
         "sim_seconds": (run.duration - run.warmup) / S,

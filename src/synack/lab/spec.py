@@ -20,8 +20,9 @@ A spec is a TOML document::
 Keys are the option names of ``synack sim`` (``cc``, ``rtt``, ``bandwidth``,
 ``queue``, ``loss``, ``burst-loss``, ``periodic-loss``, ``reorder``,
 ``duplicate``, ``mss``, ``seed``, ``bytes``) plus the sweep's own ``flows``,
-``duration``, ``warmup``, ``stagger``, ``jitter`` and ``trace``; ``-`` and
-``_`` are the same. :func:`expand` turns a spec into :class:`Point` objects
+``duration``, ``warmup``, ``stagger``, ``jitter``, ``aqm`` (the bottleneck's
+queue manager) and ``trace`` (a Mahimahi trace instead of ``bandwidth``: a file,
+or a bundled one, ``wave`` or ``cellular``); ``-`` and ``_`` are the same. :func:`expand` turns a spec into :class:`Point` objects
 (the cartesian product of the lists, in the order the keys appear, then the
 ``points``), each with every parameter resolved and a stable ``run_id``.
 """
@@ -129,9 +130,20 @@ def _bytes(v: Any) -> int:
 
 
 def _trace(v: Any) -> str:
+    """A bundled trace (``"wave"``, ``"cellular"``) or a Mahimahi trace file."""
     if not isinstance(v, str):
-        raise SpecError(f"trace must be a file name, got {v!r}")
+        raise SpecError(f"trace must be a name or a file, got {v!r}")
     return v
+
+
+def _aqm(v: Any) -> str:
+    """``droptail``, ``red[:MIN:MAX[:MAX_P]]``, ``codel[:TARGET_MS:INTERVAL_MS]``, ``step[:K]``."""
+    if not isinstance(v, str):
+        raise SpecError(f"aqm must be a string like 'codel' or 'step:20', got {v!r}")
+    from synack.lab.units import parse_aqm
+
+    parse_aqm(v, ecn=False)
+    return v.strip().lower()
 
 
 def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -160,6 +172,7 @@ PARAMETERS: dict[str, Callable[[Any], Any]] = {
     "stagger": _number(0.0),
     "jitter": _number(0.0),
     "trace": _optional(_trace),
+    "aqm": _aqm,
 }
 """Every parameter a point has, with the function that checks and normalises a value."""
 
@@ -182,6 +195,7 @@ DEFAULTS: dict[str, Any] = {
     "stagger": 0.0,
     "jitter": 100.0,
     "trace": None,
+    "aqm": "droptail",
 }
 """What a point has where the spec is silent. Units: ``rtt``, ``stagger`` and
 ``jitter`` ms; ``bandwidth`` Mbit/s (0: unlimited); ``duration`` s; ``warmup`` a

@@ -44,6 +44,7 @@ __all__ = ["SchedulerError", "SweepResult", "check_scheduler", "journal_path", "
 class SchedulerError(RuntimeError):
     """The Dask scheduler could not be reached."""
 
+
 Job = Callable[[dict[str, Any]], dict[str, Any]]
 Task = tuple[str, dict[str, Any]]
 Progress = Callable[[int, int], None]

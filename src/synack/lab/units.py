@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from synack.lab.spec import SpecError
+from synack.sim.aqm import AqmConfig, CoDel, Red, StepMark
 from synack.sim.link import GilbertElliott
 
-__all__ = ["parse_burst", "parse_count", "parse_queue"]
+__all__ = ["parse_aqm", "parse_burst", "parse_count", "parse_queue"]
 
 _SUFFIXES = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
 
@@ -56,3 +57,34 @@ def parse_burst(text: str) -> GilbertElliott:
         return GilbertElliott.from_rate(float(rate), float(length) if length else 3.0)
     except ValueError as exc:
         raise SpecError(f"burst-loss {text!r}: {exc}") from None
+
+
+def parse_aqm(text: str, *, ecn: bool, packet_time: int = 1200) -> AqmConfig | None:
+    """``droptail`` (``None``), ``red[:MIN:MAX[:MAX_P]]`` (packets),
+    ``codel[:TARGET_MS:INTERVAL_MS]``, ``step[:K]`` (packets).
+
+    ``ecn``: the manager marks ECN-capable packets instead of dropping them.
+    ``packet_time`` is RED's idle-decay unit (µs to send one packet).
+    """
+    name, *args = text.strip().lower().split(":")
+    try:
+        nums = [float(a) for a in args]
+    except ValueError:
+        raise SpecError(f"aqm {text!r}: the parameters must be numbers") from None
+    try:
+        if name in ("droptail", "fifo") and not nums:
+            return None
+        if name == "red" and len(nums) in (0, 2, 3):
+            lo, hi, p = [*nums, 0.1][:3] if nums else (5.0, 15.0, 0.1)
+            return Red(min_th=lo, max_th=hi, max_p=p, packet_time=packet_time, ecn=ecn)
+        if name == "codel" and len(nums) in (0, 2):
+            target, interval = nums or [5.0, 100.0]
+            return CoDel(target=round(target * 1000), interval=round(interval * 1000), ecn=ecn)
+        if name == "step" and len(nums) in (0, 1):
+            return StepMark(k=int(nums[0]) if nums else 20, ecn=ecn)
+    except ValueError as exc:
+        raise SpecError(f"aqm {text!r}: {exc}") from None
+    raise SpecError(
+        f"not a queue manager: {text!r} (droptail, red[:MIN:MAX[:MAX_P]], "
+        "codel[:TARGET_MS:INTERVAL_MS], step[:K])"
+    )

@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from synack.sim.apps import BulkSender, Sink
+from synack.sim.aqm import AqmConfig
 from synack.sim.engine import Simulator
-from synack.sim.link import GilbertElliott, LinkConfig
+from synack.sim.link import TRACE_OPPORTUNITY, GilbertElliott, LinkConfig
 from synack.sim.scenario import endpoint_secret
 from synack.sim.topology import HostSpec, dumbbell
 from synack.tcp.config import Config
@@ -121,7 +122,9 @@ class PathSpec:
     random ``loss``, bursty ``burst`` loss, every ``periodic_loss``-th packet
     (``periodic_phase`` shifts that pattern, see
     :attr:`~synack.sim.link.LinkConfig.periodic_offset`), ``reorder`` and
-    ``duplicate`` probabilities."""
+    ``duplicate`` probabilities. ``aqm`` manages the bottleneck queue;
+    ``trace`` (delivery opportunities in ms, Mahimahi's format) replaces
+    ``bandwidth``."""
 
     rtt: int
     bandwidth: int | None = None
@@ -133,13 +136,23 @@ class PathSpec:
     burst: GilbertElliott | None = None
     reorder: float = 0.0
     duplicate: float = 0.0
+    aqm: AqmConfig | None = None
+    trace: tuple[int, ...] | None = None
+
+    @property
+    def capacity(self) -> int | None:
+        """The bottleneck's rate in bit/s: the bandwidth, or a trace's average."""
+        if self.trace is not None:
+            return len(self.trace) * TRACE_OPPORTUNITY * 8 * 1000 // self.trace[-1]
+        return self.bandwidth
 
     @property
     def bdp_packets(self) -> int:
         """The bandwidth-delay product in full-size packets (1500 octets)."""
-        if self.bandwidth is None:
+        rate = self.capacity
+        if rate is None:
             return 0
-        return max(1, self.bandwidth * self.rtt // (8 * 1500 * 1_000_000))
+        return max(1, rate * self.rtt // (8 * 1500 * 1_000_000))
 
     def bottleneck(self) -> LinkConfig:
         """The data direction's bottleneck link (half the RTT of delay)."""
@@ -154,6 +167,8 @@ class PathSpec:
             periodic_offset=self.periodic_phase,
             reorder=self.reorder,
             duplicate=self.duplicate,
+            aqm=self.aqm,
+            trace=self.trace,
         )
 
 
@@ -199,6 +214,8 @@ class RunStats:
     """The wait of every packet the bottleneck accepted in the window, µs."""
     drops: dict[str, int] = field(default_factory=dict)
     """Packets the network dropped, by reason."""
+    marks: int = 0
+    """Packets the bottleneck's queue manager marked CE."""
 
     @property
     def total_goodput(self) -> float:
@@ -206,7 +223,7 @@ class RunStats:
 
     def utilisation(self) -> float:
         """Goodput over the most the bottleneck can carry as payload (headers excluded)."""
-        bw = self.path.bandwidth
+        bw = self.path.capacity
         if bw is None or not self.flows:
             return 0.0
         mss = self.flows[0].mss
@@ -322,7 +339,7 @@ def run_flows(
     queue_sum = 0.0
     queue_count = 0
     bottleneck = net.bottleneck
-    bw = path.bandwidth
+    bw = path.capacity
 
     def sample(now: int) -> None:
         nonlocal queue_sum, queue_count
@@ -408,4 +425,5 @@ def run_flows(
         events=sim.events_run,
         queue_delays=bottleneck.sojourn or [],
         drops=net.drops(),
+        marks=bottleneck.marks,
     )
