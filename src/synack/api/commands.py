@@ -31,6 +31,7 @@ from synack.api.apps import (
     send_bytes,
 )
 from synack.api.runtime import DeviceLink, Runtime, open_tap_runtime
+from synack.link.device import DEFAULT_OFFLOADS
 from synack.link.impair import Impairment
 from synack.link.netns import NetnsLab, netns_exists
 from synack.trace.jsonl import JsonlWriter
@@ -104,8 +105,9 @@ def _add_link_options(p: argparse.ArgumentParser) -> None:
         "--no-offload",
         dest="offload",
         action="store_false",
-        help="no IFF_VNET_HDR/TUNSETOFFLOAD: MTU-sized packets with full checksums",
+        help="no IFF_VNET_HDR, offloads off: MTU-sized packets with full checksums",
     )
+    p.set_defaults(offload=DEFAULT_OFFLOADS)
     g.add_argument(
         "--impair-in",
         type=_impairment,
