@@ -170,7 +170,7 @@ def describe(runtime: Runtime) -> str:
 
 def finish(runtime: Runtime) -> None:
     """Close the runtime and its output files; report what the impairments did (on stderr)."""
-    runtime.close()
+    runtime.close(linger=0)  # the commands settle() first: what is left is reset
     for close in _OUTPUTS.pop(id(runtime), []):
         close()
     link = runtime.link
