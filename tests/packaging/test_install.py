@@ -96,13 +96,14 @@ def test_the_wheel_metadata(dist: Path) -> None:
     assert meta["License-Expression"] == "MIT"
     assert meta.get_all("License-File") == ["LICENSE"]
     assert f"synack-{VERSION}.dist-info/licenses/LICENSE" in names
-    assert not any(c.startswith("License ::") for c in meta.get_all("Classifier"))
-    assert "Topic :: System :: Networking" in meta.get_all("Classifier")
+    classifiers = meta.get_all("Classifier") or []
+    assert not any(c.startswith("License ::") for c in classifiers)
+    assert "Topic :: System :: Networking" in classifiers
     # One version source: synack.__version__ is the wheel's version.
     assert meta["Version"] == VERSION
     # No invented project URLs.
     assert meta.get_all("Project-URL") is None and meta["Home-page"] is None
-    requires = meta.get_all("Requires-Dist")
+    requires = meta.get_all("Requires-Dist") or []
     plain = sorted(r.split(">")[0] for r in requires if "extra ==" not in r)
     assert plain == ["h11", "rich"]
     assert any(r.startswith("matplotlib") and 'extra == "plot"' in r for r in requires)
@@ -150,10 +151,11 @@ def test_a_plain_install_gives_a_working_command_line(dist: Path, tmp_path: Path
     expected = "plots need matplotlib: pip install 'synack[plot]'"
     trace = tmp_path / "t.jsonl"
     ok([synack_cmd, "demo", "--trace", trace], cwd=tmp_path)
-    for argv, name in (
+    cases: list[tuple[list[str | Path], str]] = [
         (["sim", "--bytes", "1M", "--plot", tmp_path / "s.png"], "sim"),
         (["plot", trace, "-o", tmp_path / "t.png"], "plot"),
-    ):
+    ]
+    for argv, name in cases:
         done = run([synack_cmd, *argv], cwd=tmp_path)
         assert done.returncode == 1
         assert done.stderr == f"synack {name}: {expected}\n"
