@@ -1,25 +1,18 @@
-"""The optional ``lab`` extra (dask.distributed, pyarrow): import it or say how to get it."""
+"""The optional ``lab`` extra (dask.distributed, pyarrow): import a module of it or say how to get it."""
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 
+from synack.extras import MissingExtra, require_extra
+
 __all__ = ["EXTRA", "MissingExtra", "require"]
 
 EXTRA = "lab"
 
 
-class MissingExtra(ImportError):
-    """A module of the ``lab`` extra is not installed; the message says how to install it."""
-
-
-def require(module: str, extra: str = EXTRA) -> ModuleType:
-    """Import ``module`` or raise :class:`MissingExtra` with a one-line hint."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingExtra(
-            f"{module} is not installed: it comes with the {extra} extra "
-            f"(pip install 'synack[{extra}]')"
-        ) from None
+def require(module: str, extra: str = EXTRA, feature: str = "experiment sweeps") -> ModuleType:
+    """Import ``module``, or raise :class:`~synack.extras.MissingExtra` naming the extra."""
+    require_extra(module, extra=extra, feature=feature)
+    return importlib.import_module(module)

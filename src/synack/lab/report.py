@@ -102,7 +102,7 @@ def _label(key: dict[str, Any], skip: Sequence[str]) -> str:
 
 
 def _figures(rows: list[dict[str, Any]], out: Path, stem: str) -> list[tuple[Path, str]]:
-    require("matplotlib", "plot")
+    require("matplotlib", "plot", "the report's figures")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -25,13 +25,10 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; print where it went."""
-    from synack.lab.extra import MissingExtra
     from synack.lab.report import write_report
 
     try:
         report = write_report(args.results, args.output, plots=not args.no_plots)
-    except MissingExtra as exc:
-        raise CommandFailed(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise CommandFailed(f"{args.results}: {exc}") from None
     print(f"wrote {report.markdown}: {report.groups} settings from {report.runs} runs")

@@ -89,7 +89,6 @@ def _bar(total_hint: str) -> tuple[Callable[[int, int], None], Callable[[], None
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep; exit status 1 if some runs failed (their rows say why)."""
-    from synack.lab.extra import MissingExtra
     from synack.lab.spec import SpecError, load_spec
 
     if args.jobs < 0:
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_sweep(
             spec, args.output, scheduler=args.scheduler, jobs=args.jobs or None, progress=update
         )
-    except (MissingExtra, SchedulerError) as exc:
+    except SchedulerError as exc:
         raise CommandFailed(str(exc)) from None
     except SpecError as exc:
         raise UsageError(str(exc)) from None

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from synack.cli.base import UsageError
+from synack.extras import require_extra
 from synack.sim.validate import DEFAULT_SEEDS, counts, validate
 
 __all__ = ["configure", "run"]
@@ -41,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.jobs < 0:
         raise UsageError(f"--jobs must be >= 0, got {args.jobs}")
+    if not args.no_plots:
+        require_extra("matplotlib", extra="plot", feature="the report's figures")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = "synack experiment validate"
