@@ -784,7 +784,13 @@ class Connection:
             self.snd_wl1 = seg.seq
             self._transition(T.RCV_SYN, "simultaneous open", now)
             self._send_syn(now, ack=True)
-            self._queue_text(seg, add(seg.seq, 1), now)
+            if seg.payload or fl & FIN:
+                # RFC 9293 3.10.7.3: text and FIN in this SYN wait until ESTABLISHED.
+                # Nothing proves yet that the SYN came from the peer (it acks
+                # nothing of ours): like Linux, ignore them unacknowledged, so the
+                # peer sends them again once synchronized, instead of handing a
+                # blind attacker's bytes to the application.
+                self.counters["syn_text_ignored"] += 1
 
     def _accept_syn(self, seg: Segment, now: int) -> None:
         cfg = self.config
