@@ -45,7 +45,7 @@ from synack.tcp.events import (
     UrgentData,
 )
 from synack.tcp.info import TcpInfo
-from synack.tcp.reassembly import Reassembler
+from synack.tcp.reassembly import REFUSED, Reassembler
 from synack.tcp.recovery import Recovery
 from synack.tcp.rtt import RttEstimator
 from synack.tcp.sack import SackReceiver, TxSeg
@@ -1335,13 +1335,16 @@ class Connection:
                 start = self._rcv_abs + off
                 added = self._reasm.insert(start, payload)
                 self.counters["out_of_order"] += 1
-                if sack:
+                if added == REFUSED:
+                    # The out-of-order queue holds as many ranges as it may: the
+                    # segment is not kept (nor SACKed); the sender will resend it.
+                    self._drop(now, "ooo_queue_full")
+                elif sack:
                     # RFC 2018 4: the first block reports the one holding this segment;
                     # RFC 2883 4: a D-SACK block before it if all of it was held already.
-                    for r in self._reasm.ranges():
-                        if r[0] <= start < r[1]:
-                            self._sack_rx.note_received(r)
-                            break
+                    r = self._reasm.containing(start)
+                    if r is not None:
+                        self._sack_rx.note_received(r)
                     if not added and self.config.dsack:
                         self._sack_rx.note_duplicate(start, start + len(payload))
                 # RFC 5681 4.2: each out-of-order segment triggers an immediate
@@ -1709,7 +1712,7 @@ class Connection:
         n = (room - self._opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN
         if n <= 0:
             return opts
-        sack = self._sack_rx.option(self.rcv_nxt, self._rcv_abs, self._reasm.ranges(), n)
+        sack = self._sack_rx.option(self.rcv_nxt, self._rcv_abs, self._reasm, n)
         return (*opts, _NOP, _NOP, sack) if sack is not None else opts
 
     def _emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:
