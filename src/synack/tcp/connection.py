@@ -89,6 +89,12 @@ T = Trigger
 # RFC 9293 3.7.1: "the default MSS is 536 for IPv4 or 1220 for IPv6" when none is sent.
 DEFAULT_MSS_V4: Final = 536
 DEFAULT_MSS_V6: Final = 1220
+# The lowest path MTU an ICMP message may set. IPv4: Linux's min_pmtu, 552
+# (RFC 1191 3 lets a host keep a floor; 68 is only what IP must pass). IPv6:
+# RFC 8201 4: "A node MUST NOT reduce its estimate of the Path MTU below the
+# IPv6 minimum link MTU" (1280, RFC 8200 5).
+MIN_PMTU_V4: Final = 552
+MIN_PMTU_V6: Final = 1280
 # RFC 7323 2.3: "the shift.cnt value ... MUST be limited to 14".
 MAX_WSCALE: Final = 14
 # RFC 6298 5.7: RTO re-initialised to 3 s after a lost SYN.
@@ -652,8 +658,11 @@ class Connection:
             return
         if kind in ("frag_needed", "packet_too_big"):
             if mtu:
-                overhead = 40 if len(self.local[0]) == 4 else 60
-                new_mss = max(88, mtu - overhead)
+                v4 = len(self.local[0]) == 4
+                # A forged or misguided "MTU 68" must not cut every segment to a
+                # few octets: never below the floor of the path MTU.
+                floor = MIN_PMTU_V4 if v4 else MIN_PMTU_V6
+                new_mss = max(floor, mtu) - (40 if v4 else 60)
                 if new_mss < self._mss_limit:
                     self.set_path_mss(new_mss)  # less this connection's option overhead
                     self.counters["pmtu_reduced"] += 1
