@@ -20,6 +20,7 @@ tracked by *unwrapped* stream offsets for the reassembly queue.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -246,6 +247,7 @@ class Connection:
         tracer: Tracer | None = None,
         name: str = "",
         shared_counters: Counter[str] | None = None,
+        ts_offset: int | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
@@ -304,7 +306,11 @@ class Connection:
         )
         # -- options: SACK (RFC 2018) and Timestamps (RFC 7323) -------------
         self.sack_ok = False  # both SYNs carried SACK-permitted
-        self._ts = TimestampState((self.iss * 0x9E3779B1) >> 7)
+        # RFC 7323 7.1: a per-connection offset of the timestamp clock, from the
+        # endpoint (a keyed hash of the 4-tuple); on its own, a random one.
+        self._ts = TimestampState(
+            ts_offset if ts_offset is not None else int.from_bytes(os.urandom(4), "big")
+        )
         self._last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         self._sack_rx = SackReceiver()
         self._una_abs = 0  # unwrapped offset of SND.UNA (0 = first octet after the SYN)
