@@ -91,7 +91,12 @@ def test_view_open_hands_the_page_to_the_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
+
+    def fake_open(url: str, *args: object, **kwargs: object) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", fake_open)
     trace = tmp_path / "t.jsonl"
     assert main(["demo", "--trace", str(trace)]) == 0
     assert main(["view", str(trace), "-o", str(tmp_path / "o.html"), "--open"]) == 0
