@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench sysdeps clean validate
+.PHONY: demo test lint fmt bench sysdeps clean validate view-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: $(STAMP) sysdeps lint
 # Congestion-control validation: runs the experiments, rewrites docs/congestion.md.
 validate: $(STAMP)
 	$(VENV)/bin/synack experiment validate
+
+# README's picture of `synack view` (the demo's page in headless Chromium).
+view-screenshot: $(STAMP) sysdeps
+	$(PY) -m tests.view.screenshot docs/img/view-demo.png
 
 bench: $(STAMP) sysdeps
 	$(PY) bench/run.py

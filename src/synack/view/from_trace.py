@@ -36,6 +36,7 @@ __all__ = ["connections_from_records"]
 
 _FLAG_BITS = {flag_names(1 << i)[0]: 1 << i for i in range(12)}
 _HUGE = 1 << 40  # an ssthresh at or above this is "not set yet"
+_CAUSE_TIMERS = frozenset(("rtx", "tlp", "reorder"))  # the timers that explain retransmissions
 Key = tuple[str, str, int, int, int, int, int]  # src, dst, flags, seq, ack, len, win
 
 
@@ -64,7 +65,7 @@ class _Conn:
 
     def __init__(self, a: str, b: str) -> None:
         self.endpoints = (a, b)
-        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.events: list[tuple[str, Mapping[str, Any]]] = []
         self.hosts: dict[str, str] = {}  # endpoint -> host name
         self.first_t: int | None = None
         self.payload = 0
@@ -93,6 +94,8 @@ def connections_from_records(
 
     for rec in records:
         ev = rec.get("ev")
+        if ev == "timer" and rec.get("which") not in _CAUSE_TIMERS:
+            continue  # (most records of a bulk transfer: delayed ACKs) not shown
         t = int(rec.get("t", 0))
         if ev == "link":
             if "src" not in rec:
@@ -114,7 +117,7 @@ def connections_from_records(
             c.first_t = t
         if ev == "seg_out" or (ev == "link" and rec.get("what") == "send" and not c.hosts):
             c.payload += int(rec.get("len", 0))
-        c.events.append((str(ev), dict(rec)))
+        c.events.append((str(ev), rec))
 
     infos = [_info(c) for c in order]
     names = [x.describe() for x in infos]

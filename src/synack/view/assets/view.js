@@ -170,6 +170,8 @@
       " rows in the time range (" + N.toLocaleString("en") + " segments in all); scroll for more, zoom a graph to narrow the range.";
   }
   ladder.addEventListener("scroll", function () { drawLadder(); });
+  // A short connection gets a short box (the graphs then show without scrolling).
+  ladder.style.height = Math.min(380, Math.max(rows.length, 4) * ROW + 6) + "px";
 
   // ------------------------------------------------------------ graphs
   function seriesOf(end, name) { var l = D.series[String(end)] || []; for (var k = 0; k < l.length; k++) if (l[k].name === name) return l[k]; return null; }
