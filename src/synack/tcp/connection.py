@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from synack.cc.base import CongestionControl
 from synack.tcp.config import Config
+from synack.tcp.entropy import random_bytes
 from synack.tcp.errors import ConnectionClosedError, InvalidStateError
 from synack.tcp.events import (
     Closed,
@@ -70,10 +71,17 @@ from synack.wire.tcp import ACK, FIN, RST, SYN, URG, Segment
 if TYPE_CHECKING:
     from synack.wire.icmp import IcmpKind
 
-__all__ = ["Connection", "EventQueue", "EventSink"]
+__all__ = ["MIN_PMTU_V4", "MIN_PMTU_V6", "Connection", "EventQueue", "EventSink"]
 
 S = State
 T = Trigger
+
+# The lowest path MTU an ICMP message may set. IPv4: Linux's min_pmtu, 552
+# (RFC 1191 3 lets a host keep a floor; 68 is only what IP must pass). IPv6:
+# RFC 8201 4: "A node MUST NOT reduce its estimate of the Path MTU below the
+# IPv6 minimum link MTU" (1280, RFC 8200 5).
+MIN_PMTU_V4: Final = 552
+MIN_PMTU_V6: Final = 1280
 
 # Config fields the SYN exchange uses: fixed once the SYN is sent.
 _NEGOTIATED: Final = ("mss", "window_scaling", "timestamps", "sack", "initial_window", "fixed_iss")
@@ -169,6 +177,7 @@ class Connection:
         name: str = "",
         shared_counters: Counter[str] | None = None,
         sink: EventSink | None = None,
+        ts_offset: int | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
@@ -193,9 +202,11 @@ class Connection:
         ipv4 = len(laddr) == 4
         self.neg = neg = Negotiated.before_syn(ipv4)
         self.timers = timers = TimerSet()
-        # RFC 7323 7.1: a per-connection offset for our timestamp clock; the core
-        # has no randomness of its own, so it comes from the RFC 6528 ISS.
-        self.ts = ts = TimestampState((iss * 0x9E3779B1) >> 7)
+        # RFC 7323 7.1: a per-connection offset of the timestamp clock, from the
+        # endpoint (a keyed hash of the 4-tuple); on its own, a random one.
+        if ts_offset is None:
+            ts_offset = int.from_bytes(random_bytes(4), "big")
+        self.ts = ts = TimestampState(ts_offset)
         self.rcv = rcv = Receiver(cfg, neg, timers, ts, report)
         self.snd = Sender(
             cfg,
@@ -568,8 +579,11 @@ class Connection:
             return
         if kind == "frag_needed" or kind == "packet_too_big":
             if mtu:
-                overhead = 40 if len(self.local[0]) == 4 else 60
-                new_mss = max(88, mtu - overhead)
+                v4 = len(self.local[0]) == 4
+                # A forged or misguided "MTU 68" must not cut every segment to a
+                # few octets: never below the floor of the path MTU.
+                floor = MIN_PMTU_V4 if v4 else MIN_PMTU_V6
+                new_mss = max(floor, mtu) - (40 if v4 else 60)
                 if new_mss < snd.mss_limit:
                     self._set_path_mss(new_mss)  # less this connection's option overhead
                     counters["pmtu_reduced"] += 1
@@ -767,7 +781,13 @@ class Connection:
             snd.window_from_syn(seg)
             self._transition(T.RCV_SYN, "simultaneous open", now)
             snd.send_syn(now, ack=True)
-            self._queue_text(seg, add(seg.seq, 1), now)
+            if seg.payload or fl & FIN:
+                # RFC 9293 3.10.7.3: text and FIN in this SYN wait until ESTABLISHED.
+                # Nothing proves yet that the SYN came from the peer (it acks
+                # nothing of ours): like Linux, ignore them unacknowledged, so the
+                # peer sends them again once synchronized, instead of handing a
+                # blind attacker's bytes to the application.
+                self.counters["syn_text_ignored"] += 1
 
     def _accept_syn(self, seg: Segment, now: int) -> None:
         """The peer's SYN settles what both sides use (see :class:`Negotiated`)."""

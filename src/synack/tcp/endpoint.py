@@ -17,12 +17,14 @@ from typing import Literal, overload
 
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
+from synack.tcp.entropy import random_bytes
 from synack.tcp.errors import PortInUseError
 from synack.tcp.events import Connected, Event, Tracer
-from synack.tcp.isn import IsnGenerator, random_secret
+from synack.tcp.isn import IsnGenerator
 from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.reasons import DropReason
 from synack.tcp.state import State
+from synack.tcp.timestamps import TimestampOffsets
 from synack.wire.errors import MalformedPacket
 from synack.wire.gso import GsoPacket, emit_gso_packet
 from synack.wire.icmp import IcmpKind, parse_quoted_tcp
@@ -117,10 +119,17 @@ class Endpoint:
         self.tracer = tracer
         self.counters: Counter[str] = Counter()
         self._isn = IsnGenerator(isn_secret)
+        # RFC 7323 7.1: the timestamp clock's offsets have their own secret (one
+        # derived from an injected ISN secret keeps simulated runs reproducible).
+        self._ts_offsets = TimestampOffsets(
+            hashlib.blake2b(isn_secret, person=b"synack-tsval").digest()
+            if isn_secret is not None
+            else None
+        )
         self._port_secret = (
             hashlib.blake2b(repr(port_seed).encode(), digest_size=16).digest()
             if port_seed is not None
-            else random_secret(16)
+            else random_bytes(16)
         )
         self._port_counter = 0
         self._conns: dict[Key, Connection] = {}
@@ -386,6 +395,7 @@ class Endpoint:
             name=self.name,
             shared_counters=self.counters,
             sink=self._sink,
+            ts_offset=self._ts_offsets.offset(laddr, lport, raddr, rport),
         )
         self._conns[(laddr, lport, raddr, rport)] = conn
         return conn

@@ -53,6 +53,7 @@ TcpDropReason = Literal[
     "ack_too_new",
     "ack_too_old",
     "data_after_fin",
+    "ooo_queue_full",
     # inside an acceptable segment
     "sack_block_invalid",
 ]
@@ -86,6 +87,7 @@ DROP_REASONS: Final[dict[TcpDropReason, str]] = {
     "ack_too_new": "SEG.ACK > SND.NXT: acknowledged and dropped (3.10.7.4 fifth)",
     "ack_too_old": "SEG.ACK < SND.UNA - MAX.SND.WND: challenge ACK (RFC 5961 5.2)",
     "data_after_fin": "text after the peer's FIN (3.10.7.4 seventh: 'ignore the segment text')",
+    "ooo_queue_full": "out of order, beyond the reassembly queue's bound: not kept, not SACKed",
     "sack_block_invalid": "a SACK block outside the data in flight (RFC 2018; the ACK itself is used)",
 }
 

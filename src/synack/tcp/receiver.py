@@ -26,7 +26,7 @@ from synack.tcp.config import Config
 from synack.tcp.events import DataReceived, PeerClosed, Reporter, UrgentData
 from synack.tcp.negotiated import Negotiated
 from synack.tcp.reasons import TcpDropReason
-from synack.tcp.reassembly import Reassembler
+from synack.tcp.reassembly import REFUSED, Reassembler
 from synack.tcp.sack import SackReceiver
 from synack.tcp.timers import TimerSet
 from synack.tcp.timestamps import TimestampState
@@ -218,8 +218,7 @@ class Receiver:
         reasm = self.reasm
         if limit <= 0 or not (reasm is not None or self.sack.pending_dsack):
             return None
-        held = reasm.ranges() if reasm is not None else []
-        return self.sack.option(self.rcv_nxt, self.rcv_abs, held, limit)
+        return self.sack.option(self.rcv_nxt, self.rcv_abs, reasm, limit)
 
     # ---------------------------------------------------------- acceptability
     def acceptable(self, seg: Segment) -> bool:
@@ -363,13 +362,16 @@ class Receiver:
                     reasm = self.reasm = Reassembler()
                 added = reasm.insert(start, payload)
                 self.report.counters["out_of_order"] += 1
-                if sack:
+                if added == REFUSED:
+                    # The out-of-order queue holds as many ranges as it may: the
+                    # segment is not kept (nor SACKed); the sender will resend it.
+                    self.report.drop(now, "ooo_queue_full")
+                elif sack:
                     # RFC 2018 4: the first block reports the one holding this segment;
                     # RFC 2883 4: a D-SACK block before it if all of it was held already.
-                    for r in reasm.ranges():
-                        if r[0] <= start < r[1]:
-                            self.sack.note_received(r)
-                            break
+                    r = reasm.containing(start)
+                    if r is not None:
+                        self.sack.note_received(r)
                     if not added and cfg.dsack:
                         self.sack.note_duplicate(start, start + len(payload))
                 # RFC 5681 4.2: each out-of-order segment triggers an immediate
