@@ -211,6 +211,21 @@ def test_option_accessors() -> None:
     )
 
 
+@given(opts=option_lists())
+def test_timestamps_and_sack_accessors_find_the_first_such_option(
+    opts: tuple[Option, ...],
+) -> None:
+    # Segment.timestamps has a fast path for NOP, NOP, TS and sack_blocks a quick
+    # scan (both run for every segment): they must give what a plain search does.
+    seg = Segment(1, 2, 3, options=opts)
+    first_ts = next((o for o in opts if isinstance(o, Timestamps)), None)
+    first_sack = next((o for o in opts if isinstance(o, Sack)), None)
+    assert seg.timestamps == first_ts
+    assert seg.sack_blocks == (first_sack.blocks if first_sack is not None else ())
+    nop_nop_ts = Segment(1, 2, 3, options=(NoOperation(), NoOperation(), Timestamps(5, 6)))
+    assert nop_nop_ts.timestamps == Timestamps(5, 6)
+
+
 def test_data_offset_counts_the_padded_options() -> None:
     wire = Segment(1, 2, 3, options=(MaxSegmentSize(1460), WindowScale(7))).emit()
     assert wire[12] >> 4 == 7  # 20 + 4 + 3 + 1 byte of padding = 28 bytes

@@ -975,10 +975,9 @@ class Connection:
         if st is S.SYN_RECEIVED or st is S.ESTABLISHED:
             self._transition(T.RCV_FIN, "rcv FIN", now)
         elif st is S.FIN_WAIT_1:
-            if self.snd.fin_acked():
-                self._enter_time_wait(T.RCV_FIN_ACK_OF_FIN, now)
-            else:
-                self._transition(T.RCV_FIN, "simultaneous close", now)
+            # Our FIN is not acknowledged: had this segment acknowledged it, the
+            # fifth step would have moved us to FIN-WAIT-2 already.
+            self._transition(T.RCV_FIN, "simultaneous close", now)
         elif st is S.FIN_WAIT_2:
             self._enter_time_wait(T.RCV_FIN, now)
 
