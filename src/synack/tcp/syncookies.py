@@ -32,10 +32,10 @@ The codec is pure: no clock and no state but its key. Time is the caller's
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from typing import Final
 
+from synack.tcp.entropy import random_bytes
 from synack.wire.seq import MASK
 
 __all__ = [
@@ -87,7 +87,7 @@ class SynCookies:
     """Makes and checks SYN cookies with one secret key (random unless injected)."""
 
     def __init__(self, secret: bytes | None = None) -> None:
-        key = secret if secret is not None else os.urandom(32)
+        key = secret if secret is not None else random_bytes(32)
         if len(key) < 16:
             raise ValueError("the SYN-cookie secret must be at least 16 bytes")
         self._key = key if len(key) <= 64 else hashlib.blake2b(key).digest()
