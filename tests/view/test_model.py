@@ -103,6 +103,18 @@ def test_a_lost_syn_ends_in_a_cross_and_its_retransmission_has_a_cause(tmp_path:
     assert any("retransmission timeout" in text for _, _, text in view.events)
 
 
+def test_a_pacing_sender_shows_its_pacing_rate_and_pipe(tmp_path: Path) -> None:
+    trace = tmp_path / "bbr.jsonl"
+    link = LinkConfig(delay=10_000, bandwidth=20_000_000, queue_packets=40)
+    assert run_transfer(500_000, link, cc="bbr", seed=2, trace=trace).verified
+    view, _, _ = load_view(trace)
+    series = {s.name: s.points for s in view.series[0]}
+    pacing = [v for _, v in series["pacing rate"]]
+    # BBR paces near the bottleneck's 2.5 MB/s once it has measured it.
+    assert 1_000_000 < sorted(pacing)[len(pacing) // 2] < 10_000_000
+    assert max(v for _, v in series["pipe"]) > 0
+
+
 def test_capture_of_the_same_run_agrees_with_the_trace(lossy: tuple[Path, Path, int]) -> None:
     trace, pcap, nbytes = lossy
     exact, _, _ = load_view(trace)
