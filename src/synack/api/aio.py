@@ -16,14 +16,18 @@ Every call runs in the runtime's event loop. The runtime comes from the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from synack.api import sockopt
 from synack.api.runtime import Runtime
+from synack.tcp.config import Config
 from synack.tcp.connection import Connection
+from synack.tcp.endpoint import Listener
 from synack.tcp.errors import ConnectionClosedError, PortInUseError
 from synack.tcp.events import (
     Closed,
@@ -40,6 +44,7 @@ from synack.tcp.state import State
 from synack.wire.ip import addr_to_str
 
 __all__ = [
+    "ListeningSocket",
     "Server",
     "SynackTransport",
     "create_connection",
@@ -110,7 +115,15 @@ def timed_out_error(reason: str, soft_error: str | None) -> OSError:
 
 
 class SynackTransport(asyncio.Transport):
-    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`."""
+    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`.
+
+    It feeds :class:`asyncio.Protocol` (``data_received``) and
+    :class:`asyncio.BufferedProtocol` (``get_buffer``/``buffer_updated``) alike,
+    so ``loop.start_tls()`` (whose TLS layer is a buffered protocol) runs over it.
+    """
+
+    # loop.start_tls() only upgrades transports that say they can be upgraded.
+    _start_tls_compatible = True
 
     def __init__(self, runtime: Runtime, conn: Connection, protocol: asyncio.BaseProtocol) -> None:
         super().__init__(
@@ -184,7 +197,11 @@ class SynackTransport(asyncio.Transport):
             data = conn.recv()
             self._runtime.kick()  # reading may open the window: a window update
             if not self._closing:
-                self._protocol.data_received(data)  # type: ignore[attr-defined]
+                protocol = self._protocol
+                if isinstance(protocol, asyncio.BufferedProtocol):
+                    _feed_buffered(protocol, data)
+                else:
+                    protocol.data_received(data)  # type: ignore[attr-defined]
         if self._peer_eof and not self._peer_eof_delivered and not conn.recv_available:
             self._peer_eof_delivered = True
             if self._closing:
@@ -323,6 +340,19 @@ class SynackTransport(asyncio.Transport):
         return f"<SynackTransport {self._conn!r}>"
 
 
+def _feed_buffered(protocol: asyncio.BufferedProtocol, data: bytes) -> None:
+    """Hand ``data`` to a buffered protocol, in as many buffers as it asks for."""
+    view = memoryview(data)
+    while view:
+        buf = memoryview(protocol.get_buffer(len(view))).cast("B")
+        n = min(len(buf), len(view))
+        if n == 0:
+            raise RuntimeError("get_buffer() returned an empty buffer")
+        buf[:n] = view[:n]
+        protocol.buffer_updated(n)
+        view = view[n:]
+
+
 class _Drainer:
     """Reads and discards data for a connection the user closed (until it is gone)."""
 
@@ -379,17 +409,30 @@ async def create_connection(
     runtime: Runtime | None = None,
     local_port: int | None = None,
     local_addr: str | None = None,
+    config: Config | None = None,
 ) -> tuple[SynackTransport, asyncio.BaseProtocol]:
     """Like ``loop.create_connection``: active open, then ``(transport, protocol)``.
 
-    Raises ConnectionRefusedError (RST to our SYN), TimeoutError (SYN retries
-    exhausted) or OSError with the errno of the last ICMP soft error.
+    ``config`` replaces the endpoint's settings for this connection (socket
+    options set before ``connect()``). Raises ConnectionRefusedError (RST to our
+    SYN), TimeoutError (SYN retries exhausted) or OSError with the errno of the
+    last ICMP soft error.
     """
     rt = _resolve(runtime)
     now = rt.now()
-    conn = rt.endpoint.connect(
-        _parse_host(host), port, now, local_port=local_port, local_addr=local_addr
-    )
+    try:
+        conn = rt.endpoint.connect(
+            _parse_host(host),
+            port,
+            now,
+            local_port=local_port,
+            local_addr=local_addr,
+            config=config,
+        )
+    except PortInUseError as exc:
+        raise OSError(errno.EADDRINUSE, str(exc)) from None
+    except ValueError as exc:
+        raise OSError(errno.EADDRNOTAVAIL, str(exc)) from None
     connector = _Connector(rt, conn)
     rt.handlers[conn] = connector
     rt.pump(now)
@@ -416,11 +459,15 @@ class Server(asyncio.AbstractServer):
         port: int,
         protocol_factory: Callable[[], asyncio.BaseProtocol],
         backlog: int,
+        *,
+        host: str | None = None,
+        config: Config | None = None,
     ) -> None:
         self._runtime = runtime
         self.port = port
+        self.host = host
         self._factory = protocol_factory
-        self._listener = runtime.endpoint.listen(port, backlog=backlog)
+        self._listener = runtime.endpoint.listen(port, backlog=backlog, config=config)
         self._serving = True
         self._closed = runtime.loop.create_future()
         self.transports: set[SynackTransport] = set()
@@ -428,8 +475,25 @@ class Server(asyncio.AbstractServer):
         runtime.closables.add(self)
 
     @property
-    def sockets(self) -> tuple[()]:
-        return ()
+    def listener(self) -> Listener:
+        """The endpoint's listener: its ``config`` is what accepted connections get."""
+        return self._listener
+
+    @property
+    def sockets(self) -> tuple[ListeningSocket, ...]:
+        """One :class:`ListeningSocket` per address family the server listens on (asyncio's shape)."""
+        if not self._serving:
+            return ()
+        if self.host:
+            families = [socket.AF_INET6 if ":" in self.host else socket.AF_INET]
+        else:
+            families = sorted(
+                {
+                    socket.AF_INET if len(a) == 4 else socket.AF_INET6
+                    for a in self._runtime.endpoint.addresses
+                }
+            )
+        return tuple(ListeningSocket(self, family) for family in families)
 
     @property
     def addresses(self) -> list[tuple[str, int] | tuple[str, int, int, int]]:
@@ -468,6 +532,60 @@ class Server(asyncio.AbstractServer):
         await asyncio.shield(self._closed)
 
 
+class ListeningSocket:
+    """A synack server's listening socket as ``asyncio.Server.sockets`` lists it.
+
+    It has the name (``getsockname()``) and the options of the listener
+    (``getsockopt``/``setsockopt`` through :mod:`synack.api.sockopt`; changes
+    apply to connections accepted afterwards), not a kernel descriptor.
+    """
+
+    type = socket.SOCK_STREAM
+    proto = socket.IPPROTO_TCP
+
+    def __init__(self, server: Server, family: int) -> None:
+        self._server = server
+        self.family = family
+
+    def getsockname(self) -> tuple[str, int] | tuple[str, int, int, int]:
+        host = self._server.host or ("0.0.0.0" if self.family == socket.AF_INET else "::")
+        if self.family == socket.AF_INET:
+            return (host, self._server.port)
+        return (host, self._server.port, 0, 0)
+
+    def fileno(self) -> int:
+        return -1
+
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
+        if (level, optname) == (socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            return sockopt.encode_value(1, buflen)
+        option = _config_option(level, optname)
+        value = getattr(self._server.listener.config, option.field)
+        return sockopt.encode_value(option.from_config(value), buflen)
+
+    def setsockopt(self, level: int, optname: int, value: int | bytes) -> None:
+        option = _config_option(level, optname)
+        listener = self._server.listener
+        try:
+            listener.config = dataclasses.replace(
+                listener.config, **{option.field: option.to_config(value)}
+            )
+        except ValueError as exc:
+            raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"<synack ListeningSocket {self.getsockname()}>"
+
+
+def _config_option(level: int, optname: int) -> sockopt.ConfigOption:
+    option = sockopt.CONFIG_OPTIONS.get((level, optname))
+    if option is None:
+        raise OSError(
+            errno.ENOPROTOOPT, f"Protocol not available: {sockopt.option_name(level, optname)}"
+        )
+    return option
+
+
 async def create_server(
     protocol_factory: Callable[[], asyncio.BaseProtocol],
     host: str | None = None,
@@ -475,24 +593,26 @@ async def create_server(
     *,
     runtime: Runtime | None = None,
     backlog: int = 128,
+    config: Config | None = None,
 ) -> Server:
-    """Like ``loop.create_server``: listen on ``port`` (0 picks a free one) of every address."""
+    """Like ``loop.create_server``: listen on ``port`` (0 picks a free one).
+
+    The listener takes SYNs for every address of the endpoint; ``host`` (one of
+    them) only names the server's socket. ``config`` is the settings of the
+    connections it accepts (socket options set on the listening socket).
+    """
     rt = _resolve(runtime)
-    if host is not None and host not in ("", "0.0.0.0", "::"):
-        packed = ipaddress.ip_address(_parse_host(host)).packed
+    named = host if host not in (None, "", "0.0.0.0", "::") else None
+    if named is not None:
+        packed = ipaddress.ip_address(_parse_host(named)).packed
         if packed not in rt.endpoint.addresses:
             raise OSError(errno.EADDRNOTAVAIL, f"{host} is not an address of this synack endpoint")
-    if port:
-        try:
-            return Server(rt, port, protocol_factory, backlog)
-        except PortInUseError as exc:
-            raise OSError(errno.EADDRINUSE, str(exc)) from None
-    for candidate in range(49152, 65536):
-        try:
-            return Server(rt, candidate, protocol_factory, backlog)
-        except PortInUseError:
-            continue
-    raise OSError(errno.EADDRINUSE, "no free port")
+    if not port:
+        port = rt.free_port()
+    try:
+        return Server(rt, port, protocol_factory, backlog, host=named, config=config)
+    except PortInUseError as exc:
+        raise OSError(errno.EADDRINUSE, f"Address already in use: {exc}") from None
 
 
 async def open_connection(
