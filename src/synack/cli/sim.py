@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from synack.cc import available as available_cc
 from synack.cli.units import non_negative_float, parse_count, parse_queue, probability
+from synack.extras import require_extra
 from synack.sim.link import GilbertElliott, LinkConfig
 from synack.sim.rules import parse_rule
 from synack.sim.scenario import CLIENT_ADDR, SERVER_ADDR, SERVER_PORT, TransferResult, run_transfer
@@ -225,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     plot = None
     if args.plot:
+        require_extra("matplotlib", extra="plot", feature="plots")  # before a long run
         from synack.trace.plot import PlotData
 
         plot = PlotData()

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from synack.extras import require_extra
 from synack.sim.validate import validate
 
 __all__ = ["configure", "run"]
@@ -26,6 +27,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``synack experiment validate``: exit status 1 if a check fails."""
+    if not args.no_plots:
+        require_extra("matplotlib", extra="plot", feature="the report's figures")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = "synack experiment validate" + (f" --seed {args.seed}" if args.seed != 1 else "")
