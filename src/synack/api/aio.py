@@ -20,6 +20,7 @@ import dataclasses
 import errno
 import ipaddress
 import socket
+import ssl as _ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -155,9 +156,14 @@ class SynackTransport(asyncio.Transport):
     def connection(self) -> Connection:
         return self._conn
 
-    def start(self) -> None:
-        """Tell the protocol it is connected and hand it what already arrived."""
-        self._protocol.connection_made(self)
+    def start(self, *, notify: bool = True) -> None:
+        """Tell the protocol it is connected and hand it what already arrived.
+
+        With ``notify=False`` the protocol is not told (``loop.start_tls()`` tells
+        its TLS layer instead); call :meth:`pause_reading` first to hold the data.
+        """
+        if notify:
+            self._protocol.connection_made(self)
         if self._conn.peer_closed:
             self._peer_eof = True
         self._deliver()
@@ -410,8 +416,14 @@ async def create_connection(
     local_port: int | None = None,
     local_addr: str | None = None,
     config: Config | None = None,
-) -> tuple[SynackTransport, asyncio.BaseProtocol]:
+    ssl: _ssl.SSLContext | bool | None = None,
+    server_hostname: str | None = None,
+) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
     """Like ``loop.create_connection``: active open, then ``(transport, protocol)``.
+
+    With ``ssl`` (an :class:`ssl.SSLContext`, or True for the default client
+    context) the transport is asyncio's TLS transport over the connection,
+    handshake done, checking ``server_hostname`` (default ``host``).
 
     ``config`` replaces the endpoint's settings for this connection (socket
     options set before ``connect()``). Raises ConnectionRefusedError (RST to our
@@ -446,8 +458,45 @@ async def create_connection(
     protocol = protocol_factory()
     transport = SynackTransport(rt, conn, protocol)
     transport.soft_error = connector.soft_error
-    transport.start()
-    return transport, protocol
+    if ssl is None:
+        transport.start()
+        return transport, protocol
+    transport.pause_reading()
+    transport.start(notify=False)
+    hostname = server_hostname if server_hostname is not None else host
+    tls = await _start_tls(rt, transport, protocol, ssl, server_side=False, hostname=hostname)
+    return tls, protocol
+
+
+async def _start_tls(
+    runtime: Runtime,
+    transport: SynackTransport,
+    protocol: asyncio.BaseProtocol,
+    ssl: _ssl.SSLContext | bool,
+    *,
+    server_side: bool,
+    hostname: str | None = None,
+    handshake_timeout: float | None = None,
+) -> asyncio.Transport:
+    """TLS over ``transport`` with asyncio's own TLS layer; then tell ``protocol``."""
+    context = _ssl.create_default_context() if ssl is True else ssl
+    if not isinstance(context, _ssl.SSLContext):
+        raise TypeError(f"ssl must be an SSLContext or True, not {ssl!r}")
+    try:
+        tls = await runtime.loop.start_tls(
+            transport,
+            protocol,
+            context,
+            server_side=server_side,
+            server_hostname=None if server_side else hostname,
+            ssl_handshake_timeout=handshake_timeout,
+        )
+    except BaseException:
+        transport.abort()
+        raise
+    assert tls is not None
+    protocol.connection_made(tls)
+    return tls
 
 
 class Server(asyncio.AbstractServer):
@@ -462,10 +511,15 @@ class Server(asyncio.AbstractServer):
         *,
         host: str | None = None,
         config: Config | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        ssl_handshake_timeout: float | None = None,
     ) -> None:
         self._runtime = runtime
         self.port = port
         self.host = host
+        self._ssl = ssl
+        self._ssl_handshake_timeout = ssl_handshake_timeout
+        self._handshakes: set[asyncio.Task[asyncio.Transport]] = set()
         self._factory = protocol_factory
         self._listener = runtime.endpoint.listen(port, backlog=backlog, config=config)
         self._serving = True
@@ -504,7 +558,28 @@ class Server(asyncio.AbstractServer):
         while (conn := self._listener.accept()) is not None:
             protocol = self._factory()
             transport = SynackTransport(self._runtime, conn, protocol)
-            transport.start()
+            if self._ssl is None:
+                transport.start()
+                continue
+            transport.pause_reading()  # the ClientHello waits for the TLS layer
+            transport.start(notify=False)
+            task = self._runtime.loop.create_task(
+                _start_tls(
+                    self._runtime,
+                    transport,
+                    protocol,
+                    self._ssl,
+                    server_side=True,
+                    handshake_timeout=self._ssl_handshake_timeout,
+                )
+            )
+            self._handshakes.add(task)
+            task.add_done_callback(self._handshake_done)
+
+    def _handshake_done(self, task: asyncio.Task[asyncio.Transport]) -> None:
+        self._handshakes.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed handshake only ends that connection
 
     def close(self) -> None:
         if not self._serving:
@@ -594,8 +669,14 @@ async def create_server(
     runtime: Runtime | None = None,
     backlog: int = 128,
     config: Config | None = None,
+    ssl: _ssl.SSLContext | None = None,
+    ssl_handshake_timeout: float | None = None,
 ) -> Server:
     """Like ``loop.create_server``: listen on ``port`` (0 picks a free one).
+
+    With ``ssl`` (a server :class:`ssl.SSLContext`) every accepted connection
+    first does the TLS handshake; its protocol then hears ``connection_made``
+    with asyncio's TLS transport.
 
     The listener takes SYNs for every address of the endpoint; ``host`` (one of
     them) only names the server's socket. ``config`` is the settings of the
@@ -610,7 +691,16 @@ async def create_server(
     if not port:
         port = rt.free_port()
     try:
-        return Server(rt, port, protocol_factory, backlog, host=named, config=config)
+        return Server(
+            rt,
+            port,
+            protocol_factory,
+            backlog,
+            host=named,
+            config=config,
+            ssl=ssl,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+        )
     except PortInUseError as exc:
         raise OSError(errno.EADDRINUSE, f"Address already in use: {exc}") from None
 
@@ -622,14 +712,22 @@ async def open_connection(
     runtime: Runtime | None = None,
     limit: int = 2**16,
     local_port: int | None = None,
+    ssl: _ssl.SSLContext | bool | None = None,
+    server_hostname: str | None = None,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Like :func:`asyncio.open_connection`, over synack."""
+    """Like :func:`asyncio.open_connection`, over synack (``ssl=`` for TLS)."""
     rt = _resolve(runtime)
     loop = rt.loop
     reader = asyncio.StreamReader(limit=limit, loop=loop)
     protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
     transport, _ = await create_connection(
-        lambda: protocol, host, port, runtime=rt, local_port=local_port
+        lambda: protocol,
+        host,
+        port,
+        runtime=rt,
+        local_port=local_port,
+        ssl=ssl,
+        server_hostname=server_hostname,
     )
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     return reader, writer
@@ -645,8 +743,9 @@ async def start_server(
     runtime: Runtime | None = None,
     limit: int = 2**16,
     backlog: int = 128,
+    ssl: _ssl.SSLContext | None = None,
 ) -> Server:
-    """Like :func:`asyncio.start_server`, over synack."""
+    """Like :func:`asyncio.start_server`, over synack (``ssl=`` for TLS)."""
     rt = _resolve(runtime)
     loop = rt.loop
 
@@ -654,4 +753,4 @@ async def start_server(
         reader = asyncio.StreamReader(limit=limit, loop=loop)
         return asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
 
-    return await create_server(factory, host, port, runtime=rt, backlog=backlog)
+    return await create_server(factory, host, port, runtime=rt, backlog=backlog, ssl=ssl)
