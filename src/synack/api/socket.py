@@ -591,7 +591,12 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         if host in ("", "0.0.0.0", "::"):
             host = self._any()
         else:
-            host = _ip_literal(host, self.family)
+            try:
+                host = _ip_literal(host, self.family)
+            except _stdsocket.gaierror:
+                raise OSError(
+                    errno.EADDRNOTAVAIL, f"Cannot assign requested address: {host!r} (a name)"
+                ) from None
             packed = ipaddress.ip_address(host).packed
             if packed not in self._stack.runtime.endpoint.addresses:
                 raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
@@ -635,7 +640,13 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         self._poll_connect()
 
     def _start_connect(self, address: tuple[Any, ...]) -> None:
-        host, port = _ip_literal(str(address[0]), self.family), int(address[1])
+        host, port = str(address[0]), int(address[1])
+        try:
+            host = _ip_literal(host, self.family)
+        except _stdsocket.gaierror:
+            # A name: the kernel's resolver answers (synack does no DNS itself).
+            infos = _stdsocket.getaddrinfo(host, port, self.family, _stdsocket.SOCK_STREAM)
+            host = str(infos[0][4][0])
         local_port = self._bound[1] if self._bound else None
         local_addr = self._bound[0] if self._bound and self._bound[0] != self._any() else None
         protocol = _SocketProtocol(self._stack, self._readable, self._writable)
@@ -786,6 +797,21 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         while view:
             n = self.send(view)
             view = view[n:]
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """``socket.sendfile`` without the zero-copy path: read and ``sendall``."""
+        if offset:
+            file.seek(offset)
+        total = 0
+        while count is None or total < count:
+            chunk = file.read(min(1 << 16, count - total) if count is not None else 1 << 16)
+            if not chunk:
+                break
+            self.sendall(chunk)
+            total += len(chunk)
+        if hasattr(file, "seek"):
+            file.seek(offset + total)
+        return total
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize < 0:
