@@ -536,8 +536,9 @@ class Connection:
             self._rec.cc = cc
             self._rec.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
             self._trace_cc(now, "reconfigure")
-        if new.nodelay and not old.nodelay:
-            self._wake()  # Nagle may have held a small segment back
+        # Timers may have moved and Nagle may have held a small segment back: the
+        # driver (the endpoint) re-reads next_deadline() and segments_to_send().
+        self._wake()
 
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
