@@ -468,8 +468,9 @@ class Connection:
             )
         if new.congestion_control != old.congestion_control:
             snd.set_congestion_control(new.congestion_control, now, keep_window=synchronized)
-        if new.nodelay and not old.nodelay:
-            self._wake()  # Nagle may have held a small segment back
+        # Timers may have moved and Nagle may have held a small segment back: the
+        # driver (the endpoint) re-reads next_deadline() and segments_to_send().
+        self._wake()
 
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
