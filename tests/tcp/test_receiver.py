@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from synack.tcp.config import Config
-from synack.tcp.events import DataReceived, Event, PeerClosed, Reporter
+from synack.tcp.events import DataReceived, Event, EventQueue, PeerClosed, Reporter
 from synack.tcp.negotiated import Negotiated
 from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, Receiver, segment_acceptable
 from synack.tcp.timers import TimerSet
@@ -24,24 +24,18 @@ from synack.wire.tcp import ACK, FIN, SYN, Segment
 MASK = 0xFFFFFFFF
 
 
-class Events(Reporter):
-    """A Reporter that keeps what it is told."""
-
-    __slots__ = ("got",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.got: list[Event] = []
-
-    def event(self, event: Event) -> None:
-        self.got.append(event)
+def got(report: Reporter) -> list[Event]:
+    """The events the receiver reported, in order."""
+    sink = report.sink
+    assert isinstance(sink, EventQueue)
+    return list(sink.events)
 
 
-def receiver(irs: int = 1000, **config: object) -> tuple[Receiver, Events]:
+def receiver(irs: int = 1000, **config: object) -> tuple[Receiver, Reporter]:
     """A Receiver that has taken a SYN with SEQ ``irs`` (RCV.NXT = irs + 1)."""
     cfg = replace(Config(), **config)  # type: ignore[arg-type]
     neg = Negotiated(peer_mss=1000)
-    report = Events()
+    report = Reporter(None, EventQueue())
     rcv = Receiver(cfg, neg, TimerSet(), TimestampState(0), report)
     rcv.configure(cfg, 1000)
     rcv.accept_syn(Segment(1, 2, irs, 0, SYN), neg, 0)
@@ -117,14 +111,14 @@ def test_in_order_text_is_delivered_and_every_second_segment_acked() -> None:
     assert rcv.timers.delack == 40_000
     assert rcv.on_text(data(1101, 100), 1101, 10) == TEXT_ACK  # RFC 9293 3.8.6.3 SHLD-19
     assert (rcv.rcv_nxt, rcv.read(-1, True)) == (1201, b"d" * 200)
-    assert report.got == [DataReceived(100), DataReceived(200)]
+    assert got(report) == [DataReceived(100), DataReceived(200)]
 
 
 def test_out_of_order_text_waits_and_asks_for_an_ack_at_once() -> None:
     rcv, report = receiver()
     assert rcv.on_text(data(1101, 100), 1101, 0) == TEXT_ACK  # RFC 5681 4.2
     assert rcv.reasm is not None and rcv.reasm.size == 100
-    assert report.got == []
+    assert got(report) == []
     assert rcv.on_text(data(1001, 100), 1001, 0) == TEXT_ACK  # it fills the hole
     assert rcv.rcv_nxt == 1201 and rcv.reasm is None
     assert rcv.read(-1, True) == b"d" * 200
@@ -134,7 +128,7 @@ def test_an_in_order_fin_passes_rcv_nxt_over_it() -> None:
     rcv, report = receiver()
     assert rcv.on_text(data(1001, 10, ACK | FIN), 1001, 0) & TEXT_FIN
     assert rcv.rcv_nxt == 1012 and rcv.peer_closed and rcv.ack_now
-    assert report.got[-1] == PeerClosed()
+    assert got(report)[-1] == PeerClosed()
 
 
 def test_an_early_fin_waits_for_the_data_before_it() -> None:
