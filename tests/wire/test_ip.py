@@ -39,6 +39,7 @@ V6_SRC, V6_DST = str_to_addr("2001:db8::1"), str_to_addr("2001:db8::2")
 # ------------------------------------------------------------------ round trips
 
 
+@pytest.mark.slow
 @settings(max_examples=500)
 @given(st.one_of(ipv4_headers, ipv6_headers), st.binary(max_size=100))
 def test_ip_header_emit_then_parse_gives_header_and_payload_back(

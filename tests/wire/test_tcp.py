@@ -45,6 +45,7 @@ PS = 0x1234  # any pseudo-header sum will do for these tests
 # ------------------------------------------------------------------ round trips
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(segments())
 def test_emit_then_parse_gives_the_segment_back_with_padding_explicit(seg: Segment) -> None:
@@ -55,6 +56,7 @@ def test_emit_then_parse_gives_the_segment_back_with_padding_explicit(seg: Segme
     assert len(wire) == parsed.header_len + len(seg.payload)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(segments())
 def test_parse_then_emit_is_byte_identical(seg: Segment) -> None:
@@ -62,6 +64,7 @@ def test_parse_then_emit_is_byte_identical(seg: Segment) -> None:
     assert parse_segment(wire, PS).emit(PS) == wire
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(option_lists())
 def test_options_round_trip(opts: tuple[Option, ...]) -> None:
@@ -100,6 +103,7 @@ def raw_option_bytes(draw: st.DrawFn) -> bytes:
     return out + b"\x00" * (-len(out) % 4)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(
     u16, u16, u32, u32, st.integers(0, 0xFFF), u16, u16, raw_option_bytes(), st.binary(max_size=40)
