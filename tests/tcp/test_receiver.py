@@ -19,6 +19,7 @@ from synack.tcp.negotiated import Negotiated
 from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, Receiver, segment_acceptable
 from synack.tcp.timers import TimerSet
 from synack.tcp.timestamps import TimestampState
+from synack.wire.seq import gt, lt
 from synack.wire.tcp import ACK, FIN, SYN, Segment
 
 MASK = 0xFFFFFFFF
@@ -192,3 +193,22 @@ def test_with_window_scaling_the_edge_is_rounded_up_never_moved_left() -> None:
     rcv.on_text(data(1001, 1003), 1001, 0)
     # The promise of 300,000 octets stands: the field keeps the old edge, rounded up.
     assert rcv.advertise() == -(-(300_000 - 1003) // 8)
+
+
+# ----------------------------------------------- the sender's ACK shortcut
+
+
+@given(
+    snd_una=st.integers(0, MASK),
+    in_flight=st.integers(0, (1 << 31) - 1),
+    max_snd_wnd=st.integers(0, 1 << 30),
+)
+def test_an_ack_of_snd_una_is_neither_too_new_nor_too_old(
+    snd_una: int, in_flight: int, max_snd_wnd: int
+) -> None:
+    # Sender.on_ack_segment skips both checks of RFC 9293 3.10.7.4 fifth and RFC
+    # 5961 5.2 when SEG.ACK = SND.UNA: whatever the flight (< 2**31) and the
+    # largest window (<= 2**30, RFC 7323 2.3), the general tests agree.
+    snd_max = (snd_una + in_flight) & MASK
+    assert not gt(snd_una, snd_max)
+    assert not lt(snd_una, (snd_una - max_snd_wnd) & MASK)

@@ -62,7 +62,7 @@ from synack.tcp.state import (
     next_state,
 )
 from synack.tcp.tcb import TcbNames
-from synack.tcp.timers import FIRING_ORDER, Timer, TimerSet
+from synack.tcp.timers import FIRING_ORDER, Timer, TimerSet, deadlines_in_firing_order
 from synack.tcp.timestamps import TimestampState
 from synack.wire.gso import MAX_TSO
 from synack.wire.ip import addr_to_str, str_to_addr
@@ -446,10 +446,14 @@ class Connection(TcbNames):
 
     # ---------------------------------------------------------------- timers
     def handle_timer(self, now: int) -> None:
-        """Fire every timer whose deadline is at or before ``now`` (in :data:`FIRING_ORDER`)."""
+        """Fire every timer whose deadline is at or before ``now`` (in :data:`FIRING_ORDER`).
+
+        A timer fired first may move or cancel a later one, which is then
+        looked at again; none arms a deadline that is already due.
+        """
         timers = self.timers
-        for timer in FIRING_ORDER:
-            if timers.take_due(timer, now):
+        for timer, deadline in zip(FIRING_ORDER, deadlines_in_firing_order(timers), strict=True):
+            if deadline is not None and deadline <= now and timers.take_due(timer, now):
                 self._fire(timer, now)
                 if self.state is S.CLOSED:
                     return
@@ -457,15 +461,15 @@ class Connection(TcbNames):
     def _fire(self, timer: Timer, now: int) -> None:
         st = self.state
         snd = self.snd
-        if timer is Timer.TIMEWAIT:
+        if timer is Timer.PACING:
+            pass  # the flush after this call sends what pacing held back
+        elif timer is Timer.TIMEWAIT:
             # RFC 9293 3.10.8: "If the time-wait timeout expires ... delete the TCB".
             self._trace_fired(now, timer)
             self._transition(T.TIMEOUT_2MSL, "2MSL timeout", now)
             self._finish(now)
         elif timer is Timer.USER:
             self._time_out(now, "user_timeout")
-        elif timer is Timer.PACING:
-            pass  # the flush after this call sends what pacing held back
         elif timer is Timer.REORDER:
             if st in _SENDING:
                 snd.on_reorder_timeout(now)

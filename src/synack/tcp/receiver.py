@@ -216,7 +216,7 @@ class Receiver:
         block once after a duplicate (RFC 2883).
         """
         reasm = self.reasm
-        if limit <= 0 or not (reasm is not None or self.sack.pending_dsack):
+        if limit <= 0 or (reasm is None and self.sack.dsack is None):
             return None
         return self.sack.option(self.rcv_nxt, self.rcv_abs, reasm, limit)
 
