@@ -168,40 +168,43 @@ class Receiver:
         """Octets :meth:`read` would return now."""
         return len(self.ready)
 
-    def advertise(self) -> int:
+    def advertise(self, *, syn: bool = False) -> int:
         """The window field of a segment carrying ACK = RCV.NXT, about to be sent.
 
         Receiver-side SWS avoidance (RFC 9293 3.8.6.2.2): the right edge moves
         only in steps of at least min(RCV.BUFF/2, Eff.snd.MSS), and never left
-        (SHLD-14, RFC 7323 2.4). Records the ACK as sent (:meth:`ack_sent`).
+        (SHLD-14, RFC 7323 2.4). A SYN-ACK's window (``syn``) is never scaled
+        (RFC 7323 2.2). Records the ACK as sent: nothing is owed any more.
         """
-        cfg = self.config
         rcv_nxt = self.rcv_nxt
-        space = cfg.recv_buffer - len(self.ready)
-        cur = max(sub(self.rcv_adv, rcv_nxt), 0)
-        shift = self.neg.rcv_wscale
-        # Keep at least the old edge, rounded up to the scale's unit.
-        keep = (cur + (1 << shift) - 1) >> shift
-        # "The suggested SWS avoidance algorithm for the receiver is to keep
-        # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
-        # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        field = max(space >> shift, keep) if space - cur >= self._sws_floor else keep
-        if field > 0xFFFF:
-            field = 0xFFFF
-        self.rcv_adv = (rcv_nxt + (field << shift)) & MASK
-        self.ack_sent()
+        if syn:
+            field = self.syn_window()
+        else:
+            space = self.config.recv_buffer - len(self.ready)
+            cur = sub(self.rcv_adv, rcv_nxt)
+            if cur < 0:
+                cur = 0
+            shift = self.neg.rcv_wscale
+            # Keep at least the old edge, rounded up to the scale's unit.
+            keep = (cur + (1 << shift) - 1) >> shift
+            field = keep
+            # "The suggested SWS avoidance algorithm for the receiver is to keep
+            # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER
+            # - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
+            if space - cur >= self._sws_floor and space >> shift > keep:
+                field = space >> shift
+            if field > 0xFFFF:
+                field = 0xFFFF
+            self.rcv_adv = (rcv_nxt + (field << shift)) & MASK
+        self.last_ack_sent = rcv_nxt
+        self.ack_now = False
+        self.ack_pending = 0
+        self.timers.delack = None
         return field
 
     def syn_window(self) -> int:
         """The window of our SYN or SYN-ACK: RFC 7323 2.2, never scaled."""
         return min(self.rcv_wnd, 0xFFFF)
-
-    def ack_sent(self) -> None:
-        """A segment acknowledging RCV.NXT is leaving: nothing is owed any more."""
-        self.last_ack_sent = self.rcv_nxt
-        self.ack_now = False
-        self.ack_pending = 0
-        self.timers.delack = None
 
     def on_delack_timeout(self) -> None:
         """The delayed-ACK timer fired: send what it held back."""

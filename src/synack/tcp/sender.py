@@ -281,7 +281,7 @@ class Sender:
             self.iss,
             rcv.rcv_nxt if ack else 0,
             SYN | ACK if ack else SYN,
-            rcv.syn_window(),
+            rcv.advertise(syn=True) if ack else rcv.syn_window(),
             0,
             opts,
         )
@@ -294,8 +294,6 @@ class Sender:
             if cfg.user_timeout is not None and self.timers.user is None:
                 # RFC 9293 3.10.8: the user timeout covers the handshake too.
                 self.timers.user = now + cfg.user_timeout
-        if ack:
-            rcv.ack_sent()
         self.emit(seg, now, rtx=rtx)
         self.timers.rtx = now + self.rtt.rto
 
