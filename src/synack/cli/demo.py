@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from synack.cli.units import non_negative_float
+from synack.cli.units import non_negative_float, output_file
 from synack.sim.demo import LOSABLE, run_demo
 
 __all__ = ["configure", "run"]
@@ -21,8 +21,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         choices=sorted(LOSABLE),
         help="drop the first segment of this kind; shows the timeout and the retransmission",
     )
-    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
-    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
+    p.add_argument(
+        "--pcap", type=output_file, metavar="FILE", help="write every packet sent to a pcap file"
+    )
+    p.add_argument(
+        "--trace", type=output_file, metavar="FILE", help="write the JSON Lines trace to FILE"
+    )
     p.add_argument(
         "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"
     )
