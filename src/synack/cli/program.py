@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from synack import __version__
 from synack.cli.base import CliError, Command, Run, describe_os_error, silence_stdout
@@ -14,6 +15,13 @@ from synack.extras import MissingExtra
 __all__ = ["build_parser", "main"]
 
 _DEBUG = "show the Python traceback of an error"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -41,13 +49,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     Every subcommand is listed, but only the one named ``only`` has its arguments
     added (its module imported); ``None`` adds them all (for help and completion).
     """
-    parser = argparse.ArgumentParser(
-        prog="synack", description="synack: a user-space TCP (RFC 9293) in Python."
+    parser = _Parser(
+        prog="synack",
+        description="synack: a user-space TCP (RFC 9293) in Python.",
+        epilog="Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted. "
+        "Errors are one line; --debug shows the traceback.",
     )
     parser.add_argument("--version", action="version", version=f"synack {__version__}")
     parser.add_argument("--debug", action="store_true", help=_DEBUG)
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
     for cmd in COMMANDS:
         group, _, leaf = cmd.name.rpartition(" ")
         if group:
