@@ -45,6 +45,7 @@ from synack.cli.units import (
     positive_float,
     probability,
 )
+from synack.link.device import DEFAULT_OFFLOADS
 from synack.link.impair import Impairment
 from synack.link.netns import in_netns, netns_exists
 from synack.trace.jsonl import JsonlWriter
@@ -127,8 +128,9 @@ def add_link_options(p: argparse.ArgumentParser) -> None:
         "--no-offload",
         dest="offload",
         action="store_false",
-        help="no IFF_VNET_HDR/TUNSETOFFLOAD: MTU-sized packets with full checksums",
+        help="no IFF_VNET_HDR, offloads off: MTU-sized packets with full checksums",
     )
+    p.set_defaults(offload=DEFAULT_OFFLOADS)
     g.add_argument(
         "--impair-in",
         type=_impairment,
@@ -324,7 +326,7 @@ def describe(runtime: Runtime) -> str:
 
 def finish(runtime: Runtime) -> None:
     """Close the runtime (RST for what is still open) and its output files; report impairments."""
-    runtime.close()
+    runtime.close(linger=0)  # the commands settle() first: what is left is reset
     for close in _OUTPUTS.pop(id(runtime), []):
         close()
     link = runtime.link
