@@ -33,5 +33,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("send", "synack.cli.send", "send N bytes to ADDR:PORT over a TAP device and report"),
     Command("connect", "synack.cli.connect", "netcat-like: stdin/stdout to ADDR:PORT over a TAP device"),
     Command("netns", "synack.cli.netns", "create or delete a private namespace with a TAP device for synack"),
+    # The command line itself.
+    Command("completion", "synack.cli.completion", 'a bash or zsh completion script: eval "$(synack completion bash)"'),
 )
 # fmt: on
