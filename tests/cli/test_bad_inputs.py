@@ -73,6 +73,7 @@ CASES: list[tuple[list[str], int, str]] = [
     (["sim", "--pcap", "/nonexistent/s.pcap"], 2, "no directory /nonexistent"),
     (["sim", "--plot", "/nonexistent/s.png"], 2, "no directory /nonexistent"),
     (["plot", "/nonexistent/t.jsonl"], 2, "cannot read /nonexistent/t.jsonl"),
+    (["plot", "t.jsonl", "-o", "/nonexistent/t.png"], 2, "no directory /nonexistent"),
     (["serve", *TAP, "http", "/nonexistent/dir"], 2, "no directory /nonexistent/dir"),
     (["serve", *TAP, "http"], 2, "http needs a DIR"),
     (["serve", *TAP, "echo", "/tmp"], 2, "echo serves no files"),

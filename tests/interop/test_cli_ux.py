@@ -111,6 +111,20 @@ def test_get_writes_the_body_to_stdout_or_where_asked(
         argv[i] = "10.0.0.5"
         done = subprocess.run(argv, capture_output=True, timeout=120)
         assert (done.returncode, done.stdout) == (0, TEXT.encode()), done.stderr
+        # Binary data is not poured onto a terminal unless asked for (as curl does).
+        master, slave = pty.openpty()
+        try:
+            done = subprocess.run(
+                synack_argv(lab, "get", "-q", "http://10.0.0.1:8000/bytes.bin"),
+                stdout=slave,
+                stderr=subprocess.PIPE,
+                timeout=120,
+            )
+        finally:
+            os.close(slave)
+            os.close(master)
+        assert done.returncode == 1
+        assert done.stderr.decode().startswith("synack get: the body is binary: not writing it")
         # A 404 is a failure: status 1 and one line saying so.
         done = synack(lab, "get", "-q", "http://10.0.0.1:8000/missing")
         assert done.returncode == 1
@@ -358,3 +372,26 @@ def test_a_progress_bar_on_a_terminal_only(lab_tap: NetnsLab) -> None:
         on_pipe = _stderr_through(argv, tty=False)
         kernel.expect("eof", timeout=30)
     assert "━".encode() not in on_pipe and b"MB/s" not in on_pipe, on_pipe
+
+
+KERNEL_SHORT_BODY = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); print('listening', flush=True)
+c, _ = s.accept()
+c.recv(65536)
+c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 1000\\r\\n\\r\\n' + b'x' * 10)
+c.close()
+"""
+
+
+def test_a_body_cut_short_is_a_failure(lab_tap: NetnsLab) -> None:
+    server = in_ns(lab_tap, sys.executable, "-u", "-c", KERNEL_SHORT_BODY, "10.0.0.1", "8080")
+    with running(server, "short body") as kernel:
+        kernel.expect("listening")
+        done = synack(lab_tap, "get", "-q", "-o", "/dev/null", "http://10.0.0.1:8080/")
+    assert done.returncode == 1
+    err = done.stderr.decode()
+    assert err.startswith("synack get: bad HTTP response: "), err
+    assert "(received 10 of 1,000 bytes" in err
+    assert err.count("\n") == 1

@@ -304,6 +304,11 @@ async def http_get(
                     progress(total, None)
             elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
                 break
+    except h11.RemoteProtocolError as exc:
+        # A body cut short, or a response that is not HTTP: an error of the
+        # connection's content, reported as one (ConnectionError is an OSError).
+        writer.transport.abort()
+        raise ConnectionError(f"bad HTTP response: {exc}") from exc
     except BaseException:
         writer.transport.abort()
         raise
