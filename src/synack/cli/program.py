@@ -32,6 +32,7 @@ class _HelpFormatter(argparse.HelpFormatter):
         default = action.default
         if (
             not action.option_strings
+            or action.nargs == 0  # a flag
             or "default" in text.lower()
             or default is None
             or default is False
