@@ -12,6 +12,8 @@ import dataclasses
 import json
 import re
 import sys
+import tempfile
+from pathlib import Path
 
 from synack.cc import available as available_cc
 from synack.cli.base import CommandFailed, UsageError
@@ -27,6 +29,7 @@ from synack.cli.units import (
     probability,
     segment_size,
 )
+from synack.cli.view import add_view_option, write_view
 from synack.extras import require_extra
 from synack.sim.link import GilbertElliott, LinkConfig
 from synack.sim.rules import DropRule, parse_rule
@@ -148,6 +151,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="FILE.png",
         help="sequence/cwnd/RTT plot (needs the plot extra)",
     )
+    add_view_option(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
     p.add_argument(
         "--progress",
@@ -267,6 +271,20 @@ def summary_lines(
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack sim``."""
+    with tempfile.TemporaryDirectory(prefix="synack-sim-") as tmp:
+        trace = args.trace or (str(Path(tmp) / "sim.jsonl") if args.view else None)
+        try:
+            status = _run(args, trace)
+        except CommandFailed:  # the transfer did not complete: its page still shows why
+            if args.view:
+                write_view(trace, args.view)
+            raise
+        if args.view:
+            write_view(trace, args.view)
+    return status
+
+
+def _run(args: argparse.Namespace, trace: str | None) -> int:
     try:
         forward, backward = link_from_args(args)
     except ValueError as exc:
@@ -305,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
             cc=args.cc,
             mss=args.mss if args.mss is not None or args.mtu is None else min(args.mtu - 40, 65495),
             pcap=args.pcap,
-            trace=args.trace,
+            trace=trace,
             plot=plot,
             progress=update if bar is not None else None,
             time_limit=round(args.time_limit * 1_000_000),
