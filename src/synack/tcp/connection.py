@@ -1809,7 +1809,17 @@ class Connection:
 
     def _trace_cc(self, now: int, reason: str) -> None:
         if self._tracer:
-            self._trace(now, "cwnd", cwnd=self.cc.cwnd, ssthresh=self.cc.ssthresh, reason=reason)
+            rec = self._rec
+            pacing = self.cc.pacing_rate() if rec.cc_paces and self.config.pacing else None
+            self._trace(
+                now,
+                "cwnd",
+                cwnd=self.cc.cwnd,
+                ssthresh=self.cc.ssthresh,
+                reason=reason,
+                pipe=rec.pipe,
+                pacing=pacing,
+            )
 
     def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
         if self._tracer:
