@@ -391,7 +391,7 @@ def run_async(
 
 
 def connector(
-    runtime: Runtime, args: argparse.Namespace, **kwargs: int
+    runtime: Runtime, args: argparse.Namespace, *, limit: int = 2**16
 ) -> Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
     """``open_connection`` bound to ``runtime``, with ``--connect-timeout``; failures are one line."""
 
@@ -399,7 +399,7 @@ def connector(
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             return await asyncio.wait_for(
-                aio.open_connection(host, port, runtime=runtime, **kwargs), args.connect_timeout
+                aio.open_connection(host, port, runtime=runtime, limit=limit), args.connect_timeout
             )
         except TimeoutError:
             if args.connect_timeout is None:
