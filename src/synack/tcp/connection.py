@@ -453,10 +453,15 @@ class Connection(TcbNames):
         """
         timers = self.timers
         for timer, deadline in zip(FIRING_ORDER, deadlines_in_firing_order(timers), strict=True):
-            if deadline is not None and deadline <= now and timers.take_due(timer, now):
-                self._fire(timer, now)
-                if self.state is S.CLOSED:
-                    return
+            if deadline is None or deadline > now:
+                continue
+            if getattr(timers, timer) == deadline:
+                setattr(timers, timer, None)  # due, as it was at the start: take it
+            elif not timers.take_due(timer, now):
+                continue  # moved or cancelled by a timer that fired before it
+            self._fire(timer, now)
+            if self.state is S.CLOSED:
+                return
 
     def _fire(self, timer: Timer, now: int) -> None:
         st = self.state
@@ -698,7 +703,9 @@ class Connection(TcbNames):
             self._established(now)
             if snd.fin_queued:
                 self._transition(T.CLOSE, "close queued in SYN-RECEIVED", now)
-        if not self._process_ack(seg, now):
+        dropped = snd.on_ack_segment(seg, now, self.state in _SENDING)
+        if dropped is not None:
+            self._ack_dropped(dropped, now)
             return
         st = self.state
         if st is S.FIN_WAIT_1 and snd.fin_acked():
@@ -749,12 +756,16 @@ class Connection(TcbNames):
         dropped = self.snd.on_ack_segment(seg, now, self.state in _SENDING)
         if dropped is None:
             return True
+        self._ack_dropped(dropped, now)
+        return False
+
+    def _ack_dropped(self, dropped: DropReason, now: int) -> None:
+        """The sender dropped the segment for its ACK field: the reply RFC 9293 / 5961 ask."""
         self._report.drop(now, dropped)
         if dropped == "ack_too_new":
             self.rcv.ack_now = True
         else:
             self._challenge_ack(now)
-        return False
 
     def _on_urgent(self, seg: Segment) -> None:
         if self.state not in _RECEIVING:
@@ -774,6 +785,8 @@ class Connection(TcbNames):
             if seg.flags & FIN and st in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
                 rcv.ack_now = True  # a retransmitted FIN: ACK it again
             return
+        if not seg.payload and not seg.flags & FIN and rcv.peer_fin_abs is None:
+            return  # a pure ACK: no text, and no early FIN waiting for it
         result = rcv.on_text(seg, seq, now)
         if result & TEXT_FIN:
             self._on_fin(now)

@@ -710,9 +710,10 @@ class Sender:
             # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
             opts = ts.option(now)
         rcv = self.rcv
-        if self.neg.sack:
-            # RFC 2018 3-4: as many SACK blocks as fit (a data segment has less room
-            # for options: RFC 6691).
+        # RFC 2018 3-4: SACK blocks while data is held out of order or a duplicate
+        # is to be reported (the receiver's sack_option() says which), as many as
+        # fit (a data segment has less room for options: RFC 6691).
+        if self.neg.sack and (rcv.reasm is not None or rcv.sack.dsack is not None):
             room = min(self.mss_limit - len(payload), 40) if payload else 40
             sack = rcv.sack_option((room - self.opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN)
             if sack is not None:
