@@ -26,6 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("experiment validate", "synack.cli.experiment.validate", "congestion-control validation (Mathis, PFTK, CUBIC, fairness, utilisation): a Markdown report"),
     # Traces and the wire format.
     Command("plot", "synack.cli.plot", "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG"),
+    Command("packetdrill", "synack.cli.packetdrill", "run packetdrill scripts against synack (virtual time) or the Linux kernel (--linux)"),
     Command("handshake", "synack.cli.handshake", "compute a TCP three-way handshake with the wire layer alone, one line per segment"),
     # Over a real TAP device.
     Command("serve", "synack.cli.serve", "serve echo, discard or http (files) over a TAP device"),

@@ -84,7 +84,7 @@ def tokenize(text: str, path: str = "<script>") -> list[Token]:
                 best_kind, best_end = kind, m.end()
         if not best_kind:
             ch = text[pos]
-            if ch in "\"`":
+            if ch in '"`':
                 what = "string" if ch == '"' else "command in backticks"
                 raise ScriptSyntaxError(path, line, f"unterminated {what}")
             if text.startswith("%{", pos):

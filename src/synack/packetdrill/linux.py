@@ -19,6 +19,7 @@ defaults and synack's differ although the RFCs leave the choice to the stack.
 
 from __future__ import annotations
 
+import contextlib
 import errno as _errno
 import fcntl
 import itertools
@@ -31,7 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from synack.link.device import TunTapDevice
 from synack.link.netns import add_netns, delete_netns, in_netns
@@ -138,8 +139,19 @@ class LinuxBackend(Backend):
         for name, value in BASELINE_SYSCTLS:
             self._sysctl(name, value)
         subprocess.run(
-            ["ip", "netns", "exec", self.netns, "tc", "qdisc", "replace", "dev", TUN_NAME,
-             "root", "pfifo"],
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.netns,
+                "tc",
+                "qdisc",
+                "replace",
+                "dev",
+                TUN_NAME,
+                "root",
+                "pfifo",
+            ],
             capture_output=True,
         )
         self._reader = threading.Thread(target=self._read_loop, name="pd-tun-reader", daemon=True)
@@ -244,7 +256,9 @@ class LinuxBackend(Backend):
         except OSError:
             return False
         if op.name == "close":
-            onoff, secs = struct.unpack("ii", h.sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8))
+            onoff, secs = struct.unpack(
+                "ii", h.sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)
+            )
             return bool(onoff and secs)
         return True
 
@@ -361,7 +375,9 @@ class LinuxBackend(Backend):
             s = self.settings
             prefix = f"{s.remote_ip}/{128 if s.ipv6 else 32}"
             attrs = [w for k, v in parsed.route.items() for w in (k, v)]
-            self._ip(*(["-6"] if s.ipv6 else []), "route", "change", prefix, "dev", TUN_NAME, *attrs)
+            self._ip(
+                *(["-6"] if s.ipv6 else []), "route", "change", prefix, "dev", TUN_NAME, *attrs
+            )
         return []
 
     # ------------------------------------------------------------ cleanup
@@ -369,28 +385,22 @@ class LinuxBackend(Backend):
         self._stop = True
         for h in self._socks:
             if not h.closed:
-                try:
+                with contextlib.suppress(OSError):
                     h.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         for th in self._threads:
             th.join(0.5)
         for h in self._socks:
             h.closed = True
             h.sock.close()
-        try:
+        with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
-        except OSError:
-            pass
         if self._reader is not None:
             self._reader.join(2.0)
         if self.tun is not None:
             self.tun.close()
         for fd in (self._wake_r, self._wake_w):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         delete_netns(self.netns)
 
 

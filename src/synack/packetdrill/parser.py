@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Final
 
 from synack.packetdrill.lexer import ScriptSyntaxError, Token, tokenize
-from synack.packetdrill.symbols import ERRNO
 from synack.packetdrill.script import (
     Action,
     BinOp,
@@ -48,6 +47,7 @@ from synack.packetdrill.script import (
     TimeSpec,
     Word,
 )
+from synack.packetdrill.symbols import ERRNO
 from synack.wire.tcp import (
     EndOfOptions,
     MaxSegmentSize,

@@ -68,8 +68,14 @@ from synack.packetdrill.symbols import ERRNO, SYMBOLS, lookup
 from synack.packetdrill.sysctl import parse_command
 from synack.tcp import Config
 from synack.wire.errors import MalformedPacket
-from synack.wire.icmp import Icmp4DestUnreachable, Icmp4Other, Icmp4TimeExceeded
-from synack.wire.icmp import Icmp6DestUnreachable, Icmp6PacketTooBig, Icmp6TimeExceeded
+from synack.wire.icmp import (
+    Icmp4DestUnreachable,
+    Icmp4Other,
+    Icmp4TimeExceeded,
+    Icmp6DestUnreachable,
+    Icmp6PacketTooBig,
+    Icmp6TimeExceeded,
+)
 from synack.wire.ip import IPv4Header, IPv6Header, emit_tcp_packet, parse_tcp_packet
 from synack.wire.seq import MASK
 from synack.wire.tcp import (
@@ -325,7 +331,9 @@ class _Runner:
         self.last_time = 0
 
     # ------------------------------------------------------------ helpers
-    def fail(self, message: str, details: Sequence[str] = (), line: int | None = None) -> ScriptFailure:
+    def fail(
+        self, message: str, details: Sequence[str] = (), line: int | None = None
+    ) -> ScriptFailure:
         if line is None:
             line = self.event.line if self.event is not None else 1
         return ScriptFailure(self.path, line, message, details)
@@ -430,7 +438,9 @@ class _Runner:
             flow = self.flow = _Flow(remote_port, local_port)
             self.listener_under_test = False
         if flow.local_port is None:
-            raise self.fail("inbound packet before the stack sent its SYN: no connection to send it to")
+            raise self.fail(
+                "inbound packet before the stack sent its SYN: no connection to send it to"
+            )
         off = flow.local_offset() if bits & ACK else 0
         ack = (p.ack + off) & MASK if (p.ack is not None and bits & ACK) else 0
         options = tuple(self.map_inbound_option(o, off, bits) for o in (p.options or ()))
@@ -739,8 +749,12 @@ class _Runner:
             got_ret = -1
         else:
             got_ret = -1 if o.errno else o.ret
-        if got_ret != want or (want == -1 and call.errno and _errno_num(call.errno) != _errno_num(o.errno)):
-            got = f"{got_ret}" + (f" with errno {o.errno} ({ERRNO.get(o.errno, (0, '?'))[1]})" if o.errno else "")
+        if got_ret != want or (
+            want == -1 and call.errno and _errno_num(call.errno) != _errno_num(o.errno)
+        ):
+            got = f"{got_ret}" + (
+                f" with errno {o.errno} ({ERRNO.get(o.errno, (0, '?'))[1]})" if o.errno else ""
+            )
             if o.errno and o.value:
                 got += f" [{o.value}]"
             expected_text = f"{want}" + (f" {call.errno}" if call.errno else "")
@@ -838,11 +852,15 @@ class _Runner:
         if need is None:
             raise self.fail(f"system call {name}() is not supported by synack's runner")
         if len(args) not in need:
-            raise self.fail(f"{name}() takes {' or '.join(map(str, need))} arguments, not {len(args)}")
+            raise self.fail(
+                f"{name}() takes {' or '.join(map(str, need))} arguments, not {len(args)}"
+            )
         if name == "socket":
             family = (
-                SYMBOLS["AF_INET6"] if self.s.ipv6 else SYMBOLS["AF_INET"]
-            ) if isinstance(args[0], Elided) else self.eval_int(args[0])
+                (SYMBOLS["AF_INET6"] if self.s.ipv6 else SYMBOLS["AF_INET"])
+                if isinstance(args[0], Elided)
+                else self.eval_int(args[0])
+            )
             return Op("socket", None, (family, self.eval_int(args[1]), self.eval_int(args[2])))
         if name == "poll":
             items = []
@@ -855,9 +873,7 @@ class _Runner:
                 fd_expr = item.get("fd")
                 events_expr = item.get("events")
                 assert fd_expr is not None
-                items.append(
-                    (self.sock(fd_expr), self.eval_int(events_expr) if events_expr else 0)
-                )
+                items.append((self.sock(fd_expr), self.eval_int(events_expr) if events_expr else 0))
             return Op("poll", None, (items, self.eval_int(args[2])))
         fd = self.eval_int(args[0])
         s = self.fds.get(fd)
@@ -1017,9 +1033,23 @@ def _errno_num(name: str | None) -> int:
 def _poll_names(mask: int) -> str:
     if not mask:
         return "0"
-    names = [n for n in ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL",
-                         "POLLRDNORM", "POLLRDBAND", "POLLWRNORM", "POLLWRBAND", "POLLRDHUP")
-             if mask & SYMBOLS[n]]
+    names = [
+        n
+        for n in (
+            "POLLIN",
+            "POLLPRI",
+            "POLLOUT",
+            "POLLERR",
+            "POLLHUP",
+            "POLLNVAL",
+            "POLLRDNORM",
+            "POLLRDBAND",
+            "POLLWRNORM",
+            "POLLWRBAND",
+            "POLLRDHUP",
+        )
+        if mask & SYMBOLS[n]
+    ]
     rest = mask & ~sum(SYMBOLS[n] for n in names)
     if rest:
         names.append(hex(rest))
@@ -1049,7 +1079,9 @@ _V6_UNREACH = {
 }
 
 
-def _icmp4(p: IcmpPacket, quoted: bytes) -> Icmp4DestUnreachable | Icmp4TimeExceeded | Icmp4Other | None:
+def _icmp4(
+    p: IcmpPacket, quoted: bytes
+) -> Icmp4DestUnreachable | Icmp4TimeExceeded | Icmp4Other | None:
     if p.icmp_type == "unreachable":
         code = _V4_UNREACH.get(p.code or "net_unreachable")
         if code is None:

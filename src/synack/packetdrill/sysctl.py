@@ -157,6 +157,7 @@ SYSCTLS: Final[dict[str, Sysctl]] = {
 }
 """The sysctls the runner understands, by name."""
 
+
 @dataclass
 class ParsedCommand:
     """What a backtick command means to the runner.

@@ -18,7 +18,7 @@ from typing import Any
 
 from synack.packetdrill.backend import Backend, Op, Outcome, PendingCall, RunObserver, Settings
 from synack.packetdrill.sysctl import ParsedCommand
-from synack.packetdrill.vsock import VirtualSockets, VSocket, SysError, WouldBlock
+from synack.packetdrill.vsock import SysError, VirtualSockets, VSocket, WouldBlock
 from synack.tcp import Config, Endpoint
 from synack.wire.errors import MalformedPacket
 from synack.wire.icmp import error_kind, parse_icmp4, parse_icmp6
@@ -210,9 +210,9 @@ class SynackBackend(Backend):
         if name == "socket":
             return guard(lambda: Outcome(0, value=socks.socket(*op.args)))
         if name == "bind":
-            return guard(lambda: _ok(socks.bind(s, op.args[0])))
+            return guard(_ok(lambda: socks.bind(s, op.args[0])))
         if name == "listen":
-            return guard(lambda: _ok(socks.listen(s, op.args[0])))
+            return guard(_ok(lambda: socks.listen(s, op.args[0])))
         if name == "accept":
             return guard(lambda: Outcome(0, value=socks.accept(s)))
         if name == "connect":
@@ -252,12 +252,12 @@ class SynackBackend(Backend):
             size, flags = op.args
             return guard(lambda: Outcome(len(socks.recv(s, size, flags))))
         if name == "shutdown":
-            return guard(lambda: _ok(socks.shutdown(s, op.args[0], self.clock)))
+            return guard(_ok(lambda: socks.shutdown(s, op.args[0], self.clock)))
         if name == "close":
-            return guard(lambda: _ok(socks.close(s, self.clock)))
+            return guard(_ok(lambda: socks.close(s, self.clock)))
         if name == "setsockopt":
             level, opt, value = op.args
-            return guard(lambda: _ok(socks.setsockopt(s, level, opt, value, self.clock)))
+            return guard(_ok(lambda: socks.setsockopt(s, level, opt, value, self.clock)))
         if name == "getsockopt":
             level, opt = op.args
             return guard(lambda: Outcome(0, value=socks.getsockopt(s, level, opt)))
@@ -304,8 +304,14 @@ _POLLNVAL = 0x20
 _ALWAYS = 0x8 | 0x10 | 0x20  # POLLERR, POLLHUP, POLLNVAL are reported unasked
 
 
-def _ok(_: None) -> Outcome:
-    return Outcome(0)
+def _ok(fn: Callable[[], None]) -> Attempt:
+    """An attempt for a call that returns nothing but 0 on success."""
+
+    def run() -> Outcome:
+        fn()
+        return Outcome(0)
+
+    return run
 
 
 def _protocol(packet: bytes) -> int:

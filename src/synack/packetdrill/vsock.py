@@ -34,7 +34,6 @@ from synack.tcp import (
     Connection,
     Endpoint,
     Listener,
-    PeerClosed,
     Reset,
     SoftError,
     State,
@@ -307,14 +306,14 @@ class VirtualSockets:
             lst = s.listener
             lst.close()
             # Linux (inet_csk_listen_stop) resets the connections nobody accepted.
-            for conn in [*lst.ready, *lst.pending]:
-                conn.abort(now)
+            for child in [*lst.ready, *lst.pending]:
+                child.abort(now)
             return
         conn = s.conn
         if conn is None:
             return
         self.by_conn.pop(conn, None)
-        if conn.state is State.CLOSED:
+        if _closed(conn):
             return
         unread = conn.recv_available > 0
         if (s.linger is not None and s.linger[0] and s.linger[1] == 0) or unread:
@@ -324,7 +323,7 @@ class VirtualSockets:
             return
         if not s.shut_wr:
             conn.close(now)
-        if conn.state is not State.CLOSED:
+        if not _closed(conn):
             self.orphans.add(conn)
 
     def setsockopt(self, s: VSocket, level: int, name: int, value: Any, now: int) -> None:
@@ -416,9 +415,8 @@ class VirtualSockets:
             return mask
         if conn.recv_available:
             mask |= POLLIN | POLLRDNORM
-        if not s.shut_wr and not closed and st in _SYNCHRONIZED_SEND:
-            if conn.send_buffer_free > 0:
-                mask |= POLLOUT | POLLWRNORM
+        if not s.shut_wr and not closed and st in _SYNCHRONIZED_SEND and conn.send_buffer_free:
+            mask |= POLLOUT | POLLWRNORM
         return mask
 
     def nonblocking(self, s: VSocket, flags: int = 0) -> bool:
@@ -447,6 +445,11 @@ _NOOP_OPTIONS: Final = {
     (_SOL_SOCKET, SYMBOLS["SO_OOBINLINE"]),
     (_IPPROTO_TCP, SYMBOLS["TCP_QUICKACK"]),
 }
+
+
+def _closed(conn: Connection) -> bool:
+    """Is the connection gone (a call may have just changed its state)?"""
+    return conn.state is State.CLOSED
 
 
 def _seconds(v: Any) -> int:
