@@ -53,6 +53,9 @@ BASELINE_SYSCTLS: Final = (
     # No small-write corking and no per-route metrics from earlier connections.
     ("net.ipv4.tcp_autocorking", "0"),
     ("net.ipv4.tcp_no_metrics_save", "1"),
+    # RFC 6298 (5.5): each retransmission timeout doubles the RTO; Linux 6.7+
+    # retransmits the first SYNs at linear intervals unless this is 0.
+    ("net.ipv4.tcp_syn_linear_timeouts", "0"),
 )
 """Kernel settings applied to every namespace before the script runs."""
 
@@ -137,7 +140,8 @@ class LinuxBackend(Backend):
             self._ip("link", "set", TUN_NAME, "up")
             self._ip("route", "add", f"{s.remote_ip}/32", "dev", TUN_NAME)
         for name, value in BASELINE_SYSCTLS:
-            self._sysctl(name, value)
+            if os.path.exists("/proc/sys/" + name.replace(".", "/")):
+                self._sysctl(name, value)
         subprocess.run(
             [
                 "ip",

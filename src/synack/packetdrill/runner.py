@@ -391,7 +391,11 @@ class _Runner:
             self.check_blocked()
             self.last_time = start if start is not None else self.backend.now()
             prev = ev
+        # Blocking calls still in progress get until their end time to return.
         for pc in list(self.blocked):
+            if "end" in pc.data:
+                end = pc.data["end"] + self.tolerance(pc.data["end"])
+                self.backend.wait_until(max(end, self.backend.now()))
             self.backend.settle(pc, IMMEDIATE_GRACE)
         self.check_blocked()
         if self.blocked:

@@ -394,28 +394,28 @@ class VirtualSockets:
         raise SysError("EINVAL", f"fcntl command {cmd} is not supported")
 
     def poll_events(self, s: VSocket) -> int:
-        """The ``revents`` Linux's ``tcp_poll`` would give (before masking)."""
+        """The ``revents`` Linux's ``tcp_poll`` gives (before masking with ``events``)."""
         if s.closed:
             return POLLNVAL
-        mask = 0
         if s.listener is not None:
             return POLLIN | POLLRDNORM if s.listener.ready else 0
         conn = s.conn
         if conn is None:
-            return POLLOUT | POLLHUP
+            return POLLOUT | POLLWRNORM | POLLHUP  # a new socket: TCP_CLOSE, nothing shut down
         st = conn.state
-        if s.error:
-            mask |= POLLERR
-        closed = st is State.CLOSED or s.reset
-        if closed or (s.shut_wr and (conn.peer_closed or s.shut_rd)):
+        gone = st is State.CLOSED or s.reset
+        rcv_shut = gone or conn.peer_closed or s.shut_rd
+        snd_shut = gone or s.shut_wr
+        mask = POLLERR if s.error else 0
+        if gone or (rcv_shut and snd_shut):
             mask |= POLLHUP
-        if conn.peer_closed or s.shut_rd or closed:
+        if rcv_shut:
             mask |= POLLIN | POLLRDNORM | POLLRDHUP
-        if st in _OPENING and not closed:
-            return mask
+        if st in _OPENING and not gone:
+            return mask  # connecting: nothing to read or write yet
         if conn.recv_available:
             mask |= POLLIN | POLLRDNORM
-        if not s.shut_wr and not closed and st in _SYNCHRONIZED_SEND and conn.send_buffer_free:
+        if snd_shut or conn.send_buffer_free > 0:
             mask |= POLLOUT | POLLWRNORM
         return mask
 
