@@ -28,6 +28,7 @@ import select
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -105,6 +106,10 @@ class LinuxBackend(Backend):
         self._threads: list[threading.Thread] = []
         self.tun: TunTapDevice | None = None
         self._reader: threading.Thread | None = None
+        # Packets are timestamped by a thread: let it take the GIL within 0.2 ms
+        # rather than Python's default 5 ms.
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.0002)
         self._wake_r, self._wake_w = os.pipe()
         add_netns(self.netns)
         try:
@@ -406,6 +411,7 @@ class LinuxBackend(Backend):
             with contextlib.suppress(OSError):
                 os.close(fd)
         delete_netns(self.netns)
+        sys.setswitchinterval(self._switch)
 
 
 def _is_tcp(packet: bytes) -> bool:

@@ -328,7 +328,8 @@ class _Runner:
         self.next_remote_port = REMOTE_PORT_BASE
         self.blocked: list[PendingCall] = []
         self.event: Event | None = None
-        self.last_time = 0
+        self.last_time = 0  # script time of the previous event
+        self.anchor = 0  # when the previous event actually happened
 
     # ------------------------------------------------------------ helpers
     def fail(
@@ -389,7 +390,7 @@ class _Runner:
                 self.at(start, "command")
                 self.command(action)
             self.check_blocked()
-            self.last_time = start if start is not None else self.backend.now()
+            self.last_time = start if start is not None else self.anchor
             prev = ev
         # Blocking calls still in progress get until their end time to return.
         for pc in list(self.blocked):
@@ -414,7 +415,9 @@ class _Runner:
         if prev is not None and prev.inbound_packet and ev.inbound_packet:
             offset = self.last_time  # consecutive inbound packets: no drift
         else:
-            offset = self.backend.now()
+            # When the previous event happened (packetdrill's "now" once it is
+            # done), not when the runner got round to this one.
+            offset = self.anchor
         end = offset + ts.end if ts.end is not None else None
         return offset + ts.usecs, end
 
@@ -466,6 +469,7 @@ class _Runner:
             raise self.fail(f"cannot build the inbound packet: {exc}") from None
         self.verbose_line(self.backend.now(), "<", format_packet(p))
         self.backend.inject(packet)
+        self.anchor = self.backend.now()
 
     def map_inbound_option(self, o: Option, off: int, bits: int) -> Option:
         if isinstance(o, Sack):
@@ -514,6 +518,7 @@ class _Runner:
             packet = IPv4Header(self.remote, self.local, proto=1).emit(len(body)) + body
         self.verbose_line(self.backend.now(), "<", format_packet(p))
         self.backend.inject(packet)
+        self.anchor = self.backend.now()
 
     # ------------------------------------------------------- outbound TCP
     def expect(self, p: TcpPacket, start: int | None, end: int | None) -> None:
@@ -560,6 +565,7 @@ class _Runner:
             except ScriptFailure as exc:
                 raise self.fail(f"error handling packet: {exc.message}", details) from None
         self.backend.wait_until(t)
+        self.anchor = t
 
     def adopt(self, seg: Segment, p: TcpPacket) -> bool:
         """Is ``seg`` from the connection under test? Learn its port and ISN."""
@@ -685,6 +691,7 @@ class _Runner:
             return
         may_block = call.end is not None
         pc = self.backend.call(op, self.event.line if self.event else 0, may_block=may_block)
+        self.anchor = pc.started_at if may_block else self.backend.now()
         pc.data["spec"] = call
         pc.data["start"] = start
         if call.end is not None:
@@ -971,6 +978,7 @@ class _Runner:
         for w in self.backend.command(parsed, cmd.text):
             self.result.warnings.append(f"{self.path}:{self.event.line if self.event else 0}: {w}")
         self.note(self.backend.now(), f"`{cmd.text}`")
+        self.anchor = self.backend.now()
 
 
 _ZERO = TimeSpec(TimeKind.ABSOLUTE)

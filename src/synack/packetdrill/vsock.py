@@ -144,7 +144,14 @@ class VirtualSockets:
                 continue
             if isinstance(ev, Reset):
                 opening = sock.connect_started and not sock.connect_reported
-                sock.error = "ECONNREFUSED" if ev.refused or opening else "ECONNRESET"
+                if ev.refused or opening:
+                    sock.error = "ECONNREFUSED"
+                elif conn.peer_closed:
+                    # A reset in CLOSE-WAIT: the peer had already finished
+                    # sending, so Linux (tcp_reset) reports EPIPE, not ECONNRESET.
+                    sock.error = "EPIPE"
+                else:
+                    sock.error = "ECONNRESET"
                 sock.reset = True
             elif isinstance(ev, TimedOut):
                 sock.error = sock.soft_error or "ETIMEDOUT"
