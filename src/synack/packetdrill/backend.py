@@ -102,6 +102,10 @@ class Backend(ABC):
 
     name: str
     observers: list[RunObserver]
+    late_horizon: int = 600_000_000
+    """How long past its time window an expected packet is still waited for,
+    to say when it came (a long way in virtual time; a couple of seconds in
+    real time)."""
 
     def note(self, t: int, text: str) -> None:
         """Show a script event to the observers."""

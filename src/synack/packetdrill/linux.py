@@ -51,6 +51,10 @@ BASELINE_SYSCTLS: Final = (
     ("net.ipv4.tcp_congestion_control", "reno"),
     # synack does not negotiate ECN (RFC 3168 makes it optional).
     ("net.ipv4.tcp_ecn", "0"),
+    # One MSS per socket buffer, as synack builds segments: Linux otherwise
+    # sizes buffers of several MSS for segmentation offload, and its PSH flag
+    # then lands at the end of each buffer rather than of each write.
+    ("net.ipv4.tcp_min_tso_segs", "1"),
     # No small-write corking and no per-route metrics from earlier connections.
     ("net.ipv4.tcp_autocorking", "0"),
     ("net.ipv4.tcp_no_metrics_save", "1"),
@@ -89,6 +93,7 @@ class LinuxBackend(Backend):
     """The kernel's TCP behind a TUN device in a namespace of its own."""
 
     name = "linux"
+    late_horizon = 2_000_000
 
     def __init__(self, settings: Settings, observers: Sequence[RunObserver] = ()) -> None:
         reason = linux_available()

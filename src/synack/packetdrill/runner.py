@@ -96,8 +96,6 @@ __all__ = ["RunOptions", "ScriptFailure", "ScriptResult", "run_file", "run_scrip
 # The script's remote end: the first passive connection comes from this port
 # (each further one from the next), as packetdrill picks an unused port.
 REMOTE_PORT_BASE = 48000
-# How long past its window an expected packet is waited for, to say when it came.
-LATE_HORIZON = 600_000_000
 # How long a call the script says returns at once may take in real time.
 IMMEDIATE_GRACE = 200_000
 
@@ -159,6 +157,7 @@ class _Flow:
     isn_script: int | None = None
     ts_map: dict[int, int] = field(default_factory=dict)
     ts_first: tuple[int, int] | None = None
+    new_syn: bool = False  # the script sent a SYN: the stack may answer with a new ISN
 
     def local_offset(self) -> int:
         """Add to a script (relative) number on the stack's side to get the live one."""
@@ -448,6 +447,8 @@ class _Runner:
             raise self.fail(
                 "inbound packet before the stack sent its SYN: no connection to send it to"
             )
+        if syn_only:
+            flow.new_syn = True
         off = flow.local_offset() if bits & ACK else 0
         ack = (p.ack + off) & MASK if (p.ack is not None and bits & ACK) else 0
         options = tuple(self.map_inbound_option(o, off, bits) for o in (p.options or ()))
@@ -523,11 +524,14 @@ class _Runner:
     # ------------------------------------------------------- outbound TCP
     def expect(self, p: TcpPacket, start: int | None, end: int | None) -> None:
         tol = self.tolerance(start) if start is not None else 0
-        limit = (end if end is not None else start) + tol if start is not None else LATE_HORIZON
+        if start is None:
+            limit = self.backend.now() + self.backend.late_horizon
+        else:
+            limit = (end if end is not None else start) + tol
         while True:
             got = self.backend.next_outbound(limit)
             if got is None:
-                got = self.backend.next_outbound(limit + LATE_HORIZON)
+                got = self.backend.next_outbound(limit + self.backend.late_horizon)
             if got is None:
                 when = "" if start is None else f" at {format_time(start)} sec"
                 raise self.fail(
@@ -578,9 +582,12 @@ class _Runner:
             flow.local_port = seg.src_port
         elif (seg.src_port, seg.dst_port) != (flow.local_port, flow.remote_port):
             return False
-        if seg.flags & SYN and flow.isn_live is None and "S" in p.flags:
+        if seg.flags & SYN and "S" in p.flags and (flow.isn_live is None or flow.new_syn):
+            # The stack's ISN: from its first SYN, or from its answer to a SYN
+            # the script sent since (a new incarnation, e.g. from TIME-WAIT).
             flow.isn_live = seg.seq
             flow.isn_script = p.seq
+            flow.new_syn = False
         return True
 
     def to_script(self, seg: Segment, p: TcpPacket, ecn: int) -> str:

@@ -37,9 +37,7 @@ class LadderView(RunObserver):
 
     def __init__(self, out: TextIO, local: str, remote: str, stack: str) -> None:
         self.out = out
-        self.ladder = Ladder(
-            {local: f"{stack} ({local})", remote: f"script ({remote})"}, ports="all"
-        )
+        self.ladder = Ladder({local: stack, remote: "script"}, ports="all")
 
     def packet(self, t: int, direction: str, packet: bytes) -> None:
         self.ladder.observe(t, "tun", "send", packet, None)
