@@ -6,10 +6,10 @@ stack must send (``>``). :func:`run_file` runs one on synack's core in virtual
 time, or (``RunOptions(linux=True)``) on the kernel in a private network
 namespace, and reports the first difference::
 
-    >>> from synack.packetdrill import RunOptions, run_file
-    >>> result = run_file("tests/packetdrill/handshake/passive-open.pkt")
-    >>> result.passed
-    True
+    from synack.packetdrill import RunOptions, run_file
+
+    result = run_file("tests/packetdrill/handshake/passive-open.pkt")
+    print(result.passed, result.error)
 
 The language subset, the sysctl table and the Linux set-up are documented in
 ``docs/packetdrill.md``.

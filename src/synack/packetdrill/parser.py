@@ -220,6 +220,7 @@ class _Parser:
         raise self.error(f"expected a packet, a system call or a command but found {self._found()}")
 
     def packet(self, direction: Direction) -> TcpPacket | IcmpPacket:
+        line = self.toks[self.i - 1].line  # the direction's line
         ecn: str | None = None
         echoed: tuple[int, int] | None = None
         if self.at("[") or self.at("("):
@@ -266,15 +267,17 @@ class _Parser:
             self.next()
             if self.accept("..."):
                 if direction is Direction.INBOUND:
-                    raise self.error("<...> for TCP options can only be used with outbound packets")
+                    raise self.error(
+                        "<...> for TCP options can only be used with outbound packets", line
+                    )
                 options = None
             else:
                 options = self.tcp_options()
             self.expect(">", "'>' closing the TCP options")
         if window is None and direction is Direction.INBOUND:
-            raise self.error("window must be specified for inbound packets ('win N')")
+            raise self.error("window must be specified for inbound packets ('win N')", line)
         if "." not in flags and ack is not None and ack != 0:
-            raise self.error("'ack N' on a packet without the ACK flag ('.')")
+            raise self.error("'ack N' on a packet without the ACK flag ('.')", line)
         return TcpPacket(direction, flags, seq, length, ack, window, urg, options, ecn, ports)
 
     def ip_info(self) -> str:
