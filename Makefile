@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench sysdeps clean validate
+.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse view-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # System tools the tests use (tshark to check pcaps, iproute2 for namespaces,
-# curl, ethtool and ping for interop). Installed with apt-get only when missing.
+# curl, ethtool and ping for interop; chromium and its chromedriver to open
+# synack view's pages, tcpdump to capture for them). Installed with apt-get only when missing.
 sysdeps:
 	@missing=""; \
-	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool ping:iputils-ping; do \
+	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool ping:iputils-ping \
+	         chromium:chromium chromedriver:chromium-driver tcpdump:tcpdump; do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -27,6 +29,14 @@ sysdeps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "warning: missing system tools:$$missing (tests needing them will fail)"; fi; \
 	fi
+
+# Wheels of the dependencies and extras, for the packaging test (tests/packaging), which
+# installs offline because the test process has no network.
+WHEELHOUSE := $(VENV)/wheelhouse
+$(WHEELHOUSE)/.done: pyproject.toml $(STAMP)
+	$(PY) tests/packaging/wheelhouse.py $(WHEELHOUSE)
+	touch $@
+wheelhouse: $(WHEELHOUSE)/.done
 
 demo: $(STAMP)
 	$(VENV)/bin/synack demo
@@ -41,12 +51,16 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: $(STAMP) sysdeps lint
+test: $(STAMP) sysdeps lint wheelhouse
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Congestion-control validation: runs the experiments, rewrites docs/congestion.md.
 validate: $(STAMP)
 	$(VENV)/bin/synack experiment validate
+
+# README's picture of `synack view` (the demo's page in headless Chromium).
+view-screenshot: $(STAMP) sysdeps
+	$(PY) -m tests.view.screenshot docs/img/view-demo.png
 
 bench: $(STAMP) sysdeps
 	$(PY) bench/run.py

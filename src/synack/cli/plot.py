@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from synack.extras import require_extra
 from synack.trace.jsonl import read_jsonl
 
 __all__ = ["configure", "run"]
@@ -28,6 +29,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack plot``."""
+    require_extra("matplotlib", extra="plot", feature="plots")
     from synack.trace.plot import PlotData, cwnd_graph, plot_transfer, stevens_graph
 
     source = Path(args.trace)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from synack import __version__
 from synack.cli.base import CliError, Command, Run
 from synack.cli.commands import COMMANDS, GROUPS
+from synack.extras import MissingExtra
 
 __all__ = ["build_parser", "main"]
 
@@ -70,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Run = args._run
     try:
         return run(args)
-    except CliError as exc:
+    except (CliError, MissingExtra) as exc:
         if args.debug:
             raise
         print(f"synack {command.name}: {exc}", file=sys.stderr)
-        return exc.status
+        return exc.status if isinstance(exc, CliError) else 1

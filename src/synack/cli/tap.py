@@ -22,6 +22,7 @@ from typing import Any
 from synack.api import aio
 from synack.api.runtime import DeviceLink, Runtime, open_tap_runtime
 from synack.cli.units import parse_count
+from synack.link.device import DEFAULT_OFFLOADS
 from synack.link.impair import Impairment
 from synack.trace.jsonl import JsonlWriter
 from synack.trace.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, PcapWriter
@@ -63,8 +64,9 @@ def add_link_options(p: argparse.ArgumentParser) -> None:
         "--no-offload",
         dest="offload",
         action="store_false",
-        help="no IFF_VNET_HDR/TUNSETOFFLOAD: MTU-sized packets with full checksums",
+        help="no IFF_VNET_HDR, offloads off: MTU-sized packets with full checksums",
     )
+    p.set_defaults(offload=DEFAULT_OFFLOADS)
     g.add_argument(
         "--impair-in",
         type=_impairment,
@@ -168,7 +170,7 @@ def describe(runtime: Runtime) -> str:
 
 def finish(runtime: Runtime) -> None:
     """Close the runtime and its output files; report what the impairments did (on stderr)."""
-    runtime.close()
+    runtime.close(linger=0)  # the commands settle() first: what is left is reset
     for close in _OUTPUTS.pop(id(runtime), []):
         close()
     link = runtime.link
