@@ -133,7 +133,9 @@ def test_a_wrong_errno_fails() -> None:
 def test_a_call_that_blocks_without_an_end_time_fails() -> None:
     r = run("+0 read(4, ..., 100) = 100\n")
     assert r.error is not None
-    assert r.error.startswith("t.pkt:9: read() blocked, but the script expects it to return at once")
+    assert r.error.startswith(
+        "t.pkt:9: read() blocked, but the script expects it to return at once"
+    )
 
 
 def test_a_blocking_call_must_return_at_its_end_time() -> None:
