@@ -158,6 +158,7 @@ class _Flow:
     ts_map: dict[int, int] = field(default_factory=dict)
     ts_first: tuple[int, int] | None = None
     new_syn: bool = False  # the script sent a SYN: the stack may answer with a new ISN
+    last_tsval: int | None = None  # the stack's latest TSval, live
 
     def local_offset(self) -> int:
         """Add to a script (relative) number on the stack's side to get the live one."""
@@ -469,8 +470,8 @@ class _Runner:
         except ValueError as exc:
             raise self.fail(f"cannot build the inbound packet: {exc}") from None
         self.verbose_line(self.backend.now(), "<", format_packet(p))
+        self.anchor = self.backend.now()  # the packet leaves now (real time: before the write)
         self.backend.inject(packet)
-        self.anchor = self.backend.now()
 
     def map_inbound_option(self, o: Option, off: int, bits: int) -> Option:
         if isinstance(o, Sack):
@@ -487,6 +488,10 @@ class _Runner:
         if flow.ts_first is not None:
             script0, live0 = flow.ts_first
             return (live0 + ecr - script0) & MASK
+        if flow.last_tsval is not None:
+            # The script never named one of the stack's TSvals (its packets so
+            # far had <...>): echo the latest the stack sent.
+            return flow.last_tsval
         return ecr
 
     def inject_icmp(self, p: IcmpPacket) -> None:
@@ -518,8 +523,8 @@ class _Runner:
             body = icmp4.emit()
             packet = IPv4Header(self.remote, self.local, proto=1).emit(len(body)) + body
         self.verbose_line(self.backend.now(), "<", format_packet(p))
+        self.anchor = self.backend.now()  # the packet leaves now (real time: before the write)
         self.backend.inject(packet)
-        self.anchor = self.backend.now()
 
     # ------------------------------------------------------- outbound TCP
     def expect(self, p: TcpPacket, start: int | None, end: int | None) -> None:
@@ -613,6 +618,7 @@ class _Runner:
             script_val = _script_ts(p)
             flow = self.flow
             assert flow is not None
+            flow.last_tsval = o.tsval
             if script_val is not None:
                 flow.ts_map.setdefault(script_val, o.tsval)
                 if flow.ts_first is None:
