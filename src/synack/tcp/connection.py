@@ -138,7 +138,7 @@ def _timestamps_of(seg: Segment) -> Timestamps | None:
 def _sack_blocks_of(seg: Segment) -> tuple[tuple[int, int], ...]:
     """The segment's SACK blocks; quick for segments with no room for any."""
     opts = seg.options
-    if len(opts) <= 3 and not (opts and type(opts[-1]) is Sack):
+    if len(opts) <= 3 and not any(type(o) is Sack for o in opts):
         return ()
     return seg.sack_blocks
 
@@ -1165,7 +1165,9 @@ class Connection:
         blocks: tuple[tuple[int, int], ...] = ()
         if self.sack_ok:
             opts = seg.options
-            if len(opts) > 3 or (opts and type(opts[-1]) is Sack):
+            # Up to three options are NOP, NOP, TS (no SACK) unless one is the
+            # SACK option, in any position (RFC 2018 3 does not fix one).
+            if len(opts) > 3 or any(type(o) is Sack for o in opts):
                 blocks = seg.sack_blocks
         if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
