@@ -494,6 +494,7 @@ class Connection:
         """
         old = self.config
         new = replace(old, **changes)
+        deadline = self.next_deadline()
         late = self.state not in (S.CLOSED, S.LISTEN)
         for name in _NEGOTIATED:
             if late and getattr(new, name) != getattr(old, name):
@@ -538,6 +539,8 @@ class Connection:
             self._trace_cc(now, "reconfigure")
         if new.nodelay and not old.nodelay:
             self._wake()  # Nagle may have held a small segment back
+        if self.next_deadline() != deadline:
+            self._wake()  # an endpoint re-reads the deadline of a connection it wakes
 
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
