@@ -704,7 +704,9 @@ class _Runner:
             return
         may_block = call.end is not None
         pc = self.backend.call(op, self.event.line if self.event else 0, may_block=may_block)
-        self.anchor = pc.started_at if may_block else self.backend.now()
+        # What the call makes the stack send leaves while it runs: later events
+        # count from its start (the runner may be slow to see it return).
+        self.anchor = pc.started_at
         pc.data["spec"] = call
         pc.data["start"] = start
         if call.end is not None:
