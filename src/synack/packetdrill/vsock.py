@@ -283,6 +283,11 @@ class VirtualSockets:
         if conn is None:
             raise SysError("ENOTCONN")
         if conn.recv_available and not s.shut_rd:
+            urgent = conn.urgent_pending
+            if urgent > 1:
+                # BSD sockets (and Linux) stop a read at the urgent mark, the last
+                # urgent octet: it is read on its own (SO_OOBINLINE semantics).
+                size = min(size, urgent - 1)
             return conn.recv(size)
         if s.error:
             err, s.error = s.error, None
