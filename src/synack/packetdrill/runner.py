@@ -329,7 +329,8 @@ class _Runner:
         self.blocked: list[PendingCall] = []
         self.event: Event | None = None
         self.last_time = 0  # script time of the previous event
-        self.anchor = 0  # when the previous event actually happened
+        self.anchor = 0  # when the previous event actually began
+        self.anchor_end = 0  # ... and when it was over (a call's return)
 
     # ------------------------------------------------------------ helpers
     def fail(
@@ -414,10 +415,14 @@ class _Runner:
             return ts.usecs, ts.end
         if prev is not None and prev.inbound_packet and ev.inbound_packet:
             offset = self.last_time  # consecutive inbound packets: no drift
-        else:
-            # When the previous event happened (packetdrill's "now" once it is
-            # done), not when the runner got round to this one.
+        elif isinstance(ev.action, TcpPacket) and ev.action.direction is Direction.OUTBOUND:
+            # What the previous event made the stack send leaves once it began.
             offset = self.anchor
+        else:
+            # The script's own actions follow one another: from when the
+            # previous one was over (packetdrill's "now"), not from when the
+            # runner got round to this one.
+            offset = self.anchor_end
         end = offset + ts.end if ts.end is not None else None
         return offset + ts.usecs, end
 
@@ -470,7 +475,7 @@ class _Runner:
         except ValueError as exc:
             raise self.fail(f"cannot build the inbound packet: {exc}") from None
         self.verbose_line(self.backend.now(), "<", format_packet(p))
-        self.anchor = self.backend.now()  # the packet leaves now (real time: before the write)
+        self.anchor = self.anchor_end = self.backend.now()  # it leaves before the write
         self.backend.inject(packet)
 
     def map_inbound_option(self, o: Option, off: int, bits: int) -> Option:
@@ -523,7 +528,7 @@ class _Runner:
             body = icmp4.emit()
             packet = IPv4Header(self.remote, self.local, proto=1).emit(len(body)) + body
         self.verbose_line(self.backend.now(), "<", format_packet(p))
-        self.anchor = self.backend.now()  # the packet leaves now (real time: before the write)
+        self.anchor = self.anchor_end = self.backend.now()  # it leaves before the write
         self.backend.inject(packet)
 
     # ------------------------------------------------------- outbound TCP
@@ -574,7 +579,7 @@ class _Runner:
             except ScriptFailure as exc:
                 raise self.fail(f"error handling packet: {exc.message}", details) from None
         self.backend.wait_until(t)
-        self.anchor = t
+        self.anchor = self.anchor_end = t
 
     def adopt(self, seg: Segment, p: TcpPacket) -> bool:
         """Is ``seg`` from the connection under test? Learn its port and ISN."""
@@ -704,19 +709,21 @@ class _Runner:
             return
         may_block = call.end is not None
         pc = self.backend.call(op, self.event.line if self.event else 0, may_block=may_block)
-        # What the call makes the stack send leaves while it runs: later events
-        # count from its start (the runner may be slow to see it return).
-        self.anchor = pc.started_at
         pc.data["spec"] = call
         pc.data["start"] = start
         if call.end is not None:
             ev = self.event
             relative = ev is not None and ev.time.relative
             pc.data["end"] = start - ev.time.usecs + call.end if relative and ev else call.end
+        if not pc.done and not may_block:
+            self.backend.settle(pc, IMMEDIATE_GRACE)
+        # What the call makes the stack send leaves while it runs: packets the
+        # script expects next count from its start, its own next call from its
+        # return (or its start, for a call that blocks).
+        self.anchor = pc.started_at
+        self.anchor_end = pc.done_at if pc.done_at is not None else pc.started_at
         if not pc.done:
             if not may_block:
-                self.backend.settle(pc, IMMEDIATE_GRACE)
-            if not pc.done and not may_block:
                 raise self.fail(
                     f"{call.name}() blocked, but the script expects it to return at once "
                     f"(write '...END_TIME {call.name}(...)' for a blocking call)"
@@ -993,7 +1000,7 @@ class _Runner:
         for w in self.backend.command(parsed, cmd.text):
             self.result.warnings.append(f"{self.path}:{self.event.line if self.event else 0}: {w}")
         self.note(self.backend.now(), f"`{cmd.text}`")
-        self.anchor = self.backend.now()
+        self.anchor = self.anchor_end = self.backend.now()
 
 
 _ZERO = TimeSpec(TimeKind.ABSOLUTE)
