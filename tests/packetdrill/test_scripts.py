@@ -1,10 +1,13 @@
 """synack's packetdrill suite: every script passes on synack, and on Linux too.
 
 ``test_on_synack`` runs each script in virtual time (the whole suite takes a
-few seconds). ``test_on_linux`` runs the same scripts against the kernel, each
-in a network namespace the runner creates and deletes, several at once since
-they run in real time; a script that fails is run again (alone) before it
-counts, as real-time runs on a loaded machine can miss a deadline. Every
+few seconds), with the scripts' own timing tolerance (4 ms). ``test_on_linux``
+runs the same scripts against the kernel, each in a network namespace the
+runner creates and deletes, several at once since they run in real time. Real
+time on a shared machine is late by tens of milliseconds now and then (the
+runner's threads wait for a CPU), so there the tolerance is 25 ms (and 12.5 %
+of each interval, as in the scripts), and a script that fails is run again,
+alone, before it counts. Every
 script must pass on Linux unless ``LINUX-DEVIATIONS.md`` lists it, with the
 RFC text that makes synack's behaviour the right one; a listed script must
 still fail on Linux (the list is kept honest both ways).
@@ -24,7 +27,9 @@ HERE = Path(__file__).parent
 SCRIPTS = find_scripts([HERE])
 DEVIATIONS = HERE / "LINUX-DEVIATIONS.md"
 # Scripts run side by side on Linux: they mostly sleep, in real time.
-LINUX_JOBS = 6
+LINUX_JOBS = 4
+# The timing tolerance of real-time runs (the scripts' own is 4 ms).
+LINUX = RunOptions(linux=True, tolerance_usecs=25_000)
 
 
 def rel(path: str) -> str:
@@ -42,7 +47,7 @@ def listed_deviations() -> dict[str, str]:
 
 
 def test_the_suite_is_large_and_grouped_by_topic() -> None:
-    assert len(SCRIPTS) >= 70
+    assert len(SCRIPTS) >= 120
     topics = {Path(rel(p)).parts[0] for p in SCRIPTS}
     assert len(topics) >= 12
 
@@ -65,12 +70,12 @@ def test_on_linux() -> None:
     if os.geteuid() != 0:
         pytest.fail("--linux runs need root (CI runs as root)")
     deviations = listed_deviations()
-    results = run_many(SCRIPTS, RunOptions(linux=True), jobs=LINUX_JOBS)
+    results = run_many(SCRIPTS, LINUX, jobs=LINUX_JOBS)
     failed = {rel(r.path): r for r in results if not r.passed}
     for name in sorted(failed):
         if name not in deviations:
             # Again, alone: a real-time run on a busy machine may just be late.
-            failed[name] = run_file(str(HERE / name), RunOptions(linux=True))
+            failed[name] = run_file(str(HERE / name), LINUX)
     unexpected = [r for name, r in failed.items() if not r.passed and name not in deviations]
     assert not unexpected, "\n\n".join(r.error or r.path for r in unexpected)
     now_passing = sorted(set(deviations) - {n for n, r in failed.items() if not r.passed})
