@@ -494,7 +494,6 @@ class Connection:
         """
         old = self.config
         new = replace(old, **changes)
-        deadline = self.next_deadline()
         late = self.state not in (S.CLOSED, S.LISTEN)
         for name in _NEGOTIATED:
             if late and getattr(new, name) != getattr(old, name):
@@ -537,10 +536,9 @@ class Connection:
             self._rec.cc = cc
             self._rec.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
             self._trace_cc(now, "reconfigure")
-        if new.nodelay and not old.nodelay:
-            self._wake()  # Nagle may have held a small segment back
-        if self.next_deadline() != deadline:
-            self._wake()  # an endpoint re-reads the deadline of a connection it wakes
+        # Timers may have moved and Nagle may have held a small segment back: the
+        # driver (the endpoint) re-reads next_deadline() and segments_to_send().
+        self._wake()
 
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
@@ -1813,7 +1811,17 @@ class Connection:
 
     def _trace_cc(self, now: int, reason: str) -> None:
         if self._tracer:
-            self._trace(now, "cwnd", cwnd=self.cc.cwnd, ssthresh=self.cc.ssthresh, reason=reason)
+            rec = self._rec
+            pacing = self.cc.pacing_rate() if rec.cc_paces and self.config.pacing else None
+            self._trace(
+                now,
+                "cwnd",
+                cwnd=self.cc.cwnd,
+                ssthresh=self.cc.ssthresh,
+                reason=reason,
+                pipe=rec.pipe,
+                pacing=pacing,
+            )
 
     def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
         if self._tracer:
