@@ -242,5 +242,8 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert f"{bad}:9: read() blocked" in out
     assert "1 of 2 scripts passed on synack" in out
+    page = tmp_path / "good.html"
+    assert main(["packetdrill", "--view", str(page), str(good)]) == 0
+    assert page.read_text().lstrip().lower().startswith("<!doctype html")
     assert main(["packetdrill", str(tmp_path / "missing.pkt")]) == 2
     assert main(["packetdrill", "--allow-shell", str(good)]) == 2

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from synack.cli.base import UsageError
+from synack.cli.view import add_view_option, write_view
 from synack.packetdrill.backend import RunObserver
 from synack.packetdrill.runner import RunOptions, ScriptResult
 from synack.packetdrill.suite import describe, find_scripts, report, run_many
@@ -36,6 +38,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trace", metavar="PATH", help="write a JSON Lines trace (a directory for many scripts)"
     )
+    add_view_option(p)
     p.add_argument(
         "--tolerance-usecs", type=int, metavar="N", help="override the scripts' timing tolerance"
     )
@@ -55,7 +58,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="synack's ISN and port secret (default 1)")
 
 
-def _views(args: argparse.Namespace, path: str, many: bool) -> list[RunObserver]:
+def _target(option: str, path: str, many: bool, suffix: str) -> Path:
+    """The file for one script: the option's path, or a file in its directory."""
+    return Path(option) / f"{Path(path).stem}{suffix}" if many else Path(option)
+
+
+def _views(
+    args: argparse.Namespace, path: str, many: bool, trace: Path | None
+) -> list[RunObserver]:
     from synack.packetdrill.views import LadderView, PcapView, TraceView, VerboseView
 
     views: list[RunObserver] = []
@@ -64,11 +74,10 @@ def _views(args: argparse.Namespace, path: str, many: bool) -> list[RunObserver]
     if args.ladder:
         stack = "linux" if args.linux else "synack"
         views.append(LadderView(sys.stdout, "192.168.0.1", "192.0.2.1", stack))
-    stem = Path(path).stem
     if args.pcap:
-        views.append(PcapView(Path(args.pcap) / f"{stem}.pcap" if many else args.pcap))
-    if args.trace:
-        views.append(TraceView(Path(args.trace) / f"{stem}.jsonl" if many else args.trace))
+        views.append(PcapView(_target(args.pcap, path, many, ".pcap")))
+    if trace is not None:
+        views.append(TraceView(trace))
     return views
 
 
@@ -93,10 +102,10 @@ def run(args: argparse.Namespace) -> int:
         if reason is not None:
             raise UsageError(reason)
     many = len(paths) > 1
-    with_views = args.verbose or args.ladder or args.pcap or args.trace
+    with_views = args.verbose or args.ladder or args.pcap or args.trace or args.view
     if with_views and args.jobs > 1:
-        raise UsageError("--verbose, --ladder, --pcap and --trace need --jobs 1")
-    for target in (args.pcap, args.trace):
+        raise UsageError("--verbose, --ladder, --pcap, --trace and --view need --jobs 1")
+    for target in (args.pcap, args.trace, args.view):
         if target and many:
             Path(target).mkdir(parents=True, exist_ok=True)
     base = RunOptions(
@@ -117,9 +126,17 @@ def run(args: argparse.Namespace) -> int:
     if with_views:
         from dataclasses import replace
 
-        for path in paths:
-            opts = replace(base, observers=_views(args, path, many))
-            results.extend(run_many([path], opts, on_result=show))
+        with tempfile.TemporaryDirectory(prefix="synack-pd-") as tmp:
+            for path in paths:
+                trace: Path | None = None
+                if args.trace:
+                    trace = _target(args.trace, path, many, ".jsonl")
+                elif args.view:
+                    trace = Path(tmp) / f"{Path(path).stem}.jsonl"
+                opts = replace(base, observers=_views(args, path, many, trace))
+                results.extend(run_many([path], opts, on_result=show))
+                if args.view:
+                    write_view(trace, _target(args.view, path, many, ".html"))
     else:
         results = run_many(paths, base, jobs=args.jobs, on_result=show)
     report(results, sys.stdout)
