@@ -6,8 +6,8 @@ runs the same scripts against the kernel, each in a network namespace the
 runner creates and deletes, several at once since they run in real time. Real
 time on a shared machine is late by tens of milliseconds now and then (the
 runner's threads wait for a CPU), so there the tolerance is 25 ms (and 12.5 %
-of each interval, as in the scripts), and a script that fails is run again,
-alone, before it counts. Every
+of each interval, as in the scripts), the runner's own lateness is only a
+warning, and a script that fails is run again, alone, before it counts. Every
 script must pass on Linux unless ``LINUX-DEVIATIONS.md`` lists it, with the
 RFC text that makes synack's behaviour the right one; a listed script must
 still fail on Linux (the list is kept honest both ways).
@@ -28,6 +28,8 @@ SCRIPTS = find_scripts([HERE])
 DEVIATIONS = HERE / "LINUX-DEVIATIONS.md"
 # Scripts run side by side on Linux: they mostly sleep, in real time.
 LINUX_JOBS = 4
+# A failing script is run again, alone, this many times before it counts.
+LINUX_RETRIES = 2
 # The timing tolerance of real-time runs (the scripts' own is 4 ms).
 LINUX = RunOptions(linux=True, tolerance_usecs=25_000)
 
@@ -73,7 +75,9 @@ def test_on_linux() -> None:
     results = run_many(SCRIPTS, LINUX, jobs=LINUX_JOBS)
     failed = {rel(r.path): r for r in results if not r.passed}
     for name in sorted(failed):
-        if name not in deviations:
+        for _ in range(LINUX_RETRIES):
+            if name in deviations or failed[name].passed:
+                break
             # Again, alone: a real-time run on a busy machine may just be late.
             failed[name] = run_file(str(HERE / name), LINUX)
     unexpected = [r for name, r in failed.items() if not r.passed and name not in deviations]

@@ -102,6 +102,8 @@ class Backend(ABC):
 
     name: str
     observers: list[RunObserver]
+    real_time: bool = False
+    """True when the clock is the wall clock (the runner itself can be late)."""
     late_horizon: int = 600_000_000
     """How long past its time window an expected packet is still waited for,
     to say when it came (a long way in virtual time; a couple of seconds in

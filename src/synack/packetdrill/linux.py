@@ -93,6 +93,7 @@ class LinuxBackend(Backend):
     """The kernel's TCP behind a TUN device in a namespace of its own."""
 
     name = "linux"
+    real_time = True
     late_horizon = 2_000_000
 
     def __init__(self, settings: Settings, observers: Sequence[RunObserver] = ()) -> None:
