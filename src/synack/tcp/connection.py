@@ -109,21 +109,12 @@ class Connection(TcbNames):
     to them (:class:`~synack.tcp.tcb.TcbNames`).
     """
 
+    # fmt: off
     __slots__ = (
-        "_closed_reported",
-        "_keepalive_probes",
-        "_report",
-        "config",
-        "local",
-        "neg",
-        "passive",
-        "rcv",
-        "remote",
-        "snd",
-        "state",
-        "timers",
-        "ts",
+        "_closed_reported", "_keepalive_probes", "_report", "config", "local", "neg", "passive",
+        "rcv", "remote", "snd", "state", "timers", "ts",
     )
+    # fmt: on
 
     def __init__(
         self,

@@ -73,30 +73,13 @@ class Receiver:
     ``ts`` is the connection's Timestamps state (TS.Recent lives there).
     """
 
+    # fmt: off
     __slots__ = (
-        "_sws_floor",
-        "ack_now",
-        "ack_pending",
-        "challenge_count",
-        "challenge_start",
-        "config",
-        "eff_snd_mss",
-        "irs",
-        "last_ack_sent",
-        "neg",
-        "peer_closed",
-        "peer_fin_abs",
-        "rcv_abs",
-        "rcv_adv",
-        "rcv_nxt",
-        "rcv_up",
-        "ready",
-        "reasm",
-        "report",
-        "sack",
-        "timers",
-        "ts",
+        "_sws_floor", "ack_now", "ack_pending", "challenge_count", "challenge_start", "config",
+        "eff_snd_mss", "irs", "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs",
+        "rcv_adv", "rcv_nxt", "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
     )
+    # fmt: on
 
     def __init__(
         self,
