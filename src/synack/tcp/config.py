@@ -88,6 +88,14 @@ class Config:
     the link cuts back into MSS-sized segments: only for drivers whose link does
     that (a TAP device with TSO; see :class:`synack.wire.ip.GsoPacket`). The
     recovery layer still counts, SACKs and retransmits MSS-sized pieces."""
+    rfc5961: bool = True
+    """RFC 5961's defences against blind in-window attacks (on by default).
+
+    On: a RST or SYN must carry exactly RCV.NXT, anything else in the window only
+    draws a challenge ACK (3.2, 4.2); an ACK below SND.UNA - MAX.SND.WND is
+    dropped with a challenge ACK (5.2). Off: RFC 793's rules, for the attack lab
+    (``synack attack blind-reset``): any in-window RST or SYN resets the connection
+    and any ACK at or below SND.NXT is taken."""
     challenge_ack_limit: int = 10
     """RFC 5961 7: at most this many challenge ACKs per second per connection."""
     ttl: int = 64

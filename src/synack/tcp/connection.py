@@ -989,7 +989,7 @@ class Connection:
                 ts.ts_recent_age = now
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:
-            if seg.seq != self.rcv_nxt:
+            if seg.seq != self.rcv_nxt and cfg.rfc5961:
                 # "If the RST bit is set and the sequence number does not exactly match
                 # the next expected sequence value, yet is within the current receive
                 # window, TCP endpoints MUST send an acknowledgment (challenge ACK)".
@@ -1007,8 +1007,14 @@ class Connection:
                 self._transition(T.RCV_RST_TO_LISTEN, "SYN in SYN-RECEIVED", now)
                 self._finish(now)
                 return
-            # "TCP implementations MUST send a 'challenge ACK'" (RFC 5961 4.2).
             self._drop(now, "syn_in_window")
+            if not cfg.rfc5961:
+                # RFC 793 3.9: "If the SYN is in the window it is an error, send a
+                # reset, ... enter the CLOSED state, delete the TCB, and return."
+                self._emit(Segment(self.local[1], self.remote[1], self.snd_nxt, 0, RST), now)
+                self._on_reset(now)
+                return
+            # "TCP implementations MUST send a 'challenge ACK'" (RFC 5961 4.2).
             self._challenge_ack(now)
             return
         # fifth: check the ACK field
@@ -1123,7 +1129,7 @@ class Connection:
             self._drop(now, "ack_too_new")
             self._ack_now = True
             return False
-        if 0 < ((snd_una - self.max_snd_wnd - ack) & MASK) < _HALF:
+        if 0 < ((snd_una - self.max_snd_wnd - ack) & MASK) < _HALF and self.config.rfc5961:
             # lt(ack, SND.UNA - MAX.SND.WND)
             # RFC 5961 5.2: "(SND.UNA - MAX.SND.WND) =< SEG.ACK" or it is dropped with an ACK.
             self._drop(now, "ack_too_old")

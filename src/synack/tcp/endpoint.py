@@ -19,7 +19,7 @@ from synack.tcp.config import Config
 from synack.tcp.connection import Connection
 from synack.tcp.errors import PortInUseError
 from synack.tcp.events import Connected, Event, Tracer
-from synack.tcp.isn import IsnGenerator
+from synack.tcp.isn import IsnGenerator, IsnSource
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_addresses
@@ -94,6 +94,7 @@ class Endpoint:
         *,
         config: Config | None = None,
         isn_secret: bytes | None = None,
+        isn: IsnSource | None = None,
         port_seed: int | None = None,
         tracer: Tracer | None = None,
         name: str = "",
@@ -106,7 +107,8 @@ class Endpoint:
         self.name = name
         self.tracer = tracer
         self.counters: Counter[str] = Counter()
-        self._isn = IsnGenerator(isn_secret)
+        # RFC 6528 unless the driver supplies another generator (the attack lab does).
+        self._isn: IsnSource = isn if isn is not None else IsnGenerator(isn_secret)
         self._port_secret = (
             hashlib.blake2b(repr(port_seed).encode(), digest_size=16).digest()
             if port_seed is not None
