@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench sysdeps clean validate
+.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ sysdeps:
 	  else echo "warning: missing system tools:$$missing (tests needing them will fail)"; fi; \
 	fi
 
+# Wheels of the dependencies and extras, for the packaging test (tests/packaging), which
+# installs offline because the test process has no network.
+WHEELHOUSE := $(VENV)/wheelhouse
+$(WHEELHOUSE)/.done: pyproject.toml $(STAMP)
+	$(PY) tests/packaging/wheelhouse.py $(WHEELHOUSE)
+	touch $@
+wheelhouse: $(WHEELHOUSE)/.done
+
 demo: $(STAMP)
 	$(VENV)/bin/synack demo
 
@@ -41,7 +49,7 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: $(STAMP) sysdeps lint
+test: $(STAMP) sysdeps lint wheelhouse
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Congestion-control validation: runs the experiments, rewrites docs/congestion.md.

@@ -230,12 +230,12 @@ def test_virtual_loop_runs_plain_asyncio_sleep_instantly() -> None:
         loop.close()
 
 
-def test_closing_the_runtime_aborts_open_streams() -> None:
+def test_closing_the_runtime_without_linger_aborts_open_streams() -> None:
     async def main() -> None:
         pair = make_pair(asyncio.get_running_loop())
         await aio.start_server(_echo, port=7, runtime=pair.server)
         reader, _writer = await aio.open_connection(SERVER, 7, runtime=pair.client)
-        pair.client.close()
+        pair.client.close(linger=0)
         with pytest.raises(ConnectionAbortedError):
             await reader.read()
         await asyncio.sleep(1)

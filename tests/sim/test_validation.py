@@ -6,7 +6,6 @@ on a subset of its settings so the suite stays quick. Each run is deterministic.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -129,10 +128,9 @@ def test_validate_command_writes_the_report(
         lambda quick, seed: {"mathis": [one_row], "cubic": [], "fairness": [], "utilisation": []},
     )
     out = tmp_path / "docs" / "congestion.md"
-    parser = argparse.ArgumentParser()
-    val.configure_experiment(parser)
-    args = parser.parse_args(["validate", "--output", str(out), "--seed", "3", "--no-plots"])
-    assert val.run_experiment_command(args) == 0
+    from synack.cli import main
+
+    assert main(["experiment", "validate", "--output", str(out), "--seed", "3", "--no-plots"]) == 0
     text = out.read_text()
     assert "`synack experiment validate --seed 3`" in text
     assert "| Fake | setting | 1 | 1 | 1.00 | within 25% | pass |" in text

@@ -79,7 +79,10 @@ def get_default_runtime() -> Runtime:
 
 
 def _resolve(runtime: Runtime | None) -> Runtime:
-    return runtime if runtime is not None else get_default_runtime()
+    rt = runtime if runtime is not None else get_default_runtime()
+    if rt.closing:
+        raise OSError(errno.EBADF, "the synack runtime is closed")
+    return rt
 
 
 def sockaddr(addr: bytes, port: int) -> tuple[str, int] | tuple[str, int, int, int]:
@@ -422,6 +425,7 @@ class Server(asyncio.AbstractServer):
         self._closed = runtime.loop.create_future()
         self.transports: set[SynackTransport] = set()
         runtime.acceptors[port] = self._accept_ready
+        runtime.closables.add(self)
 
     @property
     def sockets(self) -> tuple[()]:
@@ -444,6 +448,7 @@ class Server(asyncio.AbstractServer):
         self._serving = False
         self._listener.close()
         self._runtime.acceptors.pop(self.port, None)
+        self._runtime.closables.discard(self)
         if not self._closed.done():
             self._closed.set_result(None)
 

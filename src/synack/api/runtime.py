@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
-from synack.link.device import TunTapDevice
+from synack.link.device import DEFAULT_OFFLOADS, TunTapDevice
 from synack.link.gso import coalesce, segment_all
 from synack.link.impair import ImpairedPath, Impairment
 from synack.link.netif import NetInterface
@@ -33,6 +33,8 @@ from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.state import State
 
 __all__ = [
+    "DEFAULT_LINGER",
+    "Closable",
     "ConnectionHandler",
     "DeviceLink",
     "Link",
@@ -42,6 +44,15 @@ __all__ = [
 ]
 
 _US = 1_000_000
+
+DEFAULT_LINGER: Final = 10.0
+"""Seconds :meth:`Runtime.close` (and ``Stack.close``) wait at most for closed
+connections to deliver their data and FIN before resetting what is left."""
+
+# RFC 9293 3.6: the peer has acknowledged our FIN (or the TCB is gone).
+_DELIVERED: Final = frozenset({State.FIN_WAIT_2, State.TIME_WAIT, State.CLOSED})
+# Our FIN is queued or sent, not yet acknowledged.
+_FIN_SENT: Final = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 
 
 class Link(Protocol):
@@ -64,15 +75,32 @@ class Link(Protocol):
 
 
 class ConnectionHandler(Protocol):
-    """Receives the endpoint's events for one connection (a stream transport, a socket)."""
+    """Receives the endpoint's events for one connection (a stream transport, a socket).
+
+    A handler that also has a ``close()`` method is closed that way (gracefully)
+    by :meth:`Runtime.close`.
+    """
 
     def on_event(self, event: Event) -> None: ...
+
+
+class Closable(Protocol):
+    """Something :meth:`Runtime.close` closes first (a server's listener)."""
+
+    def close(self) -> None: ...
 
 
 class Runtime:
     """One endpoint, one link, one asyncio loop; see the module docstring."""
 
-    def __init__(self, endpoint: Endpoint, link: Link, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        link: Link,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        linger: float = DEFAULT_LINGER,
+    ) -> None:
         self.endpoint = endpoint
         self.link = link
         self.loop = loop
@@ -82,8 +110,14 @@ class Runtime:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self._kick_pending = False
+        self.linger = linger
+        self._closing = False
         self._closed = False
-        self._settled: asyncio.Future[None] | None = None
+        self._closed_future: asyncio.Future[None] = loop.create_future()
+        self._linger_task: asyncio.Task[None] | None = None
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        # What else closes with the runtime (servers: their listeners).
+        self.closables: set[Closable] = set()
         self.counters: dict[str, int] = {"pumps": 0, "timer_fired": 0}
         link.attach(self)
 
@@ -152,38 +186,66 @@ class Runtime:
             while item is not None:
                 self._dispatch(*item)
                 item = endpoint.next_event()
-        waiter = self._settled
-        if waiter is not None and not waiter.done() and self._all_settled():
-            waiter.set_result(None)
+        if self._waiters:
+            self._check_waiters()
         self._arm()
 
-    def _all_settled(self) -> bool:
-        # Nothing left to deliver: every connection is gone or in TIME-WAIT (both
-        # FINs sent and acknowledged, RFC 9293 3.6).
-        return all(
-            c.state is State.CLOSED or c.state is State.TIME_WAIT
-            for c in self.endpoint.connections()
-        )
+    def _check_waiters(self) -> None:
+        still: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        for predicate, waiter in self._waiters:
+            if waiter.done():
+                continue
+            if predicate():
+                waiter.set_result(True)
+            else:
+                still.append((predicate, waiter))
+        self._waiters = still
 
-    async def settle(self, timeout: float) -> bool:
-        """Wait (at most ``timeout`` seconds) until every connection has finished closing.
+    def delivered(self, conn: Connection) -> bool:
+        """True once ``conn`` has nothing left to deliver: the peer acknowledged our FIN.
 
-        For a graceful exit: :meth:`close` aborts what is still open, so callers
-        first let closing connections send and receive their last FIN/ACKs.
-        Returns False if the time ran out first.
+        That is FIN-WAIT-2, TIME-WAIT or CLOSED (RFC 9293 3.6): every octet we
+        sent and our FIN are acknowledged. A connection the user has not closed
+        is not delivered.
         """
+        return conn.state in _DELIVERED
+
+    def all_delivered(self) -> bool:
+        """True when every connection of the endpoint is :meth:`delivered`."""
+        return all(c.state in _DELIVERED for c in self.endpoint.connections())
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        """Wait until ``predicate()`` holds after a step of the stack, at most ``timeout`` s.
+
+        Returns False if the time ran out (or the runtime closed) first.
+        """
+        if predicate():
+            return True
         if self._closed:
-            return True
-        if self._all_settled():
-            return True
-        self._settled = self.loop.create_future()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._settled), timeout)
-            return True
-        except TimeoutError:
             return False
+        waiter: asyncio.Future[bool] = self.loop.create_future()
+        self._waiters.append((predicate, waiter))
+        timer = None
+        if timeout is not None:
+            timer = self.loop.call_later(max(0.0, timeout), _resolve_false, waiter)
+        try:
+            return await asyncio.shield(waiter)
         finally:
-            self._settled = None
+            if timer is not None:
+                timer.cancel()
+            if not waiter.done():
+                waiter.set_result(False)
+
+    async def settle(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) until every connection has delivered its data.
+
+        Every connection must reach FIN-WAIT-2, TIME-WAIT or CLOSED, so a
+        connection still open keeps it waiting: call this after closing
+        connections, to be sure the peer has everything before the program goes
+        on. Returns False if the time ran out first. :meth:`close` does this
+        itself (bounded by :attr:`linger`).
+        """
+        return await self.wait_until(self.all_delivered, timeout)
 
     def _dispatch(self, conn: Connection, event: Event) -> None:
         handler = self.handlers.get(conn)
@@ -214,8 +276,72 @@ class Runtime:
 
     # ------------------------------------------------------------- lifetime
 
-    def close(self) -> None:
-        """Abort every connection, stop the timer and close the link."""
+    def close(self, linger: float | None = None) -> None:
+        """Close the stack as a process exit closes its sockets on Linux, without losing data.
+
+        Servers stop listening (connections not yet accepted are reset). Every
+        open connection is closed: gracefully (FIN after the data already
+        written) when its handler can close it and no received data is left
+        unread, otherwise with a RST (RFC 1122 4.2.2.13: a CLOSE with received
+        data pending SHOULD send a RST). The runtime then lingers, at most
+        ``linger`` seconds (default :attr:`linger`, :data:`DEFAULT_LINGER`),
+        until every connection has delivered its data and FIN
+        (:meth:`all_delivered`); what is left after that is reset and the link
+        closes. ``linger=0`` resets everything at once.
+
+        This returns at once; the lingering runs in the loop. ``await``
+        :meth:`wait_closed` (or use :meth:`aclose`) to wait for it. When
+        ``asyncio.run()`` ends right after this call, it still waits for the
+        lingering to finish: the linger task completes its bounded wait even when
+        cancelled at loop shutdown.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        wait = self.linger if linger is None else linger
+        now = self.now()
+        for closable in list(self.closables):
+            closable.close()
+        for conn in self.endpoint.connections():
+            state = conn.state
+            if state in _DELIVERED and state is not State.FIN_WAIT_2:
+                continue
+            if wait > 0 and state in _FIN_SENT:
+                continue  # closed by the user: its FIN is on its way
+            handler = self.handlers.get(conn)
+            close = getattr(handler, "close", None)
+            if (
+                wait > 0
+                and state in (State.ESTABLISHED, State.CLOSE_WAIT)
+                and close is not None
+                and not conn.recv_available
+            ):
+                close()
+            elif state is not State.FIN_WAIT_2 or wait <= 0:
+                conn.abort(now)
+        self.pump(now)
+        if wait <= 0 or self.all_delivered():
+            self._finish_close()
+            return
+        self._linger_task = self.loop.create_task(self._linger(self.loop.time() + wait))
+
+    async def _linger(self, deadline: float) -> None:
+        try:
+            while not self._closed and not self.all_delivered():
+                left = deadline - self.loop.time()
+                if left <= 0:
+                    break
+                try:
+                    await self.wait_until(self.all_delivered, left)
+                except asyncio.CancelledError:
+                    # asyncio.run() cancels every task once the program's main
+                    # coroutine returns: finish the bounded wait first, as the
+                    # kernel goes on sending after a process exits.
+                    continue
+        finally:
+            self._finish_close()
+
+    def _finish_close(self) -> None:
         if self._closed:
             return
         now = self.now()
@@ -224,14 +350,40 @@ class Runtime:
         # Send the RSTs and tell every transport/socket its connection is gone.
         self.pump(now)
         self._closed = True
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(False)
+        self._waiters = []
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.link.close()
+        if not self._closed_future.done():
+            self._closed_future.set_result(None)
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`close` has finished lingering and closed the link."""
+        await asyncio.shield(self._closed_future)
+
+    async def aclose(self, linger: float | None = None) -> None:
+        """:meth:`close`, then :meth:`wait_closed`."""
+        self.close(linger)
+        await self.wait_closed()
+
+    @property
+    def closing(self) -> bool:
+        """True once :meth:`close` was called (no new connections or listeners)."""
+        return self._closing
 
     @property
     def closed(self) -> bool:
+        """True once the link is closed (after any lingering)."""
         return self._closed
+
+
+def _resolve_false(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 class DeviceLink:
@@ -421,7 +573,7 @@ def open_tap_runtime(
     loop: asyncio.AbstractEventLoop,
     netns: str | None = None,
     gateways: Sequence[str] = (),
-    offloads: bool = False,
+    offloads: bool = DEFAULT_OFFLOADS,
     mtu: int = 1500,
     kind: str = "tap",
     config: Config | None = None,
@@ -436,7 +588,10 @@ def open_tap_runtime(
 ) -> Runtime:
     """Open (or create) a TAP/TUN device and run an endpoint with ``addrs`` behind it.
 
-    ``addrs`` are interface addresses such as ``"10.0.0.5/24"``. Unless ``config``
+    ``addrs`` are interface addresses such as ``"10.0.0.5/24"``. ``offloads``
+    (default :data:`~synack.link.device.DEFAULT_OFFLOADS`, shared with the CLI)
+    opens the device with virtio-net headers and sets its offloads to what synack
+    handles; ``offloads=False`` turns them off on the device. Unless ``config``
     is given, the endpoint's MSS comes from ``mtu``, both buffers are ``buffer``
     octets (4 MB: a TAP link's bandwidth-delay product at a few hundred MB/s and
     a millisecond, near what Linux's buffer autotuning reaches), and, when the

@@ -12,6 +12,7 @@ would not block, so ``select``/``selectors`` (and ``socketserver``) work.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import errno
@@ -69,6 +70,8 @@ class Stack:
         self.runtime = self._ready.result()
         self.closed = False
         self._owns_loop = True
+        # As on Linux, a program's end closes its connections without losing data.
+        atexit.register(self.close)
 
     @classmethod
     def sibling(
@@ -81,6 +84,7 @@ class Stack:
         stack.runtime = other.call(runtime_factory, other.loop)
         stack.closed = False
         stack._owns_loop = False
+        atexit.register(stack.close)
         return stack
 
     @classmethod
@@ -126,12 +130,22 @@ class Stack:
             fut.cancel()
             raise TimeoutError(errno.ETIMEDOUT, "timed out") from None
 
-    def close(self) -> None:
-        """Abort every connection, close the device and stop the thread."""
+    def close(self, linger: float | None = None) -> None:
+        """Close every connection without losing data, close the device and stop the thread.
+
+        Blocks while the runtime lingers (see :meth:`Runtime.close
+        <synack.api.runtime.Runtime.close>`): at most ``linger`` seconds (default
+        the runtime's :attr:`~synack.api.runtime.Runtime.linger`,
+        :data:`~synack.api.runtime.DEFAULT_LINGER`) for closed connections to
+        deliver their data and FIN; ``linger=0`` resets everything at once. A
+        stack still open when the interpreter exits is closed this way too.
+        """
         if self.closed:
             return
+        atexit.unregister(self.close)
         try:
-            self.call(self.runtime.close)
+            self.call(self.runtime.close, linger)
+            self.run(self.runtime.wait_closed())
         finally:
             self.closed = True
             if self._owns_loop:

@@ -63,14 +63,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
 
 def run(main: Coroutine[Any, Any, T], *, start: float = 0.0) -> T:
-    """Run ``main`` to completion on a fresh :class:`VirtualTimeLoop` (like :func:`asyncio.run`)."""
-    loop = VirtualTimeLoop(start)
-    try:
-        asyncio.set_event_loop(loop)
-        return loop.run_until_complete(main)
-    finally:
-        try:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
+    """Run ``main`` on a fresh :class:`VirtualTimeLoop`, exactly as :func:`asyncio.run` would.
+
+    Like ``asyncio.run``, it then cancels the tasks still pending and waits for them.
+    """
+    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start)) as runner:
+        return runner.run(main)

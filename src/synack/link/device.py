@@ -11,6 +11,12 @@ With ``offloads=True`` the device is opened with ``IFF_VNET_HDR`` and
 :meth:`TunTapDevice.read` completes, and accepts super-segments from synack
 (``gso_type`` TCPV4/TCPV6) that it cuts into MSS-sized segments itself.
 With ``offloads=False`` every packet is at most one MTU and fully checksummed.
+
+The offloads are a property of the device, not of the fd: a persistent TAP keeps
+what the last process set. So opening always sets them (``TUNSETOFFLOAD``) to
+exactly what this process handles, off included; otherwise a device left with
+checksum offload by an earlier run would hand this one packets with partial
+checksums that it cannot read.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from synack.link.netns import in_netns
 from synack.wire.checksum import ones_sum
 
 __all__ = [
+    "DEFAULT_OFFLOADS",
     "IFF_NO_PI",
     "IFF_TAP",
     "IFF_TUN",
@@ -51,6 +58,13 @@ IFF_VNET_HDR: Final = 0x4000
 TUN_F_CSUM: Final = 0x01
 TUN_F_TSO4: Final = 0x02
 TUN_F_TSO6: Final = 0x04
+
+DEFAULT_OFFLOADS: Final = True
+"""Whether synack opens TAP/TUN devices with virtio-net offloads unless told otherwise.
+
+One default for the CLI (``--no-offload`` turns it off) and the APIs
+(``open_tap_runtime(offloads=...)``, ``Stack.tap(..., offloads=...)``): offloads
+on, where the device supports them."""
 
 # <linux/virtio_net.h>: struct virtio_net_hdr (native byte order for TUN/TAP).
 VIRTIO_NET_HDR_F_NEEDS_CSUM: Final = 1
@@ -162,7 +176,7 @@ class TunTapDevice:
         name: str,
         *,
         kind: Literal["tap", "tun"] = "tap",
-        offloads: bool = False,
+        offloads: bool = DEFAULT_OFFLOADS,
         tso: bool = True,
         mtu: int = 1500,
         netns: str | None = None,
@@ -194,6 +208,10 @@ class TunTapDevice:
             if offloads:
                 fcntl.ioctl(fd, TUNSETVNETHDRSZ, struct.pack("i", VNET_HDR_LEN))
                 self.offload_flags = self._set_offloads(fd, tso)
+            else:
+                # Without a vnet header this fd cannot be told that a checksum is
+                # partial: turn off whatever offloads an earlier user left on.
+                fcntl.ioctl(fd, TUNSETOFFLOAD, 0)
             if persist:
                 fcntl.ioctl(fd, TUNSETPERSIST, 1)
         except BaseException:
@@ -215,9 +233,9 @@ class TunTapDevice:
     @staticmethod
     def _set_offloads(fd: int, tso: bool) -> int:
         choices = (
-            (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, TUN_F_CSUM | TUN_F_TSO4, TUN_F_CSUM)
+            (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, TUN_F_CSUM | TUN_F_TSO4, TUN_F_CSUM, 0)
             if tso
-            else (TUN_F_CSUM,)
+            else (TUN_F_CSUM, 0)
         )
         for flags in choices:
             try:

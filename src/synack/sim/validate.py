@@ -9,9 +9,7 @@ them all, draws the plots and writes ``docs/congestion.md``.
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +24,10 @@ from synack.tcp.config import Config
 __all__ = [
     "Row",
     "coexistence_experiment",
-    "configure_experiment",
     "cubic_response_experiment",
     "cubic_vs_newreno_experiment",
     "fairness_experiment",
     "mathis_experiment",
-    "run_experiment_command",
     "utilisation_experiment",
     "validate",
 ]
@@ -611,33 +607,3 @@ _NOTES = [
     "52 octets a segment with timestamps, excluded); queueing delay is sampled every "
     "20 ms.",
 ]
-
-
-# ------------------------------------------------------------------ CLI
-
-
-def configure_experiment(p: argparse.ArgumentParser) -> None:
-    """Options of ``synack experiment``."""
-    p.add_argument("name", choices=["validate"], help="the experiment set to run")
-    p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
-    p.add_argument(
-        "--output",
-        default="docs/congestion.md",
-        metavar="FILE.md",
-        help="where to write the report (plots go to img/ beside it)",
-    )
-    p.add_argument("--quick", action="store_true", help="a smaller set (about a minute)")
-    p.add_argument("--no-plots", action="store_true", help="skip the figures")
-
-
-def run_experiment_command(args: argparse.Namespace) -> int:
-    """``synack experiment validate``: exit status 1 if a check fails."""
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = "synack experiment validate" + (f" --seed {args.seed}" if args.seed != 1 else "")
-    if args.quick:
-        cmd += " --quick"
-    rows = validate(out, seed=args.seed, quick=args.quick, plots=not args.no_plots, command=cmd)
-    failed = [r for r in rows if not r.ok]
-    print(f"wrote {out}: {len(rows) - len(failed)} of {len(rows)} checks pass", file=sys.stderr)
-    return 1 if failed else 0

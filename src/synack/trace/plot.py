@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synack.extras import require_extra
 from synack.trace.packet import endpoint_str, peek
 from synack.wire.seq import MASK, gt, lt
 from synack.wire.tcp import ACK, FIN, SYN, flag_names
@@ -171,10 +172,9 @@ def _unbracket(endpoint: str) -> str:
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise RuntimeError("plots need matplotlib: pip install 'synack[plot]'") from exc
+    require_extra("matplotlib", extra="plot", feature="plots")
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,10 +1,8 @@
-"""The ``synack demo`` and ``synack sim`` subcommands: their options and their output.
+"""``synack sim``: a bulk transfer over a simulated link, verified with SHA-256.
 
-``synack.cli`` registers these; each pair is a ``configure(parser)`` that adds
-the options and a ``run(args) -> exit status`` that runs the simulation and
-prints. Units on the command line: ``--rtt`` milliseconds, ``--bandwidth``
-Mbit/s, probabilities in [0, 1], ``--bytes`` a count (``10M``, ``1G`` and
-``64Ki`` suffixes accepted).
+Units on the command line: ``--rtt`` milliseconds, ``--bandwidth`` Mbit/s,
+probabilities in [0, 1], ``--bytes`` a count (``10M``, ``1G`` and ``64Ki``
+suffixes accepted).
 """
 
 from __future__ import annotations
@@ -16,148 +14,29 @@ import sys
 from collections.abc import Callable
 
 from synack.cc import available as available_cc
-from synack.sim.demo import LOSABLE, run_demo
+from synack.cli.units import non_negative_float, parse_count, parse_queue, probability
+from synack.extras import require_extra
 from synack.sim.link import GilbertElliott, LinkConfig
 from synack.sim.rules import parse_rule
 from synack.sim.scenario import CLIENT_ADDR, SERVER_ADDR, SERVER_PORT, TransferResult, run_transfer
 
-__all__ = [
-    "configure_demo",
-    "configure_sim",
-    "link_from_args",
-    "parse_count",
-    "parse_queue",
-    "run_demo_command",
-    "run_sim_command",
-]
-
-_SUFFIXES = {
-    "": 1,
-    "k": 1000,
-    "m": 1000**2,
-    "g": 1000**3,
-    "ki": 1024,
-    "mi": 1024**2,
-    "gi": 1024**3,
-}
-
-
-def parse_count(text: str) -> int:
-    """``10000``, ``10M``, ``1G``, ``64Ki`` (optionally ending in ``B``) as an int."""
-    t = text.strip().lower().replace("_", "")
-    if t.endswith("b"):
-        t = t[:-1]
-    i = len(t)
-    while i and not t[i - 1].isdigit():
-        i -= 1
-    number, suffix = t[:i], t[i:]
-    if suffix not in _SUFFIXES or not number:
-        raise argparse.ArgumentTypeError(f"not a count: {text!r} (try 10M, 1G, 64Ki)")
-    try:
-        value = float(number) * _SUFFIXES[suffix]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a count: {text!r}") from None
-    if value < 0 or value != int(value):
-        raise argparse.ArgumentTypeError(f"not a whole non-negative count: {text!r}")
-    return int(value)
-
-
-def parse_queue(text: str) -> tuple[int | None, int | None]:
-    """``100`` or ``100p`` packets; ``64KB``/``150000B`` bytes -> (packets, bytes)."""
-    t = text.strip().lower()
-    if t.endswith("p"):
-        return parse_count(t[:-1]), None
-    if t.endswith("b"):
-        return None, parse_count(t)
-    return parse_count(t), None
-
-
-def _probability(text: str) -> float:
-    try:
-        p = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a probability: {text!r}") from None
-    if not 0.0 <= p <= 1.0:
-        raise argparse.ArgumentTypeError(f"probability must be in [0, 1], got {p}")
-    return p
+__all__ = ["configure", "link_from_args", "run", "summary_lines"]
 
 
 def _burst(text: str) -> GilbertElliott:
     rate, _, length = text.partition(":")
     try:
-        return GilbertElliott.from_rate(_probability(rate), float(length) if length else 3.0)
+        return GilbertElliott.from_rate(probability(rate), float(length) if length else 3.0)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
-# ----------------------------------------------------------------------- demo
-
-
-def configure_demo(p: argparse.ArgumentParser) -> None:
-    """The options of ``synack demo``."""
-    p.add_argument("--client-isn", type=int, default=1000, help="client ISN (default 1000)")
-    p.add_argument("--server-isn", type=int, default=5000, help="server ISN (default 5000)")
-    p.add_argument("--random-isn", action="store_true", help="choose ISNs per RFC 6528 instead")
-    p.add_argument(
-        "--lose",
-        choices=sorted(LOSABLE),
-        help="drop the first segment of this kind; shows the timeout and the retransmission",
-    )
-    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
-    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
-    p.add_argument(
-        "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"
-    )
-    p.add_argument(
-        "-v", "--verbose", action="store_true", help="show windows, options and packet sizes"
-    )
-    p.add_argument("--no-time", action="store_true", help="leave out the timestamps")
-    p.add_argument(
-        "--delay", type=_positive_float, default=10.0, help="one-way delay in ms (default 10)"
-    )
-
-
-def run_demo_command(args: argparse.Namespace) -> int:
-    """Run ``synack demo``."""
-    try:
-        result = run_demo(
-            client_isn=args.client_isn,
-            server_isn=args.server_isn,
-            random_isn=args.random_isn,
-            lose=args.lose,
-            pcap=args.pcap,
-            trace=args.trace,
-            relative=args.relative,
-            timestamps=not args.no_time,
-            verbose=args.verbose,
-            delay_us=round(args.delay * 1000),
-        )
-    except ValueError as exc:
-        print(f"synack demo: {exc}", file=sys.stderr)
-        return 2
-    sys.stdout.write(result.text())
-    return 0 if result.ok else 1
-
-
-# ------------------------------------------------------------------------ sim
-
-
-def configure_sim(p: argparse.ArgumentParser) -> None:
+def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack sim``."""
     p.add_argument("--bytes", type=parse_count, default=10_000_000, help="bytes to send (10M)")
-    p.add_argument("--rtt", type=_positive_float, default=20.0, help="round-trip time in ms")
+    p.add_argument("--rtt", type=non_negative_float, default=20.0, help="round-trip time in ms")
     p.add_argument(
-        "--bandwidth", type=_positive_float, default=0.0, help="Mbit/s each way (0: unlimited)"
+        "--bandwidth", type=non_negative_float, default=0.0, help="Mbit/s each way (0: unlimited)"
     )
     p.add_argument(
         "--queue",
@@ -166,7 +45,7 @@ def configure_sim(p: argparse.ArgumentParser) -> None:
         metavar="N|Np|NB",
         help="drop-tail queue: N packets, or a size in bytes like 64KB (default unbounded)",
     )
-    p.add_argument("--loss", type=_probability, default=0.0, help="Bernoulli loss probability")
+    p.add_argument("--loss", type=probability, default=0.0, help="Bernoulli loss probability")
     p.add_argument(
         "--burst-loss",
         type=_burst,
@@ -176,15 +55,15 @@ def configure_sim(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--periodic-loss", type=int, default=0, metavar="N", help="drop every Nth packet"
     )
-    p.add_argument("--reorder", type=_probability, default=0.0, help="reordering probability")
+    p.add_argument("--reorder", type=probability, default=0.0, help="reordering probability")
     p.add_argument(
         "--reorder-delay",
-        type=_positive_float,
+        type=non_negative_float,
         default=1.0,
         help="extra delay of a reordered packet, ms",
     )
-    p.add_argument("--duplicate", type=_probability, default=0.0, help="duplication probability")
-    p.add_argument("--corrupt", type=_probability, default=0.0, help="bit-corruption probability")
+    p.add_argument("--duplicate", type=probability, default=0.0, help="duplication probability")
+    p.add_argument("--corrupt", type=probability, default=0.0, help="bit-corruption probability")
     p.add_argument("--mtu", type=int, help="link MTU in bytes (the MSS follows it)")
     p.add_argument(
         "--drop",
@@ -203,7 +82,7 @@ def configure_sim(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
     p.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=non_negative_float,
         default=3600.0,
         help="simulated seconds to give up after",
     )
@@ -338,7 +217,7 @@ def _progress_bar(total: int) -> tuple[Callable[[int, int, int], None], Callable
     return update, bar.stop
 
 
-def run_sim_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``synack sim``."""
     try:
         forward, backward = link_from_args(args)
@@ -347,6 +226,7 @@ def run_sim_command(args: argparse.Namespace) -> int:
         return 2
     plot = None
     if args.plot:
+        require_extra("matplotlib", extra="plot", feature="plots")  # before a long run
         from synack.trace.plot import PlotData
 
         plot = PlotData()

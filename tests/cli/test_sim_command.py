@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from synack.sim.commands import (
-    configure_demo,
-    configure_sim,
-    link_from_args,
-    parse_count,
-    parse_queue,
-    run_demo_command,
-    run_sim_command,
-)
+from synack.cli.demo import configure as configure_demo
+from synack.cli.demo import run as run_demo_command
+from synack.cli.sim import configure as configure_sim
+from synack.cli.sim import link_from_args
+from synack.cli.sim import run as run_sim_command
+from synack.cli.units import parse_count, parse_queue
 
 SIM_JSON_KEYS = {
     "bytes_sent",

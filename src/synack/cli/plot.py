@@ -1,4 +1,4 @@
-"""The ``synack plot`` subcommand: PNG plots from a JSON Lines trace file."""
+"""``synack plot``: PNG plots from a JSON Lines trace file."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from synack.extras import require_extra
 from synack.trace.jsonl import read_jsonl
 
-__all__ = ["configure_plot", "run_plot_command"]
+__all__ = ["configure", "run"]
 
 _KINDS = ("all", "seq", "cwnd")
 
 
-def configure_plot(p: argparse.ArgumentParser) -> None:
+def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack plot``."""
     p.add_argument("trace", help="a JSON Lines trace (synack sim/demo --trace FILE)")
     p.add_argument("-o", "--output", help="PNG file (default: the trace's name with .png)")
@@ -26,8 +27,9 @@ def configure_plot(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", help="a title above the plot")
 
 
-def run_plot_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``synack plot``."""
+    require_extra("matplotlib", extra="plot", feature="plots")
     from synack.trace.plot import PlotData, cwnd_graph, plot_transfer, stevens_graph
 
     source = Path(args.trace)

@@ -1,0 +1,37 @@
+"""The registry of ``synack`` subcommands: one line each.
+
+To add a subcommand, write a module under ``synack.cli`` with
+``configure(parser: argparse.ArgumentParser) -> None`` and
+``run(args: argparse.Namespace) -> int``, and add one :class:`Command` line
+below. A two-word name (``"experiment sweep"``) puts it in a group of
+:data:`GROUPS`. The order here is the order of ``synack --help``.
+"""
+
+from __future__ import annotations
+
+from synack.cli.base import Command
+
+__all__ = ["COMMANDS", "GROUPS"]
+
+# Groups of subcommands (``synack experiment validate``): name -> help line.
+GROUPS: dict[str, str] = {
+    "experiment": "congestion-control experiments on the simulator",
+}
+
+# fmt: off
+COMMANDS: tuple[Command, ...] = (
+    # On the simulator.
+    Command("demo", "synack.cli.demo", "a TCP connection on the simulator: handshake, data, close, as a ladder diagram"),
+    Command("sim", "synack.cli.sim", "a verified bulk transfer over a simulated link with delay, loss, reordering, ..."),
+    Command("experiment validate", "synack.cli.experiment.validate", "congestion-control validation (Mathis, PFTK, CUBIC, fairness, utilisation): a Markdown report"),
+    # Traces and the wire format.
+    Command("plot", "synack.cli.plot", "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG"),
+    Command("handshake", "synack.cli.handshake", "compute a TCP three-way handshake with the wire layer alone, one line per segment"),
+    # Over a real TAP device.
+    Command("serve", "synack.cli.serve", "serve echo, discard or http (files) over a TAP device"),
+    Command("get", "synack.cli.get", "HTTP GET a URL over a TAP device"),
+    Command("send", "synack.cli.send", "send N bytes to ADDR:PORT over a TAP device and report"),
+    Command("connect", "synack.cli.connect", "netcat-like: stdin/stdout to ADDR:PORT over a TAP device"),
+    Command("netns", "synack.cli.netns", "create or delete a private namespace with a TAP device for synack"),
+)
+# fmt: on

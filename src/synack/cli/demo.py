@@ -1,0 +1,57 @@
+"""``synack demo``: the textbook connection on the simulator, as a ladder diagram."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from synack.cli.units import non_negative_float
+from synack.sim.demo import LOSABLE, run_demo
+
+__all__ = ["configure", "run"]
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """The options of ``synack demo``."""
+    p.add_argument("--client-isn", type=int, default=1000, help="client ISN (default 1000)")
+    p.add_argument("--server-isn", type=int, default=5000, help="server ISN (default 5000)")
+    p.add_argument("--random-isn", action="store_true", help="choose ISNs per RFC 6528 instead")
+    p.add_argument(
+        "--lose",
+        choices=sorted(LOSABLE),
+        help="drop the first segment of this kind; shows the timeout and the retransmission",
+    )
+    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
+    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
+    p.add_argument(
+        "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="show windows, options and packet sizes"
+    )
+    p.add_argument("--no-time", action="store_true", help="leave out the timestamps")
+    p.add_argument(
+        "--delay", type=non_negative_float, default=10.0, help="one-way delay in ms (default 10)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``synack demo``."""
+    try:
+        result = run_demo(
+            client_isn=args.client_isn,
+            server_isn=args.server_isn,
+            random_isn=args.random_isn,
+            lose=args.lose,
+            pcap=args.pcap,
+            trace=args.trace,
+            relative=args.relative,
+            timestamps=not args.no_time,
+            verbose=args.verbose,
+            delay_us=round(args.delay * 1000),
+        )
+    except ValueError as exc:
+        print(f"synack demo: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.text())
+    return 0 if result.ok else 1

@@ -1,0 +1,1 @@
+"""``synack experiment ...``: experiments on the simulator, one module per subcommand."""

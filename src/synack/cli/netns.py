@@ -1,0 +1,54 @@
+"""``synack netns up|down``: a private network namespace with a TAP device for synack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from synack.link.netns import NetnsLab, netns_exists
+
+__all__ = ["configure", "run"]
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """The options of ``synack netns``."""
+    p.add_argument("action", choices=["up", "down"], help="create or delete")
+    p.add_argument("name", help="namespace name")
+    p.add_argument("--tap", default="tap0", help="TAP device inside it (default tap0)")
+    p.add_argument(
+        "--kernel-addr",
+        action="append",
+        metavar="ADDR/PREFIX",
+        help="the kernel's address on the TAP (repeatable; default 10.0.0.1/24 and fd00::1/64)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``synack netns``."""
+    lab = NetnsLab(args.name, tap=args.tap)
+    if args.kernel_addr:
+        lab.kernel_addrs = tuple(args.kernel_addr)
+    if args.action == "down":
+        if not netns_exists(args.name):
+            print(f"synack netns: no namespace {args.name!r}", file=sys.stderr)
+            return 1
+        lab.down()
+        print(f"deleted namespace {args.name}")
+        return 0
+    if netns_exists(args.name):
+        print(f"synack netns: namespace {args.name!r} exists already", file=sys.stderr)
+        return 1
+    try:
+        lab.up()
+    except Exception as exc:
+        print(f"synack netns: {exc}", file=sys.stderr)
+        return 1
+    kaddrs = ", ".join(lab.kernel_addrs)
+    print(f"namespace {args.name}: {args.tap} with kernel address {kaddrs}")
+    print("next:")
+    print(
+        f"  synack serve --netns {args.name} --tap {args.tap} --addr 10.0.0.5/24 --port 80 http ."
+    )
+    print(f"  ip netns exec {args.name} curl -o /dev/null http://10.0.0.5/FILE")
+    print(f"  synack netns down {args.name}")
+    return 0
