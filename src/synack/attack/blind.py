@@ -54,6 +54,7 @@ class _Session:
     server: StreamReceiver
     server_ep: Endpoint
     sport: int
+    rcv_nxt_at_attack: int = 0
 
 
 def _session(
@@ -108,7 +109,14 @@ def _session(
     client.start(0)
     client_node.call(0, lambda now: None)  # send the SYN
     assert client.conn is not None
-    return _Session(lab, client, server, server_ep, client.conn.local[1])
+    session = _Session(lab, client, server, server_ep, client.conn.local[1])
+
+    def note_rcv_nxt(now: int) -> None:  # the referee's record, for the plot
+        if server.conn is not None:
+            session.rcv_nxt_at_attack = server.conn.rcv_nxt
+
+    lab.sim.at(ATTACK_START, note_rcv_nxt)
+    return session
 
 
 def _secret(seed: int, role: str) -> bytes:
@@ -180,6 +188,8 @@ def run_blind_reset(
         index = program.log.index_of(info.seq) if info is not None else None
         verdict["t"] = now
         verdict["attempt"] = index or program.log.count
+        if s.server.conn is not None:
+            verdict["rcv_nxt"] = s.server.conn.rcv_nxt
         lab.note(
             now,
             f"referee: RST #{verdict['attempt']:,} (Seq={info.seq if info else '?'}) "
@@ -234,9 +244,14 @@ def run_blind_reset(
         from synack.attack.plots import plot_spray
 
         plot_spray(
-            [program.first_seq, window, program.log.count],
-            window,
-            outputs.plot,
+            first_seq=program.first_seq,
+            step=window,
+            count=program.log.count,
+            per_step=1,
+            rcv_nxt=verdict.get("rcv_nxt", s.rcv_nxt_at_attack),
+            window=window,
+            hit=attempts if success else None,
+            path=outputs.plot,
             title=f"blind-reset, window {window:,}, RFC 5961 {'on' if rfc5961 else 'off'}",
         )
     return AttackResult(
@@ -335,6 +350,7 @@ def run_blind_inject(
             return
         verdict["accepted"] = int(m.group(1))
         verdict["accepted_t"] = now
+        verdict["rcv_nxt"] = rcv_nxt
         where = "held out of order, ahead of RCV.NXT" if held else "in order"
         lab.note(
             now,
@@ -429,9 +445,14 @@ def run_blind_inject(
         from synack.attack.plots import plot_spray
 
         plot_spray(
-            [program.first_seq, window, program.log.count],
-            window,
-            outputs.plot,
+            first_seq=program.first_seq,
+            step=window,
+            count=program.log.count,
+            per_step=program.per_slot,
+            rcv_nxt=verdict.get("rcv_nxt", s.rcv_nxt_at_attack),
+            window=window,
+            hit=verdict.get("accepted"),
+            path=outputs.plot,
             title=f"blind-inject, window {window:,}, RFC 5961 {'on' if rfc5961 else 'off'}",
         )
     return AttackResult(

@@ -195,8 +195,6 @@ def run_syn_flood(
         if info is None or info.flags & (SYN | ACK | RST) != SYN:
             return
         full = len(listener) >= listener.backlog
-        if now % 1_000_000 < 2_000 or not stats.backlog:
-            stats.backlog.append((now, len(listener)))
         if not warm <= now < warm + span:
             return
         if info.src == client_addr:
@@ -211,6 +209,13 @@ def run_syn_flood(
             stats.flood_refused += full
 
     lab.links["internet->server"].observers.append(referee)
+
+    def sample(now: int) -> None:  # the listen queue, twice a second, for the plot
+        stats.backlog.append((now, len(listener)))
+        if now + 500_000 <= end:
+            lab.sim.at(now + 500_000, sample)
+
+    lab.sim.at(0, sample)
     program = SynFlooder(dst=str_to_addr(SERVER_ADDR), dport=PORT, rate=rate, until=end, seed=seed)
     lab.add_attacker(program, start=0)
     lab.run(until=end)
