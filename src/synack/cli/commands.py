@@ -23,6 +23,7 @@ COMMANDS: tuple[Command, ...] = (
     # On the simulator.
     Command("demo", "synack.cli.demo", "a TCP connection on the simulator: handshake, data, close, as a ladder diagram"),
     Command("sim", "synack.cli.sim", "a verified bulk transfer over a simulated link with delay, loss, reordering, ..."),
+    Command("attack", "synack.cli.attack", "classic TCP attacks on the simulator (ISN prediction, blind reset and injection, SYN flood), measured"),
     Command("experiment validate", "synack.cli.experiment.validate", "congestion-control validation (Mathis, PFTK, CUBIC, fairness, utilisation): a Markdown report"),
     # Traces and the wire format.
     Command("plot", "synack.cli.plot", "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG"),
