@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse
+.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse attacks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: $(STAMP) sysdeps lint wheelhouse
 # Congestion-control validation: runs the experiments, rewrites docs/congestion.md.
 validate: $(STAMP)
 	$(VENV)/bin/synack experiment validate
+
+# The attack lab's report: every scenario over many seeds, rewrites docs/attacks.md.
+attacks: $(STAMP)
+	$(VENV)/bin/synack attack all --report
 
 bench: $(STAMP) sysdeps
 	$(PY) bench/run.py

@@ -152,7 +152,8 @@ class IsnPredictor:
 
     # ------------------------------------------------------------- steps
     def start(self, host: OffPathHost, now: int) -> None:
-        host.note(now, f"probes the service {self.probes} times to learn its ISNs")
+        times = "once" if self.probes == 1 else f"{self.probes} times"
+        host.note(now, f"probes the service {times} to learn its ISNs")
         for i in range(self.probes):
             host.at(now + i * self.probe_interval, partial(self._probe, host))
 
