@@ -53,19 +53,25 @@ BSD_STEP: Final = 64_000
 
 
 class AttemptLog:
-    """The attempts a program sent, in order: key -> 1-based index (first sending)."""
+    """The attempts a program sent, in order: key -> 1-based index (first sending), and when."""
 
     def __init__(self) -> None:
         self._index: dict[Hashable, int] = {}
+        self._times: list[int] = []
         self.count = 0
 
-    def add(self, key: Hashable) -> None:
+    def add(self, key: Hashable, now: int) -> None:
         self.count += 1
         self._index.setdefault(key, self.count)
+        self._times.append(now)
 
     def index_of(self, key: Hashable) -> int | None:
         """The attempt number of ``key``, or ``None`` if it was never sent."""
         return self._index.get(key)
+
+    def time_of(self, index: int) -> int:
+        """When attempt number ``index`` (1-based) was sent, in microseconds."""
+        return self._times[index - 1]
 
 
 def counter_guesses(last: int, step: int = BSD_STEP) -> Iterator[int]:
@@ -207,7 +213,7 @@ class IsnPredictor:
 
     def _guess(self, host: OffPathHost, now: int, i: int) -> None:
         ack = (self.predictions[i] + 1) & MASK
-        self.log.add(ack)
+        self.log.add(ack, now)
         seg = Segment(
             self.trusted_port,
             self.service_port,
@@ -280,7 +286,7 @@ class ResetSprayer(_Blind):
         for _ in range(min(self.rate // 1000, self.count - self._sent)):
             seq = (self.first_seq + self._sent * self.window) & MASK
             self._sent += 1
-            self.log.add(seq)
+            self.log.add(seq, now)
             host.send(self.src, self.dst, Segment(self.sport, self.dport, seq, 0, self.flags))
         if self._sent < self.count:
             host.at(now + 1000, lambda t: self._burst(host, t))
@@ -365,7 +371,7 @@ class DataInjector(_Blind):
         for _ in range(min(self.rate // 1000, self.count - self._sent)):
             seg = self.segment(self._sent)
             self._sent += 1
-            self.log.add(self._sent)
+            self.log.add(self._sent, now)
             host.send(self.src, self.dst, seg)
         if self._sent < self.count:
             host.at(now + 1000, lambda t: self._burst(host, t))
@@ -418,7 +424,7 @@ class SynFlooder(_Blind):
                 r.randrange(1, 255),
             ]
         )
-        self.log.add(self.log.count + 1)
+        self.log.add(self.log.count + 1, now)
         seg = _syn(r.randrange(1024, 65536), self.dport, r.getrandbits(32))
         host.send(src, self.dst, seg)
         self._next(host, now)

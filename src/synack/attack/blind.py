@@ -190,9 +190,10 @@ def run_blind_reset(
         verdict["attempt"] = index or program.log.count
         if s.server.conn is not None:
             verdict["rcv_nxt"] = s.server.conn.rcv_nxt
-        lab.note(
+        k = verdict["attempt"]
+        lab.verdict(
             now,
-            f"referee: RST #{verdict['attempt']:,} (Seq={info.seq if info else '?'}) "
+            f"RST #{k:,} (sent at {_t(program.log.time_of(k))}, Seq={info.seq if info else '?'}) "
             "was in the window: the server's side of the session is gone",
         )
         lab.sim.at(now + AFTER, lambda t: lab.sim.stop())
@@ -377,10 +378,11 @@ def run_blind_inject(
         verdict["attempt"] = int(m.group(1)) if m else verdict.get("accepted", program.log.count)
         shown.append(bytes(data[max(0, bad - 40) : bad + 60]))
         lab.note(now, f"server: recv() -> ...{_show(shown[0])}...")
-        lab.note(
+        k = verdict["attempt"]
+        lab.verdict(
             now,
-            f"referee: the application read the attacker's bytes (segment "
-            f"#{verdict['attempt']:,}) at stream offset {bad:,}",
+            f"the application read the attacker's bytes (segment #{k:,}, sent at "
+            f"{_t(program.log.time_of(k))}) at stream offset {bad:,}",
         )
         lab.sim.at(now + AFTER, lambda t: lab.sim.stop())
 
@@ -473,6 +475,10 @@ def run_blind_inject(
             "inject_time_us": verdict.get("t"),
         },
     )
+
+
+def _t(us: int) -> str:
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
 
 def _challenge_acks(s: _Session) -> int:

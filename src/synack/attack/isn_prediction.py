@@ -145,9 +145,11 @@ def run_isn_prediction(
         ack = peek(lab.last_delivered["server"])
         if ack is not None:
             run.attempt = program.log.index_of(ack.ack)
-            lab.note(
+            sent = program.log.time_of(run.attempt) if run.attempt else 0
+            lab.verdict(
                 lab.sim.now,
-                f"referee: the attacker's guess #{run.attempt} (Ack={ack.ack}) was right",
+                f"the attacker's guess #{run.attempt} (sent at {sent // 1_000_000}."
+                f"{sent % 1_000_000:06d}, Ack={ack.ack}) was right",
             )
         lab.sim.at(lab.sim.now + 200_000, lambda now: lab.sim.stop())
 

@@ -111,6 +111,9 @@ class Excerpt:
         self.head = head
         self.important = important or (lambda record: record.get("ev") == "state")
         self._shown = 0
+        self._mute = False
+        self._muted = 0
+        self._muted_from = 0
         self._held: deque[tuple[int, str, tuple[Any, ...]]] = deque(maxlen=tail)
         self._skipped_attack = 0
         self._skipped_other = 0
@@ -119,6 +122,11 @@ class Excerpt:
     # ------------------------------------------------------------ inputs
     def observe(self, now: int, link: str, what: str, packet: bytes, detail: str | None) -> None:
         """Link observer."""
+        if self._mute and link in self.attacker_links:
+            if what == "send":
+                self._muted += 1
+                self._muted_from = now
+            return
         if self._shown >= self.head:
             self._hold(now, "obs", (now, link, what, packet, detail))
             return
@@ -150,6 +158,19 @@ class Excerpt:
     def finish(self) -> None:
         """Show whatever is held back (call at the end of the run)."""
         self.flush()
+        if self._muted:
+            self.ladder.note(
+                self._muted_from,
+                f"      ... {self._muted:,} more attacker's segments after the verdict, not "
+                "shown (it cannot know that it has won) ...",
+            )
+            self._muted = 0
+
+    def mute_attacker(self, now: int) -> None:
+        """From now on count the attacker's segments instead of showing them (after a verdict)."""
+        self.flush()
+        self._mute = True
+        self._muted_from = now
 
     def flush(self) -> None:
         """Count what was skipped, replay what is held, show the next ``head`` in full."""
@@ -246,6 +267,11 @@ class Lab:
         self.excerpt.trace(record)
         if self._jsonl is not None:
             self._jsonl(record)
+
+    def verdict(self, t: int, text: str) -> None:
+        """The referee's finding: a note; the attacker's later segments are only counted."""
+        self.note(t, f"referee: {text}")
+        self.excerpt.mute_attacker(t)
 
     def note(self, t: int, text: str) -> None:
         """A line of narration in the ladder diagram."""

@@ -159,8 +159,17 @@ def run_syn_flood(
             return shown["n"] <= SHOWN_CLIENT_CHANGES
         return False
 
+    def narrate(record: Record) -> str | None:
+        # While the ladder follows the client, say when its SYN finds the queue full.
+        if record.get("reason") != "backlog_full" or shown["n"] > SHOWN_CLIENT_CHANGES:
+            return None
+        info = peek(lab.last_delivered.get("server", b""))
+        if info is None or info.src != str_to_addr(CLIENT_ADDR):
+            return None
+        return f"server: the listen queue is full ({backlog} half-open): the client's SYN is dropped"
+
     names = {CLIENT_ADDR: "Client", SERVER_ADDR: "Server", ATTACKER_ADDR: "Attacker"}
-    lab = Lab(seed, names, outputs=outputs, important=important)
+    lab = Lab(seed, names, outputs=outputs, important=important, narrate=narrate)
     stats = FloodStats()
     server_ep = Endpoint(
         [SERVER_ADDR],
@@ -250,7 +259,8 @@ def run_syn_flood(
         "SYN cookies off",
         f"  Attacker {ATTACKER_ADDR}: {rate:g} SYNs a second from random spoofed addresses "
         "in 198.18.0.0/15 (nobody answers the SYN-ACKs)",
-        f"  Client {CLIENT_ADDR}: {legit_rate:g} connection attempts a second from "
+        f"  Client {CLIENT_ADDR}: {legit_rate:g} connection attempt"
+        f"{'' if legit_rate == 1 else 's'} a second from "
         f"{warm / 1e6:g} s for {span / 1e6:g} s, each giving up after {give_up / 1e6:g} s "
         f"(SYNs at {', '.join(f'{t / 1e6:g}' for t in times)} s)",
     ]
