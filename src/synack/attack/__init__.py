@@ -21,6 +21,7 @@ runs every scenario over many seeds and writes docs/attacks.md.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,6 @@ class Scenario:
     def run(self, **options: Any) -> AttackResult:
         """Run the scenario with ``options`` (keyword arguments of its runner)."""
         module, _, func = self.runner.rpartition(".")
-        import importlib
-
         fn: Callable[..., AttackResult] = getattr(importlib.import_module(module), func)
         return fn(**options)
 

@@ -51,6 +51,7 @@ class Check:
     ok: bool
     z: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    seeds: str = ""
 
 
 def _fmt(x: float) -> str:
@@ -111,9 +112,12 @@ def isn_experiment(isn: str, seeds: Sequence[int]) -> Check:
         est = estimate([r.attempts for r in results if r.success])
         expected = expected_guesses(isn, gap=cfg["gap_us"], jitter=cfg["jitter_us"], noise=0.0)
         wins = sum(r.success for r in results)
-        return _mean_check(
+        check = _mean_check(
             "isn-prediction", setting, est, expected, wins, attempts=[r.attempts for r in results]
         )
+        p = success_probability(isn, budget=cfg["budget"], jitter=cfg["jitter_us"])
+        check.model += f"; P(success) {p:.3f}"
+        return check
     p = success_probability(isn, budget=cfg["budget"], jitter=cfg["jitter_us"])
     return _none_check("isn-prediction", setting, results, p)
 
@@ -213,8 +217,37 @@ def _plan(quick: bool) -> dict[str, list[Callable[[], Check]]]:
     isn_runs = {"counter": 200 // n, "clock": 200 // n, "rfc6528": 50 // n, "random": 50 // n}
     reset_windows = RESET_WINDOWS[-2:] if quick else RESET_WINDOWS
     rates = FLOOD_RATES[1::2] if quick else FLOOD_RATES
-    seeds = range(1, 1000)
     few = 1 if quick else 3
+    return {
+        section: [_with_seeds(fn, 1000 * i) for i, fn in enumerate(fns)]
+        for section, fns in _rows(quick, n, isn_runs, reset_windows, rates, few).items()
+    }
+
+
+def _with_seeds(fn: partial[Check], offset: int) -> Callable[[], Check]:
+    """Give each row its own seeds (1000 apart), so that no two rows share a random draw."""
+    *args, seeds = fn.args
+    shifted = range(seeds.start + offset, seeds.stop + offset)
+
+    def run() -> Check:
+        check = fn.func(*args, shifted)
+        check.seeds = (
+            f"{shifted.start}-{shifted.stop - 1}" if len(shifted) > 1 else f"{shifted.start}"
+        )
+        return check
+
+    return run
+
+
+def _rows(
+    quick: bool,
+    n: int,
+    isn_runs: dict[str, int],
+    reset_windows: tuple[int, ...],
+    rates: tuple[float, ...],
+    few: int,
+) -> dict[str, list[partial[Check]]]:
+    seeds = range(1, 1000)
     return {
         "isn-prediction": [partial(isn_experiment, isn, seeds[:k]) for isn, k in isn_runs.items()],
         "blind-reset": [

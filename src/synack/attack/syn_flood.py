@@ -166,7 +166,9 @@ def run_syn_flood(
         info = peek(lab.last_delivered.get("server", b""))
         if info is None or info.src != str_to_addr(CLIENT_ADDR):
             return None
-        return f"server: the listen queue is full ({backlog} half-open): the client's SYN is dropped"
+        return (
+            f"server: the listen queue is full ({backlog} half-open): the client's SYN is dropped"
+        )
 
     names = {CLIENT_ADDR: "Client", SERVER_ADDR: "Server", ATTACKER_ADDR: "Attacker"}
     lab = Lab(seed, names, outputs=outputs, important=important, narrate=narrate)
