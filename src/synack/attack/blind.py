@@ -355,7 +355,7 @@ def run_blind_inject(
         where = "held out of order, ahead of RCV.NXT" if held else "in order"
         lab.note(
             now,
-            f"server: takes segment #{verdict['accepted']:,} (Seq={info.seq} "
+            f"referee: the server takes segment #{verdict['accepted']:,} (Seq={info.seq} "
             f"Ack={info.ack}) into its receive buffer, {where}",
         )
 

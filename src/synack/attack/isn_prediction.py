@@ -232,8 +232,12 @@ def run_isn_prediction(
     p = success_probability(isn, budget=budget, jitter=jitter)
     summary = [
         f"  result      {verdict}",
-        f"  guesses     {attempts:,} sent"
-        + (f" (the right one was #{run.attempt:,})" if run.attempt else "")
+        "  guesses     "
+        + (
+            f"#{run.attempt:,} was right (of {program.log.count:,} sent)"
+            if run.attempt
+            else f"{program.log.count:,} sent, none right"
+        )
         + f"; expected {_fmt(expected)} on average for {isn}",
         f"  success     P = {_fmt_p(p)} with {budget:,} guesses (analytic)",
     ]
