@@ -201,7 +201,9 @@ default SYN-ACK retries (7, so an unanswered half-open connection lives
 half-open lifetime after the flood starts, for one more lifetime, a client
 tries to connect once a second on average (Poisson), giving up after 3 SYN
 retransmissions (SYNs at 0, 1, 3 and 7 s, given up at 15 s). The referee notes,
-for every SYN the server receives, whether its listen queue is full.
+for every SYN the server receives, whether its listen queue is full. (The
+report's runs measure for four lifetimes after two: the queue frees in bursts,
+one lifetime after it filled, and those take a few lifetimes to even out.)
 
 **The model.** The queue is Erlang's loss system (A. K. Erlang, 1917): c = 128
 slots, each held for a fixed T = 183 s, arrivals at rate R; a SYN arriving at a

@@ -302,6 +302,13 @@ def plot_syn_flood_sweep(
         color="tab:purple",
         label="mean connect time of clients that got in",
     )
+    ax2.plot(
+        rates,
+        [r["model_connect_s"] for r in rows],
+        ":",
+        color="tab:purple",
+        label="if tries were independent",
+    )
     ax2.set_xscale("log")
     ax2.set_xlabel("flood rate (SYN/s)")
     ax2.set_ylabel("seconds")
