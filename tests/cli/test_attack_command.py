@@ -120,3 +120,28 @@ def test_demo_attack_shows_the_handshake_then_the_spoofed_request_win_and_lose(
     # RFC 6528: the guesses draw RSTs and nothing is received.
     assert "recv()" not in part3
     assert "Server (10.0.0.5:80) -> Client (192.168.1.100)    [RST]" in part3
+
+
+def test_view_writes_the_page_and_json_stays_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "reset.html"
+    argv = [
+        "attack",
+        "blind-reset",
+        "--rfc5961",
+        "off",
+        "--window",
+        "1Mi",
+        "--view",
+        str(page),
+        "--json",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[-1])["scenario"] == "blind-reset"
+    assert out[-2].startswith(f"wrote {page} (")
+    assert "192.168.1.100:" in out[-2] and "10.0.0.5:179" in out[-2]
+    assert page.read_text().lstrip().lower().startswith("<!doctype html>")
+    # The temporary trace behind --view is not reported.
+    assert not any(line.startswith("  trace ") for line in out)

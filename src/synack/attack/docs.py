@@ -38,7 +38,7 @@ Every run prints a ladder diagram with the attacker's spoofed segments marked
 and a count), a summary, and with `--json` one JSON object on the last line
 (`scenario`, `success`, `attempts`, `expected_attempts`, `seed`,
 `configuration`, and the scenario's own numbers). `--pcap`, `--trace` (JSON
-Lines) and `--plot` (PNG) write files; `--seed` changes every random choice; the
+Lines), `--plot` (PNG) and `--view` (HTML) write files; `--seed` changes every random choice; the
 same seed gives the same run. `synack attack all` runs each scenario once
 against its weak setting and against synack's defaults.
 """

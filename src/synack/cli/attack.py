@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from synack.cli.base import UsageError
 from synack.cli.units import non_negative_float, parse_count
+from synack.cli.view import add_view_option, write_view
 
 __all__ = ["configure", "run"]
 
@@ -55,6 +57,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     out.add_argument("--trace", metavar="FILE", help="the JSON Lines trace")
     out.add_argument("--plot", metavar="FILE.png", help="a figure of the run (needs matplotlib)")
     out.add_argument("--json", action="store_true", help="a JSON summary on the last line")
+    add_view_option(p)
     isn = p.add_argument_group("isn-prediction")
     isn.add_argument(
         "--isn",
@@ -134,14 +137,21 @@ def run(args: argparse.Namespace) -> int:
     from synack.attack import SCENARIOS, Outputs
 
     options = _options(args)
-    options["outputs"] = Outputs(pcap=args.pcap, trace=args.trace, plot=args.plot)
-    try:
-        result = SCENARIOS[args.scenario].run(seed=args.seed, **options)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    sys.stdout.write(result.text())
+    with tempfile.TemporaryDirectory(prefix="synack-attack-") as tmp:
+        # --view alone runs with a temporary trace, as demo and sim do.
+        trace = args.trace or (str(Path(tmp) / "attack.jsonl") if args.view else None)
+        options["outputs"] = Outputs(pcap=args.pcap, trace=trace, plot=args.plot)
+        try:
+            result = SCENARIOS[args.scenario].run(seed=args.seed, **options)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if trace != args.trace:  # our temporary trace: not worth a line
+            result.summary = [line for line in result.summary if str(trace) not in line]
+        sys.stdout.write(result.text())
+        if args.view:
+            write_view(trace, args.view)
     if args.json:
-        print(result.json_line())
+        print(result.json_line())  # the last line, as promised
     return 0
 
 
@@ -173,8 +183,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    if args.pcap or args.trace or args.plot:
-        raise UsageError("--pcap, --trace and --plot apply to one scenario, not all")
+    if args.pcap or args.trace or args.plot or args.view:
+        raise UsageError("--pcap, --trace, --plot and --view apply to one scenario, not all")
     if not args.report:
         if args.output or args.quick or args.no_plots:
             raise UsageError("--output, --quick and --no-plots go with --report")
