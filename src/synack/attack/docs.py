@@ -75,9 +75,9 @@ made the standard.
   (`PR_SLOWHZ` = 2), does `tcp_iss += TCP_ISSINCR/PR_SLOWHZ`; a new connection,
   active (`PRU_CONNECT`) or passive (a SYN accepted in LISTEN), takes
   `tp->iss = tcp_iss` and then `tcp_iss += TCP_ISSINCR/2`. So: +64,000 per
-  half-second tick, +64,000 per connection. (4.2BSD had the same code with
-  `TCP_ISSINCR` 128, the version Morris attacked; delta 8.2 of 24 May 1995 added
-  a random part.) The host's uptime, hence the counter and the tick's phase,
+  half-second tick, +64,000 per connection. (4.2BSD, the version Morris
+  attacked, had the same code with `TCP_ISSINCR` 128: tcp_seq.h delta 6.1, the
+  4.2 distribution of 29 July 1983; delta 8.2 of 24 May 1995 added a random part.) The host's uptime, hence the counter and the tick's phase,
   comes from the seed.
 - `clock`: RFC 793's 4 us clock alone, from a seeded boot time.
 - `rfc6528` (the default): synack's RFC 6528 generator, M + a keyed hash of the
