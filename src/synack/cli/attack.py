@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from synack.cli.base import UsageError
-from synack.cli.units import non_negative_float, parse_count
+from synack.cli.units import non_negative_float, output_file, parse_count
 from synack.cli.view import add_view_option, write_view
 
 __all__ = ["configure", "run"]
@@ -53,9 +53,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", choices=NAMES, help="the attack to run, or all of them")
     p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
     out = p.add_argument_group("outputs")
-    out.add_argument("--pcap", metavar="FILE", help="every packet as its sender sent it")
-    out.add_argument("--trace", metavar="FILE", help="the JSON Lines trace")
-    out.add_argument("--plot", metavar="FILE.png", help="a figure of the run (needs matplotlib)")
+    out.add_argument(
+        "--pcap", type=output_file, metavar="FILE", help="every packet as its sender sent it"
+    )
+    out.add_argument("--trace", type=output_file, metavar="FILE", help="the JSON Lines trace")
+    out.add_argument(
+        "--plot", type=output_file, metavar="FILE.png", help="a figure of the run (needs matplotlib)"
+    )
     out.add_argument("--json", action="store_true", help="a JSON summary on the last line")
     add_view_option(p)
     isn = p.add_argument_group("isn-prediction")
@@ -139,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     with tempfile.TemporaryDirectory(prefix="synack-attack-") as tmp:
         # --view alone runs with a temporary trace, as demo and sim do.
-        trace = args.trace or (str(Path(tmp) / "attack.jsonl") if args.view else None)
+        trace = args.trace or (Path(tmp) / "attack.jsonl" if args.view else None)
         options["outputs"] = Outputs(pcap=args.pcap, trace=trace, plot=args.plot)
         try:
             result = SCENARIOS[args.scenario].run(seed=args.seed, **options)
