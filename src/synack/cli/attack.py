@@ -58,7 +58,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     out.add_argument("--trace", type=output_file, metavar="FILE", help="the JSON Lines trace")
     out.add_argument(
-        "--plot", type=output_file, metavar="FILE.png", help="a figure of the run (needs matplotlib)"
+        "--plot",
+        type=output_file,
+        metavar="FILE.png",
+        help="a figure of the run (needs matplotlib)",
     )
     out.add_argument("--json", action="store_true", help="a JSON summary on the last line")
     add_view_option(p)
