@@ -84,6 +84,12 @@ class Config:
     and any ACK at or below SND.NXT is taken."""
     challenge_ack_limit: int = 10
     """RFC 5961 7: at most this many challenge ACKs per second per connection."""
+    challenge_ack_per_host: bool = False
+    """Share one challenge-ACK budget among all the endpoint's connections with this set.
+
+    Off (the default): each connection has its own. On: the host-wide limit of
+    Linux 3.6 to 4.6, whose shared counter an off-path attacker can read
+    (CVE-2016-5696): for the attack lab (``synack attack side-channel``)."""
     ttl: int = 64
     """IP time to live / hop limit of our packets (RFC 9293 3.9.1.2 MUST-49)."""
     tos: int = 0

@@ -49,7 +49,7 @@ from synack.tcp.info import TcpInfo
 from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.negotiated import Negotiated
 from synack.tcp.reasons import DropReason, TimeoutReason
-from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, Receiver
+from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, ChallengeBudget, Receiver
 from synack.tcp.rtt import RttEstimator
 from synack.tcp.sender import TS_OPTION_LEN, Sender
 from synack.tcp.state import (
@@ -178,6 +178,7 @@ class Connection:
         shared_counters: Counter[str] | None = None,
         sink: EventSink | None = None,
         ts_offset: int | None = None,
+        challenge: ChallengeBudget | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
@@ -207,7 +208,7 @@ class Connection:
         if ts_offset is None:
             ts_offset = int.from_bytes(random_bytes(4), "big")
         self.ts = ts = TimestampState(ts_offset)
-        self.rcv = rcv = Receiver(cfg, neg, timers, ts, report)
+        self.rcv = rcv = Receiver(cfg, neg, timers, ts, report, challenge)
         self.snd = Sender(
             cfg,
             iss=iss,

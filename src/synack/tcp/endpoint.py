@@ -23,6 +23,7 @@ from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator, IsnSource
 from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.reasons import DropReason
+from synack.tcp.receiver import ChallengeBudget
 from synack.tcp.state import State
 from synack.tcp.timestamps import TimestampOffsets
 from synack.wire.errors import MalformedPacket
@@ -123,6 +124,8 @@ class Endpoint:
         self._isn: IsnSource = isn if isn is not None else IsnGenerator(isn_secret)
         # RFC 7323 7.1: the timestamp clock's offsets have their own secret (one
         # derived from an injected ISN secret keeps simulated runs reproducible).
+        # The challenge-ACK budget of connections with Config.challenge_ack_per_host.
+        self._challenge = ChallengeBudget()
         self._ts_offsets = TimestampOffsets(
             hashlib.blake2b(isn_secret, person=b"synack-tsval").digest()
             if isn_secret is not None
@@ -398,6 +401,7 @@ class Endpoint:
             shared_counters=self.counters,
             sink=self._sink,
             ts_offset=self._ts_offsets.offset(laddr, lport, raddr, rport),
+            challenge=self._challenge if cfg.challenge_ack_per_host else None,
         )
         self._conns[(laddr, lport, raddr, rport)] = conn
         return conn
