@@ -95,3 +95,18 @@ def test_estimate_and_agreement() -> None:
     assert e.se == pytest.approx(math.sqrt((2.25 + 0.25 + 0.25 + 2.25) / 3 / 4))
     assert e.agrees(2.5 + 2.9 * e.se)
     assert not e.agrees(2.5 + 3.1 * e.se)
+
+
+def test_side_channel_rounds_by_hand() -> None:
+    # One value left: one round sends the exact RST. Two: the first round tests the
+    # lower one (a hit resets at once), else one more round. Three: the middle one.
+    assert analytic.bisection_rounds(1) == 1.0
+    assert analytic.bisection_rounds(2) == 1.5
+    assert analytic.bisection_rounds(3) == pytest.approx(1 + 1 / 3 + 1 / 3)
+    assert 17.0 <= analytic.bisection_rounds(1 << 18) <= 18.0
+    # 16,384 steps in 4 batches: calibration + 2.5 + 12 halvings + the bisection.
+    assert analytic.side_channel_expected(1 << 18, 4096, True) == pytest.approx(
+        1 + 2.5 + 12 + analytic.bisection_rounds(1 << 18)
+    )
+    # A budget per connection: calibration and every batch, then the attacker gives up.
+    assert analytic.side_channel_expected(1 << 18, 4096, False) == 5.0

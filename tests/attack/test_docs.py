@@ -60,7 +60,7 @@ def test_every_check_of_the_report_passed_and_the_command_is_recorded() -> None:
     assert len(results) == int(m.group(2))
     assert set(results) == {"pass"}
     # Every scenario has its section, its example and its table.
-    for name in ("isn-prediction", "blind-reset", "blind-inject", "syn-flood"):
+    for name in ("isn-prediction", "blind-reset", "blind-inject", "syn-flood", "side-channel"):
         assert f"(`synack attack {name}`)" in text
 
 

@@ -7,6 +7,7 @@ import pytest
 from synack.attack import analytic
 from synack.attack.blind import run_blind_inject, run_blind_reset
 from synack.attack.isn_prediction import run_isn_prediction
+from synack.attack.side_channel import run_side_channel
 from synack.attack.syn_flood import run_syn_flood
 
 MIB = 1 << 20  # a large window keeps a sweep short: 4,096 steps
@@ -133,3 +134,26 @@ def test_a_trickle_of_spoofed_syns_does_not_fill_the_queue() -> None:
     r = run_syn_flood(rate=0.2, seed=1)
     assert not r.success
     assert r.to_json()["legit_success_rate"] == 1.0
+
+
+# ------------------------------------------------------------------- side-channel
+
+
+def test_a_host_wide_challenge_ack_budget_leaks_rcv_nxt_and_the_connection_is_reset() -> None:
+    r = run_side_channel(per_host=True, seed=1)
+    assert r.success
+    j = r.to_json()
+    assert j["baseline"] == 100  # the calibration round: the whole shared budget
+    # Calibration + at most 4 batches + 12 halvings + about 18 bisection rounds.
+    assert 1 + 1 + 12 + 16 <= r.attempts <= 1 + 4 + 12 + 19
+    assert _lines(r.ladder, "one challenge ACK missing")
+    assert _lines(r.ladder, "server: ESTABLISHED -> CLOSED")
+
+
+def test_a_per_connection_budget_tells_the_attacker_nothing() -> None:
+    r = run_side_channel(seed=1)
+    assert not r.success
+    j = r.to_json()
+    assert j["baseline"] == 10  # its own connection's budget, whatever the victim does
+    assert r.attempts == 5  # calibration and the 4 batches, never one short
+    assert _lines(r.ladder, "no round ever came back short")

