@@ -52,7 +52,7 @@ def _positive_int(text: str) -> int:
 def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack attack``."""
     p.add_argument("scenario", choices=NAMES, help="the attack to run, or all of them")
-    p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
+    p.add_argument("--seed", type=int, default=1, help="seed of every random choice")
     out = p.add_argument_group("outputs")
     out.add_argument(
         "--pcap", type=output_file, metavar="FILE", help="every packet as its sender sent it"
@@ -84,7 +84,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="other clients' connections a second (0)",
     )
     isn.add_argument("--trusted", choices=("offline", "online"), help="the trusted host (offline)")
-    blind = p.add_argument_group("blind-reset, blind-inject")
+    blind = p.add_argument_group("blind-reset, blind-inject (--window: side-channel too)")
     blind.add_argument(
         "--rfc5961", type=_on_off, metavar="on|off", help="RFC 5961 on the server (on)"
     )
