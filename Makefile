@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint fmt bench sysdeps clean validate wheelhouse view-screenshot
+.PHONY: demo test check lint fmt bench sysdeps clean validate wheelhouse view-screenshot attacks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ validate: $(STAMP)
 # README's picture of `synack view` (the demo's page in headless Chromium).
 view-screenshot: $(STAMP) sysdeps
 	$(PY) -m tests.view.screenshot docs/img/view-demo.png
+
+# The attack lab's report: every scenario over many seeds, rewrites docs/attacks.md.
+attacks: $(STAMP)
+	$(VENV)/bin/synack attack all --report
 
 bench: $(STAMP) sysdeps
 	$(PY) bench/run.py

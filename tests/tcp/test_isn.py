@@ -205,3 +205,33 @@ def test_fixed_iss_out_of_range_is_refused() -> None:
         Config(fixed_iss=MOD)
     with pytest.raises(ValueError, match="fixed_iss"):
         Config(fixed_iss=-1)
+
+
+class _Recording:
+    """An ISN source that hands out 7, 8, 9, ... and records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, bytes, int, bytes, int]] = []
+
+    def isn(self, now: int, laddr: bytes, lport: int, raddr: bytes, rport: int) -> int:
+        self.calls.append((now, laddr, lport, raddr, rport))
+        return 7 + len(self.calls) - 1
+
+
+def test_endpoint_takes_its_iss_from_a_supplied_source_once_per_connection() -> None:
+    source = _Recording()
+    client = Endpoint(["10.0.0.1"], isn=source)
+    active = client.connect("10.0.0.2", 80, 5_000, local_port=40_000)
+    assert active.iss == 7
+    server = Endpoint(["10.0.0.2"], isn=source)
+    server.listen(80)
+    (syn,) = client.packets_to_send(5_000)
+    server.receive_packet(syn, 6_000)
+    (syn_ack,) = server.packets_to_send(6_000)
+    _, seg = parse_tcp_packet(syn_ack)
+    # The passive open asked the same source, with its own view of the tuple.
+    assert seg.seq == 8
+    assert source.calls == [
+        (5_000, bytes([10, 0, 0, 1]), 40_000, bytes([10, 0, 0, 2]), 80),
+        (6_000, bytes([10, 0, 0, 2]), 80, bytes([10, 0, 0, 1]), 40_000),
+    ]

@@ -102,3 +102,25 @@ def test_notes_and_render() -> None:
     assert ladder.render() == ""
     ladder.note(0, "client: connect()")
     assert ladder.render() == "client: connect()\n"
+
+
+def test_mark_appends_to_the_line_of_that_packet_only() -> None:
+    ladder = Ladder(NAMES, timestamps=False)
+    p, q = tcp_packet(1000, SYN), tcp_packet(1001, ACK, ack=5001)
+    ladder.observe(0, "c->s", "send", p, None)
+    assert ladder.mark(p, "<- spoofed")
+    ladder.observe(1, "c->s", "send", q, None)
+    assert not ladder.mark(p, "late")  # no longer the last line
+    assert ladder.lines == [
+        "Client (192.168.1.100) -> Server (10.0.0.5:80)   [SYN] Seq=1000   <- spoofed",
+        "Client (192.168.1.100) -> Server (10.0.0.5:80)   [ACK] Seq=1001 Ack=5001",
+    ]
+
+
+def test_untracked_links_neither_get_nor_cause_retransmission_marks() -> None:
+    ladder = Ladder(timestamps=False, ports="all", untracked={"spoof"})
+    ladder.observe(0, "l", "send", tcp_packet(1, ACK, b"abcd"), None)
+    ladder.observe(1, "spoof", "send", tcp_packet(900, ACK, b"evil"), None)  # far ahead
+    ladder.observe(2, "spoof", "send", tcp_packet(900, ACK, b"evil"), None)  # a second guess
+    ladder.observe(3, "l", "send", tcp_packet(5, ACK, b"efgh"), None)  # new data, not a resend
+    assert [line.endswith("(retransmission)") for line in ladder.lines] == [False] * 4

@@ -23,6 +23,7 @@ COMMANDS: tuple[Command, ...] = (
     # On the simulator.
     Command("demo", "synack.cli.demo", "a TCP connection on the simulator: handshake, data, close, as a ladder diagram"),
     Command("sim", "synack.cli.sim", "a verified bulk transfer over a simulated link with delay, loss, reordering, ..."),
+    Command("attack", "synack.cli.attack", "classic TCP attacks on the simulator (ISN prediction, blind reset and injection, SYN flood, CVE-2016-5696), measured"),
     Command("experiment validate", "synack.cli.experiment.validate", "congestion-control validation (Mathis, PFTK, CUBIC, fairness, utilisation): a Markdown report"),
     Command("experiment sweep", "synack.cli.experiment.sweep", "run a grid of simulations from a TOML spec (process pool or Dask) into a Parquet file"),
     Command("experiment report", "synack.cli.experiment.report", "figures and a Markdown table from a sweep's Parquet file"),

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from synack.cli.base import UsageError
 from synack.cli.units import non_negative_float, output_file
 from synack.cli.view import add_view_option, write_view
 from synack.sim.demo import LOSABLE, run_demo
@@ -41,10 +42,17 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--delay", type=non_negative_float, default=10.0, help="one-way delay in ms (default 10)"
     )
+    p.add_argument(
+        "--attack",
+        action="store_true",
+        help="then an off-path attacker spoofs the client, against predictable and RFC 6528 ISNs",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack demo``."""
+    if args.attack:
+        return _attack(args)
     with tempfile.TemporaryDirectory(prefix="synack-demo-") as tmp:
         trace = args.trace or (str(Path(tmp) / "demo.jsonl") if args.view else None)
         status = _run(args, trace)
@@ -74,3 +82,28 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
         result.footer = [line for line in result.footer if trace not in line]
     sys.stdout.write(result.text())
     return 0 if result.ok else 1
+
+
+def _attack(args: argparse.Namespace) -> int:
+    """``synack demo --attack``: the handshake, then the spoofed connection (synack.attack.demo)."""
+    others = {
+        "--client-isn": args.client_isn != 1000,
+        "--server-isn": args.server_isn != 5000,
+        "--random-isn": args.random_isn,
+        "--lose": args.lose is not None,
+        "--pcap": args.pcap is not None,
+        "--trace": args.trace is not None,
+        "--relative": args.relative,
+        "--verbose": args.verbose,
+        "--no-time": args.no_time,
+        "--delay": args.delay != 10.0,
+        "--view": args.view is not None,
+    }
+    given = [flag for flag, on in others.items() if on]
+    if given:
+        raise UsageError(f"--attack runs its own scenario: drop {', '.join(given)}")
+    from synack.attack.demo import run_attack_demo
+
+    result = run_attack_demo()
+    sys.stdout.write(result.text())
+    return 0 if result.accepted_predictable and not result.accepted_random else 1

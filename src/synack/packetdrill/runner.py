@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from synack.packetdrill.backend import Backend, Op, Outcome, PendingCall, RunObserver, Settings
+from synack.packetdrill.calls import CallError, Calls
 from synack.packetdrill.format import (
-    FLAG_BITS,
     flag_letters,
     format_options,
     format_packet,
@@ -42,41 +42,24 @@ from synack.packetdrill.format import (
     format_tcp,
     format_time,
 )
+from synack.packetdrill.packets import ECN_BITS, ECN_NAMES, icmp_error, tcp_flags
 from synack.packetdrill.parser import ScriptSyntaxError, parse_file
 from synack.packetdrill.script import (
-    BinOp,
     Command,
     Direction,
-    Elided,
     Event,
-    Expr,
-    FuncCall,
     IcmpPacket,
-    Int,
-    ListExpr,
     Script,
     ScriptOption,
-    Str,
-    Struct,
     Syscall,
     TcpPacket,
     TimeKind,
     TimeSpec,
-    Word,
 )
-from synack.packetdrill.symbols import ERRNO, SYMBOLS, lookup
 from synack.packetdrill.sysctl import parse_command
 from synack.tcp import Config
 from synack.wire.errors import MalformedPacket
-from synack.wire.icmp import (
-    Icmp4DestUnreachable,
-    Icmp4Other,
-    Icmp4TimeExceeded,
-    Icmp6DestUnreachable,
-    Icmp6PacketTooBig,
-    Icmp6TimeExceeded,
-)
-from synack.wire.ip import IPv4Header, IPv6Header, emit_tcp_packet, parse_tcp_packet
+from synack.wire.ip import emit_tcp_packet, parse_tcp_packet
 from synack.wire.seq import MASK
 from synack.wire.tcp import (
     ACK,
@@ -321,8 +304,7 @@ class _Runner:
         self.result = result
         self.local = ipaddress.ip_address(settings.local_ip).packed
         self.remote = ipaddress.ip_address(settings.remote_ip).packed
-        self.fds: dict[int, Any] = {}
-        self.listening: set[int] = set()
+        self.calls = Calls(ipv6=settings.ipv6)
         self.flow: _Flow | None = None
         self.listener_under_test = False
         self.next_remote_port = REMOTE_PORT_BASE
@@ -449,7 +431,7 @@ class _Runner:
 
     # -------------------------------------------------------- inbound TCP
     def inject_tcp(self, p: TcpPacket) -> None:
-        bits = _bits(p.flags)
+        bits = tcp_flags(p.flags)
         flow = self.flow
         syn_only = bits & (SYN | ACK) == SYN
         new_ports = p.ports is not None and (
@@ -483,7 +465,7 @@ class _Runner:
             options,
             bytes(p.length),
         )
-        tos = _ECN_BITS.get(p.ecn or "noecn", 0)
+        tos = ECN_BITS.get(p.ecn or "noecn", 0)
         try:
             packet = emit_tcp_packet(self.remote, self.local, seg, 64, 0, tos)
         except ValueError as exc:
@@ -517,30 +499,17 @@ class _Runner:
         flow = self.flow
         if flow is None or flow.local_port is None:
             raise self.fail("ICMP error before any connection: nothing for it to quote")
-        seq = 0
-        length = 0
-        if p.echoed is not None:
-            seq = (p.echoed[0] + flow.local_offset()) & MASK
-            length = p.echoed[1]
-        tcp8 = (
-            flow.local_port.to_bytes(2, "big")
-            + flow.remote_port.to_bytes(2, "big")
-            + seq.to_bytes(4, "big")
+        start, length = p.echoed if p.echoed is not None else (0, 0)
+        packet = icmp_error(
+            p,
+            self.remote,
+            self.local,
+            ports=(flow.local_port, flow.remote_port),
+            seq=(start + flow.local_offset()) & MASK if p.echoed is not None else 0,
+            length=length,
         )
-        if self.s.ipv6:
-            quoted = IPv6Header(self.local, self.remote).emit(20 + length) + tcp8
-            icmp6 = _icmp6(p, quoted)
-            if icmp6 is None:
-                raise self.fail(f"unsupported ICMPv6 message: {p.icmp_type} {p.code or ''}")
-            body = icmp6.emit(self.remote, self.local)
-            packet = IPv6Header(self.remote, self.local, proto=58).emit(len(body)) + body
-        else:
-            quoted = IPv4Header(self.local, self.remote).emit(20 + length) + tcp8
-            icmp4 = _icmp4(p, quoted)
-            if icmp4 is None:
-                raise self.fail(f"unsupported ICMP message: {p.icmp_type} {p.code or ''}")
-            body = icmp4.emit()
-            packet = IPv4Header(self.remote, self.local, proto=1).emit(len(body)) + body
+        if packet is None:
+            raise self.fail(f"unsupported ICMP message: {p.icmp_type} {p.code or ''}".rstrip())
         self.verbose_line(self.backend.now(), "<", format_packet(p))
         self.anchor = self.anchor_end = self.backend.now()  # it leaves before the write
         self.backend.inject(packet)
@@ -620,7 +589,7 @@ class _Runner:
         assert flow is not None
         seq = (seg.seq - flow.local_offset()) & MASK
         opts = tuple(self.display_option(o, p) for o in seg.options if not _is_padding(o))
-        ecn_name = _ECN_NAMES[ecn] if p.ecn else None
+        ecn_name = ECN_NAMES[ecn] if p.ecn else None
         return format_tcp(
             seg.flags,
             seq,
@@ -650,7 +619,7 @@ class _Runner:
     def compare(self, p: TcpPacket, seg: Segment, ecn: int) -> str | None:
         flow = self.flow
         assert flow is not None
-        want = _bits(p.flags)
+        want = tcp_flags(p.flags)
         if want != seg.flags:
             return (
                 f"live packet field tcp_flags: expected: {flag_letters(want)} vs actual: "
@@ -669,8 +638,8 @@ class _Runner:
             return _field("tcp_window", p.window, seg.window)
         if (p.urg or 0) != seg.urgent and (want & URG or p.urg is not None):
             return _field("tcp_urg_ptr", p.urg or 0, seg.urgent)
-        if p.ecn is not None and _ECN_BITS[p.ecn] != ecn:
-            return _field("ip_ecn", _ECN_BITS[p.ecn], ecn)
+        if p.ecn is not None and ECN_BITS[p.ecn] != ecn:
+            return _field("ip_ecn", ECN_BITS[p.ecn], ecn)
         if p.options is not None and not self.s.ignore_options:
             return self.compare_options(p.options, seg.options)
         return None
@@ -718,11 +687,27 @@ class _Runner:
                 f"{call.name}() starts while the blocking {self.blocked[0].op.name}() call "
                 f"of line {self.blocked[0].line} is still in progress"
             )
-        op = self.build_op(call)
-        if op is None:
+        line = self.event.line if self.event else 0
+        try:
+            built = self.calls.build(call)
+        except CallError as exc:
+            raise self.fail(str(exc)) from None
+        if isinstance(built, Outcome):  # an fd the script never opened: EBADF at once
+            now = self.backend.now()
+            pc = PendingCall(Op(call.name), line, outcome=built, done_at=now, started_at=now)
+            pc.data["spec"], pc.data["start"] = call, start
+            self.finish_call(pc)
             return
+        op = built
+        if call.name == "listen":
+            self.listener_under_test = True
+        elif call.name == "connect":
+            addr = op.args[0]
+            if self.flow is None or self.flow.local_port is not None:
+                self.flow = _Flow(addr[1] if addr else self.s.connect_port, None)
+                self.listener_under_test = False
         may_block = call.end is not None
-        pc = self.backend.call(op, self.event.line if self.event else 0, may_block=may_block)
+        pc = self.backend.call(op, line, may_block=may_block)
         pc.data["spec"] = call
         pc.data["start"] = start
         if call.end is not None:
@@ -758,9 +743,12 @@ class _Runner:
         outcome = pc.outcome
         assert outcome is not None and pc.done_at is not None
         line = pc.line
-        shown = self.describe_outcome(call, outcome)
-        self.note(pc.done_at, f"{format_syscall(call).split(' = ')[0]} = {shown}")
-        self.check_outcome(call, outcome, line)
+        try:
+            shown = self.calls.describe(call, outcome)
+            self.note(pc.done_at, f"{format_syscall(call).split(' = ')[0]} = {shown}")
+            self.calls.check(call, outcome)
+        except CallError as exc:
+            raise self.fail(str(exc), line=line) from None
         if "end" in pc.data:
             saved = self.last_time
             self.last_time = pc.data["start"]
@@ -770,240 +758,6 @@ class _Runner:
                 raise self.fail(exc.message, line=line) from None
             finally:
                 self.last_time = saved
-
-    def describe_outcome(self, call: Syscall, o: Outcome) -> str:
-        if o.errno:
-            return f"-1 {o.errno} ({ERRNO.get(o.errno, (0, '?'))[1]})"
-        if call.name in ("socket", "accept") and not isinstance(call.result, Elided):
-            return str(self.eval_int(call.result))
-        return str(o.ret)
-
-    def check_outcome(self, call: Syscall, o: Outcome, line: int) -> None:
-        name = call.name
-        expected = call.result
-        if isinstance(expected, Elided):
-            return
-        want = self.eval_int(expected)
-        if name in ("socket", "accept"):
-            if o.errno is None:
-                if want < 0:
-                    raise self.fail(
-                        f"{name}() succeeded but the script expects {want} {call.errno or ''}".rstrip(),
-                        line=line,
-                    )
-                self.fds[want] = o.value
-                return
-            got_ret = -1
-        else:
-            got_ret = -1 if o.errno else o.ret
-        if got_ret != want or (
-            want == -1 and call.errno and _errno_num(call.errno) != _errno_num(o.errno)
-        ):
-            got = f"{got_ret}" + (
-                f" with errno {o.errno} ({ERRNO.get(o.errno, (0, '?'))[1]})" if o.errno else ""
-            )
-            if o.errno and o.value:
-                got += f" [{o.value}]"
-            expected_text = f"{want}" + (f" {call.errno}" if call.errno else "")
-            raise self.fail(
-                f"error in {name} call: expected result {expected_text} but got {got}", line=line
-            )
-        if name == "close" and o.errno is None:
-            fd = self.eval_int(call.args[0])
-            self.fds.pop(fd, None)
-        if name == "getsockopt" and o.errno is None:
-            self.check_getsockopt(call, o, line)
-        if name == "poll" and o.errno is None:
-            self.check_poll(call, o, line)
-
-    def check_getsockopt(self, call: Syscall, o: Outcome, line: int) -> None:
-        if len(call.args) < 4 or isinstance(call.args[3], Elided):
-            return
-        want_expr = call.args[3]
-        if isinstance(want_expr, ListExpr) and len(want_expr.items) == 1:
-            want = self.eval_int(want_expr.items[0])
-            got = o.value
-            if isinstance(got, str):
-                got = _errno_num(got)
-            if got != want:
-                raise self.fail(
-                    f"error in getsockopt call: expected option value {want} but got {got}",
-                    line=line,
-                )
-        elif isinstance(want_expr, Str):
-            got_text = o.value.decode() if isinstance(o.value, bytes) else str(o.value)
-            got_text = got_text.rstrip("\x00")
-            if got_text != want_expr.text:
-                raise self.fail(
-                    f'error in getsockopt call: expected option value "{want_expr.text}" but got "{got_text}"',
-                    line=line,
-                )
-
-    def check_poll(self, call: Syscall, o: Outcome, line: int) -> None:
-        fds = call.args[0]
-        if not isinstance(fds, ListExpr):
-            return
-        for i, item in enumerate(fds.items):
-            if not isinstance(item, Struct):
-                continue
-            want_expr = item.get("revents")
-            if want_expr is None or isinstance(want_expr, Elided):
-                continue
-            want = self.eval_int(want_expr)
-            got = o.value[i] if o.value is not None and i < len(o.value) else 0
-            if got != want:
-                raise self.fail(
-                    f"error in poll call: fd {self.eval_int(item.get('fd') or Int(-1))}: expected "
-                    f"revents {_poll_names(want)} but got {_poll_names(got)}",
-                    line=line,
-                )
-
-    # ----------------------------------------------------- building calls
-    def eval_int(self, e: Expr) -> int:
-        if isinstance(e, Int):
-            return e.value
-        if isinstance(e, Word):
-            v = lookup(e.name)
-            if v is None:
-                raise self.fail(f"unknown symbol {e.name!r}")
-            return v
-        if isinstance(e, BinOp) and e.op == "|":
-            return self.eval_int(e.lhs) | self.eval_int(e.rhs)
-        if isinstance(e, ListExpr) and len(e.items) == 1:
-            return self.eval_int(e.items[0])
-        raise self.fail(f"expected an integer expression, not {e!r}")
-
-    def sock(self, e: Expr) -> Any:
-        fd = self.eval_int(e)
-        return self.fds.get(fd)
-
-    def addr(self, e: Expr) -> tuple[str, int] | None:
-        if isinstance(e, Elided):
-            return None
-        if isinstance(e, Struct):
-            port = e.get("sin_port") or e.get("sin6_port")
-            host = e.get("sin_addr") or e.get("sin6_addr")
-            if isinstance(port, FuncCall) and port.name == "htons" and port.args:
-                port_n = self.eval_int(port.args[0])
-            else:
-                raise self.fail("sockaddr needs sin_port=htons(N)")
-            if isinstance(host, FuncCall) and host.args and isinstance(host.args[0], Str):
-                return host.args[0].text, port_n
-            raise self.fail('sockaddr needs sin_addr=inet_addr("A.B.C.D")')
-        raise self.fail("an address argument must be ... or a sockaddr {...}")
-
-    def build_op(self, call: Syscall) -> Op | None:
-        name = call.name
-        args = call.args
-        need = _ARGC.get(name)
-        if need is None:
-            raise self.fail(f"system call {name}() is not supported by synack's runner")
-        if len(args) not in need:
-            raise self.fail(
-                f"{name}() takes {' or '.join(map(str, need))} arguments, not {len(args)}"
-            )
-        if name == "socket":
-            family = (
-                (SYMBOLS["AF_INET6"] if self.s.ipv6 else SYMBOLS["AF_INET"])
-                if isinstance(args[0], Elided)
-                else self.eval_int(args[0])
-            )
-            return Op("socket", None, (family, self.eval_int(args[1]), self.eval_int(args[2])))
-        if name == "poll":
-            items = []
-            fds = args[0]
-            if not isinstance(fds, ListExpr):
-                raise self.fail("poll() takes a list of {fd=..., events=...}")
-            for item in fds.items:
-                if not isinstance(item, Struct) or item.get("fd") is None:
-                    raise self.fail("poll() takes a list of {fd=..., events=...}")
-                fd_expr = item.get("fd")
-                events_expr = item.get("events")
-                assert fd_expr is not None
-                items.append((self.sock(fd_expr), self.eval_int(events_expr) if events_expr else 0))
-            return Op("poll", None, (items, self.eval_int(args[2])))
-        fd = self.eval_int(args[0])
-        s = self.fds.get(fd)
-        if s is None:
-            outcome = Outcome(-1, "EBADF", f"fd {fd} is not open in the script")
-            pc = PendingCall(Op(name), self.event.line if self.event else 0)
-            pc.outcome, pc.done_at = outcome, self.backend.now()
-            pc.data["spec"], pc.data["start"] = call, self.backend.now()
-            self.finish_call(pc)
-            return None
-        if name == "bind":
-            return Op("bind", s, (self.addr(args[1]),))
-        if name == "listen":
-            self.listener_under_test = True
-            self.listening.add(fd)
-            return Op("listen", s, (self.eval_int(args[1]),))
-        if name == "accept":
-            return Op("accept", s)
-        if name == "connect":
-            addr = self.addr(args[1])
-            remote_port = addr[1] if addr else self.s.connect_port
-            if self.flow is None or self.flow.local_port is not None:
-                self.flow = _Flow(remote_port, None)
-                self.listener_under_test = False
-            return Op("connect", s, (addr,))
-        if name in ("write", "send", "sendto", "writev"):
-            data = self.buffer(args, name)
-            flags = self.eval_int(args[3]) if name in ("send", "sendto") else 0
-            return Op("send", s, (data, flags), bool(flags & SYMBOLS["MSG_DONTWAIT"]))
-        if name in ("read", "recv", "recvfrom", "readv"):
-            size = self.size(args, name)
-            flags = self.eval_int(args[3]) if name in ("recv", "recvfrom") else 0
-            return Op("recv", s, (size, flags), bool(flags & SYMBOLS["MSG_DONTWAIT"]))
-        if name == "shutdown":
-            return Op("shutdown", s, (self.eval_int(args[1]),))
-        if name == "close":
-            return Op("close", s)
-        if name == "setsockopt":
-            return Op(
-                "setsockopt",
-                s,
-                (self.eval_int(args[1]), self.eval_int(args[2]), self.optval(args[3])),
-            )
-        if name == "getsockopt":
-            return Op("getsockopt", s, (self.eval_int(args[1]), self.eval_int(args[2])))
-        if name == "fcntl":
-            arg = self.eval_int(args[2]) if len(args) > 2 else 0
-            return Op("fcntl", s, (self.eval_int(args[1]), arg))
-        raise self.fail(f"system call {name}() is not supported by synack's runner")
-
-    def buffer(self, args: tuple[Expr, ...], name: str) -> bytes:
-        if name == "writev":
-            return bytes(self.iov_total(args[1]))
-        buf, count = args[1], self.eval_int(args[2])
-        if isinstance(buf, Str):
-            data = buf.text.encode()
-            return (data + bytes(max(0, count - len(data))))[:count]
-        return bytes(count)
-
-    def size(self, args: tuple[Expr, ...], name: str) -> int:
-        if name == "readv":
-            return self.iov_total(args[1])
-        return self.eval_int(args[2])
-
-    def iov_total(self, e: Expr) -> int:
-        if not isinstance(e, ListExpr):
-            raise self.fail("an iovec argument is a list [{..., LEN}, ...]")
-        total = 0
-        for item in e.items:
-            if not isinstance(item, Struct) or len(item.fields) != 2:
-                raise self.fail("an iovec is {..., LEN}")
-            total += self.eval_int(item.fields[1][1])
-        return total
-
-    def optval(self, e: Expr) -> Any:
-        if isinstance(e, Struct):
-            onoff, linger = e.get("onoff"), e.get("linger")
-            if onoff is None or linger is None:
-                raise self.fail("SO_LINGER takes {onoff=N, linger=M}")
-            return (self.eval_int(onoff), self.eval_int(linger))
-        if isinstance(e, Str):
-            return e.text.encode()
-        return self.eval_int(e)
 
     # ------------------------------------------------------------ commands
     def command(self, cmd: Command) -> None:
@@ -1019,39 +773,6 @@ class _Runner:
 
 _ZERO = TimeSpec(TimeKind.ABSOLUTE)
 
-_ARGC: dict[str, tuple[int, ...]] = {
-    "socket": (3,),
-    "bind": (3,),
-    "listen": (2,),
-    "accept": (3,),
-    "connect": (3,),
-    "write": (3,),
-    "send": (4,),
-    "sendto": (6,),
-    "writev": (3,),
-    "read": (3,),
-    "recv": (4,),
-    "recvfrom": (6,),
-    "readv": (3,),
-    "shutdown": (2,),
-    "close": (1,),
-    "setsockopt": (5,),
-    "getsockopt": (5,),
-    "fcntl": (2, 3),
-    "poll": (3,),
-}
-"""The system calls the runner supports and their argument counts."""
-
-_ECN_BITS = {"noecn": 0, "ect1": 1, "ect0": 2, "ce": 3}
-_ECN_NAMES = {v: k for k, v in _ECN_BITS.items()}
-
-
-def _bits(flags: str) -> int:
-    bits = 0
-    for c in flags:
-        bits |= FLAG_BITS[c]
-    return bits
-
 
 def _t(t: int | None) -> str:
     return "*" if t is None else format_time(t)
@@ -1062,94 +783,12 @@ def _field(name: str, want: int, got: int) -> str:
 
 
 def _is_padding(o: Option) -> bool:
-    return isinstance(o, EndOfOptions) and not o.padding.strip(b"\x00") and True
+    """An End of Option List holding only zero padding (emit pads options so)."""
+    return isinstance(o, EndOfOptions) and not o.padding.strip(b"\x00")
 
 
 def _script_ts(p: TcpPacket) -> int | None:
     for o in p.options or ():
         if isinstance(o, Timestamps):
             return o.tsval
-    return None
-
-
-def _errno_num(name: str | None) -> int:
-    if name is None:
-        return 0
-    return ERRNO.get(name, (-1, ""))[0]
-
-
-def _poll_names(mask: int) -> str:
-    if not mask:
-        return "0"
-    names = [
-        n
-        for n in (
-            "POLLIN",
-            "POLLPRI",
-            "POLLOUT",
-            "POLLERR",
-            "POLLHUP",
-            "POLLNVAL",
-            "POLLRDNORM",
-            "POLLRDBAND",
-            "POLLWRNORM",
-            "POLLWRBAND",
-            "POLLRDHUP",
-        )
-        if mask & SYMBOLS[n]
-    ]
-    rest = mask & ~sum(SYMBOLS[n] for n in names)
-    if rest:
-        names.append(hex(rest))
-    return "|".join(names)
-
-
-_V4_UNREACH = {
-    "net_unreachable": 0,
-    "host_unreachable": 1,
-    "protocol_unreachable": 2,
-    "port_unreachable": 3,
-    "frag_needed": 4,
-    "source_route_failed": 5,
-    "net_unknown": 6,
-    "host_unknown": 7,
-    "net_prohibited": 9,
-    "host_prohibited": 10,
-    "packet_filtered": 13,
-}
-_V6_UNREACH = {
-    "net_unreachable": 0,
-    "no_route": 0,
-    "admin_prohibited": 1,
-    "not_neighbour": 2,
-    "address_unreachable": 3,
-    "port_unreachable": 4,
-}
-
-
-def _icmp4(
-    p: IcmpPacket, quoted: bytes
-) -> Icmp4DestUnreachable | Icmp4TimeExceeded | Icmp4Other | None:
-    if p.icmp_type == "unreachable":
-        code = _V4_UNREACH.get(p.code or "net_unreachable")
-        if code is None:
-            return None
-        return Icmp4DestUnreachable(code, quoted, p.mtu or 0)
-    if p.icmp_type == "time_exceeded":
-        return Icmp4TimeExceeded(0, quoted)
-    if p.icmp_type == "source_quench":
-        return Icmp4Other(4, 0, bytes(4), quoted)
-    return None
-
-
-def _icmp6(
-    p: IcmpPacket, quoted: bytes
-) -> Icmp6DestUnreachable | Icmp6PacketTooBig | Icmp6TimeExceeded | None:
-    if p.icmp_type == "unreachable":
-        code = _V6_UNREACH.get(p.code or "no_route")
-        return None if code is None else Icmp6DestUnreachable(code, quoted)
-    if p.icmp_type == "packet_too_big":
-        return Icmp6PacketTooBig(p.mtu or 1280, quoted)
-    if p.icmp_type == "time_exceeded":
-        return Icmp6TimeExceeded(0, quoted)
     return None

@@ -74,8 +74,22 @@ class Config:
     """Limited Transmit (RFC 3042): new data on the first two duplicate ACKs."""
     pacing: bool = True
     """Pace data at the congestion controller's rate, when it gives one (BBR does)."""
+    rfc5961: bool = True
+    """RFC 5961's defences against blind in-window attacks (on by default).
+
+    On: a RST or SYN must carry exactly RCV.NXT, anything else in the window only
+    draws a challenge ACK (3.2, 4.2); an ACK below SND.UNA - MAX.SND.WND is
+    dropped with a challenge ACK (5.2). Off: RFC 793's rules, for the attack lab
+    (``synack attack blind-reset``): any in-window RST or SYN resets the connection
+    and any ACK at or below SND.NXT is taken."""
     challenge_ack_limit: int = 10
     """RFC 5961 7: at most this many challenge ACKs per second per connection."""
+    challenge_ack_per_host: bool = False
+    """Share one challenge-ACK budget among all the endpoint's connections with this set.
+
+    Off (the default): each connection has its own. On: the host-wide limit of
+    Linux 3.6 to 4.6, whose shared counter an off-path attacker can read
+    (CVE-2016-5696): for the attack lab (``synack attack side-channel``)."""
     ttl: int = 64
     """IP time to live / hop limit of our packets (RFC 9293 3.9.1.2 MUST-49)."""
     tos: int = 0

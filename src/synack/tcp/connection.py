@@ -50,7 +50,7 @@ from synack.tcp.info import TcpInfo
 from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.negotiated import Negotiated
 from synack.tcp.reasons import DropReason, TimeoutReason
-from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, Receiver
+from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, ChallengeBudget, Receiver
 from synack.tcp.sender import TS_OPTION_LEN, Sender
 from synack.tcp.state import (
     RECEIVING,
@@ -128,6 +128,7 @@ class Connection(TcbNames):
         shared_counters: Counter[str] | None = None,
         sink: EventSink[Connection] | None = None,
         ts_offset: int | None = None,
+        challenge: ChallengeBudget | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
@@ -157,7 +158,7 @@ class Connection(TcbNames):
         if ts_offset is None:
             ts_offset = int.from_bytes(random_bytes(4), "big")
         self.ts = ts = TimestampState(ts_offset)
-        self.rcv = rcv = Receiver(cfg, neg, timers, ts, report)
+        self.rcv = rcv = Receiver(cfg, neg, timers, ts, report, challenge)
         self.snd = Sender(
             cfg,
             iss=iss,
@@ -654,7 +655,7 @@ class Connection(TcbNames):
             return
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:
-            if seg.seq != rcv.rcv_nxt:
+            if seg.seq != rcv.rcv_nxt and cfg.rfc5961:
                 # "If the RST bit is set and the sequence number does not exactly match
                 # the next expected sequence value, yet is within the current receive
                 # window, TCP endpoints MUST send an acknowledgment (challenge ACK)".
@@ -672,8 +673,14 @@ class Connection(TcbNames):
                 self._transition(T.RCV_RST_TO_LISTEN, "SYN in SYN-RECEIVED", now)
                 self._finish(now)
                 return
-            # "TCP implementations MUST send a 'challenge ACK'" (RFC 5961 4.2).
             self._report.drop(now, "syn_in_window")
+            if not cfg.rfc5961:
+                # RFC 793 3.9: "If the SYN is in the window it is an error, send a
+                # reset, ... enter the CLOSED state, delete the TCB, and return."
+                snd.emit(Segment(self.local[1], self.remote[1], snd.snd_nxt, 0, RST), now)
+                self._on_reset(now)
+                return
+            # "TCP implementations MUST send a 'challenge ACK'" (RFC 5961 4.2).
             self._challenge_ack(now)
             return
         # fifth: check the ACK field

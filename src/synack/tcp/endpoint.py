@@ -20,9 +20,10 @@ from synack.tcp.connection import Connection
 from synack.tcp.entropy import random_bytes
 from synack.tcp.errors import PortInUseError
 from synack.tcp.events import Connected, Event, Tracer
-from synack.tcp.isn import IsnGenerator
+from synack.tcp.isn import IsnGenerator, IsnSource
 from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.reasons import DropReason
+from synack.tcp.receiver import ChallengeBudget
 from synack.tcp.state import State
 from synack.tcp.timestamps import TimestampOffsets
 from synack.wire.errors import MalformedPacket
@@ -106,6 +107,7 @@ class Endpoint:
         *,
         config: Config | None = None,
         isn_secret: bytes | None = None,
+        isn: IsnSource | None = None,
         port_seed: int | None = None,
         tracer: Tracer | None = None,
         name: str = "",
@@ -118,9 +120,12 @@ class Endpoint:
         self.name = name
         self.tracer = tracer
         self.counters: Counter[str] = Counter()
-        self._isn = IsnGenerator(isn_secret)
+        # RFC 6528 unless the driver supplies another generator (the attack lab does).
+        self._isn: IsnSource = isn if isn is not None else IsnGenerator(isn_secret)
         # RFC 7323 7.1: the timestamp clock's offsets have their own secret (one
         # derived from an injected ISN secret keeps simulated runs reproducible).
+        # The challenge-ACK budget of connections with Config.challenge_ack_per_host.
+        self._challenge = ChallengeBudget()
         self._ts_offsets = TimestampOffsets(
             hashlib.blake2b(isn_secret, person=b"synack-tsval").digest()
             if isn_secret is not None
@@ -396,6 +401,7 @@ class Endpoint:
             shared_counters=self.counters,
             sink=self._sink,
             ts_offset=self._ts_offsets.offset(laddr, lport, raddr, rport),
+            challenge=self._challenge if cfg.challenge_ack_per_host else None,
         )
         self._conns[(laddr, lport, raddr, rport)] = conn
         return conn

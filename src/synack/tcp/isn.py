@@ -8,11 +8,25 @@ off-path attacker who cannot learn the key cannot predict another connection's I
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from synack.tcp.entropy import random_bytes
 from synack.wire.seq import MASK
 
-__all__ = ["IsnGenerator"]
+__all__ = ["IsnGenerator", "IsnSource"]
+
+
+class IsnSource(Protocol):
+    """Anything that picks initial sequence numbers for an :class:`~synack.tcp.endpoint.Endpoint`.
+
+    Called once per new connection (active or passive open), so a generator may
+    keep state. :class:`IsnGenerator` (RFC 6528) is the default; the attack lab
+    (``synack.attack.isn``) supplies the historical, predictable ones.
+    """
+
+    def isn(self, now: int, laddr: bytes, lport: int, raddr: bytes, rport: int) -> int:
+        """The ISN for a connection opened at ``now`` (microseconds): 0 .. 2**32-1."""
+        ...
 
 
 class IsnGenerator:

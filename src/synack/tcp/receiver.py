@@ -33,7 +33,7 @@ from synack.tcp.timestamps import TimestampState
 from synack.wire.seq import MASK, add, between, gt, sub
 from synack.wire.tcp import FIN, RST, Sack, Segment
 
-__all__ = ["TEXT_ACK", "TEXT_FIN", "Receiver", "segment_acceptable"]
+__all__ = ["TEXT_ACK", "TEXT_FIN", "ChallengeBudget", "Receiver", "segment_acceptable"]
 
 TEXT_ACK: Final = 1
 """From :meth:`Receiver.on_text`: an ACK should go out now (one per such segment)."""
@@ -66,6 +66,26 @@ def segment_acceptable(rcv_nxt: int, rcv_wnd: int, seq: int, seg_len: int) -> bo
     return between(rcv_nxt, seq, end) or between(rcv_nxt, add(seq, seg_len - 1), end)
 
 
+class ChallengeBudget:
+    """RFC 5961 7's rate limit of challenge ACKs: a count in a window of one second."""
+
+    __slots__ = ("count", "start")
+
+    def __init__(self) -> None:
+        self.start = -ONE_SECOND
+        self.count = 0
+
+    def allowed(self, now: int, limit: int) -> bool:
+        """Spend one challenge ACK at ``now`` if fewer than ``limit`` went in this second."""
+        if now - self.start >= ONE_SECOND:
+            self.start = now
+            self.count = 0
+        if self.count >= limit:
+            return False
+        self.count += 1
+        return True
+
+
 class Receiver:
     """RCV.NXT, RCV.WND, RCV.UP, IRS and the received data of one connection.
 
@@ -75,9 +95,9 @@ class Receiver:
 
     # fmt: off
     __slots__ = (
-        "_sws_floor", "ack_now", "ack_pending", "challenge_count", "challenge_start", "config",
-        "eff_snd_mss", "irs", "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs",
-        "rcv_adv", "rcv_nxt", "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
+        "_sws_floor", "ack_now", "ack_pending", "challenge", "config", "eff_snd_mss", "irs",
+        "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs", "rcv_adv", "rcv_nxt",
+        "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
     )
     # fmt: on
 
@@ -88,6 +108,7 @@ class Receiver:
         timers: TimerSet,
         ts: TimestampState,
         report: Reporter,
+        challenge: ChallengeBudget | None = None,
     ) -> None:
         self.config = config
         self.neg = neg
@@ -114,8 +135,8 @@ class Receiver:
         self.ack_now = False  # an ACK is owed: it goes with the next flush
         self.ack_pending = 0  # full segments received since our last ACK
         self.last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
-        self.challenge_start = -ONE_SECOND
-        self.challenge_count = 0
+        # One budget per connection, unless the endpoint shares one (Config.challenge_ack_per_host).
+        self.challenge = challenge if challenge is not None else ChallengeBudget()
 
     def configure(self, config: Config, eff_snd_mss: int) -> None:
         """New settings, or a new effective send MSS (the path's, less options)."""
@@ -262,13 +283,7 @@ class Receiver:
 
     def challenge_allowed(self, now: int) -> bool:
         """RFC 5961 7: at most ``challenge_ack_limit`` challenge ACKs per second."""
-        if now - self.challenge_start >= ONE_SECOND:
-            self.challenge_start = now
-            self.challenge_count = 0
-        if self.challenge_count >= self.config.challenge_ack_limit:
-            return False
-        self.challenge_count += 1
-        return True
+        return self.challenge.allowed(now, self.config.challenge_ack_limit)
 
     # ------------------------------------------------------------ urgent data
     def on_urgent(self, seg: Segment) -> None:

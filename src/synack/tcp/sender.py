@@ -330,9 +330,9 @@ class Sender:
                 # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then
                 # send an ACK, drop the segment, and return."
                 return "ack_too_new"
-            if lt(ack, (snd_una - self.max_snd_wnd) & MASK):
+            if lt(ack, (snd_una - self.max_snd_wnd) & MASK) and self.config.rfc5961:
                 # RFC 5961 5.2: "(SND.UNA - MAX.SND.WND) =< SEG.ACK" or it is dropped
-                # with a challenge ACK.
+                # with a challenge ACK. (Config.rfc5961 off: RFC 793 ignores an old ACK.)
                 return "ack_too_old"
             advanced = gt(ack, snd_una)
         wnd = seg.window << self.neg.snd_wscale

@@ -54,8 +54,10 @@ class Ladder:
     ``ports``: ``"server"`` shows a port only where a SYN was sent to it (the
     seed's form), ``"all"`` always, ``"none"`` never. ``links`` limits the
     segment lines to packets sent on those links (losses show from any link).
-    ``verbose`` adds the window, the options and the packet size. Segments are
-    rendered by :func:`synack.wire.render.format_segment`.
+    ``verbose`` adds the window, the options and the packet size. Segments sent
+    on an ``untracked`` link (an attacker's spoofed ones, say) are neither marked
+    as retransmissions nor counted when marking others. Segments are rendered by
+    :func:`synack.wire.render.format_segment`.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class Ladder:
         ports: str = "server",
         links: Iterable[str] | None = None,
         verbose: bool = False,
+        untracked: Iterable[str] = (),
     ) -> None:
         if ports not in ("server", "all", "none"):
             raise ValueError(f"ports must be 'server', 'all' or 'none', not {ports!r}")
@@ -79,6 +82,7 @@ class Ladder:
         self.ports = ports
         self.links = frozenset(links) if links is not None else None
         self.verbose = verbose
+        self.untracked = frozenset(untracked)
         self._lines: list[_Line] = []
         self._service: set[tuple[bytes, int]] = set()
         self._isn: dict[Flow, int] = {}
@@ -130,6 +134,17 @@ class Ladder:
         """Add a free-text line (an event of the scenario, e.g. ``client: close()``)."""
         self._lines.append(_Line(t, None, text, [], None, None))
 
+    def mark(self, packet: bytes, text: str) -> bool:
+        """Append ``text`` to the line of ``packet`` if it is the last line (e.g. who sent it).
+
+        Returns whether the line was found.
+        """
+        last = self._lines[-1] if self._lines else None
+        if last is None or last.packet is not packet:
+            return False
+        last.marks.append(text)
+        return True
+
     # ------------------------------------------------------------- output
     @property
     def lines(self) -> list[str]:
@@ -165,12 +180,13 @@ class Ladder:
             self._service.add((info.dst, info.dport))
         marks: list[str] = []
         flow = info.flow
-        end = (info.seq + info.seg_len) & MASK
-        top = self._snd_max.get(flow)
-        if info.seg_len and top is not None and lt(info.seq, top):
-            marks.append("(retransmission)")
-        if top is None or gt(end, top):
-            self._snd_max[flow] = end
+        if link not in self.untracked:
+            end = (info.seq + info.seg_len) & MASK
+            top = self._snd_max.get(flow)
+            if info.seg_len and top is not None and lt(info.seq, top):
+                marks.append("(retransmission)")
+            if top is None or gt(end, top):
+                self._snd_max[flow] = end
         self._lines.append(
             _Line(
                 now,

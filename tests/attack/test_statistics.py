@@ -1,0 +1,56 @@
+"""The measured numbers agree with the models, over many seeds (issue 13).
+
+The same experiment functions as ``synack attack all --report`` (docs/attacks.md),
+with the same bounds (the mean within 3 standard errors of the model), on fewer
+seeds so the suite stays quick. Every run is deterministic.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from synack.attack import report
+
+pytestmark = pytest.mark.slow
+SEEDS = range(1, 1000)
+
+
+@pytest.mark.parametrize(("isn", "runs"), [("counter", 40), ("clock", 40)])
+def test_guesses_against_predictable_isns_match_the_model(isn: str, runs: int) -> None:
+    check = report.isn_experiment(isn, SEEDS[:runs])
+    assert check.ok, check
+    assert check.data["mean"] > 1
+
+
+def test_no_guess_wins_against_rfc_6528() -> None:
+    check = report.isn_experiment("rfc6528", SEEDS[:10])
+    assert check.ok, check
+    assert check.measured == "0/10 succeeded"
+
+
+def test_rsts_needed_match_half_a_sweep() -> None:
+    check = report.blind_reset_experiment(1 << 20, False, SEEDS[:30])
+    assert check.ok, check
+    assert check.data["expected"] == (4096 + 1) / 2
+
+
+def test_rfc_5961_survives_whole_sweeps() -> None:
+    check = report.blind_reset_experiment(1 << 20, True, SEEDS[:2])
+    assert check.ok, check
+
+
+def test_segments_needed_to_inject_match_the_model() -> None:
+    check = report.blind_inject_experiment(1 << 20, False, False, SEEDS[:8])
+    assert check.ok, check
+
+
+def test_syn_refusals_match_erlang_b() -> None:
+    check = report.syn_flood_experiment(2.0, SEEDS[:2])
+    assert check.ok, check
+    assert check.data["model_refused"] == pytest.approx(0.6517, abs=1e-4)
+
+
+def test_side_channel_rounds_match_the_model() -> None:
+    check = report.side_channel_experiment(True, SEEDS[:10])
+    assert check.ok, check
+    assert check.data["expected"] == pytest.approx(32.5, abs=0.01)
