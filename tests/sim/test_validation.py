@@ -181,6 +181,19 @@ def test_bbr_fills_the_bottleneck_with_a_short_queue() -> None:
     assert bbr.extra["queue_delay_ms"] < reno.extra["queue_delay_ms"] / 3
 
 
+def test_codel_keeps_the_queue_near_its_target_and_the_link_busy() -> None:
+    codel, util, droptail = val.codel_experiment(duration=10_000_000)
+    assert codel.ok and codel.value <= 10, codel  # p95 wait within 2 x the 5 ms TARGET
+    assert util.value >= 0.85, util
+    assert droptail.band is None and droptail.value > 10 * codel.extra["median_ms"]["codel"]
+
+
+def test_a_seed_independent_row_says_it_ran_once() -> None:
+    s = val.summarise("s", [_row(1.0, 1)], seed_independent=True)
+    assert s.statistic() == "1.00 (one run: no random element)"
+    assert s.status == "pass"
+
+
 def test_runs_are_reproducible() -> None:
     path = PathSpec(rtt=20_000, bandwidth=10_000_000, queue_packets=20, loss=0.001)
     a = run_flows(["cubic", "newreno"], path, duration=3_000_000, warmup=1_000_000, seed=7)
