@@ -348,10 +348,10 @@ def cubic_response_experiment(
 
 def cubic_vs_newreno_experiment(
     *,
-    bandwidth: int = 200 * MBIT,
+    bandwidth: int = 100 * MBIT,
     rtt: int = 100 * MS,
     p: float = 1e-5,
-    duration: int = 30 * S,
+    duration: int = 20 * S,
     seed: int = 1,
 ) -> Row:
     """One CUBIC flow and, separately, one NewReno flow on a long fat lossy path."""
@@ -402,7 +402,7 @@ def fairness_experiment(
     *,
     bandwidth: int = 10 * MBIT,
     rtt: int = 20 * MS,
-    duration: int = 60 * S,
+    duration: int = 30 * S,
     seed: int = 1,
 ) -> Row:
     """``n`` flows of one algorithm through one bottleneck with a BDP-sized queue.
@@ -452,7 +452,7 @@ def coexistence_experiment(
     *,
     bandwidth: int = 20 * MBIT,
     rtt: int = 40 * MS,
-    duration: int = 60 * S,
+    duration: int = 40 * S,
     seed: int = 1,
 ) -> Row:
     """One flow of each algorithm sharing a bottleneck: ``a``'s share of the goodput.
