@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synack.tcp.reassembly import Reassembler
+from synack.tcp.reassembly import REFUSED, Reassembler
 
 
 def test_empty_queue_holds_nothing() -> None:
@@ -206,4 +206,44 @@ def test_interleaved_inserts_and_pops_deliver_the_reference_in_order(
     while chunk := r.pop_ready(len(out)):
         out += chunk
     assert bytes(out) == ref
+    assert r.size == 0
+
+
+# ---------------------------------------------------------- bounds (issue 16)
+
+
+def test_a_range_beyond_the_bound_is_refused_but_merging_data_is_not() -> None:
+    r = Reassembler(max_ranges=3)
+    for i in range(3):
+        assert r.insert(10 * i, b"ab") == 2
+    assert r.insert(100, b"zz") == REFUSED  # would be a fourth range
+    assert r.ranges() == [(0, 2), (10, 12), (20, 22)]
+    assert r.size == 6
+    assert r.insert(2, b"cd") == 2  # extends the first range: no new range
+    assert r.insert(12, b"x" * 8) == 8  # bridges two ranges into one
+    assert r.ranges() == [(0, 4), (10, 22)]
+    assert r.insert(100, b"zz") == 2  # room again
+
+
+def test_containing_and_highest_answer_without_listing_every_range() -> None:
+    r = Reassembler()
+    for i in range(1, 6):
+        r.insert(100 * i, b"x" * 10)
+    assert r.containing(305) == (300, 310)
+    assert r.containing(310) is None
+    assert r.containing(99) is None
+    assert r.highest(2) == [(500, 510), (400, 410)]
+    assert r.highest(9) == [(500, 510), (400, 410), (300, 310), (200, 210), (100, 110)]
+
+
+def test_data_far_apart_and_across_the_ring_edge_comes_back_intact() -> None:
+    # The held octets live in a ring indexed by offset: it grows when the span
+    # held grows, and data may wrap around its end.
+    r = Reassembler()
+    base = (1 << 14) - 3  # just before the first ring size: this insert wraps
+    r.insert(base, b"0123456789")
+    r.insert(base + 100_000, b"far")  # the ring must grow to hold both
+    r.insert(base - 5, b"abcde")
+    assert r.pop_ready(base - 5) == b"abcde0123456789"
+    assert r.pop_ready(base + 100_000) == b"far"
     assert r.size == 0

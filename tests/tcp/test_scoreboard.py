@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from synack.tcp.reassembly import Reassembler
 from synack.tcp.sack import EVER_RETRANS, LOST, RETRANS, SACKED, SackReceiver, Scoreboard, TxSeg
 
 MSS = 1000
@@ -150,34 +151,41 @@ def test_compaction_keeps_lookups_right() -> None:
 # ------------------------------------------------------------------ receiver
 
 
+def holding(*ranges: tuple[int, int]) -> Reassembler:
+    """A receive queue holding exactly ``ranges``."""
+    r = Reassembler()
+    for start, end in ranges:
+        r.insert(start, bytes(end - start))
+    return r
+
+
 def test_receiver_reports_the_newest_block_first_then_older_ones() -> None:
     rx = SackReceiver()
-    held = [(2000, 3000)]
     rx.note_received((2000, 3000))
-    held = [(2000, 3000), (5000, 6000)]
     rx.note_received((5000, 6000))
+    held = holding((2000, 3000), (5000, 6000))
     assert rx.blocks(1000, held, 4) == [(5000, 6000), (2000, 3000)]
-    held = [(2000, 4000), (5000, 6000)]
+    held.insert(3000, bytes(1000))
     rx.note_received((2000, 4000))  # the first block grew: it is the newest again
     assert rx.blocks(1000, held, 4) == [(2000, 4000), (5000, 6000)]
 
 
 def test_receiver_limits_blocks_and_fills_with_highest_held_ranges() -> None:
     rx = SackReceiver()
-    held = [(i * 2000, i * 2000 + 1000) for i in range(1, 7)]
-    rx.note_received(held[0])
-    assert rx.blocks(0, held, 3) == [held[0], held[5], held[4]]
+    ranges = [(i * 2000, i * 2000 + 1000) for i in range(1, 7)]
+    rx.note_received(ranges[0])
+    assert rx.blocks(0, holding(*ranges), 3) == [ranges[0], ranges[5], ranges[4]]
 
 
 def test_receiver_drops_blocks_delivered_in_order() -> None:
     rx = SackReceiver()
     rx.note_received((2000, 3000))
-    assert rx.blocks(3000, [], 4) == []
+    assert rx.blocks(3000, holding(), 4) == []
 
 
 def test_dsack_block_comes_first_and_only_once() -> None:
     rx = SackReceiver()
-    held = [(5000, 6000)]
+    held = holding((5000, 6000))
     rx.note_received((5000, 6000))
     rx.note_duplicate(1000, 2000)
     assert rx.pending_dsack

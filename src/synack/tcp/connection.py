@@ -20,6 +20,7 @@ tracked by *unwrapped* stream offsets for the reassembly queue.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -45,7 +46,7 @@ from synack.tcp.events import (
     UrgentData,
 )
 from synack.tcp.info import TcpInfo
-from synack.tcp.reassembly import Reassembler
+from synack.tcp.reassembly import REFUSED, Reassembler
 from synack.tcp.recovery import Recovery
 from synack.tcp.rtt import RttEstimator
 from synack.tcp.sack import SackReceiver, TxSeg
@@ -89,6 +90,12 @@ T = Trigger
 # RFC 9293 3.7.1: "the default MSS is 536 for IPv4 or 1220 for IPv6" when none is sent.
 DEFAULT_MSS_V4: Final = 536
 DEFAULT_MSS_V6: Final = 1220
+# The lowest path MTU an ICMP message may set. IPv4: Linux's min_pmtu, 552
+# (RFC 1191 3 lets a host keep a floor; 68 is only what IP must pass). IPv6:
+# RFC 8201 4: "A node MUST NOT reduce its estimate of the Path MTU below the
+# IPv6 minimum link MTU" (1280, RFC 8200 5).
+MIN_PMTU_V4: Final = 552
+MIN_PMTU_V6: Final = 1280
 # RFC 7323 2.3: "the shift.cnt value ... MUST be limited to 14".
 MAX_WSCALE: Final = 14
 # RFC 6298 5.7: RTO re-initialised to 3 s after a lost SYN.
@@ -240,6 +247,7 @@ class Connection:
         tracer: Tracer | None = None,
         name: str = "",
         shared_counters: Counter[str] | None = None,
+        ts_offset: int | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         self.local: tuple[bytes, int] = (_packed(local[0]), local[1])
@@ -298,7 +306,11 @@ class Connection:
         )
         # -- options: SACK (RFC 2018) and Timestamps (RFC 7323) -------------
         self.sack_ok = False  # both SYNs carried SACK-permitted
-        self._ts = TimestampState((self.iss * 0x9E3779B1) >> 7)
+        # RFC 7323 7.1: a per-connection offset of the timestamp clock, from the
+        # endpoint (a keyed hash of the 4-tuple); on its own, a random one.
+        self._ts = TimestampState(
+            ts_offset if ts_offset is not None else int.from_bytes(os.urandom(4), "big")
+        )
         self._last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         self._sack_rx = SackReceiver()
         self._una_abs = 0  # unwrapped offset of SND.UNA (0 = first octet after the SYN)
@@ -652,8 +664,11 @@ class Connection:
             return
         if kind in ("frag_needed", "packet_too_big"):
             if mtu:
-                overhead = 40 if len(self.local[0]) == 4 else 60
-                new_mss = max(88, mtu - overhead)
+                v4 = len(self.local[0]) == 4
+                # A forged or misguided "MTU 68" must not cut every segment to a
+                # few octets: never below the floor of the path MTU.
+                floor = MIN_PMTU_V4 if v4 else MIN_PMTU_V6
+                new_mss = max(floor, mtu) - (40 if v4 else 60)
                 if new_mss < self._mss_limit:
                     self.set_path_mss(new_mss)  # less this connection's option overhead
                     self.counters["pmtu_reduced"] += 1
@@ -784,7 +799,13 @@ class Connection:
             self.snd_wl1 = seg.seq
             self._transition(T.RCV_SYN, "simultaneous open", now)
             self._send_syn(now, ack=True)
-            self._queue_text(seg, add(seg.seq, 1), now)
+            if seg.payload or fl & FIN:
+                # RFC 9293 3.10.7.3: text and FIN in this SYN wait until ESTABLISHED.
+                # Nothing proves yet that the SYN came from the peer (it acks
+                # nothing of ours): like Linux, ignore them unacknowledged, so the
+                # peer sends them again once synchronized, instead of handing a
+                # blind attacker's bytes to the application.
+                self.counters["syn_text_ignored"] += 1
 
     def _accept_syn(self, seg: Segment, now: int) -> None:
         cfg = self.config
@@ -1329,13 +1350,16 @@ class Connection:
                 start = self._rcv_abs + off
                 added = self._reasm.insert(start, payload)
                 self.counters["out_of_order"] += 1
-                if sack:
+                if added == REFUSED:
+                    # The out-of-order queue holds as many ranges as it may: the
+                    # segment is not kept (nor SACKed); the sender will resend it.
+                    self._drop(now, "ooo_queue_full")
+                elif sack:
                     # RFC 2018 4: the first block reports the one holding this segment;
                     # RFC 2883 4: a D-SACK block before it if all of it was held already.
-                    for r in self._reasm.ranges():
-                        if r[0] <= start < r[1]:
-                            self._sack_rx.note_received(r)
-                            break
+                    r = self._reasm.containing(start)
+                    if r is not None:
+                        self._sack_rx.note_received(r)
                     if not added and self.config.dsack:
                         self._sack_rx.note_duplicate(start, start + len(payload))
                 # RFC 5681 4.2: each out-of-order segment triggers an immediate
@@ -1703,7 +1727,7 @@ class Connection:
         n = (room - self._opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN
         if n <= 0:
             return opts
-        sack = self._sack_rx.option(self.rcv_nxt, self._rcv_abs, self._reasm.ranges(), n)
+        sack = self._sack_rx.option(self.rcv_nxt, self._rcv_abs, self._reasm, n)
         return (*opts, _NOP, _NOP, sack) if sack is not None else opts
 
     def _emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:

@@ -21,6 +21,7 @@ from synack.tcp.errors import PortInUseError
 from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
 from synack.tcp.state import State
+from synack.tcp.timestamps import TimestampOffsets
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_addresses
 from synack.wire.seq import add, gt, lt
@@ -107,6 +108,13 @@ class Endpoint:
         self.tracer = tracer
         self.counters: Counter[str] = Counter()
         self._isn = IsnGenerator(isn_secret)
+        # RFC 7323 7.1: the timestamp clock's offsets have their own secret (one
+        # derived from an injected ISN secret keeps simulated runs reproducible).
+        self._ts_offsets = TimestampOffsets(
+            hashlib.blake2b(isn_secret, person=b"synack-tsval").digest()
+            if isn_secret is not None
+            else None
+        )
         self._port_secret = (
             hashlib.blake2b(repr(port_seed).encode(), digest_size=16).digest()
             if port_seed is not None
@@ -348,6 +356,7 @@ class Endpoint:
             tracer=self.tracer,
             name=self.name,
             shared_counters=self.counters,
+            ts_offset=self._ts_offsets.offset(laddr, lport, raddr, rport),
         )
         conn._event_sink = self._sink
         conn._on_wake = self._wake

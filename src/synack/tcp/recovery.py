@@ -78,6 +78,7 @@ class Recovery:
         "_tq_head",
         "_undo_ranges",
         "_undo_retrans",
+        "_undo_sent",
         "cc",
         "cc_on_sent",
         "cc_paces",
@@ -146,6 +147,7 @@ class Recovery:
         self.force_rtx = 0  # retransmissions allowed now regardless of cwnd
         self._undo_retrans = -1  # RFC 3708: retransmissions of the episode not yet D-SACKed
         self._undo_ranges: list[tuple[int, int]] = []  # ... and what they covered
+        self._undo_sent = 0  # retransmissions of the episode (undo needs at least one)
         # -- RFC 6937 PRR ----------------------------------------------------
         self.prr_delivered = 0
         self.prr_out = 0
@@ -263,6 +265,7 @@ class Recovery:
             if self._undo_retrans >= 0:
                 if len(self._undo_ranges) < MAX_UNDO_RANGES:
                     self._undo_retrans += 1
+                    self._undo_sent += 1
                     self._undo_ranges.append((seg.start, seg.end))
                 else:
                     self._undo_retrans = -1  # too many to track: no undo this time
@@ -491,6 +494,7 @@ class Recovery:
             self._mark_head_lost()
         self.force_rtx = 1  # RFC 5681 3.2 (2): the fast retransmit goes out regardless
         self._undo_retrans = 0
+        self._undo_sent = 0
         self._undo_ranges = []
         cc.on_recovery_start(now=now, in_flight=self.reduction_base)
         if self.prr:
@@ -529,6 +533,11 @@ class Recovery:
         duplicate (D-SACK, now or later), the episode was spurious (RFC 3708 2,
         RFC 9438 4.9.2): the congestion controller may undo its reduction."""
         self.force_rtx = 0
+        if self._undo_sent == 0:
+            # No retransmission in the episode (the loss it reacted to was repaired
+            # in an earlier one): no D-SACK can ever prove it needless, and "none
+            # outstanding" is no evidence. RFC 3708 2 / RFC 4015 undo only on it.
+            self._undo_retrans = -1
         if self._undo_retrans == 0:
             self._undo_retrans = -1
             self.counters["recovery.spurious"] += 1

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from operator import attrgetter
 from typing import Final
 
+from synack.tcp.reassembly import Reassembler
 from synack.wire.seq import MASK
 from synack.wire.tcp import Sack
 
@@ -348,22 +349,21 @@ class SackReceiver:
         if left < right:
             self._dsack = (left, right)
 
-    def blocks(
-        self, rcv_abs: int, held: list[tuple[int, int]], limit: int
-    ) -> list[tuple[int, int]]:
+    def blocks(self, rcv_abs: int, held: Reassembler, limit: int) -> list[tuple[int, int]]:
         """Up to ``limit`` blocks: a D-SACK block (once), then the held ranges, newest first.
 
-        ``held`` are the receive queue's ranges (ascending); every block sent is
-        one of them, as reported most recently (RFC 2018 4: "the first SACK
-        block ... MUST specify the contiguous block of data containing the
-        segment which triggered this ACK").
+        ``held`` is the receive queue; every block sent is one of its ranges, as
+        reported most recently (RFC 2018 4: "the first SACK block ... MUST
+        specify the contiguous block of data containing the segment which
+        triggered this ACK"). The cost is O(limit * log ranges), whatever the
+        number of ranges held.
         """
         out: list[tuple[int, int]] = []
         d = self._dsack
         if d is not None:
             self._dsack = None
             out.append(d)
-        if not held:
+        if not len(held):
             self._recent = ()
             return out[:limit]
         dsack_sent = len(out)
@@ -372,11 +372,9 @@ class SackReceiver:
             if right <= rcv_abs:
                 continue  # delivered in order since
             # the held range that contains this block now (ranges only merge)
-            i = bisect.bisect_right(held, (left, 1 << 62)) - 1
-            if i >= 0 and held[i][0] <= left < held[i][1]:
-                r = held[i]
-                if r not in recent:
-                    recent.append(r)
+            r = held.containing(left)
+            if r is not None and r not in recent:
+                recent.append(r)
         self._recent = tuple(recent)
         # RFC 2883 4 (3): the block holding a duplicate follows its D-SACK block;
         # it is the newest one reported, so the recent list puts it there.
@@ -386,16 +384,14 @@ class SackReceiver:
             if r not in out[dsack_sent:]:
                 out.append(r)
         # RFC 2018 4: fill the rest with other held ranges, highest first.
-        for r in reversed(held):
+        for r in held.highest(limit):
             if len(out) >= limit:
                 break
             if r not in out[dsack_sent:]:
                 out.append(r)
         return out
 
-    def option(
-        self, rcv_nxt: int, rcv_abs: int, held: list[tuple[int, int]], limit: int
-    ) -> Sack | None:
+    def option(self, rcv_nxt: int, rcv_abs: int, held: Reassembler, limit: int) -> Sack | None:
         """The SACK option for the next segment (``rcv_abs`` is RCV.NXT's offset), or None."""
         blocks = self.blocks(rcv_abs, held, limit)
         if not blocks:

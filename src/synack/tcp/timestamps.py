@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Final
 
 from synack.wire.seq import MASK, le, lt
 from synack.wire.tcp import NoOperation, Timestamps
 
-__all__ = ["PAWS_IDLE", "TICK", "TimestampState"]
+__all__ = ["PAWS_IDLE", "TICK", "TimestampOffsets", "TimestampState"]
 
 _NOP: Final = NoOperation()
 
@@ -17,11 +19,40 @@ PAWS_IDLE: Final = 24 * 24 * 3600 * 1_000_000
 """RFC 7323 5.5: TS.Recent is invalid after 24 days of idleness."""
 
 
+class TimestampOffsets:
+    """Per-connection offsets of the timestamp clock: a keyed hash of the 4-tuple.
+
+    RFC 7323 7.1: "a TCP ... SHOULD use a random offset" per connection so that
+    TSval does not reveal the host's clock (uptime), and 5.4: the clock of one
+    4-tuple must keep running across its incarnations (TSval may not go back
+    when a connection is reopened from TIME-WAIT). An offset that depends only
+    on the 4-tuple and a secret does both. The secret is this object's own,
+    separate from the ISN's (an offset derived from the ISS would let anyone
+    who sees a SYN recover the clock, and with it the ISN's secret offset).
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        key = secret if secret is not None else os.urandom(32)
+        if len(key) < 16:
+            raise ValueError("the timestamp secret must be at least 16 bytes")
+        self._key = key if len(key) <= 64 else hashlib.blake2b(key).digest()
+
+    def offset(self, laddr: bytes, lport: int, raddr: bytes, rport: int) -> int:
+        """The 32-bit offset of the timestamp clock for this 4-tuple."""
+        h = hashlib.blake2b(
+            laddr + lport.to_bytes(2, "big") + raddr + rport.to_bytes(2, "big"),
+            key=self._key,
+            digest_size=4,
+        )
+        return int.from_bytes(h.digest(), "big")
+
+
 class TimestampState:
     """TS.Recent and the PAWS test of RFC 7323 5.3, with the echo rule of 4.3.
 
-    ``offset`` randomises the clock per connection (RFC 7323 7.1); the core has
-    no randomness, so the connection derives it from its RFC 6528 ISS.
+    ``offset`` is added to the clock (see :class:`TimestampOffsets`).
     """
 
     __slots__ = ("_opts", "enabled", "offset", "ts_recent", "ts_recent_age")
