@@ -230,3 +230,30 @@ def test_validate_command_writes_the_report(
     # Seeds 3..6 give 1.03..1.06: mean 1.045 with its interval.
     assert "| Fake | setting |" in text and "ratio: 1.04 [1.02, 1.07] | 25% | pass |" in text
     assert "| Other | setting |" in text and "| report |" in text
+
+
+def test_only_reruns_the_named_sections_and_keeps_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def check(name: str, value: float) -> val.Experiment:
+        def run(*, seed: int) -> val.Row:
+            calls.append(name)
+            return val.Row(name, "s", "m", "model", value, (0.75, 1.25), "25%", seed=seed)
+
+        return run
+
+    plan = {"mathis": [check("A", 1.0)], "cubic": [check("B", 1.1)]}
+    monkeypatch.setattr(val, "_experiments", lambda quick: plan)
+    out = tmp_path / "c.md"
+    val.validate(out, seeds=[1, 2], jobs=1, plots=False, log=lambda _: None)
+    assert calls == ["A", "A", "B", "B"]
+    plan["cubic"] = [check("B", 2.0)]  # now fails
+    calls.clear()
+    got = val.validate(out, seeds=[1, 2], jobs=1, plots=False, only=["cubic"], log=lambda _: None)
+    assert calls == ["B", "B"]
+    assert [(s.first.experiment, s.status) for s in got] == [("A", "pass"), ("B", "fail")]
+    assert "**Checks: 1 of 2 pass.**" in out.read_text()
+    with pytest.raises(ValueError, match="other seeds"):
+        val.validate(out, seeds=[1], jobs=1, plots=False, only=["cubic"], log=lambda _: None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ __all__ = [
     "Row",
     "SeedIndependent",
     "Summary",
+    "cache_path",
     "codel_experiment",
     "coexistence_experiment",
     "counts",
@@ -874,6 +876,11 @@ def _run_task(task: tuple[Experiment, int, bool]) -> list[Row]:
     return rows if keep else _slim(rows)
 
 
+def cache_path(output: Path) -> Path:
+    """Where :func:`validate` keeps its rows so that ``only`` can re-run some sections."""
+    return output.with_name(output.name + ".runs.pickle")
+
+
 def validate(
     output: Path,
     *,
@@ -881,21 +888,38 @@ def validate(
     quick: bool = False,
     plots: bool = True,
     jobs: int | None = None,
+    only: Sequence[str] | None = None,
     command: str = "synack experiment validate",
     log: Callable[[str], None] = print,
 ) -> list[Summary]:
     """Run every experiment over ``seeds`` and write the report to ``output``.
 
     Plots go next to it, in ``img/``. ``jobs`` processes run the (experiment,
-    seed) pairs (default: one per core; 1 runs them in this process).
+    seed) pairs (default: one per core; 1 runs them in this process). The rows
+    are kept in :func:`cache_path`; with ``only`` (section names) just those
+    sections run again and the others come from that file, which must hold
+    the same seeds.
     """
     if not seeds:
         raise ValueError("need at least one seed")
     t0 = time.perf_counter()
     plan = _experiments(quick)
+    unknown = sorted(set(only or ()) - set(plan))
+    if unknown:
+        raise ValueError(f"no such section: {', '.join(unknown)} (have: {', '.join(plan)})")
+    cached: dict[str, Any] = {}
+    if only is not None:
+        try:
+            cached = pickle.loads(cache_path(output).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            raise ValueError(f"no earlier run to take the other sections from: {exc}") from None
+        if cached.get("seeds") != list(seeds) or cached.get("quick") != quick:
+            raise ValueError("the earlier run used other seeds or set: run all sections")
     tasks: list[tuple[str, int, int]] = []
     calls: list[tuple[Experiment, int, bool]] = []
     for section, fns in plan.items():
+        if only is not None and section not in only:
+            continue
         for i, fn in enumerate(fns):
             for seed in seeds[:1] if isinstance(fn, SeedIndependent) else seeds:
                 tasks.append((section, i, seed))
@@ -911,7 +935,12 @@ def validate(
     for (section, i, _seed), rows in zip(tasks, results, strict=True):
         for k, row in enumerate(rows):
             grouped.setdefault((section, i, k), []).append(row)
-    sections: dict[str, list[Summary]] = {name: [] for name in plan}
+    sections: dict[str, list[Summary]] = {
+        name: list(cached.get("sections", {}).get(name, [])) if only is not None else []
+        for name in plan
+    }
+    for name in only or plan:
+        sections[name] = []
     for (section, i, _k), rows in grouped.items():
         once = isinstance(plan[section][i], SeedIndependent) and len(seeds) > 1
         s = summarise(section, rows, seed_independent=once)
@@ -919,12 +948,30 @@ def validate(
         log(
             f"{s.status:6} {s.first.experiment}: {s.first.setting}: {s.statistic()} ({s.wall:.1f} s)"
         )
+    walls = dict(cached.get("walls", {}))
+    wall_now = time.perf_counter() - t0
+    for name in only or plan:
+        walls[name] = wall_now / len(only or plan)
+    for ss in sections.values():
+        for s in ss:
+            for r in s.rows:
+                run = r.extra.get("run")
+                if isinstance(run, RunStats):
+                    run.queue_delays = []  # only the CoDel row reads them, and has already
+    cache_path(output).write_bytes(
+        pickle.dumps({"seeds": list(seeds), "quick": quick, "sections": sections, "walls": walls})
+    )
     figures = _plots(sections, output.parent / "img") if plots else []
-    wall = time.perf_counter() - t0
     summaries = [s for ss in sections.values() for s in ss]
     output.write_text(
         _markdown(
-            summaries, figures, seeds=seeds, command=command, wall=wall, jobs=jobs, quick=quick
+            summaries,
+            figures,
+            seeds=seeds,
+            command=command,
+            wall=sum(walls.values()),
+            jobs=jobs,
+            quick=quick,
         )
     )
     return summaries

@@ -33,6 +33,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="where to write the report (plots go to img/ beside it)",
     )
     p.add_argument("--quick", action="store_true", help="a smaller set of experiments")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="SECTION",
+        help="run only this section again (mathis, cubic, fairness, utilisation, aqm, ...), "
+        "taking the others from the last run's FILE.md.runs.pickle (repeatable)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
 
 
@@ -53,14 +60,18 @@ def run(args: argparse.Namespace) -> int:
         cmd += f" --seeds {args.seeds}"
     if args.quick:
         cmd += " --quick"
-    summaries = validate(
-        out,
-        seeds=list(range(args.seed, args.seed + args.seeds)),
-        quick=args.quick,
-        plots=not args.no_plots,
-        jobs=args.jobs or None,
-        command=cmd,
-    )
+    try:
+        summaries = validate(
+            out,
+            seeds=list(range(args.seed, args.seed + args.seeds)),
+            quick=args.quick,
+            plots=not args.no_plots,
+            jobs=args.jobs or None,
+            only=args.only,
+            command=cmd,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     passed, checked, reported = counts(summaries)
     print(
         f"wrote {out}: {passed} of {checked} checks pass, {reported} report rows (not counted)",
