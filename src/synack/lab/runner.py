@@ -85,8 +85,9 @@ def path_of(params: dict[str, Any]) -> PathSpec:
         periodic_loss=params["periodic_loss"],
         reorder=params["reorder"],
         duplicate=params["duplicate"],
+        # RED's idle decay counts in packet times: 1500 octets at the bottleneck's rate, µs.
         aqm=parse_aqm(
-            params["aqm"], ecn=False, packet_time=max(1, 12_000_000 // rate) if rate else 1200
+            params["aqm"], ecn=False, packet_time=max(1, 12_000_000_000 // rate) if rate else 1200
         ),
         trace=trace,
     )
