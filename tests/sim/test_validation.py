@@ -257,3 +257,16 @@ def test_only_reruns_the_named_sections_and_keeps_the_others(
     assert "**Checks: 1 of 2 pass.**" in out.read_text()
     with pytest.raises(ValueError, match="other seeds"):
         val.validate(out, seeds=[1], jobs=1, plots=False, only=["cubic"], log=lambda _: None)
+
+
+def test_ecn_gives_the_throughput_of_drops_without_retransmissions() -> None:
+    goodput, rtx = val.ecn_experiment(duration=8_000_000)
+    assert goodput.ok, goodput
+    assert rtx.value == 0 and rtx.extra["rtx"][False] > 0 and rtx.extra["marks"] > 0
+
+
+def test_dctcp_holds_the_queue_at_its_marking_threshold() -> None:
+    queue, util = val.dctcp_experiment(duration=2_000_000)
+    assert queue.ok, queue  # the median queue within K/2 of K = 20 packets
+    assert util.value >= 0.95, util
+    assert not queue.extra["drops"]

@@ -13,6 +13,7 @@ functions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import pickle
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from synack.cc.cubic import response_function
-from synack.sim.aqm import CoDel
+from synack.sim.aqm import CoDel, StepMark
 from synack.sim.experiments import (
     FlowStats,
     PathSpec,
@@ -50,6 +51,8 @@ __all__ = [
     "counts",
     "cubic_response_experiment",
     "cubic_vs_newreno_experiment",
+    "dctcp_experiment",
+    "ecn_experiment",
     "fairness_experiment",
     "mathis_experiment",
     "summarise",
@@ -83,6 +86,10 @@ def _fmt(unit: str, x: float) -> str:
         return f"{x:.1f} ms"
     if unit == "jain":
         return f"{x:.3f}"
+    if unit == "packets":
+        return f"{x:.1f} packets"
+    if unit == "count":
+        return f"{x:.1f}"
     return f"{x:.2f}"
 
 
@@ -654,6 +661,157 @@ def codel_experiment(
     ]
 
 
+# ------------------------------------------------------------------ ECN and DCTCP
+
+
+def ecn_experiment(
+    cc: str = "cubic",
+    *,
+    n: int = 2,
+    bandwidth: int = 20 * MBIT,
+    rtt: int = 40 * MS,
+    duration: int = 20 * S,
+    seed: int = 1,
+) -> list[Row]:
+    """``n`` flows through CoDel, once dropping and once marking (ECN on at both ends).
+
+    RFC 3168's promise: the same congestion response without the losses. Rows:
+    the goodput with ECN over the goodput without (checked: within 10%), and
+    the segments retransmitted with ECN (checked: none).
+    """
+    bdp = PathSpec(rtt=rtt, bandwidth=bandwidth).bdp_packets
+    runs: dict[bool, RunStats] = {}
+    for ecn in (False, True):
+        cfg = dataclasses.replace(BIG, ecn=ecn)
+        path = PathSpec(rtt=rtt, bandwidth=bandwidth, queue_packets=8 * bdp, aqm=CoDel(ecn=ecn))
+        runs[ecn] = run_flows(
+            [cc] * n,
+            path,
+            duration=duration,
+            warmup=duration // 4,
+            seed=seed,
+            stagger=STAGGER,
+            start_jitter=START_JITTER,
+            config=cfg,
+            receiver_config=cfg,
+        )
+    g_ecn, g_drop = runs[True].total_goodput, runs[False].total_goodput
+    rtx = {k: sum(f.retransmissions for f in r.flows) for k, r in runs.items()}
+    setting = (
+        f"{n} x {cc}, CoDel, {bandwidth // MBIT} Mbit/s, RTT {rtt // MS} ms, {duration // S} s"
+    )
+    wall = sum(r.wall_seconds for r in runs.values())
+    extra = {"goodput": {"ecn": g_ecn, "drop": g_drop}, "rtx": rtx, "marks": runs[True].marks}
+    return [
+        Row(
+            experiment="ECN vs drop, goodput",
+            setting=setting,
+            measured=f"ECN {_rate(g_ecn)}, drop {_rate(g_drop)}",
+            model="the same congestion response (RFC 3168 6.1.2)",
+            value=g_ecn / g_drop if g_drop else math.inf,
+            band=(0.9, 1.1),
+            target="within 10%",
+            assumes="marks where CoDel would drop; the sender halves as for a loss",
+            statistic="goodput ECN / drop",
+            quantity=g_ecn,
+            quantity_unit="Mbit/s",
+            seed=seed,
+            wall=wall,
+            extra=extra,
+        ),
+        Row(
+            experiment="ECN vs drop, retransmissions",
+            setting=setting,
+            measured=f"ECN {rtx[True]}, drop {rtx[False]} ({runs[True].marks} CE marks)",
+            model="no loss, so nothing to resend",
+            value=float(rtx[True]),
+            band=(0.0, 0.0),
+            target="none with ECN",
+            assumes="a queue that never overflows (8 BDP of buffer under CoDel)",
+            statistic="segments retransmitted",
+            unit="count",
+            quantity=float(rtx[True]),
+            quantity_unit="count",
+            seed=seed,
+            wall=0.0,
+            extra=extra,
+        ),
+    ]
+
+
+def dctcp_experiment(
+    *,
+    n: int = 2,
+    bandwidth: int = 100 * MBIT,
+    rtt: int = 2 * MS,
+    k: int = 20,
+    duration: int = 4 * S,
+    seed: int = 1,
+) -> list[Row]:
+    """``n`` DCTCP flows through a step-marking queue (K packets), datacenter-like.
+
+    RFC 8257 1 and 3: DCTCP keeps the queue near the marking threshold K
+    (instead of the full buffer) while keeping the link busy. Rows: the median
+    queue length an arriving packet finds, in packets (checked: within K/2 of K),
+    and the utilisation (checked: >= 95%).
+    """
+    cfg = dataclasses.replace(BIG, ecn=True, congestion_control="dctcp")
+    path = PathSpec(rtt=rtt, bandwidth=bandwidth, queue_packets=10 * k, aqm=StepMark(k=k, ecn=True))
+    run = run_flows(
+        ["dctcp"] * n,
+        path,
+        duration=duration,
+        warmup=duration // 4,
+        seed=seed,
+        stagger=100 * MS,
+        start_jitter=50 * MS,
+        config=cfg,
+        receiver_config=cfg,
+    )
+    per_packet = 1500 * 8 * S / bandwidth  # µs to send one full-size packet
+    queue = percentile(run.queue_delays, 50) / per_packet
+    u = run.utilisation()
+    setting = (
+        f"{n} x dctcp, step K = {k}, {bandwidth // MBIT} Mbit/s, RTT {rtt // MS} ms, "
+        f"{duration // S} s"
+    )
+    extra = {"queue_packets": queue, "utilisation": u, "marks": run.marks, "drops": run.drops}
+    common: dict[str, Any] = {"seed": seed, "extra": extra}
+    return [
+        Row(
+            experiment="DCTCP, queue length",
+            setting=setting,
+            measured=f"median {queue:.1f} packets, {run.marks} CE marks",
+            model=f"the marking threshold K = {k}",
+            value=queue / k,
+            band=(0.5, 1.5),
+            target="median within K/2 of K",
+            assumes="RFC 8257 3.3: cwnd cut by alpha/2 per window of marks",
+            statistic="median queue / K",
+            quantity=queue,
+            quantity_unit="packets",
+            wall=run.wall_seconds,
+            **common,
+        ),
+        Row(
+            experiment="DCTCP, utilisation",
+            setting=setting,
+            measured=f"{u:.1%}",
+            model="the bottleneck's payload capacity",
+            value=u,
+            band=(0.95, math.inf),
+            target=">= 95%",
+            assumes="K above C x RTT / 7, the DCTCP paper's guideline",
+            statistic="utilisation",
+            unit="percent",
+            quantity=u,
+            quantity_unit="percent",
+            wall=0.0,
+            **common,
+        ),
+    ]
+
+
 # ------------------------------------------------------------------ the report
 
 
@@ -852,12 +1010,14 @@ def _experiments(quick: bool) -> dict[str, list[Experiment]]:
         SeedIndependent(partial(utilisation_experiment, cc)) for cc in ("newreno", "cubic", "bbr")
     ]
     aqm_rows: list[Experiment] = [SeedIndependent(codel_experiment)]
+    ecn_rows: list[Experiment] = [ecn_experiment, dctcp_experiment]
     return {
         "mathis": mathis_rows,
         "cubic": cubic_rows,
         "fairness": fair_rows,
         "utilisation": util_rows,
         "aqm": aqm_rows,
+        "ecn": ecn_rows,
     }
 
 
@@ -1086,6 +1246,10 @@ _NOTES = [
     "- **One run for all seeds**: a run with one flow, no random loss and no start "
     "jitter has no random element (the seed changes only the ISNs and ports), so it runs "
     "once and stands for every seed; its row says so instead of giving an interval.",
+    "- **ECN** (RFC 3168): both ends negotiate ECN, data goes out ECT(0), CoDel marks CE "
+    "where it would drop, the receiver echoes ECE until CWR and the sender cuts its window "
+    "once per window of data, as for a loss. **DCTCP** (RFC 8257) runs over a queue that "
+    "marks every packet arriving to more than K packets; its receivers echo each mark.",
     "- **CoDel** (RFC 8289, TARGET 5 ms, INTERVAL 100 ms) manages an 8-BDP buffer that "
     "drop-tail would keep full; its queueing delay is the wait of every packet the "
     "bottleneck sent in the measured window.",
