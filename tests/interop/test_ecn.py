@@ -65,7 +65,19 @@ t.join(); s.close()
 print('ok' if bytes(got) == payload else 'mismatch', flush=True)
 """
 
-FIELDS = ("ip.src", "ip.dsfield.ecn", "tcp.flags.syn", "tcp.flags.ece", "tcp.flags.cwr", "tcp.len")
+FIELDS = (
+    "frame.number",
+    "ip.src",
+    "ip.dsfield.ecn",
+    "tcp.flags.syn",
+    "tcp.flags.ece",
+    "tcp.flags.cwr",
+    "tcp.len",
+)
+RETRANSMITTED = (
+    "tcp.analysis.retransmission || tcp.analysis.fast_retransmission"
+    " || tcp.analysis.spurious_retransmission"
+)
 
 
 @contextmanager
@@ -98,11 +110,22 @@ def kernel_side_capture(lab: NetnsLab, port: int, pcap: Path) -> Iterator[None]:
 
 
 def segments(pcap: Path) -> list[dict[str, str]]:
+    """One dict of FIELDS per TCP segment, plus ``rtx``: tshark calls it a retransmission."""
     argv = ["tshark", "-r", str(pcap), "-Y", "tcp", "-T", "fields", "-E", "separator=|"]
     for f in FIELDS:
         argv += ["-e", f]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [dict(zip(FIELDS, line.split("|"), strict=True)) for line in out.splitlines()]
+    rtx = subprocess.run(
+        ["tshark", "-r", str(pcap), "-Y", RETRANSMITTED, "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    segs = [dict(zip(FIELDS, line.split("|"), strict=True)) for line in out.splitlines()]
+    for s in segs:
+        s["rtx"] = "1" if s["frame.number"] in rtx else ""
+    return segs
 
 
 def flag(seg: dict[str, str], name: str) -> bool:
@@ -122,8 +145,10 @@ def check_negotiated(segs: list[dict[str, str]], client: str, server: str) -> No
 def check_signalled(segs: list[dict[str, str]], sender: str, receiver: str) -> None:
     data = [s for s in segs if s["ip.src"] == sender and int(s["tcp.len"] or 0) > 0]
     assert data
-    # Data goes out ECN-capable; our router marked some of it.
-    assert {int(s["ip.dsfield.ecn"]) for s in data} <= {ECT0, CE}
+    # New data goes out ECN-capable (some of it then marked by our router);
+    # retransmissions go out Not-ECT (RFC 3168 6.1.5).
+    assert {int(s["ip.dsfield.ecn"]) for s in data if not s["rtx"]} <= {ECT0, CE}
+    assert {int(s["ip.dsfield.ecn"]) for s in data if s["rtx"]} <= {0}
     # The receiver echoes (ECE) and the sender answers with CWR afterwards.
     first_ece = next(
         i
@@ -184,6 +209,8 @@ def test_the_kernel_sends_to_synack_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
     segs = segments(pcap)
     check_negotiated(segs, KERNEL, SYNACK)
     # The kernel's capture point is before our marking: its data shows ECT(0).
-    kernel_data = [s for s in segs if s["ip.src"] == KERNEL and int(s["tcp.len"] or 0) > 0]
+    kernel_data = [
+        s for s in segs if s["ip.src"] == KERNEL and int(s["tcp.len"] or 0) > 0 and not s["rtx"]
+    ]
     assert kernel_data and all(int(s["ip.dsfield.ecn"]) == ECT0 for s in kernel_data)
     check_signalled(segs, KERNEL, SYNACK)

@@ -657,8 +657,9 @@ class Sender:
             if fin:
                 flags |= FIN
             # RFC 3168 6.1.2: after a window reduction for ECE, CWR goes on the next
-            # new data segment; 6.1.5-6.1.6: new data (not probes) goes out ECT(0).
-            ect = self.neg.ecn and n > 0 and not probe
+            # new data segment; new data (a tail loss probe's too) goes out ECT(0),
+            # retransmissions (6.1.5) and zero-window probes (6.1.6) do not.
+            ect = self.neg.ecn and n > 0
             if ect and self.ecn_tx.take_cwr():
                 flags |= CWR
             self.emit(self.make(flags, snd_nxt, now, payload), now, ect=ect)
