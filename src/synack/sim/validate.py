@@ -711,7 +711,7 @@ def ecn_experiment(
             value=g_ecn / g_drop if g_drop else math.inf,
             band=(0.9, 1.1),
             target="within 10%",
-            assumes="marks where CoDel would drop; the sender halves as for a loss",
+            assumes="marks where CoDel would drop; the sender reduces as for a loss",
             statistic="goodput ECN / drop",
             quantity=g_ecn,
             quantity_unit="Mbit/s",
@@ -1177,7 +1177,9 @@ def _markdown(
         "interval of its statistic over the seeds overlaps the target band.",
         f"- **Report rows: {reported}**, shown for information and not counted: the model does "
         "not cover them.",
-        f"- Wall time {wall:.0f} s ({cpu:.0f} s of simulation summed over the runs).",
+        f"- Wall time {wall:.0f} s for the whole command; the runs' own wall times, "
+        f"{jobs} at a time, add up to {cpu:.0f} s (both grow when other work shares the "
+        "machine).",
         "",
         "Every experiment runs on the deterministic simulator (`synack.sim`): bulk flows "
         "through one bottleneck (a dumbbell; all the delay on the bottleneck and its "
