@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from synack.cc.ecn import EcnReceiver
 from synack.tcp.config import Config
 from synack.tcp.events import DataReceived, PeerClosed, Reporter, UrgentData
 from synack.tcp.negotiated import Negotiated
@@ -95,9 +96,9 @@ class Receiver:
 
     # fmt: off
     __slots__ = (
-        "_sws_floor", "ack_now", "ack_pending", "challenge", "config", "eff_snd_mss", "irs",
-        "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs", "rcv_adv", "rcv_nxt",
-        "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
+        "_sws_floor", "ack_now", "ack_pending", "challenge", "config", "ecn", "eff_snd_mss",
+        "irs", "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs", "rcv_adv",
+        "rcv_nxt", "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
     )
     # fmt: on
 
@@ -133,6 +134,7 @@ class Receiver:
         self.peer_closed = False
         # -- acknowledgments ------------------------------------------------------
         self.ack_now = False  # an ACK is owed: it goes with the next flush
+        self.ecn: EcnReceiver | None = None  # the ECE we echo, once ECN is agreed (RFC 3168)
         self.ack_pending = 0  # full segments received since our last ACK
         self.last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         # One budget per connection, unless the endpoint shares one (Config.challenge_ack_per_host).
