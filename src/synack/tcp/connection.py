@@ -96,6 +96,11 @@ DEFAULT_MSS_V6: Final = 1220
 # IPv6 minimum link MTU" (1280, RFC 8200 5).
 MIN_PMTU_V4: Final = 552
 MIN_PMTU_V6: Final = 1280
+# The smallest MSS option we honour; smaller ones are raised to it. FreeBSD's
+# net.inet.tcp.minmss (Linux's tcp_min_snd_mss is 48): every real link carries
+# 256-octet datagrams, and it bounds the segments per octet of data a hostile
+# peer can make us send to 1/216 of what an MSS of 1 would.
+MIN_PEER_MSS: Final = 216
 # RFC 7323 2.3: "the shift.cnt value ... MUST be limited to 14".
 MAX_WSCALE: Final = 14
 # RFC 6298 5.7: RTO re-initialised to 3 s after a lost SYN.
@@ -812,7 +817,8 @@ class Connection:
         self.irs = seg.seq
         self.rcv_nxt = add(seg.seq, 1)
         self._rcv_up = self.rcv_nxt
-        self._rcv_adv = self.rcv_nxt
+        # The window our SYN or SYN-ACK offers (unscaled, RFC 7323 2.2): its right edge.
+        self._rcv_adv = add(self.rcv_nxt, min(cfg.recv_buffer, 0xFFFF))
         # RFC 2018 2: SACK is used only if both SYNs carry SACK-permitted.
         self.sack_ok = cfg.sack and seg.sack_permitted
         # RFC 7323 3.2: timestamps are used only if both SYNs carry the option;
@@ -826,6 +832,12 @@ class Connection:
         # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; default when absent.
         peer_mss = seg.mss
         if peer_mss is not None and peer_mss > 0:
+            if peer_mss < MIN_PEER_MSS:
+                # A tiny MSS makes us cut data into tiny segments: an MSS of 1
+                # costs 40 octets of headers and a segment's CPU per octet of
+                # data (CVE-2019-11479). Clamped, as Linux and FreeBSD do.
+                self.counters["peer_mss_clamped"] += 1
+                peer_mss = MIN_PEER_MSS
             self.peer_mss = peer_mss
         self.set_path_mss(max(1, min(self._local_mss, self.peer_mss)))
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
@@ -897,6 +909,11 @@ class Connection:
         # RFC 6928 2: IW = min (10*MSS, max (2*MSS, 14600)).
         return min(10 * self.mss, max(2 * self.mss, 14600))
 
+    def _advertised_window(self) -> int:
+        """RCV.WND as the peer knows it: from RCV.NXT to the right edge we last advertised."""
+        adv = (self._rcv_adv - self.rcv_nxt) & MASK
+        return adv if adv < _HALF else 0
+
     def _acceptable(self, seg: Segment) -> bool:
         """RFC 9293 3.10.7.4, first: the four cases of segment acceptability."""
         seq = seg.seq
@@ -904,7 +921,10 @@ class Connection:
         rcv_nxt = self.rcv_nxt
         if seq == rcv_nxt and (seg_len == 0 or self.config.recv_buffer > len(self._ready)):
             return True  # the in-order case, decided without the window arithmetic
-        wnd = self.rcv_wnd
+        # RCV.WND is the window we advertised (its right edge never moves left),
+        # not the buffer space behind it: an attacker's guess must fall inside
+        # what the peer was told, nothing more (RFC 9293 3.10.7.4, RFC 5961 3).
+        wnd = self._advertised_window()
         if seg_len == 0:
             if wnd == 0:
                 return seq == rcv_nxt
@@ -1313,14 +1333,22 @@ class Connection:
                 fin = False  # even the FIN is old
             payload = payload[cut:]
             off = 0
-        # rcv_wnd, inline (see the property)
         ready = self._ready
-        wnd = self.config.recv_buffer - len(ready)
         adv = (self._rcv_adv - self.rcv_nxt) & MASK
-        if adv < _HALF and adv > wnd:
+        if adv >= _HALF:
+            adv = 0
+        if off:
+            # RFC 9293 3.10.7.4: out-of-order data is kept only inside the window
+            # we advertised, whatever the buffer could take: the queue stays
+            # within what the peer may send, and nothing beyond it is SACKed.
             wnd = adv
-        if wnd < 0:
-            wnd = 0
+        else:
+            # In order: rcv_wnd, inline (see the property).
+            wnd = self.config.recv_buffer - len(ready)
+            if adv > wnd:
+                wnd = adv
+            if wnd < 0:
+                wnd = 0
         if off + len(payload) > wnd:
             # Data beyond the window is not stored; a FIN after it is dropped too.
             self.counters["trimmed_beyond_window"] += 1
