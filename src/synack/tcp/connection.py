@@ -189,6 +189,8 @@ class Connection:
         "_peer_fin_abs",
         "_persist_at",
         "_persist_backoff",
+        "_probes_since",
+        "_probes_unanswered",
         "_rcv_abs",
         "_rcv_adv",
         "_rcv_up",
@@ -328,6 +330,8 @@ class Connection:
         self._rtx_at: int | None = None
         self._persist_at: int | None = None
         self._persist_backoff = 0
+        self._probes_unanswered = 0  # zero-window probes sent since the peer last ACKed
+        self._probes_since = 0  # when the first of them went out
         self._delack_at: int | None = None
         self._keepalive_at: int | None = None
         self._keepalive_probes = 0
@@ -1171,6 +1175,8 @@ class Connection:
             self._challenge_ack(now)
             return False
         wnd = seg.window << self.snd_wscale
+        # The peer answered: zero-window probes so far were not in vain.
+        self._probes_unanswered = 0
         advanced = 0 < ((ack - snd_una) & MASK) < _HALF
         # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
         dupack = (

@@ -223,6 +223,19 @@ def on_persist(conn: Connection, now: int) -> None:
         conn._sws_override = True
         conn._send_data(now)
         return
+    cfg = conn.config
+    if conn._probes_unanswered == 0:
+        conn._probes_since = now
+    elif conn._probes_unanswered >= cfg.data_retries_r2:
+        # RFC 9293 3.8.6.1: the window may stay closed for ever (MUST-37) while
+        # the receiver answers; a probe it never answers is a retransmission that
+        # went unacknowledged, and R2 of them end the connection (3.8.3).
+        conn._time_out(now, "retransmissions")
+        return
+    elif cfg.user_timeout is not None and now - conn._probes_since >= cfg.user_timeout:
+        conn._time_out(now, "user_timeout")  # RFC 9293 3.8.3, USER TIMEOUT
+        return
+    conn._probes_unanswered += 1
     conn.counters["window_probe"] += 1
     off = sub(conn.snd_nxt, conn.snd_una)
     if conn.snd_una != conn.snd_nxt:
