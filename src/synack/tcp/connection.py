@@ -60,6 +60,7 @@ from synack.tcp.state import (
     Trigger,
     next_state,
 )
+from synack.tcp.timestamps import TICK as TS_TICK
 from synack.tcp.timestamps import TimestampState
 from synack.wire.ip import addr_to_str, str_to_addr
 from synack.wire.render import format_options
@@ -101,6 +102,9 @@ MIN_PMTU_V6: Final = 1280
 # 256-octet datagrams, and it bounds the segments per octet of data a hostile
 # peer can make us send to 1/216 of what an MSS of 1 would.
 MIN_PEER_MSS: Final = 216
+# At most one ACK per this interval answers invalid segments without data
+# (out of window, failing PAWS): Linux's net.ipv4.tcp_invalid_ratelimit.
+INVALID_ACK_INTERVAL: Final = 500_000
 # RFC 7323 2.3: "the shift.cnt value ... MUST be limited to 14".
 MAX_WSCALE: Final = 14
 # RFC 6298 5.7: RTO re-initialised to 3 s after a lost SYN.
@@ -182,6 +186,7 @@ class Connection:
         "_mss",
         "_mss_limit",
         "_on_wake",
+        "_oow_ack_at",
         "_opt_len",
         "_outbox",
         "_pace_at",
@@ -344,6 +349,7 @@ class Connection:
 
         self._ack_now = False
         self._ack_pending = 0  # full segments received since our last ACK
+        self._oow_ack_at = -INVALID_ACK_INTERVAL  # when we last answered an invalid segment
         self._challenge_start = -ONE_SECOND
         self._challenge_count = 0
         self._send_space_wanted = False
@@ -982,9 +988,13 @@ class Connection:
             # RFC 7323 5.3 R1 (PAWS): "If ... SEG.TSval < TS.Recent and if TS.Recent
             # is valid ..., then treat the arriving segment as not acceptable: Send
             # an acknowledgment in reply ... and drop the segment."
-            if (tso.tsval - ts.ts_recent) & MASK >= _HALF and ts.paws_rejects(tso.tsval, now):
+            if (
+                (tso.tsval - ts.ts_recent) & MASK >= _HALF
+                and ts.paws_rejects(tso.tsval, now)
+                and not self._disordered_ack(seg, tso.tsval)
+            ):
                 self._drop(now, "paws")
-                self._ack_now = True
+                self._ack_unacceptable(seg, now)
                 return
         # first: check sequence number (the in-order case of _acceptable inline)
         if not (
@@ -1021,7 +1031,12 @@ class Connection:
             # "If an incoming segment is not acceptable, an acknowledgment should be
             # sent in reply (unless the RST bit is set ...)" <SEQ=SND.NXT><ACK=RCV.NXT>.
             self._drop(now, "out_of_window")
-            self._ack_now = True
+            if fl & SYN:
+                # RFC 5961 4.2: "If the SYN bit is set, irrespective of the sequence
+                # number, TCP MUST send an ACK (also referred to as challenge ACK)".
+                self._challenge_ack(now)
+            else:
+                self._ack_unacceptable(seg, now)
             return
         if tso is not None:
             # RFC 7323 4.3 (1) and 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =<
@@ -1143,6 +1158,48 @@ class Connection:
             self._event(Reset(refused=st is S.SYN_RECEIVED))
             self._transition(T.RCV_RST, "connection reset", now)
         self._finish(now)
+
+    def _ack_unacceptable(self, seg: Segment, now: int) -> None:
+        """The ACK for an unacceptable (or PAWS-failed) segment, rate-limited unless it carries data.
+
+        RFC 9293 3.10.7.4 answers every unacceptable segment, which lets a blind
+        attacker (or two confused stacks) make us send an ACK per packet. As in
+        Linux (tcp_invalid_ratelimit), segments without data or FIN get at most
+        one answer per :data:`INVALID_ACK_INTERVAL`; one with data or a FIN is a
+        retransmission whose sender needs our ACK (lost ACKs), so it always gets it.
+        """
+        if seg.payload or seg.flags & FIN:
+            self._ack_now = True
+        elif now - self._oow_ack_at >= INVALID_ACK_INTERVAL:
+            self._oow_ack_at = now
+            self._ack_now = True
+        else:
+            self.counters["ack_suppressed"] += 1
+
+    def _disordered_ack(self, seg: Segment, tsval: int) -> bool:
+        """A pure duplicate ACK that only lost a race with a newer one: exempt from PAWS.
+
+        PAWS (RFC 7323 5) protects the sequence space from old duplicates; an ACK
+        that carries no data, acknowledges exactly SND.UNA, would not update the
+        window and is older than TS.Recent by less than an RTO was reordered in
+        the network, not replayed from an old connection. Dropping it loses its
+        SACK blocks (and a reply to it is an ACK too many). Linux's
+        tcp_disordered_ack makes the same exemption.
+        """
+        fl = seg.flags
+        if not fl & ACK or fl & (SYN | FIN | RST) or seg.payload or seg.seq != self.rcv_nxt:
+            return False
+        ack = seg.ack
+        if ack != self.snd_una:
+            return False
+        # RFC 9293 3.10.7.4 window update test, as Linux's tcp_may_update_window.
+        wnd = seg.window << self.snd_wscale
+        if gt(seg.seq, self.snd_wl1) or (
+            seg.seq == self.snd_wl1 and (wnd > self.snd_wnd or wnd == 0)
+        ):
+            return False
+        # In ticks of the timestamp clock (RFC 7323 5.4: one per millisecond here).
+        return (self._ts.ts_recent - tsval) & MASK <= self.rtt.rto // TS_TICK
 
     def _challenge_ack(self, now: int) -> None:
         # RFC 5961 7: limit the rate of challenge ACKs.

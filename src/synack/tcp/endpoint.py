@@ -207,6 +207,13 @@ class Endpoint:
         """A parsed, checksum-verified segment (for drivers that parse themselves)."""
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
+        if conn is None and _martian(src, self._addr_set):
+            # RFC 1122 3.2.1.3 / 4.2.3.10: a segment from a loopback, broadcast,
+            # multicast or unspecified address, or from one of our own, did not
+            # come from a host on the network: discard it before it costs a TCB
+            # or an answer. (A connection's own 4-tuple can never be one.)
+            self._drop(now, "bad_source_address")
+            return
         if conn is not None:
             if (
                 conn.state is State.TIME_WAIT
@@ -504,6 +511,20 @@ def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int, int] | None:
 
 
 _V4_BROADCAST = b"\xff\xff\xff\xff"
+_V6_LOOPBACK = bytes(15) + b"\x01"
+_V6_V4MAPPED = bytes(10) + b"\xff\xff"
+
+
+def _martian(src: bytes, ours: frozenset[bytes]) -> bool:
+    """A source no segment from the network may carry (RFC 1122 3.2.1.3, RFC 4291 2.5)."""
+    if src in ours:
+        return True  # our own address from outside: the "land" attack
+    b0 = src[0]
+    if len(src) == 4:
+        # 0/8 "this network", 127/8 loopback, 224/4 multicast, limited broadcast.
+        return b0 == 0 or b0 == 127 or 224 <= b0 <= 239 or src == _V4_BROADCAST
+    # ff00::/8 multicast, ::1 loopback, :: unspecified, ::ffff:0:0/96 IPv4-mapped.
+    return b0 == 0xFF or src == _V6_LOOPBACK or src == bytes(16) or src[:12] == _V6_V4MAPPED
 
 
 def _unicast(addr: bytes) -> bool:
