@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse
+.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse view-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # System tools the tests use (tshark to check pcaps, iproute2 for namespaces,
-# curl, ethtool and ping for interop). Installed with apt-get only when missing.
+# curl, ethtool and ping for interop; chromium and its chromedriver to open
+# synack view's pages, tcpdump to capture for them). Installed with apt-get only when missing.
 sysdeps:
 	@missing=""; \
-	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool ping:iputils-ping; do \
+	for t in tshark:tshark ip:iproute2 curl:curl tc:iproute2 ethtool:ethtool ping:iputils-ping \
+	         chromium:chromium chromedriver:chromium-driver tcpdump:tcpdump; do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -55,6 +57,10 @@ test: $(STAMP) sysdeps lint wheelhouse
 # Congestion-control validation: runs the experiments, rewrites docs/congestion.md.
 validate: $(STAMP)
 	$(VENV)/bin/synack experiment validate
+
+# README's picture of `synack view` (the demo's page in headless Chromium).
+view-screenshot: $(STAMP) sysdeps
+	$(PY) -m tests.view.screenshot docs/img/view-demo.png
 
 bench: $(STAMP) sysdeps
 	$(PY) bench/run.py

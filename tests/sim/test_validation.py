@@ -1,7 +1,9 @@
-"""Congestion control against the published models, on the simulator (issue 6).
+"""Congestion control against the published models, on the simulator (issues 6 and 14).
 
 The same experiment functions as ``synack experiment validate`` (docs/congestion.md),
-on a subset of its settings so the suite stays quick. Each run is deterministic.
+on a subset of its settings and one seed, so the suite stays quick; the statistics
+that turn many seeds into a verdict are tested on made-up rows. Each run is
+deterministic.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synack.sim import validate as val
-from synack.sim.experiments import PathSpec, jain, mathis, pftk, run_flows
+from synack.sim.experiments import PathSpec, jain, mathis, mean_ci, pftk, run_flows, t_quantile
 
 pytestmark = pytest.mark.slow
 
@@ -36,14 +38,86 @@ def test_jain_index() -> None:
     assert jain([3, 1]) == pytest.approx(16 / 20)
 
 
+# ------------------------------------------------------------------ many seeds
+
+
+def test_t_quantiles_match_the_published_table() -> None:
+    # Two-sided 95% (0.975 quantile) of Student's t: 12.706 (1), 2.262 (9), 2.042 (30),
+    # 2.021 (40), 1.980 (120), the normal 1.960 in the limit.
+    assert t_quantile(1) == 12.706
+    assert t_quantile(9) == 2.262
+    assert t_quantile(30) == 2.042
+    assert t_quantile(40) == pytest.approx(2.021, abs=1e-3)
+    assert t_quantile(120) == pytest.approx(1.980, abs=1e-3)
+    assert t_quantile(10**6) == pytest.approx(1.960, abs=1e-3)
+
+
+def test_mean_ci_is_the_student_t_interval() -> None:
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    # s = sqrt(2.5), n = 5, t(4) = 2.776: half-width 2.776 * 1.5811 / 2.2361 = 1.963.
+    assert m == 3.0
+    assert hi - m == pytest.approx(1.963, abs=1e-3)
+    assert m - lo == pytest.approx(hi - m)
+    assert mean_ci([7.0]) == (7.0, 7.0, 7.0)
+    assert mean_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
+
+
+def _row(value: float, seed: int, band: tuple[float, float] | None = (0.75, 1.25)) -> val.Row:
+    return val.Row("Fake", "setting", "m", "model", value, band, "target", seed=seed)
+
+
+def test_a_row_passes_when_its_interval_overlaps_the_band() -> None:
+    # Mean 1.30 is outside [0.75, 1.25], but the interval reaches into it.
+    wide = val.summarise("s", [_row(v, i) for i, v in enumerate([1.0, 1.6, 1.1, 1.5])])
+    _, lo, _ = wide.ci
+    assert lo < 1.25 < wide.ci[0]
+    assert wide.status == "pass"
+    # The same mean with a tight interval fails.
+    tight = val.summarise("s", [_row(v, i) for i, v in enumerate([1.29, 1.31, 1.30, 1.30])])
+    assert tight.status == "fail"
+
+
+def test_report_rows_are_not_counted_as_checks() -> None:
+    rows = [
+        val.summarise("s", [_row(1.0, 1), _row(1.1, 2)]),
+        val.summarise("s", [_row(2.0, 1), _row(2.1, 2)]),
+        val.summarise("s", [_row(9.0, 1, band=None), _row(0.1, 2, band=None)]),
+    ]
+    assert [s.status for s in rows] == ["pass", "fail", "report"]
+    assert val.counts(rows) == (1, 2, 1)
+
+
+def test_seeds_change_a_run_without_random_loss() -> None:
+    # Flows start at a seeded jitter, and a periodic pattern at a seeded phase.
+    path = PathSpec(rtt=20_000, bandwidth=10_000_000, queue_packets=20)
+    runs = [
+        run_flows(
+            ["newreno", "newreno"],
+            path,
+            duration=2_000_000,
+            warmup=1_000_000,
+            seed=s,
+            stagger=100_000,
+            start_jitter=100_000,
+        )
+        for s in (1, 2)
+    ]
+    assert runs[0].flows[0].goodput != runs[1].flows[0].goodput
+    same = [
+        run_flows(["newreno", "newreno"], path, duration=2_000_000, warmup=1_000_000, seed=s)
+        for s in (1, 2)
+    ]
+    assert same[0].flows[0].goodput == same[1].flows[0].goodput
+
+
 # ------------------------------------------------------------------ Mathis / PFTK
 
 
 @pytest.mark.parametrize("p", [0.001, 0.005, 0.01, 0.02])
 def test_newreno_goodput_follows_mathis_with_periodic_loss(p: float) -> None:
     row = val.mathis_experiment(p, kind="periodic")
-    assert row.ratio is not None
-    assert abs(row.ratio - 1) <= 0.25, row
+    assert row.value == pytest.approx(row.extra["goodput"] / row.extra["mathis"])
+    assert abs(row.value - 1) <= 0.25, row
 
 
 @pytest.mark.parametrize("p", [0.005, 0.02])
@@ -65,8 +139,8 @@ def test_delayed_acks_do_not_slow_byte_counting_newreno() -> None:
 
 def test_cubic_average_window_follows_rfc_9438_response_function() -> None:
     row = val.cubic_response_experiment(200_000, 5e-4)
-    assert row.ratio is not None
-    assert abs(row.ratio - 1) <= 0.25, row
+    assert row.band == (0.75, 1.25)
+    assert abs(row.value - 1) <= 0.25, row
 
 
 def test_cubic_beats_newreno_on_a_long_fat_lossy_path() -> None:
@@ -93,15 +167,17 @@ def test_newreno_and_cubic_coexist() -> None:
 
 @pytest.mark.parametrize("cc", ["newreno", "cubic"])
 def test_one_loss_based_flow_fills_the_bottleneck(cc: str) -> None:
-    row = val.utilisation_experiment(cc)
-    assert row.ratio is not None and row.ratio >= 0.9, row
+    util, queue = val.utilisation_experiment(cc)
+    assert util.value >= 0.9, util
+    assert queue.band is None  # the standing queue of a loss-based flow is reported
 
 
 def test_bbr_fills_the_bottleneck_with_a_short_queue() -> None:
-    bbr = val.utilisation_experiment("bbr")
-    reno = val.utilisation_experiment("newreno", duration=15_000_000)
-    assert bbr.ratio is not None and bbr.ratio >= 0.9, bbr
+    bbr, bbr_queue = val.utilisation_experiment("bbr")
+    reno = val.utilisation_experiment("newreno", duration=15_000_000)[0]
+    assert bbr.value >= 0.9, bbr
     assert bbr.extra["queue_delay_ms"] < 10  # under a quarter of the 40 ms RTT
+    assert bbr_queue.ok and bbr_queue.value == pytest.approx(bbr.extra["queue_delay_ms"] / 40)
     assert bbr.extra["queue_delay_ms"] < reno.extra["queue_delay_ms"] / 3
 
 
@@ -119,18 +195,25 @@ def test_runs_are_reproducible() -> None:
 def test_validate_command_writes_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def one_row() -> val.Row:
-        return val.Row("Fake", "setting", "1", "1", 1.0, "within 25%", True)
+    def check(*, seed: int) -> val.Row:
+        return val.Row(
+            "Fake", "setting", "1", "1", 1.0 + seed / 100, (0.75, 1.25), "25%", seed=seed
+        )
 
-    monkeypatch.setattr(
-        val,
-        "_experiments",
-        lambda quick, seed: {"mathis": [one_row], "cubic": [], "fairness": [], "utilisation": []},
-    )
+    def report(*, seed: int) -> val.Row:
+        return val.Row("Other", "setting", "1", "1", 5.0, None, "report", seed=seed)
+
+    monkeypatch.setattr(val, "_experiments", lambda quick: {"mathis": [check, report], "cubic": []})
     out = tmp_path / "docs" / "congestion.md"
     from synack.cli import main
 
-    assert main(["experiment", "validate", "--output", str(out), "--seed", "3", "--no-plots"]) == 0
+    args = ["--output", str(out), "--seed", "3", "--seeds", "4", "--jobs", "1", "--no-plots"]
+    assert main(["experiment", "validate", *args]) == 0
     text = out.read_text()
-    assert "`synack experiment validate --seed 3`" in text
-    assert "| Fake | setting | 1 | 1 | 1.00 | within 25% | pass |" in text
+    assert "`synack experiment validate --seed 3 --seeds 4`" in text
+    assert "4 seeds 3-6" in text
+    assert "**Checks: 1 of 1 pass.**" in text
+    assert "**Report rows: 1**" in text
+    # Seeds 3..6 give 1.03..1.06: mean 1.045 with its interval.
+    assert "| Fake | setting |" in text and "ratio: 1.04 [1.02, 1.07] | 25% | pass |" in text
+    assert "| Other | setting |" in text and "| report |" in text

@@ -5,7 +5,7 @@
 >>> cc.name
 'cubic'
 
-Registered: ``newreno`` (alias ``reno``), ``cubic`` and ``bbr``.
+Registered: ``newreno`` (alias ``reno``), ``cubic``, ``bbr`` and ``dctcp``.
 """
 
 from synack.cc.base import (
@@ -19,6 +19,7 @@ from synack.cc.base import (
 )
 from synack.cc.bbr import Bbr, BbrState
 from synack.cc.cubic import Cubic
+from synack.cc.dctcp import Dctcp
 from synack.cc.hystart import HyStartPlusPlus, RoundCounter
 from synack.cc.newreno import NewReno
 
@@ -29,6 +30,7 @@ __all__ = [
     "BbrState",
     "CongestionControl",
     "Cubic",
+    "Dctcp",
     "HyStartPlusPlus",
     "NewReno",
     "RateSample",

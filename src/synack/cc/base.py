@@ -6,10 +6,14 @@ optionally, a pacing rate) from the hooks below, all keyword-only so new
 arguments can be added without breaking user algorithms. Register your own with
 :func:`register` and select it with ``Config(congestion_control="name")``.
 
-Hooks added after the first version (each has a do-nothing default, so older
-subclasses keep working): :meth:`CongestionControl.on_rate_sample` (delivery-rate
-samples, for model-based algorithms such as BBR) and
-:meth:`CongestionControl.on_spurious_recovery` (a loss response proved spurious).
+Hooks added after the first version (each has a default, so older subclasses
+keep working): :meth:`CongestionControl.on_rate_sample` (delivery-rate samples,
+for model-based algorithms such as BBR),
+:meth:`CongestionControl.on_spurious_recovery` (a loss response proved
+spurious), and the ECN pair (RFC 3168): :meth:`CongestionControl.on_ecn` (the
+once-per-window reaction to an ECN-Echo; by default the algorithm's own loss
+decrease) and :meth:`CongestionControl.on_ecn_feedback` (every ACK's ECE bit,
+for algorithms that weigh how much was marked, such as DCTCP).
 """
 
 from __future__ import annotations
@@ -105,6 +109,11 @@ class CongestionControl(ABC):
     restart_after_idle: ClassVar[bool] = True
     """Let the core apply RFC 5681 4.1's restart window after an idle period longer
     than the RTO; False for algorithms with their own idle handling (BBR)."""
+    needs_ecn_feedback: ClassVar[bool] = False
+    """True if the algorithm uses :meth:`on_ecn_feedback` (the core may skip the call otherwise)."""
+    echo_every_ce: ClassVar[bool] = False
+    """Receiver side: echo each CE mark on the ACK for exactly that data (RFC 8257 3.2)
+    instead of RFC 3168's ECE-until-CWR, so the sender can count marked bytes."""
 
     def __init__(self, *, mss: int, initial_window: int, now: int) -> None:
         self.mss = mss
@@ -145,6 +154,30 @@ class CongestionControl(ABC):
 
     def on_spurious_recovery(self, *, now: int) -> None:
         """The last loss response was spurious (D-SACK, timestamps): undo it if you can."""
+
+    def on_ecn(self, *, now: int, in_flight: int) -> None:
+        """An ACK carried ECN-Echo: the network marked congestion (RFC 3168 6.1.2).
+
+        The core calls this at most once per window of data (it ignores further
+        ECE until the data outstanding now is acknowledged) and then sets CWR on
+        its next new segment. The default treats it as a loss without the loss:
+        the algorithm's own multiplicative decrease (:meth:`on_recovery_start`),
+        with ``cwnd`` set to the new ``ssthresh`` since nothing needs
+        retransmitting.
+        """
+        self.on_recovery_start(now=now, in_flight=in_flight)
+        self.cwnd = max(self.ssthresh, self.mss)
+
+    def on_ecn_feedback(
+        self, *, now: int, bytes_acked: int, ece: bool, delivered: int, sent: int
+    ) -> None:
+        """An ACK acknowledged ``bytes_acked`` new octets on an ECN connection.
+
+        ``ece`` is its ECN-Echo bit; ``delivered`` and ``sent`` are the octets
+        acknowledged and sent over the connection's life (plain integers that
+        never wrap, unlike sequence numbers). Called before :meth:`on_ecn`, and
+        only when :attr:`needs_ecn_feedback` is true.
+        """
 
     def pacing_rate(self) -> int | None:
         """Octets per second to pace at, or ``None`` for no pacing."""

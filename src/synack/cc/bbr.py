@@ -167,6 +167,11 @@ class Bbr(CongestionControl):
         self.next_round_delivered = self.total_delivered
         self.cwnd = in_flight + self.mss
 
+    def on_ecn(self, *, now: int, in_flight: int) -> None:
+        # BBR v1 does not react to ECN marks (its model is delivery rate and
+        # min RTT); negotiating ECN with it only spares retransmissions.
+        return
+
     def on_recovery_end(self, *, now: int, in_flight: int) -> None:
         self.in_recovery = False
         self.packet_conservation = False

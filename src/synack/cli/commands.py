@@ -24,8 +24,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("demo", "synack.cli.demo", "a TCP connection on the simulator: handshake, data, close, as a ladder diagram"),
     Command("sim", "synack.cli.sim", "a verified bulk transfer over a simulated link with delay, loss, reordering, ..."),
     Command("experiment validate", "synack.cli.experiment.validate", "congestion-control validation (Mathis, PFTK, CUBIC, fairness, utilisation): a Markdown report"),
+    Command("experiment sweep", "synack.cli.experiment.sweep", "run a grid of simulations from a TOML spec (process pool or Dask) into a Parquet file"),
+    Command("experiment report", "synack.cli.experiment.report", "figures and a Markdown table from a sweep's Parquet file"),
     # Traces and the wire format.
     Command("plot", "synack.cli.plot", "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG"),
+    Command("view", "synack.cli.view", "one HTML page of a connection (ladder, time-sequence, cwnd, RTT) from a trace or a pcap"),
     Command("handshake", "synack.cli.handshake", "compute a TCP three-way handshake with the wire layer alone, one line per segment"),
     # Over a real TAP device.
     Command("serve", "synack.cli.serve", "serve echo, discard or http (files) over a TAP device"),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 from synack.cli.units import non_negative_float
+from synack.cli.view import add_view_option, write_view
 from synack.sim.demo import LOSABLE, run_demo
 
 __all__ = ["configure", "run"]
@@ -23,6 +26,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
     p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
+    add_view_option(p, default="demo.html")
     p.add_argument(
         "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"
     )
@@ -37,6 +41,15 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack demo``."""
+    with tempfile.TemporaryDirectory(prefix="synack-demo-") as tmp:
+        trace = args.trace or (str(Path(tmp) / "demo.jsonl") if args.view else None)
+        status = _run(args, trace)
+        if status != 2 and args.view:
+            write_view(trace, args.view)
+    return status
+
+
+def _run(args: argparse.Namespace, trace: str | None) -> int:
     try:
         result = run_demo(
             client_isn=args.client_isn,
@@ -44,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             random_isn=args.random_isn,
             lose=args.lose,
             pcap=args.pcap,
-            trace=args.trace,
+            trace=trace,
             relative=args.relative,
             timestamps=not args.no_time,
             verbose=args.verbose,
@@ -53,5 +66,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"synack demo: {exc}", file=sys.stderr)
         return 2
+    if trace is not None and trace != args.trace:  # our temporary trace: not worth a line
+        result.footer = [line for line in result.footer if trace not in line]
     sys.stdout.write(result.text())
     return 0 if result.ok else 1

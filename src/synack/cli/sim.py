@@ -11,10 +11,13 @@ import argparse
 import dataclasses
 import json
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from synack.cc import available as available_cc
 from synack.cli.units import non_negative_float, parse_count, parse_queue, probability
+from synack.cli.view import add_view_option, write_view
 from synack.extras import require_extra
 from synack.sim.link import GilbertElliott, LinkConfig
 from synack.sim.rules import parse_rule
@@ -89,6 +92,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
     p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
     p.add_argument("--plot", metavar="FILE.png", help="sequence/cwnd/RTT plot (needs matplotlib)")
+    add_view_option(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
     p.add_argument(
         "--progress",
@@ -219,6 +223,15 @@ def _progress_bar(total: int) -> tuple[Callable[[int, int, int], None], Callable
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack sim``."""
+    with tempfile.TemporaryDirectory(prefix="synack-sim-") as tmp:
+        trace = args.trace or (str(Path(tmp) / "sim.jsonl") if args.view else None)
+        status = _run(args, trace)
+        if status != 2 and args.view:
+            write_view(trace, args.view)
+    return status
+
+
+def _run(args: argparse.Namespace, trace: str | None) -> int:
     try:
         forward, backward = link_from_args(args)
     except ValueError as exc:
@@ -243,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
             cc=args.cc,
             mss=args.mss,
             pcap=args.pcap,
-            trace=args.trace,
+            trace=trace,
             plot=plot,
             progress=update,
             time_limit=round(args.time_limit * 1_000_000),

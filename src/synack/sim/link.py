@@ -1,6 +1,6 @@
-"""One direction of a simulated path: delay, bandwidth, a drop-tail queue, an MTU,
-and seeded impairments (loss, bursty loss, periodic loss, scripted drops,
-reordering, duplication, bit corruption).
+"""One direction of a simulated path: delay, bandwidth, a queue, an MTU, and seeded
+impairments (loss, bursty loss, periodic loss, scripted drops, reordering,
+duplication, bit corruption).
 
 A packet handed to :meth:`Link.send` goes through, in order: the MTU check, the
 drop-tail queue (only with a finite bandwidth), serialization (the link sends
@@ -12,6 +12,16 @@ serialization time, as on a real link.
 Each impairment draws from its own ``random.Random`` seeded from
 ``(seed, link name, impairment)``, so turning one impairment on or off does not
 change the draws of another, and one seed always gives the same run.
+
+A plain drop-tail link computes each packet's departure when it arrives (no
+event per packet in the queue). A link with an active queue manager
+(``aqm``: RED, CoDel, a step threshold, see :mod:`synack.sim.aqm`) or a
+trace-driven rate (``trace``) runs its queue as events instead: a packet is
+taken from the queue when the transmitter frees, which is where CoDel decides.
+With a ``trace`` (Mahimahi's format, :func:`load_trace`) the link sends at
+delivery opportunities instead of at a fixed bandwidth: each opportunity, a
+timestamp in milliseconds, carries up to 1500 octets, and the list repeats
+with the period of its last timestamp.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from dataclasses import dataclass, field
 from heapq import heappush
 from typing import Protocol
 
+from synack.sim.aqm import AQM_REASONS, AqmConfig, Queue
 from synack.sim.engine import Simulator
 from synack.sim.rules import DropRule, segment_of
 
@@ -33,6 +44,7 @@ __all__ = [
     "LinkConfig",
     "LinkObserver",
     "Node",
+    "load_trace",
 ]
 
 DROP_REASONS = (
@@ -42,8 +54,37 @@ DROP_REASONS = (
     "periodic_loss",
     "loss",
     "burst_loss",
+    *AQM_REASONS,
 )
 """Why a link drops a packet; the keys of :attr:`Link.drops`."""
+
+TRACE_OPPORTUNITY = 1500
+"""Octets one delivery opportunity of a trace carries (Mahimahi's MTU-sized slot)."""
+
+
+def load_trace(text: str) -> tuple[int, ...]:
+    """Parse a Mahimahi trace: one delivery opportunity per line, a time in ms.
+
+    Times must not decrease and the last must be positive (it is the period
+    after which the trace repeats); blank lines are skipped. ``ValueError``
+    names the first bad line.
+    """
+    out: list[int] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        t = line.strip()
+        if not t:
+            continue
+        try:
+            v = int(t)
+        except ValueError:
+            raise ValueError(f"trace line {n}: not a whole number of ms: {t!r}") from None
+        if v < 0 or (out and v < out[-1]):
+            raise ValueError(f"trace line {n}: {v} ms is negative or earlier than the line before")
+        out.append(v)
+    if not out or out[-1] <= 0:
+        raise ValueError("a trace needs at least one opportunity after 0 ms")
+    return tuple(out)
+
 
 LinkObserver = Callable[[int, str, str, bytes, "str | None"], None]
 """``observer(now, link_name, what, packet, detail)`` for every packet on a link.
@@ -119,8 +160,11 @@ class LinkConfig:
     ``reorder`` holds a packet back ``reorder_delay`` microseconds so that
     later packets overtake it; ``duplicate`` delivers a second copy;
     ``corrupt`` flips one random bit after the IP header (the TCP checksum
-    always detects a single flipped bit). ``periodic_loss = N`` drops every
-    N-th packet. ``rules`` are scripted drops.
+    always detects a single flipped bit). ``aqm`` manages the queue (RED,
+    CoDel, step marking; ``None``: drop-tail only); ``trace`` replaces
+    ``bandwidth`` with delivery opportunities (ms, see :func:`load_trace`). ``periodic_loss = N`` drops every
+    N-th packet, the first being packet ``N - periodic_offset`` (``0 <=
+    periodic_offset < N``: the phase of the pattern). ``rules`` are scripted drops.
     """
 
     delay: int = 0
@@ -131,11 +175,14 @@ class LinkConfig:
     loss: float = 0.0
     burst: GilbertElliott | None = None
     periodic_loss: int = 0
+    periodic_offset: int = 0
     reorder: float = 0.0
     reorder_delay: int = 1000
     duplicate: float = 0.0
     corrupt: float = 0.0
     rules: tuple[DropRule, ...] = field(default=())
+    aqm: AqmConfig | None = None
+    trace: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.delay < 0 or self.reorder_delay < 0:
@@ -152,6 +199,15 @@ class LinkConfig:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {v}")
         if self.periodic_loss < 0 or self.periodic_loss == 1:
             raise ValueError("periodic_loss must be 0 (off) or >= 2")
+        if not 0 <= self.periodic_offset < max(self.periodic_loss, 1):
+            raise ValueError("periodic_offset must be in [0, periodic_loss)")
+        if self.trace is not None:
+            if self.bandwidth is not None:
+                raise ValueError("give a bandwidth or a trace, not both")
+            if not self.trace or self.trace[-1] <= 0 or list(self.trace) != sorted(self.trace):
+                raise ValueError("a trace is non-decreasing times in ms, the last one > 0")
+        if self.aqm is not None and self.bandwidth is None and self.trace is None:
+            raise ValueError("a queue manager needs a bottleneck: a bandwidth or a trace")
 
     @property
     def impaired(self) -> bool:
@@ -197,6 +253,10 @@ class Link:
         self.corrupted = 0
         self.duplicated = 0
         self.reordered = 0
+        self.sojourn: list[int] | None = None
+        """Set it to a list to record each accepted packet's wait in the queue (µs)."""
+        self.marks = 0
+        """Packets the queue manager marked CE instead of dropping."""
 
         self._delay = cfg.delay
         self._bps = cfg.bandwidth or 0
@@ -220,10 +280,28 @@ class Link:
         self._rng_duplicate = rng("duplicate")
         self._rng_corrupt = rng("corrupt")
 
+        # The event-driven queue (a queue manager, or a trace-driven rate).
+        self._pq: Queue | None = None
+        if cfg.aqm is not None or cfg.trace is not None:
+            self._pq = Queue(
+                limit_packets=cfg.queue_packets,
+                limit_bytes=cfg.queue_bytes,
+                aqm=cfg.aqm,
+                drop=self._drop,
+                seed=f"{seed}/{name}",
+            )
+        self._sending = False  # the transmitter is busy
+        self._trace = tuple(t * 1000 for t in cfg.trace) if cfg.trace is not None else ()
+        self._trace_next = 0  # index (over all repetitions) of the next opportunity
+        self._trace_left = 0  # octets left in the opportunity at _trace_at
+        self._trace_at = -1
+
     # ------------------------------------------------------------------ stats
     @property
     def queue_backlog(self) -> tuple[int, int]:
         """(packets, bytes) waiting in the queue at the current virtual time."""
+        if self._pq is not None:
+            return len(self._pq), self._pq.bytes
         self._drain(self.sim.now * self._bps)
         return len(self._queue), self._backlog
 
@@ -237,6 +315,7 @@ class Link:
             "corrupted": self.corrupted,
             "duplicated": self.duplicated,
             "reordered": self.reordered,
+            "marks": self._pq.marks if self._pq is not None else 0,
         }
 
     # ---------------------------------------------------------------- sending
@@ -264,6 +343,8 @@ class Link:
             if self.mtu_hook is not None:
                 self.mtu_hook(packet, mtu, now)
             return False
+        if self._pq is not None:
+            return self._enqueue(packet, now)
         bps = self._bps
         if bps:
             scaled_now = now * bps
@@ -283,8 +364,12 @@ class Link:
                 q.append((busy, size))
                 self._backlog += size
                 end = busy + size * _SCALE
+                if self.sojourn is not None:
+                    self.sojourn.append((busy - scaled_now) // bps)
             else:
                 end = scaled_now + size * _SCALE
+                if self.sojourn is not None:
+                    self.sojourn.append(0)
             self._busy = end
             arrive = -(-end // bps) + self._delay
         else:
@@ -301,6 +386,78 @@ class Link:
                 heappush(sim._heap, (arrive, sim._order, self.dst.deliver, packet))
                 self.packets_delivered += 1
         return True
+
+    # ------------------------------------------------- the event-driven queue
+    def _enqueue(self, packet: bytes, now: int) -> bool:
+        pq = self._pq
+        assert pq is not None
+        if not pq.enqueue(packet, now):
+            return False
+        if not self._sending:
+            self._transmit(now, chained=False)
+        return True
+
+    def _transmit(self, now: int, *, chained: bool) -> None:
+        """Start sending the next packet the queue gives, if any."""
+        pq = self._pq
+        assert pq is not None
+        got = pq.dequeue(now)
+        self.marks = pq.marks
+        if got is None:
+            self._sending = False
+            return
+        packet, waited = got
+        if self.sojourn is not None:
+            self.sojourn.append(waited)
+        size = len(packet)
+        if self._trace:
+            end = self._trace_departure(now, size)
+        else:
+            bps = self._bps
+            start = self._busy if chained and self._busy > (now - 1) * bps else now * bps
+            self._busy = start + size * _SCALE
+            end = -(-self._busy // bps)
+        self._sending = True
+        self.sim.schedule(end, self._transmitted, None)
+        arrive = end + self._delay
+        if self._impaired:
+            self._impair(packet, now, arrive)
+        elif self.observers:
+            self.sim.schedule(arrive, self._arrive, packet)
+        else:
+            self.packets_delivered += 1
+            self.sim.schedule(arrive, self.dst.deliver, packet)
+
+    def _transmitted(self, _: None, now: int) -> None:
+        self._transmit(now, chained=True)
+
+    def _trace_departure(self, now: int, size: int) -> int:
+        """When a packet of ``size`` octets that is ready at ``now`` leaves (Mahimahi rules)."""
+        trace = self._trace
+        n = len(trace)
+        period = trace[-1]
+
+        def at(i: int) -> int:
+            return (i // n) * period + trace[i % n]
+
+        if not (self._trace_at >= now and self._trace_left > 0):
+            # Unused opportunities are lost: start at the first one not before now.
+            i = self._trace_next
+            if at(i) < now:
+                i = (now // period) * n
+                while at(i) < now:
+                    i += 1
+            self._trace_at = at(i)
+            self._trace_next = i + 1
+            self._trace_left = TRACE_OPPORTUNITY
+        need = size
+        while need > self._trace_left:
+            need -= self._trace_left
+            self._trace_at = at(self._trace_next)
+            self._trace_next += 1
+            self._trace_left = TRACE_OPPORTUNITY
+        self._trace_left -= need
+        return self._trace_at
 
     def _drop(self, packet: bytes, now: int, reason: str) -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -336,7 +493,7 @@ class Link:
                     return
         if cfg.periodic_loss:
             self._offered += 1
-            if self._offered % cfg.periodic_loss == 0:
+            if (self._offered + cfg.periodic_offset) % cfg.periodic_loss == 0:
                 self._drop(packet, now, "periodic_loss")
                 return
         if cfg.loss and self._rng_loss.random() < cfg.loss:

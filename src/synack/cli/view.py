@@ -1,0 +1,96 @@
+"""``synack view``: one self-contained HTML page of a connection, from a trace or a capture."""
+
+from __future__ import annotations
+
+import argparse
+import webbrowser
+from pathlib import Path
+
+from synack.cli.base import CommandFailed, UsageError
+from synack.view import PageInfo, ViewError, write_page
+
+__all__ = ["add_view_option", "configure", "report", "run", "write_view"]
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """The options of ``synack view``."""
+    p.add_argument(
+        "source",
+        metavar="TRACE.jsonl|CAPTURE.pcap[ng]",
+        help="a synack JSON Lines trace (--trace FILE) or a pcap/pcapng capture of any TCP",
+    )
+    p.add_argument("-o", "--output", metavar="FILE.html", help="the page (default: SOURCE.html)")
+    p.add_argument(
+        "--connection",
+        metavar="N|ADDR:PORT-ADDR:PORT",
+        help="which connection: its number in the list printed, or its 4-tuple "
+        "(default: the one that carried the most data)",
+    )
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
+
+
+def report(info: PageInfo) -> list[str]:
+    """The lines that say what was written (shared with ``demo --view`` and ``sim --view``)."""
+    c = info.connections[info.connection]
+    kind = "exact values from synack's trace" if info.exact else "reconstructed from packets"
+    lines = [
+        f"wrote {info.path} ({_size(info.size)}): connection {info.connection}, "
+        f"{c.a} <-> {c.b}, {info.segments:,} segments, {kind}"
+    ]
+    if len(info.connections) > 1:
+        lines.append(
+            f"{len(info.connections)} connections in the source (choose with --connection N):"
+        )
+        lines += [f"  {i}: {x.describe()}" for i, x in enumerate(info.connections)]
+    return lines
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1_000_000 else f"{n / 1e3:.0f} kB"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``synack view``."""
+    source = Path(args.source)
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    out = Path(args.output) if args.output else source.with_name(source.name + ".html")
+    try:
+        info = write_page(source, out, connection=args.connection)
+    except ViewError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise CommandFailed(f"{exc.filename or out}: {exc.strerror}") from None
+    print("\n".join(report(info)))
+    if args.open:
+        webbrowser.open(info.path.resolve().as_uri())
+    return 0
+
+
+def add_view_option(p: argparse.ArgumentParser, *, default: str | None = None) -> None:
+    """``--view FILE.html`` for commands that can show their run as a page."""
+    if default is None:
+        p.add_argument(
+            "--view", metavar="FILE.html", help="write the connection's HTML page (synack view)"
+        )
+    else:
+        p.add_argument(
+            "--view",
+            metavar="FILE.html",
+            nargs="?",
+            const=default,
+            help=f"write the connection's HTML page (synack view; default {default})",
+        )
+
+
+def write_view(trace: str | Path | None, out: str | Path) -> None:
+    """Write the page of the trace a command just wrote, and say so."""
+    if trace is None:
+        raise CommandFailed("no trace to show")
+    try:
+        info = write_page(trace, out)
+    except ViewError as exc:
+        raise CommandFailed(str(exc)) from None
+    except OSError as exc:
+        raise CommandFailed(f"{exc.filename or out}: {exc.strerror}") from None
+    print("\n".join(report(info)))
