@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import hashlib
 import http.client
@@ -10,37 +9,15 @@ import http.server
 import select
 import socketserver
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from synack.api import socket as ssock
-from synack.api.runtime import PairLink, Runtime
-from synack.tcp.endpoint import Endpoint
 
 CLIENT = "10.0.0.1"
 SERVER = "10.0.0.2"
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def stacks() -> Iterator[tuple[ssock.Stack, ssock.Stack]]:
-    a, b = PairLink.pair()
-
-    def client_rt(loop: asyncio.AbstractEventLoop) -> Runtime:
-        return Runtime(Endpoint([CLIENT], isn_secret=b"c" * 32, name="client"), a, loop)
-
-    def server_rt(loop: asyncio.AbstractEventLoop) -> Runtime:
-        return Runtime(Endpoint([SERVER], isn_secret=b"s" * 32, name="server"), b, loop)
-
-    client = ssock.Stack(client_rt)
-    server = ssock.Stack.sibling(client, server_rt)
-    try:
-        yield client, server
-    finally:
-        server.close()
-        client.close()
 
 
 def _serve_echo(listener: ssock.socket) -> None:

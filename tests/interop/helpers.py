@@ -73,11 +73,24 @@ def random_file(path: Path, size: int, seed: int) -> str:
 class Proc:
     """A background process whose stdout lines are collected by a thread."""
 
-    def __init__(self, argv: Sequence[str], name: str) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        name: str,
+        *,
+        env: dict[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env=env,
+            cwd=cwd,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.all: list[str] = []

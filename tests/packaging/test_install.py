@@ -146,6 +146,9 @@ def test_a_plain_install_gives_a_working_command_line(dist: Path, tmp_path: Path
     assert "both sides closed gracefully." in demo.stdout
     sim = ok([synack_cmd, "sim", "--bytes", "1M"], cwd=tmp_path)
     assert "1,000,000 bytes, SHA-256 verified" in sim.stdout
+    # synack view's script and style ship in the wheel: a plain install writes the page.
+    ok([synack_cmd, "demo", "--view", tmp_path / "d.html"], cwd=tmp_path)
+    assert 'id="synack-data"' in (tmp_path / "d.html").read_text()
 
     # ...so a feature that needs one says which, in one line, with status 1.
     expected = "plots need matplotlib: pip install 'synack[plot]'"

@@ -103,6 +103,18 @@ def test_a_lost_syn_ends_in_a_cross_and_its_retransmission_has_a_cause(tmp_path:
     assert any("retransmission timeout" in text for _, _, text in view.events)
 
 
+def test_a_pacing_sender_shows_its_pacing_rate_and_pipe(tmp_path: Path) -> None:
+    trace = tmp_path / "bbr.jsonl"
+    link = LinkConfig(delay=10_000, bandwidth=20_000_000, queue_packets=40)
+    assert run_transfer(500_000, link, cc="bbr", seed=2, trace=trace).verified
+    view, _, _ = load_view(trace)
+    series = {s.name: s.points for s in view.series[0]}
+    pacing = [v for _, v in series["pacing rate"]]
+    # BBR paces near the bottleneck's 2.5 MB/s once it has measured it.
+    assert 1_000_000 < sorted(pacing)[len(pacing) // 2] < 10_000_000
+    assert max(v for _, v in series["pipe"]) > 0
+
+
 def test_capture_of_the_same_run_agrees_with_the_trace(lossy: tuple[Path, Path, int]) -> None:
     trace, pcap, nbytes = lossy
     exact, _, _ = load_view(trace)
@@ -264,3 +276,33 @@ def test_decimation_keeps_peaks_and_troughs() -> None:
     assert len(small) <= 4 * 1000 + 4
     assert (50_123, 10_000.0) in small and (70_001, -5.0) in small
     assert small == sorted(small)
+
+
+def test_a_trace_without_links_joins_sends_and_arrivals_of_the_traced_side() -> None:
+    # One host traced (as over a TAP device): its segments out, and what arrived.
+    from synack.tcp import Connection
+    from synack.trace import TraceCollector
+
+    traced = TraceCollector()
+    client = Connection(
+        ("192.168.1.100", 40000), ("10.0.0.5", 80), iss=1000, name="client", tracer=traced
+    )
+    server = Connection(("10.0.0.5", 80), ("192.168.1.100", 40000), iss=5000, name="server")
+    server.listen(now=0)
+    client.connect(now=0)
+    client.send(b"hello")
+    now, side = 0, (client, server)
+    for _ in range(6):  # one hop every 10 ms
+        segs = side[0].segments_to_send(now)
+        now += 10_000
+        for seg in segs:
+            side[1].receive_segment(seg, now)
+        side = (side[1], side[0])
+    view, _, _ = load_view(traced.records)
+    assert [(s.d, s.flags) for s in view.segs[:3]] == [(0, SYN), (1, SYN | ACK), (0, ACK | PSH)]
+    syn_ack = view.segs[1]
+    # The untraced server sent its SYN-ACK at 10 ms; the trace knows only its arrival, 20 ms.
+    assert (syn_ack.ts, syn_ack.ta) == (20_000, 20_000)
+    assert view.segs[0].ta is None  # nobody traced the SYN's arrival
+    assert view.segs[2].length == 5
+    assert any("No link records" in n for n in view.notes)

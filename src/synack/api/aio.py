@@ -16,14 +16,19 @@ Every call runs in the runtime's event loop. The runtime comes from the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import ipaddress
 import socket
+import ssl as _ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from synack.api import sockopt
 from synack.api.runtime import Runtime
+from synack.tcp.config import Config
 from synack.tcp.connection import Connection
+from synack.tcp.endpoint import Listener
 from synack.tcp.errors import ConnectionClosedError, PortInUseError
 from synack.tcp.events import (
     Closed,
@@ -40,6 +45,7 @@ from synack.tcp.state import State
 from synack.wire.ip import addr_to_str
 
 __all__ = [
+    "ListeningSocket",
     "Server",
     "SynackTransport",
     "create_connection",
@@ -110,7 +116,15 @@ def timed_out_error(reason: str, soft_error: str | None) -> OSError:
 
 
 class SynackTransport(asyncio.Transport):
-    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`."""
+    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`.
+
+    It feeds :class:`asyncio.Protocol` (``data_received``) and
+    :class:`asyncio.BufferedProtocol` (``get_buffer``/``buffer_updated``) alike,
+    so ``loop.start_tls()`` (whose TLS layer is a buffered protocol) runs over it.
+    """
+
+    # loop.start_tls() only upgrades transports that say they can be upgraded.
+    _start_tls_compatible = True
 
     def __init__(self, runtime: Runtime, conn: Connection, protocol: asyncio.BaseProtocol) -> None:
         super().__init__(
@@ -142,9 +156,14 @@ class SynackTransport(asyncio.Transport):
     def connection(self) -> Connection:
         return self._conn
 
-    def start(self) -> None:
-        """Tell the protocol it is connected and hand it what already arrived."""
-        self._protocol.connection_made(self)
+    def start(self, *, notify: bool = True) -> None:
+        """Tell the protocol it is connected and hand it what already arrived.
+
+        With ``notify=False`` the protocol is not told (``loop.start_tls()`` tells
+        its TLS layer instead); call :meth:`pause_reading` first to hold the data.
+        """
+        if notify:
+            self._protocol.connection_made(self)
         if self._conn.peer_closed:
             self._peer_eof = True
         self._deliver()
@@ -184,7 +203,11 @@ class SynackTransport(asyncio.Transport):
             data = conn.recv()
             self._runtime.kick()  # reading may open the window: a window update
             if not self._closing:
-                self._protocol.data_received(data)  # type: ignore[attr-defined]
+                protocol = self._protocol
+                if isinstance(protocol, asyncio.BufferedProtocol):
+                    _feed_buffered(protocol, data)
+                else:
+                    protocol.data_received(data)  # type: ignore[attr-defined]
         if self._peer_eof and not self._peer_eof_delivered and not conn.recv_available:
             self._peer_eof_delivered = True
             if self._closing:
@@ -323,6 +346,19 @@ class SynackTransport(asyncio.Transport):
         return f"<SynackTransport {self._conn!r}>"
 
 
+def _feed_buffered(protocol: asyncio.BufferedProtocol, data: bytes) -> None:
+    """Hand ``data`` to a buffered protocol, in as many buffers as it asks for."""
+    view = memoryview(data)
+    while view:
+        buf = memoryview(protocol.get_buffer(len(view))).cast("B")
+        n = min(len(buf), len(view))
+        if n == 0:
+            raise RuntimeError("get_buffer() returned an empty buffer")
+        buf[:n] = view[:n]
+        protocol.buffer_updated(n)
+        view = view[n:]
+
+
 class _Drainer:
     """Reads and discards data for a connection the user closed (until it is gone)."""
 
@@ -379,17 +415,36 @@ async def create_connection(
     runtime: Runtime | None = None,
     local_port: int | None = None,
     local_addr: str | None = None,
-) -> tuple[SynackTransport, asyncio.BaseProtocol]:
+    config: Config | None = None,
+    ssl: _ssl.SSLContext | bool | None = None,
+    server_hostname: str | None = None,
+) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
     """Like ``loop.create_connection``: active open, then ``(transport, protocol)``.
 
-    Raises ConnectionRefusedError (RST to our SYN), TimeoutError (SYN retries
-    exhausted) or OSError with the errno of the last ICMP soft error.
+    With ``ssl`` (an :class:`ssl.SSLContext`, or True for the default client
+    context) the transport is asyncio's TLS transport over the connection,
+    handshake done, checking ``server_hostname`` (default ``host``).
+
+    ``config`` replaces the endpoint's settings for this connection (socket
+    options set before ``connect()``). Raises ConnectionRefusedError (RST to our
+    SYN), TimeoutError (SYN retries exhausted) or OSError with the errno of the
+    last ICMP soft error.
     """
     rt = _resolve(runtime)
     now = rt.now()
-    conn = rt.endpoint.connect(
-        _parse_host(host), port, now, local_port=local_port, local_addr=local_addr
-    )
+    try:
+        conn = rt.endpoint.connect(
+            _parse_host(host),
+            port,
+            now,
+            local_port=local_port,
+            local_addr=local_addr,
+            config=config,
+        )
+    except PortInUseError as exc:
+        raise OSError(errno.EADDRINUSE, str(exc)) from None
+    except ValueError as exc:
+        raise OSError(errno.EADDRNOTAVAIL, str(exc)) from None
     connector = _Connector(rt, conn)
     rt.handlers[conn] = connector
     rt.pump(now)
@@ -403,8 +458,45 @@ async def create_connection(
     protocol = protocol_factory()
     transport = SynackTransport(rt, conn, protocol)
     transport.soft_error = connector.soft_error
-    transport.start()
-    return transport, protocol
+    if ssl is None:
+        transport.start()
+        return transport, protocol
+    transport.pause_reading()
+    transport.start(notify=False)
+    hostname = server_hostname if server_hostname is not None else host
+    tls = await _start_tls(rt, transport, protocol, ssl, server_side=False, hostname=hostname)
+    return tls, protocol
+
+
+async def _start_tls(
+    runtime: Runtime,
+    transport: SynackTransport,
+    protocol: asyncio.BaseProtocol,
+    ssl: _ssl.SSLContext | bool,
+    *,
+    server_side: bool,
+    hostname: str | None = None,
+    handshake_timeout: float | None = None,
+) -> asyncio.Transport:
+    """TLS over ``transport`` with asyncio's own TLS layer; then tell ``protocol``."""
+    context = _ssl.create_default_context() if ssl is True else ssl
+    if not isinstance(context, _ssl.SSLContext):
+        raise TypeError(f"ssl must be an SSLContext or True, not {ssl!r}")
+    try:
+        tls = await runtime.loop.start_tls(
+            transport,
+            protocol,
+            context,
+            server_side=server_side,
+            server_hostname=None if server_side else hostname,
+            ssl_handshake_timeout=handshake_timeout,
+        )
+    except BaseException:
+        transport.abort()
+        raise
+    assert tls is not None
+    protocol.connection_made(tls)
+    return tls
 
 
 class Server(asyncio.AbstractServer):
@@ -416,11 +508,20 @@ class Server(asyncio.AbstractServer):
         port: int,
         protocol_factory: Callable[[], asyncio.BaseProtocol],
         backlog: int,
+        *,
+        host: str | None = None,
+        config: Config | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        ssl_handshake_timeout: float | None = None,
     ) -> None:
         self._runtime = runtime
         self.port = port
+        self.host = host
+        self._ssl = ssl
+        self._ssl_handshake_timeout = ssl_handshake_timeout
+        self._handshakes: set[asyncio.Task[asyncio.Transport]] = set()
         self._factory = protocol_factory
-        self._listener = runtime.endpoint.listen(port, backlog=backlog)
+        self._listener = runtime.endpoint.listen(port, backlog=backlog, config=config)
         self._serving = True
         self._closed = runtime.loop.create_future()
         self.transports: set[SynackTransport] = set()
@@ -428,8 +529,25 @@ class Server(asyncio.AbstractServer):
         runtime.closables.add(self)
 
     @property
-    def sockets(self) -> tuple[()]:
-        return ()
+    def listener(self) -> Listener:
+        """The endpoint's listener: its ``config`` is what accepted connections get."""
+        return self._listener
+
+    @property
+    def sockets(self) -> tuple[ListeningSocket, ...]:
+        """One :class:`ListeningSocket` per address family the server listens on (asyncio's shape)."""
+        if not self._serving:
+            return ()
+        if self.host:
+            families = [socket.AF_INET6 if ":" in self.host else socket.AF_INET]
+        else:
+            families = sorted(
+                {
+                    socket.AF_INET if len(a) == 4 else socket.AF_INET6
+                    for a in self._runtime.endpoint.addresses
+                }
+            )
+        return tuple(ListeningSocket(self, family) for family in families)
 
     @property
     def addresses(self) -> list[tuple[str, int] | tuple[str, int, int, int]]:
@@ -440,7 +558,28 @@ class Server(asyncio.AbstractServer):
         while (conn := self._listener.accept()) is not None:
             protocol = self._factory()
             transport = SynackTransport(self._runtime, conn, protocol)
-            transport.start()
+            if self._ssl is None:
+                transport.start()
+                continue
+            transport.pause_reading()  # the ClientHello waits for the TLS layer
+            transport.start(notify=False)
+            task = self._runtime.loop.create_task(
+                _start_tls(
+                    self._runtime,
+                    transport,
+                    protocol,
+                    self._ssl,
+                    server_side=True,
+                    handshake_timeout=self._ssl_handshake_timeout,
+                )
+            )
+            self._handshakes.add(task)
+            task.add_done_callback(self._handshake_done)
+
+    def _handshake_done(self, task: asyncio.Task[asyncio.Transport]) -> None:
+        self._handshakes.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed handshake only ends that connection
 
     def close(self) -> None:
         if not self._serving:
@@ -468,6 +607,60 @@ class Server(asyncio.AbstractServer):
         await asyncio.shield(self._closed)
 
 
+class ListeningSocket:
+    """A synack server's listening socket as ``asyncio.Server.sockets`` lists it.
+
+    It has the name (``getsockname()``) and the options of the listener
+    (``getsockopt``/``setsockopt`` through :mod:`synack.api.sockopt`; changes
+    apply to connections accepted afterwards), not a kernel descriptor.
+    """
+
+    type = socket.SOCK_STREAM
+    proto = socket.IPPROTO_TCP
+
+    def __init__(self, server: Server, family: int) -> None:
+        self._server = server
+        self.family = family
+
+    def getsockname(self) -> tuple[str, int] | tuple[str, int, int, int]:
+        host = self._server.host or ("0.0.0.0" if self.family == socket.AF_INET else "::")
+        if self.family == socket.AF_INET:
+            return (host, self._server.port)
+        return (host, self._server.port, 0, 0)
+
+    def fileno(self) -> int:
+        return -1
+
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
+        if (level, optname) == (socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            return sockopt.encode_value(1, buflen)
+        option = _config_option(level, optname)
+        value = getattr(self._server.listener.config, option.field)
+        return sockopt.encode_value(option.from_config(value), buflen)
+
+    def setsockopt(self, level: int, optname: int, value: int | bytes) -> None:
+        option = _config_option(level, optname)
+        listener = self._server.listener
+        try:
+            listener.config = dataclasses.replace(
+                listener.config, **{option.field: option.to_config(value)}
+            )
+        except ValueError as exc:
+            raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"<synack ListeningSocket {self.getsockname()}>"
+
+
+def _config_option(level: int, optname: int) -> sockopt.ConfigOption:
+    option = sockopt.CONFIG_OPTIONS.get((level, optname))
+    if option is None:
+        raise OSError(
+            errno.ENOPROTOOPT, f"Protocol not available: {sockopt.option_name(level, optname)}"
+        )
+    return option
+
+
 async def create_server(
     protocol_factory: Callable[[], asyncio.BaseProtocol],
     host: str | None = None,
@@ -475,24 +668,41 @@ async def create_server(
     *,
     runtime: Runtime | None = None,
     backlog: int = 128,
+    config: Config | None = None,
+    ssl: _ssl.SSLContext | None = None,
+    ssl_handshake_timeout: float | None = None,
 ) -> Server:
-    """Like ``loop.create_server``: listen on ``port`` (0 picks a free one) of every address."""
+    """Like ``loop.create_server``: listen on ``port`` (0 picks a free one).
+
+    With ``ssl`` (a server :class:`ssl.SSLContext`) every accepted connection
+    first does the TLS handshake; its protocol then hears ``connection_made``
+    with asyncio's TLS transport.
+
+    The listener takes SYNs for every address of the endpoint; ``host`` (one of
+    them) only names the server's socket. ``config`` is the settings of the
+    connections it accepts (socket options set on the listening socket).
+    """
     rt = _resolve(runtime)
-    if host is not None and host not in ("", "0.0.0.0", "::"):
-        packed = ipaddress.ip_address(_parse_host(host)).packed
+    named = host if host not in (None, "", "0.0.0.0", "::") else None
+    if named is not None:
+        packed = ipaddress.ip_address(_parse_host(named)).packed
         if packed not in rt.endpoint.addresses:
             raise OSError(errno.EADDRNOTAVAIL, f"{host} is not an address of this synack endpoint")
-    if port:
-        try:
-            return Server(rt, port, protocol_factory, backlog)
-        except PortInUseError as exc:
-            raise OSError(errno.EADDRINUSE, str(exc)) from None
-    for candidate in range(49152, 65536):
-        try:
-            return Server(rt, candidate, protocol_factory, backlog)
-        except PortInUseError:
-            continue
-    raise OSError(errno.EADDRINUSE, "no free port")
+    if not port:
+        port = rt.free_port()
+    try:
+        return Server(
+            rt,
+            port,
+            protocol_factory,
+            backlog,
+            host=named,
+            config=config,
+            ssl=ssl,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+        )
+    except PortInUseError as exc:
+        raise OSError(errno.EADDRINUSE, f"Address already in use: {exc}") from None
 
 
 async def open_connection(
@@ -502,14 +712,22 @@ async def open_connection(
     runtime: Runtime | None = None,
     limit: int = 2**16,
     local_port: int | None = None,
+    ssl: _ssl.SSLContext | bool | None = None,
+    server_hostname: str | None = None,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Like :func:`asyncio.open_connection`, over synack."""
+    """Like :func:`asyncio.open_connection`, over synack (``ssl=`` for TLS)."""
     rt = _resolve(runtime)
     loop = rt.loop
     reader = asyncio.StreamReader(limit=limit, loop=loop)
     protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
     transport, _ = await create_connection(
-        lambda: protocol, host, port, runtime=rt, local_port=local_port
+        lambda: protocol,
+        host,
+        port,
+        runtime=rt,
+        local_port=local_port,
+        ssl=ssl,
+        server_hostname=server_hostname,
     )
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     return reader, writer
@@ -525,8 +743,9 @@ async def start_server(
     runtime: Runtime | None = None,
     limit: int = 2**16,
     backlog: int = 128,
+    ssl: _ssl.SSLContext | None = None,
 ) -> Server:
-    """Like :func:`asyncio.start_server`, over synack."""
+    """Like :func:`asyncio.start_server`, over synack (``ssl=`` for TLS)."""
     rt = _resolve(runtime)
     loop = rt.loop
 
@@ -534,4 +753,4 @@ async def start_server(
         reader = asyncio.StreamReader(limit=limit, loop=loop)
         return asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
 
-    return await create_server(factory, host, port, runtime=rt, backlog=backlog)
+    return await create_server(factory, host, port, runtime=rt, backlog=backlog, ssl=ssl)

@@ -18,7 +18,10 @@ integer microseconds. No polling, no sleeps.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
+import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
@@ -28,7 +31,7 @@ from synack.link.impair import ImpairedPath, Impairment
 from synack.link.netif import NetInterface
 from synack.tcp.config import MAX_TSO, Config
 from synack.tcp.connection import Connection
-from synack.tcp.endpoint import Endpoint
+from synack.tcp.endpoint import EPHEMERAL_PORTS, Endpoint
 from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.state import State
 
@@ -118,6 +121,9 @@ class Runtime:
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
         # What else closes with the runtime (servers: their listeners).
         self.closables: set[Closable] = set()
+        # Local ports that bound sockets hold before they listen or connect.
+        self.reserved_ports: Counter[int] = Counter()
+        self._port_cursor = int.from_bytes(os.urandom(2), "big")
         self.counters: dict[str, int] = {"pumps": 0, "timer_fired": 0}
         link.attach(self)
 
@@ -126,6 +132,53 @@ class Runtime:
     def now(self) -> int:
         """The loop's monotonic time in integer microseconds."""
         return round(self.loop.time() * _US)
+
+    # ----------------------------------------------------------------- ports
+
+    def port_in_use(self, port: int, *, reuse: bool = False) -> bool:
+        """Whether a bind to ``port`` must fail with EADDRINUSE.
+
+        A listener always holds its port; a bound socket, or any connection
+        (TIME-WAIT included), holds it unless ``reuse`` (SO_REUSEADDR).
+        """
+        if port in self.acceptors:
+            return True
+        if reuse:
+            return False
+        if self.reserved_ports[port]:
+            return True
+        return any(c.local[1] == port for c in self.endpoint.connections())
+
+    def reserve_port(self, port: int, *, reuse: bool = False) -> int:
+        """Claim ``port`` for a bound socket (0: a free one from the dynamic range).
+
+        Raises ``OSError(EADDRINUSE)``; :meth:`release_port` gives it back.
+        """
+        if port == 0:
+            port = self.free_port()
+        elif not 0 < port < 65536:
+            raise OverflowError("bind(): port must be 0-65535.")
+        elif self.port_in_use(port, reuse=reuse):
+            raise OSError(errno.EADDRINUSE, f"Address already in use (port {port})")
+        self.reserved_ports[port] += 1
+        return port
+
+    def release_port(self, port: int) -> None:
+        """Give back a port from :meth:`reserve_port`."""
+        self.reserved_ports[port] -= 1
+        if self.reserved_ports[port] <= 0:
+            del self.reserved_ports[port]
+
+    def free_port(self) -> int:
+        """A port of the dynamic range (RFC 6335 6: 49152-65535) that nothing holds."""
+        span = EPHEMERAL_PORTS.stop - EPHEMERAL_PORTS.start
+        used = {c.local[1] for c in self.endpoint.connections()}
+        for _ in range(span):
+            self._port_cursor = (self._port_cursor + 1) % span
+            port = EPHEMERAL_PORTS.start + self._port_cursor
+            if port not in used and port not in self.acceptors and not self.reserved_ports[port]:
+                return port
+        raise OSError(errno.EADDRINUSE, "no free port")
 
     # ---------------------------------------------------------------- inputs
 

@@ -15,19 +15,25 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import dataclasses
 import errno
 import io
 import ipaddress
 import os
 import socket as _stdsocket
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from synack.api import aio
+from synack.api import aio, sockopt
 from synack.api.aio import Server, SynackTransport
 from synack.api.runtime import Runtime, open_tap_runtime
+from synack.tcp.config import Config
+from synack.tcp.connection import Connection
+from synack.tcp.errors import InvalidStateError
+from synack.tcp.info import TcpInfo
 
 __all__ = [
     "AF_INET",
@@ -54,7 +60,7 @@ T = TypeVar("T")
 
 _RECV_HIGH = 1 << 20  # pause reading (close synack's window) above this much unread data
 _RECV_LOW = 1 << 18
-_SEND_CHUNK = 1 << 18
+_SEND_QUEUE = 1 << 16  # send() blocks while this much waits for the stack's thread
 
 
 class Stack:
@@ -182,44 +188,111 @@ class _Readiness:
     def __init__(self) -> None:
         self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._set = False
+        self._lock = threading.Lock()
 
     def update(self, ready: bool) -> None:
-        if self.fd < 0:
+        if ready is self._set:
             return
-        if ready and not self._set:
-            os.eventfd_write(self.fd, 1)
-            self._set = True
-        elif not ready and self._set:
-            with contextlib.suppress(BlockingIOError):
-                os.eventfd_read(self.fd)
-            self._set = False
+        with self._lock:
+            if self.fd < 0:
+                return
+            if ready and not self._set:
+                os.eventfd_write(self.fd, 1)
+                self._set = True
+            elif not ready and self._set:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_read(self.fd)
+                self._set = False
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        with self._lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
 
 
 class _SocketProtocol(asyncio.Protocol):
-    """Loop-side half of a connected socket: buffers data for the user's thread."""
+    """Loop-side half of a connected socket: buffers data both ways for the user's thread.
 
-    def __init__(self, stack: Stack) -> None:
+    Writes from the user's thread go into :attr:`outgoing` and return at once; one
+    ``call_soon_threadsafe(flush)`` at a time moves them to the transport in the
+    stack's thread, so a small ``send()`` costs no round trip to that thread.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        readable: _Readiness | None = None,
+        writable: _Readiness | None = None,
+    ) -> None:
         self.stack = stack
         self.cond = threading.Condition()
         self.buffer = bytearray()
+        self.outgoing = bytearray()
+        self.flush_scheduled = False
         self.eof = False
         self.error: Exception | None = None
         self.lost = False
         self.write_paused = False
         self.read_paused = False
         self.transport: SynackTransport | None = None
-        self.readiness = _Readiness()
+        self.readiness = readable if readable is not None else _Readiness()
+        self.writability = writable if writable is not None else _Readiness()
         # Called once connected (listening sockets queue the new connection here).
         self.on_made: Callable[[_SocketProtocol], None] | None = None
+
+    # ------------------------------------------------ the user's thread (under cond)
+
+    def can_send(self) -> bool:
+        return self.lost or (not self.write_paused and len(self.outgoing) < _SEND_QUEUE)
+
+    def queue(self, view: memoryview) -> int:
+        """Take up to the queue's room of ``view``; schedule a flush if none is pending."""
+        n = min(len(view), _SEND_QUEUE - len(self.outgoing))
+        self.outgoing += view[:n]
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.stack.loop.call_soon_threadsafe(self.flush)
+        if len(self.outgoing) >= _SEND_QUEUE:
+            self.writability.update(False)
+        return n
+
+    # ------------------------------------------------------ the stack's thread
+
+    def flush(self) -> None:
+        """Move queued writes to the transport."""
+        with self.cond:
+            self.flush_scheduled = False
+            data = bytes(self.outgoing)
+            self.outgoing.clear()
+        transport = self.transport
+        if data and transport is not None and not self.lost:
+            transport.write(data)
+        with self.cond:
+            self.writability.update(self.can_send())
+            self.cond.notify_all()
+
+    def close_transport(self, abort: bool) -> Connection | None:
+        """The socket's close(): flush, then FIN (or RST with ``abort``)."""
+        transport = self.transport
+        if transport is None:
+            return None
+        if abort:
+            transport.abort()
+        else:
+            self.flush()
+            transport.close()
+        return transport.connection
+
+    def shutdown_write(self) -> None:
+        self.flush()
+        if self.transport is not None and not self.lost:
+            self.transport.write_eof()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, SynackTransport)
         self.transport = transport
+        self.writability.update(True)
         if self.on_made is not None:
             self.on_made(self)
 
@@ -249,15 +322,18 @@ class _SocketProtocol(asyncio.Protocol):
             if exc is not None and self.error is None:
                 self.error = exc
             self.readiness.update(True)
+            self.writability.update(True)
             self.cond.notify_all()
 
     def pause_writing(self) -> None:
         with self.cond:
             self.write_paused = True
+            self.writability.update(False)
 
     def resume_writing(self) -> None:
         with self.cond:
             self.write_paused = False
+            self.writability.update(self.can_send())
             self.cond.notify_all()
 
     def _resume_reading(self) -> None:
@@ -269,43 +345,85 @@ def _family_of(host: str) -> int:
     return AF_INET6 if ipaddress.ip_address(host).version == 6 else AF_INET
 
 
+def _ip_literal(host: str, family: int) -> str:
+    """``host`` as an IP address of ``family``; names raise (synack does no DNS)."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        raise _stdsocket.gaierror(
+            _stdsocket.EAI_NONAME, f"synack takes IP addresses, not names: {host!r}"
+        ) from None
+    if (ip.version == 6) != (family == AF_INET6):
+        raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+    return str(ip)
+
+
 class socket:  # noqa: N801 - named after the standard class it stands in for
-    """A TCP socket on a synack :class:`Stack`, with the standard ``socket`` methods."""
+    """A TCP socket on a synack :class:`Stack`, with the standard ``socket`` methods.
+
+    ``fileno()`` is an eventfd that is readable exactly when ``recv``/``accept``
+    would not block; :meth:`writable_fileno` is one readable when ``send`` (or a
+    non-blocking ``connect``) would not block: :mod:`synack.api.patch` teaches
+    ``select`` and ``selectors`` to use it for write readiness. Socket options
+    are real (see :meth:`setsockopt`).
+    """
 
     def __init__(
         self,
         family: int = AF_INET,
         type: int = SOCK_STREAM,
         proto: int = 0,
+        fileno: int | None = None,
         *,
         stack: Stack | None = None,
     ) -> None:
+        if fileno is not None:
+            raise OSError(errno.EBADF, "synack sockets have no kernel descriptor to adopt")
         if family not in (AF_INET, AF_INET6):
             raise OSError(errno.EAFNOSUPPORT, "synack sockets are AF_INET or AF_INET6")
         if type & 0xF != SOCK_STREAM:
             raise OSError(errno.ESOCKTNOSUPPORT, "synack sockets are SOCK_STREAM")
+        if proto not in (0, _stdsocket.IPPROTO_TCP):
+            raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported")
         self.family = family
         self.type = SOCK_STREAM
         self.proto = proto
         self._stack = stack if stack is not None else get_default_stack()
         self._timeout: float | None = _stdsocket.getdefaulttimeout()
+        if type & _stdsocket.SOCK_NONBLOCK:
+            self._timeout = 0.0
         self._bound: tuple[str, int] | None = None
+        self._reserved: int | None = None
+        self._readable = _Readiness()
+        self._writable = _Readiness()
         self._proto: _SocketProtocol | None = None
+        self._connecting: tuple[concurrent.futures.Future[Any], _SocketProtocol] | None = None
+        self._so_error = 0
         self._server: Server | None = None
         self._accept_cond = threading.Condition()
         self._accept_queue: deque[_SocketProtocol] = deque()
-        self._accept_ready: _Readiness | None = None
+        # Config fields set by setsockopt before connect() or listen().
+        self._options: dict[str, Any] = {}
+        self._reuseaddr = False
+        self._v6only = False
+        self._linger: tuple[int, int] = (0, 0)
         self._shut_rd = False
         self._shut_wr = False
         self._closed = False
+        self._close_pending = False
         self._io_refs = 0
 
-    # ---------------------------------------------------------------- options
+    @property
+    def stack(self) -> Stack:
+        """The :class:`Stack` this socket lives on."""
+        return self._stack
+
+    # ---------------------------------------------------------------- timeouts
 
     def settimeout(self, value: float | None) -> None:
         if value is not None and value < 0:
             raise ValueError("Timeout value out of range")
-        self._timeout = value
+        self._timeout = None if value is None else float(value)
 
     def gettimeout(self) -> float | None:
         return self._timeout
@@ -316,68 +434,267 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
     def getblocking(self) -> bool:
         return self._timeout != 0.0
 
-    def setsockopt(
-        self, level: int, optname: int, value: int | bytes, optlen: int | None = None
-    ) -> None:
-        """Accepted for compatibility (SO_REUSEADDR, TCP_NODELAY, ...); synack has no per-socket options yet."""
+    # ----------------------------------------------------------------- options
 
-    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int:
-        return 0
+    def setsockopt(
+        self, level: int, optname: int, value: int | bytes | None, optlen: int | None = None
+    ) -> None:
+        """Set an option; see README "Socket options" for the list and their meaning.
+
+        Connection settings (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT,
+        SO_RCVBUF/SO_SNDBUF, TCP_MAXSEG, TCP_USER_TIMEOUT, TCP_CONGESTION, IP_TOS,
+        IP_TTL and their IPv6 twins) apply at once to a connected socket, to the
+        connections a listening socket accepts from then on, or at ``connect()``.
+        SO_REUSEADDR, SO_LINGER and IPV6_V6ONLY belong to the socket. Anything
+        else raises ``OSError(ENOPROTOOPT)``.
+        """
+        self._check_open()
+        key = (level, optname)
+        if value is None:
+            raise OSError(errno.EINVAL, "Invalid argument: no value")
+        if key == (_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR):
+            self._reuseaddr = bool(sockopt.decode_int(value))
+            return
+        if key == (_stdsocket.SOL_SOCKET, _stdsocket.SO_LINGER):
+            if not isinstance(value, bytes | bytearray) or len(value) < 8:
+                raise OSError(errno.EINVAL, "Invalid argument: SO_LINGER takes struct linger")
+            onoff, seconds = struct.unpack("ii", bytes(value[:8]))
+            self._linger = (1 if onoff else 0, max(0, seconds))
+            return
+        if key == (_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY):
+            if self.family != AF_INET6:
+                raise OSError(errno.ENOPROTOOPT, "Protocol not available: IPV6_V6ONLY")
+            self._v6only = bool(sockopt.decode_int(value))
+            return
+        option = sockopt.CONFIG_OPTIONS.get(key)
+        if option is None:
+            raise OSError(
+                errno.ENOPROTOOPT,
+                f"Protocol not available: {sockopt.option_name(level, optname)} "
+                "is not a synack socket option",
+            )
+        changes = {option.field: option.to_config(value)}
+        if self._proto is not None and self._proto.transport is not None:
+            self._stack.call(
+                _reconfigure, self._stack.runtime, self._proto.transport.connection, changes
+            )
+        elif self._server is not None:
+            self._stack.call(_configure_listener, self._server, changes)
+        else:
+            try:
+                dataclasses.replace(self._base_config(), **{**self._options, **changes})
+            except ValueError as exc:
+                raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
+            self._options.update(changes)
+
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
+        """Read an option (the ones :meth:`setsockopt` takes, SO_ERROR, SO_TYPE, SO_ACCEPTCONN)."""
+        self._check_open()
+        key = (level, optname)
+        sol = _stdsocket.SOL_SOCKET
+        if key == (sol, _stdsocket.SO_ERROR):
+            self._poll_connect()
+            err, self._so_error = self._so_error, 0
+            return sockopt.encode_value(err, buflen)
+        if key == (sol, _stdsocket.SO_TYPE):
+            return sockopt.encode_value(SOCK_STREAM, buflen)
+        if key == (sol, _stdsocket.SO_ACCEPTCONN):
+            return sockopt.encode_value(int(self._server is not None), buflen)
+        if key == (sol, _stdsocket.SO_REUSEADDR):
+            return sockopt.encode_value(int(self._reuseaddr), buflen)
+        if key == (sol, _stdsocket.SO_LINGER):
+            if buflen is None:
+                return self._linger[0]
+            return struct.pack("ii", *self._linger)[:buflen]
+        if key == (_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY) and self.family == AF_INET6:
+            return sockopt.encode_value(int(self._v6only), buflen)
+        option = sockopt.CONFIG_OPTIONS.get(key)
+        if option is None:
+            raise OSError(
+                errno.ENOPROTOOPT,
+                f"Protocol not available: {sockopt.option_name(level, optname)}"
+                + (" (use tcp_info())" if optname == _stdsocket.TCP_INFO else ""),
+            )
+        conn = self._connection()
+        if conn is not None:
+            if option.field == "mss":
+                return sockopt.encode_value(self._stack.call(lambda: conn.mss), buflen)
+            config = conn.config
+        elif self._server is not None:
+            config = self._server.listener.config
+        else:
+            config = dataclasses.replace(self._base_config(), **self._options)
+        return sockopt.encode_value(option.from_config(getattr(config, option.field)), buflen)
+
+    def tcp_info(self) -> TcpInfo:
+        """TCP_INFO's equivalent: the connection's state, RTT, RTO, cwnd, counters and options."""
+        self._check_open()
+        conn = self._connection()
+        if conn is None:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+        return self._stack.call(conn.info)
+
+    def _base_config(self) -> Config:
+        return self._stack.runtime.endpoint.config
+
+    def _config(self) -> Config | None:
+        if not self._options:
+            return None
+        return dataclasses.replace(self._base_config(), **self._options)
+
+    def _connection(self) -> Connection | None:
+        self._poll_connect()
+        if self._proto is not None and self._proto.transport is not None:
+            return self._proto.transport.connection
+        return None
 
     # ----------------------------------------------------------------- naming
 
     def fileno(self) -> int:
-        """An eventfd that is readable when ``recv`` or ``accept`` would not block."""
-        self._check_open()
-        if self._proto is not None:
-            return self._proto.readiness.fd
-        if self._accept_ready is not None:
-            return self._accept_ready.fd
-        return -1
+        """An eventfd that is readable when ``recv`` or ``accept`` would not block (-1 once closed)."""
+        return -1 if self._closed else self._readable.fd
+
+    def writable_fileno(self) -> int:
+        """An eventfd that is readable when ``send`` would not block, or a connect finished."""
+        return -1 if self._closed else self._writable.fd
 
     def getsockname(self) -> tuple[Any, ...]:
         self._check_open()
-        if self._proto is not None and self._proto.transport is not None:
-            return tuple(self._proto.transport.get_extra_info("sockname"))
+        conn = self._connection()
+        if conn is not None:
+            return tuple(aio.sockaddr(*conn.local))
         if self._bound is not None:
             return self._addr(*self._bound)
-        return self._addr("0.0.0.0" if self.family == AF_INET else "::", 0)
+        return self._addr(self._any(), 0)
 
     def getpeername(self) -> tuple[Any, ...]:
         self._check_open()
-        if self._proto is None or self._proto.transport is None:
+        conn = self._connection()
+        if conn is None:
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
-        return tuple(self._proto.transport.get_extra_info("peername"))
+        return tuple(aio.sockaddr(*conn.remote))
 
     def _addr(self, host: str, port: int) -> tuple[Any, ...]:
         return (host, port) if self.family == AF_INET else (host, port, 0, 0)
 
+    def _any(self) -> str:
+        return "0.0.0.0" if self.family == AF_INET else "::"
+
     # --------------------------------------------------------- connection set-up
 
     def bind(self, address: tuple[Any, ...]) -> None:
+        """Claim the address now: port 0 gets a free port at once (``getsockname()``)."""
         self._check_open()
-        host, port = address[0], int(address[1])
-        self._bound = (host or ("0.0.0.0" if self.family == AF_INET else "::"), port)
+        if self._bound is not None or self._proto is not None or self._connecting is not None:
+            raise OSError(errno.EINVAL, "Invalid argument: the socket is already bound")
+        host, port = str(address[0] or ""), int(address[1])
+        if host in ("", "0.0.0.0", "::"):
+            host = self._any()
+        else:
+            try:
+                host = _ip_literal(host, self.family)
+            except _stdsocket.gaierror:
+                raise OSError(
+                    errno.EADDRNOTAVAIL, f"Cannot assign requested address: {host!r} (a name)"
+                ) from None
+            packed = ipaddress.ip_address(host).packed
+            if packed not in self._stack.runtime.endpoint.addresses:
+                raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+        runtime = self._stack.runtime
+        port = self._stack.call(lambda: runtime.reserve_port(port, reuse=self._reuseaddr))
+        self._reserved = port
+        self._bound = (host, port)
 
     def connect(self, address: tuple[Any, ...]) -> None:
+        """Active open; in non-blocking mode raises ``BlockingIOError(EINPROGRESS)`` and goes on.
+
+        Then ``writable_fileno()`` becomes readable when it has finished, and
+        ``getsockopt(SOL_SOCKET, SO_ERROR)`` tells how (0 or an errno).
+        """
         self._check_open()
+        self._poll_connect()
         if self._proto is not None:
             raise OSError(errno.EISCONN, "Transport endpoint is already connected")
+        if self._server is not None:
+            raise OSError(errno.EINVAL, "Invalid argument: the socket is listening")
+        if self._connecting is None:
+            if self._so_error:
+                err, self._so_error = self._so_error, 0
+                raise OSError(err, os.strerror(err))
+            self._start_connect(address)
+            if self._timeout == 0.0:
+                raise BlockingIOError(errno.EINPROGRESS, "Operation now in progress")
+        elif self._timeout == 0.0:
+            raise BlockingIOError(errno.EALREADY, "Operation already in progress")
+        assert self._connecting is not None
+        future, _ = self._connecting
+        try:
+            future.result(self._timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            self._connecting = None
+            raise TimeoutError(errno.ETIMEDOUT, "timed out") from None
+        except BaseException:
+            self._connecting = None
+            raise
+        self._poll_connect()
+
+    def _start_connect(self, address: tuple[Any, ...]) -> None:
         host, port = str(address[0]), int(address[1])
-        if _family_of(host) != self.family:
-            raise OSError(errno.EAFNOSUPPORT, "address family mismatch")
-        local_port = self._bound[1] if self._bound and self._bound[1] else None
-        protocol = _SocketProtocol(self._stack)
+        try:
+            host = _ip_literal(host, self.family)
+        except _stdsocket.gaierror:
+            # A name: the kernel's resolver answers (synack does no DNS itself).
+            infos = _stdsocket.getaddrinfo(host, port, self.family, _stdsocket.SOCK_STREAM)
+            host = str(infos[0][4][0])
+        local_port = self._bound[1] if self._bound else None
+        local_addr = self._bound[0] if self._bound and self._bound[0] != self._any() else None
+        protocol = _SocketProtocol(self._stack, self._readable, self._writable)
+        runtime = self._stack.runtime
+        config = self._config()
 
         async def go() -> None:
             await aio.create_connection(
-                lambda: protocol, host, port, runtime=self._stack.runtime, local_port=local_port
+                lambda: protocol,
+                host,
+                port,
+                runtime=runtime,
+                local_port=local_port,
+                local_addr=local_addr,
+                config=config,
             )
 
-        if self._timeout == 0.0:
-            raise BlockingIOError(errno.EINPROGRESS, "synack sockets connect in blocking mode only")
-        self._stack.run(go(), self._timeout)
-        self._proto = protocol
+        future = asyncio.run_coroutine_threadsafe(go(), self._stack.loop)
+        self._connecting = (future, protocol)
+        readable, writable = self._readable, self._writable
+
+        def done(f: concurrent.futures.Future[Any]) -> None:
+            if f.cancelled() or f.exception() is not None:
+                readable.update(True)  # as Linux: a failed connect is readable and writable
+            writable.update(True)
+
+        future.add_done_callback(done)
+
+    def _poll_connect(self) -> None:
+        """Take the result of a connect started in non-blocking mode, once it is done."""
+        pending = self._connecting
+        if pending is None:
+            return
+        future, protocol = pending
+        if not future.done():
+            if protocol.transport is not None:  # connected; the future hears it a bit later
+                self._connecting = None
+                self._proto = protocol
+            return
+        self._connecting = None
+        exc = None if future.cancelled() else future.exception()
+        if future.cancelled():
+            self._so_error = errno.ECONNABORTED
+        elif exc is not None:
+            self._so_error = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EIO
+            self._readable.update(False)
+        else:
+            self._proto = protocol
 
     def connect_ex(self, address: tuple[Any, ...]) -> int:
         try:
@@ -390,9 +707,13 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         self._check_open()
         if self._server is not None:
             return
-        host, port = self._bound if self._bound is not None else (None, 0)
-        ready = _Readiness()
-        self._accept_ready = ready
+        if self._proto is not None or self._connecting is not None:
+            raise OSError(errno.EINVAL, "Invalid argument: the socket is connected")
+        if self._bound is None:
+            self.bind((self._any(), 0))
+        assert self._bound is not None
+        host, port = self._bound
+        ready = self._readable
         stack = self._stack
 
         def queue(protocol: _SocketProtocol) -> None:
@@ -407,9 +728,15 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             return protocol
 
         self._server = stack.run(
-            aio.create_server(factory, host, port, runtime=stack.runtime, backlog=max(1, backlog))
+            aio.create_server(
+                factory,
+                host,
+                port,
+                runtime=stack.runtime,
+                backlog=max(1, backlog),
+                config=self._config(),
+            )
         )
-        self._bound = (host or ("0.0.0.0" if self.family == AF_INET else "::"), self._server.port)
 
     def accept(self) -> tuple[socket, tuple[Any, ...]]:
         self._check_open()
@@ -422,9 +749,11 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 raise TimeoutError(errno.ETIMEDOUT, "timed out")
             self._check_open()
             protocol = self._accept_queue.popleft()
-            assert self._accept_ready is not None
-            self._accept_ready.update(bool(self._accept_queue))
+            self._readable.update(bool(self._accept_queue))
         child = socket(self.family, SOCK_STREAM, stack=self._stack)
+        child._readable.close()
+        child._writable.close()
+        child._readable, child._writable = protocol.readiness, protocol.writability
         child._proto = protocol
         child._timeout = _stdsocket.getdefaulttimeout()
         return child, child.getpeername()
@@ -433,7 +762,10 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
 
     def _connected(self) -> _SocketProtocol:
         self._check_open()
+        self._poll_connect()
         if self._proto is None:
+            if self._connecting is not None and self._timeout == 0.0:
+                raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
         return self._proto
 
@@ -450,7 +782,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         if not view:
             return 0
         with proto.cond:
-            if not self._wait(proto.cond, lambda: not proto.write_paused or proto.lost):
+            if not proto.can_send() and not self._wait(proto.cond, proto.can_send):
                 if self._timeout == 0.0:
                     raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
                 raise TimeoutError(errno.ETIMEDOUT, "timed out")
@@ -458,17 +790,28 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 if isinstance(proto.error, ConnectionResetError):
                     raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
                 raise BrokenPipeError(errno.EPIPE, "Broken pipe")
-        chunk = bytes(view[:_SEND_CHUNK])
-        transport = proto.transport
-        assert transport is not None
-        self._stack.call(transport.write, chunk)
-        return len(chunk)
+            return proto.queue(view)
 
     def sendall(self, data: bytes | bytearray | memoryview, flags: int = 0) -> None:
         view = memoryview(data).cast("B")
         while view:
             n = self.send(view)
             view = view[n:]
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """``socket.sendfile`` without the zero-copy path: read and ``sendall``."""
+        if offset:
+            file.seek(offset)
+        total = 0
+        while count is None or total < count:
+            chunk = file.read(min(1 << 16, count - total) if count is not None else 1 << 16)
+            if not chunk:
+                break
+            self.sendall(chunk)
+            total += len(chunk)
+        if hasattr(file, "seek"):
+            file.seek(offset + total)
+        return total
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize < 0:
@@ -507,14 +850,18 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             self._shut_rd = True
         if how in (SHUT_WR, SHUT_RDWR) and not self._shut_wr:
             self._shut_wr = True
-            transport = proto.transport
-            if transport is not None and not proto.lost:
-                self._stack.call(transport.write_eof)
+            if not proto.lost and not self._stack.closed:
+                self._stack.call(proto.shutdown_write)
 
     # ------------------------------------------------------------- closing
 
     def close(self) -> None:
-        """Close (FIN after sent data) once no ``makefile`` object is open."""
+        """Close (FIN after sent data) once no ``makefile`` object is open.
+
+        With SO_LINGER on and a time of 0 the connection is reset instead; with a
+        time of N seconds a blocking socket's close waits up to N seconds for the
+        peer to acknowledge the data and the FIN.
+        """
         if self._closed:
             return
         if self._io_refs > 0:
@@ -524,21 +871,27 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
 
     def _really_close(self) -> None:
         self._closed = True
-        if self._proto is not None:
-            proto = self._proto
-            transport = proto.transport
-            if transport is not None and not self._stack.closed:
-                self._stack.call(transport.close)
-            with proto.cond:
-                proto.readiness.close()
+        stack = self._stack
+        self._poll_connect()
+        if self._connecting is not None:
+            self._connecting[0].cancel()
+            self._connecting = None
+        if self._proto is not None and not stack.closed:
+            onoff, seconds = self._linger
+            conn = stack.call(self._proto.close_transport, bool(onoff and not seconds))
+            if conn is not None and onoff and seconds and self._timeout != 0.0:
+                runtime = stack.runtime
+                stack.run(runtime.wait_until(lambda: runtime.delivered(conn), seconds))
         if self._server is not None:
-            if not self._stack.closed:
-                self._stack.call(self._server.close)
+            if not stack.closed:
+                stack.call(self._server.close)
             with self._accept_cond:
                 self._accept_cond.notify_all()
-        if self._accept_ready is not None:
-            with self._accept_cond:
-                self._accept_ready.close()
+        if self._reserved is not None and not stack.closed:
+            stack.call(stack.runtime.release_port, self._reserved)
+        self._reserved = None
+        self._readable.close()
+        self._writable.close()
 
     def detach(self) -> int:
         raise OSError(errno.EOPNOTSUPP, "synack sockets have no kernel descriptor to detach")
@@ -598,8 +951,24 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
 
     def _decref_io(self) -> None:
         self._io_refs -= 1
-        if self._io_refs <= 0 and getattr(self, "_close_pending", False):
+        if self._io_refs <= 0 and self._close_pending:
             self._really_close()
+
+
+def _reconfigure(runtime: Runtime, conn: Connection, changes: dict[str, Any]) -> None:
+    try:
+        conn.reconfigure(runtime.now(), **changes)
+    except (ValueError, InvalidStateError) as exc:
+        raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
+    runtime.kick()
+
+
+def _configure_listener(server: Server, changes: dict[str, Any]) -> None:
+    listener = server.listener
+    try:
+        listener.config = dataclasses.replace(listener.config, **changes)
+    except ValueError as exc:
+        raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
 
 
 class _SocketIO(io.RawIOBase):
@@ -635,16 +1004,23 @@ class _SocketIO(io.RawIOBase):
 
 def create_connection(
     address: tuple[str, int],
-    timeout: float | None = None,
+    timeout: Any = _stdsocket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
     source_address: tuple[str, int] | None = None,
     *,
+    all_errors: bool = False,
     stack: Stack | None = None,
 ) -> socket:
     """Like :func:`socket.create_connection` (IP literals only: synack does no DNS)."""
-    host, port = address
-    sock = socket(_family_of(host), SOCK_STREAM, stack=stack)
+    host, port = str(address[0]), int(address[1])
     try:
-        if timeout is not None:
+        family = _family_of(host.split("%", 1)[0])
+    except ValueError:
+        raise _stdsocket.gaierror(
+            _stdsocket.EAI_NONAME, f"synack takes IP addresses, not names: {host!r}"
+        ) from None
+    sock = socket(family, SOCK_STREAM, stack=stack)
+    try:
+        if timeout is not _stdsocket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
             sock.settimeout(timeout)
         if source_address is not None:
             sock.bind(source_address)

@@ -35,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("get", "synack.cli.get", "HTTP GET a URL over a TAP device"),
     Command("send", "synack.cli.send", "send N bytes to ADDR:PORT over a TAP device and report"),
     Command("connect", "synack.cli.connect", "netcat-like: stdin/stdout to ADDR:PORT over a TAP device"),
+    Command("run", "synack.cli.run", "run a Python program unchanged (python -m http.server, a script) with its TCP on synack"),
     Command("netns", "synack.cli.netns", "create or delete a private namespace with a TAP device for synack"),
 )
 # fmt: on

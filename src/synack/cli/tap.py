@@ -204,11 +204,11 @@ def run_async(main: Callable[[asyncio.AbstractEventLoop], Coroutine[Any, Any, in
 
 
 def connector(
-    runtime: Runtime, **kwargs: int
+    runtime: Runtime, *, limit: int = 2**16
 ) -> Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
     """``open_connection`` bound to ``runtime``, for the client commands."""
 
     async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await aio.open_connection(host, port, runtime=runtime, **kwargs)
+        return await aio.open_connection(host, port, runtime=runtime, limit=limit)
 
     return connect

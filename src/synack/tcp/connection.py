@@ -551,8 +551,9 @@ class Connection:
             self._rec.cc = cc
             self._rec.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
             self._trace_cc(now, "reconfigure")
-        if new.nodelay and not old.nodelay:
-            self._wake()  # Nagle may have held a small segment back
+        # Timers may have moved and Nagle may have held a small segment back: the
+        # driver (the endpoint) re-reads next_deadline() and segments_to_send().
+        self._wake()
 
     # ------------------------------------------------------------ user calls
     def connect(self, now: int) -> None:
@@ -1899,7 +1900,17 @@ class Connection:
 
     def _trace_cc(self, now: int, reason: str) -> None:
         if self._tracer:
-            self._trace(now, "cwnd", cwnd=self.cc.cwnd, ssthresh=self.cc.ssthresh, reason=reason)
+            rec = self._rec
+            pacing = self.cc.pacing_rate() if rec.cc_paces and self.config.pacing else None
+            self._trace(
+                now,
+                "cwnd",
+                cwnd=self.cc.cwnd,
+                ssthresh=self.cc.ssthresh,
+                reason=reason,
+                pipe=rec.pipe,
+                pacing=pacing,
+            )
 
     def _trace_timer(self, now: int, which: str, deadline: int | None) -> None:
         if self._tracer:

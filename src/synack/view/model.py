@@ -262,7 +262,8 @@ def goodput_series(acks: list[tuple[int, int]], buckets: int = 200) -> list[tupl
     t0, t1 = acks[0][0], acks[-1][0]
     if t1 <= t0:
         return []
-    width = max(1000, (t1 - t0 + buckets - 1) // buckets)
+    # Buckets of at least 10 ms: finer ones would show each ACK's burst, not a rate.
+    width = max(10_000, (t1 - t0 + buckets - 1) // buckets)
     out: list[tuple[int, float]] = []
     prev = acks[0][1]
     k = 0

@@ -187,7 +187,15 @@
   };
   Graph.prototype.x = function (t) { return PAD.l + (t - st.t0) / (st.t1 - st.t0) * (this.w - PAD.l - PAD.r); };
   Graph.prototype.tAt = function (x) { return st.t0 + (x - PAD.l) / (this.w - PAD.l - PAD.r) * (st.t1 - st.t0); };
-  Graph.prototype.y = function (v) { return this.h - PAD.b - (v - this.ymin) / (this.ymax - this.ymin) * (this.h - PAD.t - PAD.b); };
+  Graph.prototype.y = function (v) {
+    if (this.log) v = Math.log10(Math.max(v, 1));
+    return this.h - PAD.b - (v - this.ymin) / (this.ymax - this.ymin) * (this.h - PAD.t - PAD.b);
+  };
+  function logTicks(a, b) {  // 1, 2, 5 times the powers of ten between 10^a and 10^b
+    var out = [];
+    for (var k = Math.floor(a); k <= Math.ceil(b); k++) [1, 2, 5].forEach(function (m) { var v = m * Math.pow(10, k), l = Math.log10(v); if (l >= a && l <= b) out.push(v); });
+    return out;
+  }
   function niceTicks(a, b, n) {
     var span = b - a; if (!(span > 0)) return [a];
     var step = Math.pow(10, Math.floor(Math.log10(span / n))), err = span / n / step;
@@ -210,11 +218,16 @@
     var lo = Infinity, hi = -Infinity;
     this.layers.forEach(function (L) { if (L.on === false) return; var r = L.range(); if (r) { lo = Math.min(lo, r[0]); hi = Math.max(hi, r[1]); } });
     if (!isFinite(lo)) { lo = 0; hi = 1; }
-    if (this.zero) lo = Math.min(lo, 0);
-    if (hi <= lo) hi = lo + 1;
-    var padv = (hi - lo) * 0.05; this.ymin = lo - (this.zero && lo === 0 ? 0 : padv); this.ymax = hi + padv;
+    if (this.log) {  // a log scale: a 20 ms RTT and a 1 s RTO both stay readable
+      lo = Math.log10(Math.max(lo, 1)); hi = Math.log10(Math.max(hi, 1));
+      this.ymin = lo - 0.1; this.ymax = Math.max(hi, lo + 0.5) + 0.1;
+    } else {
+      if (this.zero) lo = Math.min(lo, 0);
+      if (hi <= lo) hi = lo + 1;
+      var padv = (hi - lo) * 0.05; this.ymin = lo - (this.zero && lo === 0 ? 0 : padv); this.ymax = hi + padv;
+    }
     ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#57606a"; ctx.strokeStyle = "#eaeef2"; ctx.lineWidth = 1;
-    niceTicks(this.ymin, this.ymax, 5).forEach(function (v) {
+    (this.log ? logTicks(this.ymin, this.ymax) : niceTicks(this.ymin, this.ymax, 5)).forEach(function (v) {
       var y = Math.round(self.y(v)) + 0.5; ctx.beginPath(); ctx.moveTo(PAD.l, y); ctx.lineTo(self.w - PAD.r, y); ctx.stroke();
       ctx.textAlign = "right"; ctx.fillText(fmtAxis(v, self.yunit), PAD.l - 4, y + 4);
     });
@@ -376,7 +389,7 @@
     seriesLayer(sender, "in flight", "#1a7f37"), seriesLayer(sender, "pipe", "#8250df", { on: false, label: "pipe (RFC 6675)" }), seriesLayer(sender, "peer window", "#9a6700", { on: false })]);
   cwnd.zero = true; cwnd.empty = "no congestion-control data";
   var rtt = new Graph("rtt", "rtt-legend", "us", [seriesLayer(sender, "RTT sample", "#0969da", { points: true }), seriesLayer(sender, "SRTT", "#1a7f37"), seriesLayer(sender, "RTO", "#cf222e", { dash: [5, 3] })]);
-  rtt.zero = true; rtt.empty = "no RTT samples";
+  rtt.log = true; rtt.empty = "no RTT samples";
   var rate = new Graph("rate", "rate-legend", "bytes/s", [seriesLayer(sender, "goodput", "#1a7f37"), seriesLayer(sender, "pacing rate", "#8250df")]);
   rate.zero = true; rate.empty = "no data acknowledged";
   var graphs = [tseq, cwnd, rtt, rate];
