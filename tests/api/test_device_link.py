@@ -1,14 +1,15 @@
-"""DeviceLink's transmit path: the core's super-segments reach the device whole, or cut when they must be."""
+"""DeviceLink's transmit path: its segmentation offload, and the core's super-segments reaching the device."""
 
 from __future__ import annotations
 
+import pytest
+
 from synack.api.runtime import DeviceLink
 from synack.link.device import TunTapDevice
-from synack.link.gso import segment
 from synack.link.impair import Impairment
 from synack.link.netif import NetInterface
 from synack.tcp.endpoint import Endpoint
-from synack.wire.ip import GsoPacket, emit_tcp_packets
+from synack.wire.gso import GsoPacket, emit_gso_packet
 from synack.wire.tcp import ACK, Segment
 
 MSS = 1000
@@ -34,12 +35,8 @@ class FakeDevice:
 
 
 def _super_segment() -> GsoPacket:
-    out: list[bytes] = []
     seg = Segment(80, 40000, 5000, 1, ACK, 500, payload=b"t" * 5 * MSS)
-    emit_tcp_packets(SRC, DST, [seg], out, gso_size=MSS)
-    packet = out[0]
-    assert isinstance(packet, GsoPacket)
-    return packet
+    return emit_gso_packet(SRC, DST, seg, MSS)
 
 
 def _link(tso: bool, impair_out: Impairment | None = None) -> tuple[DeviceLink, FakeDevice]:
@@ -50,28 +47,34 @@ def _link(tso: bool, impair_out: Impairment | None = None) -> tuple[DeviceLink, 
     return link, device
 
 
-def test_a_tso_device_gets_the_super_segment_with_its_gso_size() -> None:
+def test_a_tso_device_asks_for_super_segments_and_gets_them_with_their_gso_size() -> None:
     link, device = _link(tso=True)
+    # The most payload in a 64 KB IP packet after 20 + 60 header octets (RFC 791).
+    assert link.tso_max == 65535 - 80
     packet = _super_segment()
     link.send_packets([packet], 0)
-    assert device.written == [(packet, MSS)]
+    assert device.written == [(packet.packet, MSS)]
 
 
-def test_super_segments_are_cut_for_a_device_without_tso() -> None:
+def test_a_device_without_tso_asks_for_none_and_cuts_any_it_gets() -> None:
     link, device = _link(tso=False)
+    assert link.tso_max == 0
     packet = _super_segment()
     link.send_packets([packet], 0)
-    assert device.written == [(p, 0) for p in segment(packet)]
+    assert device.written == [(p, 0) for p in packet.segments()]
 
 
-def test_an_impaired_path_sees_wire_sized_segments() -> None:
+def test_an_impaired_path_asks_for_wire_sized_segments_and_refuses_others() -> None:
     # Impairments act on wire-sized packets: a loss takes one segment, not 64 KB.
     link, device = _link(tso=True, impair_out=Impairment(delay_us=10))
+    assert link.tso_max == 0
     packet = _super_segment()
-    link.send_packets([packet], 0)
+    with pytest.raises(ValueError, match="wire-sized"):
+        link.send_packets([packet], 0)
+    link.send_packets(packet.segments(), 0)
     assert link.tx_path is not None and link.tx_path.counters["delayed"] == 5
     link.handle_timer(10)
     # Released together, the link merges them again for the device.
     ((merged, gso_size),) = device.written
     assert gso_size == MSS
-    assert segment(GsoPacket(merged, MSS)) == segment(packet)
+    assert GsoPacket(merged, MSS).segments() == packet.segments()

@@ -136,10 +136,20 @@ def test_sim_prints_a_summary_and_json_with_the_issue_s_keys(
 def test_sim_fails_with_status_1_when_nothing_gets_through(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = parse(configure_sim, ["--bytes", "1000", "--loss", "1", "--json"])
-    assert run_sim_command(args) == 1
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    from synack.cli import main
+
+    assert main(["sim", "--bytes", "1000", "--loss", "1", "--json"]) == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.splitlines()[-1])
     assert summary["verified"] is False
+    # It says what happened instead of "0 bytes ... over 3600 s simulated".
+    assert "synack sim: 1,000 bytes from" in captured.out
+    assert "  delivered   nothing\n" in captured.out
+    assert "  goodput" not in captured.out
+    assert captured.err == (
+        "synack sim: nothing was delivered: the connection never opened: "
+        "no answer to the SYN before the retries ran out\n"
+    )
 
 
 def test_demo_prints_the_fixed_isns_and_the_handshake(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from synack.api import aio
 from synack.api import socket as ssock
 from synack.api.apps import echo_handler
 from synack.link.netns import NetnsLab, netns_exists
-from synack.tcp.config import MAX_TSO
+from synack.wire.gso import MAX_TSO
 from tests.interop.helpers import in_ns, running, synack_argv
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
@@ -72,8 +72,8 @@ def test_synack_on_a_tun_device(lab: NetnsLab, offload: bool) -> None:
     lab.kernel_addrs = ("10.0.1.1/24",)
     stack = ssock.Stack.tap("tun0", ["10.0.1.5/24"], netns=lab.name, kind="tun", offloads=offload)
     try:
-        # With TSO on the device the core sends super-segments (the echo below).
-        assert stack.runtime.endpoint.config.tso_max == (MAX_TSO if offload else 0)
+        # With TSO on the device the link asks the core for super-segments (the echo below).
+        assert stack.runtime.link.tso_max == (MAX_TSO if offload else 0)
         lab.configure()
 
         async def start() -> aio.Server:

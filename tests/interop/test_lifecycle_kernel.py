@@ -82,7 +82,8 @@ def _cli_get(lab: NetnsLab, *options: str) -> str:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    assert result.stdout == "hello from the kernel\n"  # the body goes to stdout, as with curl
+    return result.stderr  # and the summary line to stderr
 
 
 def test_readme_examples_work_in_any_order_after_cli_commands(

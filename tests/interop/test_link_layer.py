@@ -60,16 +60,25 @@ def test_synack_resolves_the_kernel_with_arp(lab: NetnsLab, stack: Stack) -> Non
     assert counters["arp_request_out"] >= 1
 
 
-def test_unresolvable_neighbour_reaches_the_connection_as_a_soft_error(
+def test_unresolvable_neighbour_fails_the_connect_in_about_three_seconds(
     lab: NetnsLab, stack: Stack
 ) -> None:
-    # Nobody has 10.0.0.9: three ARP requests go unanswered, the queued SYN is
-    # dropped and the endpoint hears "host unreachable", a soft error (RFC 9293
-    # 3.9.2): the connection keeps trying until the caller's timeout.
+    # Nobody has 10.0.0.9: three ARP requests one second apart go unanswered
+    # (RFC 1122 2.3.2.1, RFC 4861 7.3.3's MAX_MULTICAST_SOLICIT 3 and RETRANS_TIMER
+    # 1 s), the queued SYN is dropped and the endpoint hears "host unreachable".
+    # Like Linux, connect() then fails with EHOSTUNREACH ("No route to host") at
+    # once, rather than after every SYN retransmission.
+    import errno
+    import time
+
     from synack.api import socket as ssock
 
-    with pytest.raises(TimeoutError):
-        ssock.create_connection(("10.0.0.9", 80), timeout=5, stack=stack)
+    start = time.monotonic()
+    with pytest.raises(OSError) as err:
+        ssock.create_connection(("10.0.0.9", 80), timeout=60, stack=stack)
+    elapsed = time.monotonic() - start
+    assert err.value.errno == errno.EHOSTUNREACH
+    assert 2.5 <= elapsed < 10, elapsed
     link_counters = stack.call(lambda: dict(stack.runtime.link.netif.counters))  # type: ignore[attr-defined]
     assert link_counters["neighbor_unresolved"] >= 1
     assert link_counters["arp_request_out"] >= 3

@@ -8,9 +8,10 @@ import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
 
-from synack.link.gso import coalesce, segment, segment_all
+from synack.link.gso import coalesce
 from synack.wire.checksum import ones_sum
-from synack.wire.ip import GsoPacket, emit_tcp_packets, parse_tcp_packet, pseudo_sum
+from synack.wire.gso import GsoPacket, emit_gso_packet
+from synack.wire.ip import emit_tcp_packets, parse_tcp_packet, pseudo_sum
 from synack.wire.tcp import ACK, FIN, PSH, NoOperation, Segment, Timestamps
 
 HDR = b"\x0a" * 6 + b"\x02" * 6 + b"\x08\x00"
@@ -132,10 +133,8 @@ def _core_segment(v6: bool, payload: bytes, flags: int) -> tuple[bytes, bytes, S
 def test_a_core_super_segment_cuts_into_exactly_the_segments_sent_one_by_one(v6: bool) -> None:
     payload = bytes(i & 0xFF for i in range(7 * MSS + 123))
     src, dst, big = _core_segment(v6, payload, ACK | PSH | FIN)
-    out: list[bytes] = []
-    emit_tcp_packets(src, dst, [big], out, gso_size=MSS)
-    (packet,) = out
-    assert isinstance(packet, GsoPacket) and packet.gso_size == MSS
+    packet = emit_gso_packet(src, dst, big, MSS)
+    assert packet.gso_size == MSS
     # One by one: the same headers, FIN and PSH on the last only, sequence wrapping.
     pieces = [
         replace(
@@ -148,39 +147,29 @@ def test_a_core_super_segment_cuts_into_exactly_the_segments_sent_one_by_one(v6:
     ]
     one_by_one: list[bytes] = []
     emit_tcp_packets(src, dst, pieces, one_by_one)
-    assert segment(packet) == one_by_one
-    assert cut(packet, MSS) == one_by_one  # what the kernel's GSO makes of it
+    assert packet.segments() == one_by_one
+    assert cut(packet.packet, MSS) == one_by_one  # what the kernel's GSO makes of it
 
 
-def test_a_core_super_segment_carries_the_pseudo_header_sum_and_small_ones_stay_plain() -> None:
+def test_a_core_super_segment_carries_the_pseudo_header_sum() -> None:
     src, dst, big = _core_segment(False, b"b" * 3 * MSS, ACK)
-    small = replace(big, payload=b"s" * MSS)
-    out: list[bytes] = []
-    emit_tcp_packets(src, dst, [small, big], out, gso_size=MSS)
-    plain, packet = out
-    assert type(plain) is bytes
-    parse_tcp_packet(plain)  # a full checksum
+    packet = emit_gso_packet(src, dst, big, MSS).packet
     tcp_len = len(packet) - 20
     assert int.from_bytes(packet[36:38], "big") == pseudo_sum(src, dst, tcp_len)
 
 
 def test_coalesce_passes_core_super_segments_through_without_merging() -> None:
     src, dst, big = _core_segment(False, b"c" * 4 * MSS, ACK)
-    out: list[bytes] = []
-    emit_tcp_packets(src, dst, [big], out, gso_size=MSS)
-    (packet,) = out
+    packet = emit_gso_packet(src, dst, big, MSS)
     before, after = seg(0, MSS), seg(MSS, MSS)
     bursts = coalesce([(HDR, before), (HDR, packet), (HDR, after)])
-    assert bursts == [(HDR, before, 0), (HDR, packet, MSS), (HDR, after, 0)]
-    assert coalesce([(HDR, packet)]) == [(HDR, packet, MSS)]
+    assert bursts == [(HDR, before, 0), (HDR, packet.packet, MSS), (HDR, after, 0)]
+    assert coalesce([(HDR, packet)]) == [(HDR, packet.packet, MSS)]
 
 
-def test_segment_all_cuts_only_super_segments() -> None:
+def test_a_super_segment_is_not_bytes() -> None:
+    # A driver that did not ask for super-segments can never mistake one for a packet.
     src, dst, big = _core_segment(False, b"d" * 2 * MSS, ACK)
-    out: list[bytes] = []
-    emit_tcp_packets(src, dst, [big], out, gso_size=MSS)
-    plain = [seg(0, MSS), seg(MSS, 10)]
-    assert segment_all(plain) is plain
-    mixed = segment_all([plain[0], out[0], plain[1]])
-    assert mixed == [plain[0], *segment(GsoPacket(out[0], MSS)), plain[1]]
-    assert len(mixed) == 4
+    packet = emit_gso_packet(src, dst, big, MSS)
+    assert not isinstance(packet, bytes | bytearray | memoryview)
+    assert len(packet) == len(packet.packet) and packet == GsoPacket(packet.packet, MSS)

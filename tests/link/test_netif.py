@@ -69,7 +69,11 @@ def make(**kwargs: object) -> tuple[NetInterface, FakeEndpoint]:
 
 
 def frames(nif: NetInterface) -> list[bytes]:
-    return [h + p for h, p in nif.frames_to_send()]
+    out = []
+    for h, p in nif.frames_to_send():
+        assert isinstance(p, bytes)
+        out.append(h + p)
+    return out
 
 
 def tcp_packet(dst: str = "10.0.0.1", src: str = "10.0.0.5", payload: bytes = b"") -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from synack.wire.errors import MalformedPacket
+from synack.wire.icmp import IcmpKind
 from synack.wire.ip import parse_tcp_packet
 from tests.security.lab import Lab
 
@@ -29,7 +30,7 @@ from tests.security.lab import Lab
     ],
 )
 def test_icmp_cannot_push_the_path_mtu_below_its_floor(
-    v6: bool, kind: str, mtu: int, payload: int
+    v6: bool, kind: IcmpKind, mtu: int, payload: int
 ) -> None:
     lab = Lab(seed=3)
     captured: list[bytes] = []

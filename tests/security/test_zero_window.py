@@ -28,7 +28,7 @@ def closed_window(config: Config) -> tuple[HandPeer, object]:
 
 
 def timed_out(peer: HandPeer) -> list[str]:
-    out = []
+    out: list[str] = []
     while (item := peer.endpoint.next_event()) is not None:
         if isinstance(item[1], TimedOut):
             out.append(item[1].reason)

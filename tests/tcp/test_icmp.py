@@ -52,5 +52,5 @@ def test_r1_syn_retransmissions_give_soft_error() -> None:
         assert t is not None
         conn.handle_timer(t)
         out(conn, t)
-    assert SoftError("retransmission threshold R1 reached") in events(conn)
+    assert SoftError("r1_reached") in events(conn)
     assert conn.state is State.SYN_SENT

@@ -52,7 +52,7 @@ def test_random_segments_never_raise_and_keep_invariants(
         deadline = conn.next_deadline()
         if deadline is not None and deadline <= now:
             conn.handle_timer(now)
-        if call == "send" and conn.send_buffer_free and not conn._fin_queued:
+        if call == "send" and conn.send_buffer_free and not conn.snd.fin_queued:
             with contextlib.suppress(ConnectionClosedError):  # the documented user error
                 conn.send(b"u" * 100)
         elif call == "recv":

@@ -270,7 +270,7 @@ def test_reordering_seen_keeps_the_reordering_window_open() -> None:
 def test_prr_spreads_sending_then_holds_pipe_at_ssthresh() -> None:
     conn = sack_established(rack=False, nodelay=True)
     send_segments(conn, 10, extra=30)
-    rec = conn._rec
+    rec = conn.snd.rec
     for k in range(2, 11):
         feed(conn, 20_000 + k * 100, ack=L, options=sack(seg_block(2, k)))
         pipe_before = rec.pipe
@@ -382,7 +382,7 @@ def test_dsack_widens_racks_reordering_window() -> None:
     # RFC 8985 6.2 step 4: reo_wnd_mult grows once per round that sees a D-SACK.
     conn = sack_established()
     send_segments(conn, 10)
-    rec = conn._rec
+    rec = conn.snd.rec
     feed(conn, 20_000, ack=L + 2 * MSS)
     assert rec.reo_wnd_mult == 1
     feed(conn, 20_100, ack=L + 2 * MSS, options=sack(seg_block(1)))

@@ -74,7 +74,7 @@ def test_negotiated_timestamps_ride_on_every_segment_and_echo_ts_recent() -> Non
         assert s.options[:2] == (NOP, NOP)
         # RFC 7323 4.3: TSecr is TS.Recent, the SYN-ACK's TSval.
         assert ts_of(s).tsecr == PEER_TS
-        assert ts_of(s).tsval == conn._ts.tsval(20_000)
+        assert ts_of(s).tsval == conn.ts.tsval(20_000)
 
 
 def test_tsval_ticks_once_per_millisecond() -> None:

@@ -1,7 +1,7 @@
-"""TCP segmentation offload at the core (``Config.tso_max``): one segment per burst, MSS pieces underneath.
+"""TCP segmentation offload at the core (``segments_to_send(now, tso_max=...)``): one segment per burst, MSS pieces underneath.
 
-With ``tso_max`` above the MSS a burst of new data leaves as one segment of
-whole MSS-sized pieces. Cut back at the MSS (as the link does) it must give
+When the driver's link cuts segments (``tso_max`` above the MSS), a burst of
+new data leaves as one segment of whole MSS-sized pieces. Cut back at the MSS (as the link does) it must give
 exactly the segments the connection sends without TSO, while the recovery layer
 keeps one entry per piece, so SACK, RACK and retransmissions stay MSS-sized.
 """
@@ -16,9 +16,10 @@ from dataclasses import replace
 
 import pytest
 
-from synack.tcp.config import MAX_TSO, Config
+from synack.tcp.config import Config
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
+from synack.wire.gso import MAX_TSO
 from synack.wire.tcp import ACK, FIN, PSH, URG, Segment
 from tests.tcp.helpers import LOCAL_ISS, MSS, PEER_WINDOW, REMOTE_ISS, established, feed, out, us
 from tests.tcp.test_sack import RTT, sack, sack_established, seg_block
@@ -47,86 +48,101 @@ def cut(segs: list[Segment], mss: int = MSS) -> list[Segment]:
     return wire
 
 
+def tso_out(conn: Connection, now: int = 0, tso: int = TSO) -> list[Segment]:
+    """Everything the connection sends now, to a link that cuts segments of up to ``tso`` octets."""
+    return conn.segments_to_send(now, tso_max=tso)
+
+
 def pieces(conn: Connection) -> list[tuple[int, int]]:
     """The scoreboard: ``(start, end)`` of every outstanding entry, in stream offsets."""
-    return [(s.start, s.end) for s in conn._rec.sb.segs_from(0)]
+    return [(s.start, s.end) for s in conn.snd.rec.sb.segs_from(0)]
 
 
 # ---------------------------------------------------------------- the segments
 
 
 def test_a_burst_becomes_one_segment_and_the_scoreboard_holds_mss_pieces() -> None:
-    conn = established(tso_max=TSO)
+    conn = established()
     conn.send(b"x" * 25 * MSS)
     # The initial window is 10 segments (RFC 6928): one segment of ten pieces.
-    assert out(conn) == [us(payload=b"x" * 10 * MSS)]
+    assert tso_out(conn) == [us(payload=b"x" * 10 * MSS)]
     assert pieces(conn) == [(i * MSS, (i + 1) * MSS) for i in range(10)]
     assert conn.counters["segments_sent.data"] == 10
     assert conn.counters["segments_sent.tso"] == 1
 
 
 def test_tso_max_is_rounded_down_to_whole_segments() -> None:
-    conn = established(tso_max=3 * MSS + 500)
+    conn = established()
     conn.send(b"x" * 10 * MSS)
-    segs = out(conn)
+    segs = tso_out(conn, tso=3 * MSS + 500)
     assert [len(s.payload) for s in segs] == [3 * MSS, 3 * MSS, 3 * MSS, MSS]
     assert [s.seq for s in segs] == [L, L + 3 * MSS, L + 6 * MSS, L + 9 * MSS]
     assert segs[-1].flags == ACK | PSH
 
 
 def test_the_end_of_the_data_carries_psh_and_a_queued_fin() -> None:
-    conn = established(tso_max=TSO)
+    conn = established()
     conn.send(b"y" * 3500)
     conn.close(0)
-    assert out(conn) == [us(flags=ACK | PSH | FIN, payload=b"y" * 3500)]
+    assert tso_out(conn) == [us(flags=ACK | PSH | FIN, payload=b"y" * 3500)]
     assert pieces(conn) == [(0, 1000), (1000, 2000), (2000, 3000), (3000, 3501)]
 
 
 def test_nagle_still_holds_the_short_tail_while_data_is_in_flight() -> None:
-    conn = established(tso_max=TSO)
+    conn = established()
     conn.send(b"z" * 5500)
-    assert out(conn) == [us(payload=b"z" * 5000)]
+    assert tso_out(conn) == [us(payload=b"z" * 5000)]
     feed(conn, ack=L + 5000)
-    assert out(conn) == [us(seq=L + 5000, flags=ACK | PSH, payload=b"z" * 500)]
+    assert tso_out(conn) == [us(seq=L + 5000, flags=ACK | PSH, payload=b"z" * 500)]
 
 
 def test_with_nagle_off_the_short_tail_rides_in_the_same_segment() -> None:
-    conn = established(tso_max=TSO, nodelay=True)
+    conn = established(nodelay=True)
     conn.send(b"z" * 5500)
-    assert out(conn) == [us(flags=ACK | PSH, payload=b"z" * 5500)]
+    assert tso_out(conn) == [us(flags=ACK | PSH, payload=b"z" * 5500)]
     assert pieces(conn)[-1] == (5000, 5500)
 
 
 def test_the_peer_window_limits_the_segment_to_whole_pieces() -> None:
-    conn = established(tso_max=TSO)
+    conn = established()
     feed(conn, window=4500)
-    out(conn)
+    tso_out(conn)
     conn.send(b"w" * 8000)
     # 4 whole pieces fit; the 500 left in the window is a short segment SWS holds.
-    assert out(conn) == [us(payload=b"w" * 4000)]
+    assert tso_out(conn) == [us(payload=b"w" * 4000)]
 
 
 def test_urgent_data_goes_segment_by_segment() -> None:
-    conn = established(tso_max=TSO, nodelay=True)
+    conn = established(nodelay=True)
     conn.send(b"u" * 3 * MSS, urgent=True)
-    segs = out(conn)
+    segs = tso_out(conn)
     assert [len(s.payload) for s in segs] == [MSS] * 3
     assert all(s.flags & URG for s in segs)
 
 
 def test_tso_max_at_or_below_the_mss_changes_nothing() -> None:
-    conn = established(tso_max=MSS)
+    conn = established()
     conn.send(b"v" * 3 * MSS)
-    assert [len(s.payload) for s in out(conn)] == [MSS] * 3
+    assert [len(s.payload) for s in tso_out(conn, tso=MSS)] == [MSS] * 3
     assert conn.counters["segments_sent.tso"] == 0
 
 
+def test_without_tso_max_every_segment_is_at_most_one_mss() -> None:
+    conn = established()
+    conn.send(b"v" * 3 * MSS)
+    assert [len(s.payload) for s in out(conn)] == [MSS] * 3
+
+
 def test_tso_max_is_validated() -> None:
-    Config(tso_max=MAX_TSO)
+    # A 64 KB IP packet (RFC 791: a 16-bit total length) less 20 + 60 header octets.
+    assert MAX_TSO == 65535 - 80
+    conn = established()
+    conn.send(b"v" * 3 * MSS)
     with pytest.raises(ValueError, match="tso_max"):
-        Config(tso_max=MAX_TSO + 1)
+        tso_out(conn, tso=65535 - 80 + 1)
     with pytest.raises(ValueError, match="tso_max"):
-        Config(tso_max=-1)
+        tso_out(conn, tso=-1)
+    assert len(tso_out(conn, tso=65535 - 80)) == 1
 
 
 # A script drives two connections, with and without TSO, the same way; cut at
@@ -165,13 +181,13 @@ SCRIPTS: dict[str, tuple[dict[str, object], list[Step]]] = {
 def test_cut_at_the_mss_the_segments_are_those_sent_without_tso(name: str) -> None:
     config, steps = SCRIPTS[name]
     plain = established(**config)
-    tso = established(tso_max=TSO, **config)
+    tso = established(**config)
     for i, step in enumerate(steps):
         now = 1000 * (i + 1)
         step(plain, now)
         step(tso, now)
         expected = out(plain, now)
-        assert cut(out(tso, now)) == expected, f"step {i}"
+        assert cut(tso_out(tso, now)) == expected, f"step {i}"
         assert pieces(tso) == pieces(plain)
 
 
@@ -179,13 +195,13 @@ def test_cut_at_the_mss_the_segments_are_those_sent_without_tso(name: str) -> No
 
 
 def test_a_sack_marks_one_piece_lost_and_only_that_mss_is_resent() -> None:
-    conn = sack_established(tso_max=TSO)
+    conn = sack_established()
     conn.send(b"s" * 10 * MSS)
-    (big,) = out(conn, RTT)
+    (big,) = tso_out(conn, RTT)
     assert (big.seq, len(big.payload)) == (L, 10 * MSS)
     # Pieces 1-2 arrive, 3 is lost, 4-6 are SACKed: three SACKed above it (RFC 6675).
     feed(conn, 20_000, ack=L + 2 * MSS, options=sack(seg_block(4, 6)))
-    (rtx,) = out(conn, 20_000)
+    (rtx,) = tso_out(conn, 20_000)
     assert (rtx.seq, len(rtx.payload)) == (L + 2 * MSS, MSS)
     assert conn.counters["retransmit.segments"] == 1
     # The SACKed pieces are never resent; the cumulative ACK ends recovery.
@@ -195,20 +211,20 @@ def test_a_sack_marks_one_piece_lost_and_only_that_mss_is_resent() -> None:
 
 
 def test_an_rto_resends_one_mss_not_the_whole_segment() -> None:
-    conn = established(tso_max=TSO)
+    conn = established()
     conn.send(b"r" * 10 * MSS)
-    (big,) = out(conn)
+    (big,) = tso_out(conn)
     assert len(big.payload) == 10 * MSS
     rto_at = conn.next_deadline()
     assert rto_at is not None
     conn.handle_timer(rto_at)
-    assert out(conn, rto_at) == [us(payload=b"r" * MSS)]
+    assert tso_out(conn, rto_at) == [us(payload=b"r" * MSS)]
 
 
 def test_a_segment_partly_acknowledged_trims_the_scoreboard_by_pieces() -> None:
-    conn = established(tso_max=TSO)
+    conn = established()
     conn.send(b"p" * 6 * MSS)
-    out(conn)
+    tso_out(conn)
     feed(conn, ack=L + 2500)
     assert pieces(conn) == [(2500, 3000), (3000, 4000), (4000, 5000), (5000, 6000)]
 
@@ -234,7 +250,7 @@ def _transfer(
     )
     a = (bytes([10, 0, 0, 5]), 40000)
     b = (bytes([10, 0, 0, 1]), 80)
-    sender = Connection(a, b, iss=rng.getrandbits(32), config=replace(base, tso_max=MAX_TSO))
+    sender = Connection(a, b, iss=rng.getrandbits(32), config=base)
     receiver = Connection(b, a, iss=rng.getrandbits(32), config=base)
     data = random.Random(seed + 1).randbytes(2_000_000)
     queue: list[tuple[int, int, Connection, Segment]] = []
@@ -253,7 +269,7 @@ def _transfer(
             closed = True
         got += receiver.recv()
         for src, dst in ((sender, receiver), (receiver, sender)):
-            segs = src.segments_to_send(now)
+            segs = src.segments_to_send(now, tso_max=MAX_TSO if src is sender else 0)
             if src is sender:
                 for seg in segs:
                     if not seg.payload:

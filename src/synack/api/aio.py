@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import errno
 import ipaddress
+import os
 import socket
 import ssl as _ssl
 from collections.abc import Awaitable, Callable
@@ -105,6 +106,10 @@ def _parse_host(host: str) -> str:
         raise socket.gaierror(
             socket.EAI_NONAME, f"synack takes IP addresses, not names: {host!r}"
         ) from None
+
+
+# Soft errors that end an active open at once (see _Connector).
+_UNREACHABLE = frozenset({"host_unreachable", "net_unreachable"})
 
 
 def timed_out_error(reason: str, soft_error: str | None) -> OSError:
@@ -401,6 +406,14 @@ class _Connector:
             self.future.set_exception(timed_out_error(event.reason, self.soft_error))
         elif isinstance(event, SoftError):
             self.soft_error = event.reason
+            if event.reason in _UNREACHABLE and self._conn.state is State.SYN_SENT:
+                # connect() fails at once when the peer cannot be reached (a neighbour
+                # that never answered ARP/NS, or an ICMP unreachable), as Linux does
+                # (RFC 5461 4.1: soft errors abort a connection still being opened),
+                # instead of after every SYN retransmission (minutes). The connection
+                # stays a soft-error case once synchronized (RFC 1122 4.2.3.9).
+                code = _SOFT_ERRNO[event.reason]
+                self.future.set_exception(OSError(code, f"{os.strerror(code)} ({event.reason})"))
         elif isinstance(event, Closed):
             self.future.set_exception(
                 ConnectionAbortedError(errno.ECONNABORTED, "connection closed")

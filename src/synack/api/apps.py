@@ -16,12 +16,15 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
+from typing import BinaryIO
 
 import h11
 
 __all__ = [
     "ConnectionReport",
+    "Progress",
     "TransferResult",
     "discard_handler",
     "echo_handler",
@@ -140,6 +143,15 @@ async def _send_h11(writer: asyncio.StreamWriter, conn: h11.Connection, event: h
         await writer.drain()
 
 
+def _response(status: int, headers: list[tuple[str, str]]) -> h11.Response:
+    """A response whose status line carries the standard reason phrase (RFC 9110 15)."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    return h11.Response(status_code=status, headers=headers, reason=reason.encode())
+
+
 def http_handler(
     root: str | Path, report: Callable[[ConnectionReport], None] | None = None
 ) -> Handler:
@@ -172,9 +184,7 @@ def http_handler(
             if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 body = f"{exc}\n".encode()
                 headers = [("Content-Length", str(len(body))), ("Connection", "close")]
-                await _send_h11(
-                    writer, conn, h11.Response(status_code=exc.error_status_hint, headers=headers)
-                )
+                await _send_h11(writer, conn, _response(exc.error_status_hint, headers))
                 await _send_h11(writer, conn, h11.Data(data=body))
                 await _send_h11(writer, conn, h11.EndOfMessage())
         except OSError as exc:
@@ -209,14 +219,14 @@ async def _answer(
             ("Content-Length", str(len(body))),
             ("Server", "synack"),
         ]
-        await _send_h11(writer, conn, h11.Response(status_code=status, headers=headers))
+        await _send_h11(writer, conn, _response(status, headers))
         if method != b"HEAD":
             await _send_h11(writer, conn, h11.Data(data=body))
         await _send_h11(writer, conn, h11.EndOfMessage())
         return len(body)
     size = path.stat().st_size
     headers = [("Content-Type", ctype), ("Content-Length", str(size)), ("Server", "synack")]
-    await _send_h11(writer, conn, h11.Response(status_code=200, headers=headers))
+    await _send_h11(writer, conn, _response(200, headers))
     sent = 0
     if method == b"GET":
         with path.open("rb") as f:
@@ -230,10 +240,23 @@ async def _answer(
 OpenConnection = Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 
+Progress = Callable[[int, int | None], None]
+"""Called as ``progress(bytes_so_far, total_or_None)`` as a transfer moves."""
+
+
 async def http_get(
-    open_connection: OpenConnection, url: str, out: str | os.PathLike[str] | None
+    open_connection: OpenConnection,
+    url: str,
+    out: str | os.PathLike[str] | BinaryIO | None,
+    *,
+    progress: Progress | None = None,
 ) -> TransferResult:
-    """GET ``url`` (``http://ADDR[:PORT]/PATH``) and write the body to ``out`` (None: discard)."""
+    """GET ``url`` (``http://ADDR[:PORT]/PATH``) and write the body to ``out``.
+
+    ``out`` is a file name, a binary stream (left open, flushed) or None (discard).
+    If the download is cancelled, the connection is reset: the rest of the body
+    would never be read (RFC 1122 4.2.2.13: a CLOSE with data still pending sends RST).
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(f"only http://ADDRESS[:PORT]/PATH URLs are supported: {url!r}")
@@ -254,7 +277,12 @@ async def http_get(
     total = 0
     status: int | None = None
     headers: list[tuple[str, str]] = []
-    sink = open(out, "wb") if out is not None else None  # noqa: SIM115 - closed below
+    own_sink = out is not None and not hasattr(out, "write")
+    sink: BinaryIO | None = (
+        open(out, "wb")  # type: ignore[arg-type]  # noqa: SIM115 - closed below
+        if own_sink
+        else out  # type: ignore[assignment]
+    )
     try:
         await _send_h11(writer, conn, request)
         await _send_h11(writer, conn, h11.EndOfMessage())
@@ -265,26 +293,55 @@ async def http_get(
             elif isinstance(event, h11.Response):
                 status = event.status_code
                 headers = [(k.decode(), v.decode()) for k, v in event.headers]
+                if progress is not None:
+                    progress(0, _content_length(headers))
             elif isinstance(event, h11.Data):
                 digest.update(event.data)
                 total += len(event.data)
                 if sink is not None:
                     sink.write(event.data)
+                if progress is not None:
+                    progress(total, None)
             elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
                 break
+    except h11.RemoteProtocolError as exc:
+        # A body cut short, or a response that is not HTTP: an error of the
+        # connection's content, reported as one (ConnectionError is an OSError).
+        writer.transport.abort()
+        raise ConnectionError(f"bad HTTP response: {exc}") from exc
+    except BaseException:
+        writer.transport.abort()
+        raise
     finally:
         if sink is not None:
-            sink.close()
+            if own_sink:
+                sink.close()
+            else:
+                sink.flush()
         writer.close()
     return TransferResult(total, digest.hexdigest(), time.monotonic() - start, status, headers)
 
 
+def _content_length(headers: list[tuple[str, str]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == "content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
 async def send_bytes(
-    open_connection: OpenConnection, host: str, port: int, count: int, *, read_reply: bool = True
+    open_connection: OpenConnection,
+    host: str,
+    port: int,
+    count: int,
+    *,
+    read_reply: bool = True,
+    progress: Progress | None = None,
 ) -> TransferResult:
     """Send ``count`` pattern bytes, half-close, and (optionally) read until the peer closes.
 
-    Returns the hash of what was sent; ``bytes`` is what was sent.
+    Returns the hash of what was sent; ``bytes`` is what was sent. ``progress``
+    hears how much has been handed to the connection.
     """
     start = time.monotonic()
     reader, writer = await open_connection(host, port)
@@ -297,6 +354,8 @@ async def send_bytes(
             writer.write(chunk)
             sent += len(chunk)
             await writer.drain()
+            if progress is not None:
+                progress(sent, count)
         writer.write_eof()
         await writer.drain()
         if read_reply:

@@ -26,14 +26,15 @@ from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
 from synack.link.device import DEFAULT_OFFLOADS, TunTapDevice
-from synack.link.gso import coalesce, segment_all
+from synack.link.gso import coalesce
 from synack.link.impair import ImpairedPath, Impairment
 from synack.link.netif import NetInterface
-from synack.tcp.config import MAX_TSO, Config
+from synack.tcp.config import Config
 from synack.tcp.connection import Connection
 from synack.tcp.endpoint import EPHEMERAL_PORTS, Endpoint
 from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.state import State
+from synack.wire.gso import MAX_TSO, GsoPacket
 
 __all__ = [
     "DEFAULT_LINGER",
@@ -59,12 +60,19 @@ _FIN_SENT: Final = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 
 
 class Link(Protocol):
-    """Where a runtime's IP packets go and come from."""
+    """Where a runtime's IP packets go and come from.
+
+    ``tso_max`` is the link's segmentation offload: the most TCP payload a
+    packet handed to :meth:`send_packets` may carry (the link cuts such a
+    :class:`~synack.wire.gso.GsoPacket` at its ``gso_size``); 0 for none.
+    """
+
+    tso_max: int
 
     def attach(self, runtime: Runtime) -> None:
         """Start delivering received packets to ``runtime.receive_packet``."""
 
-    def send_packets(self, packets: list[bytes], now: int) -> None:
+    def send_packets(self, packets: Sequence[bytes | GsoPacket], now: int) -> None:
         """Transmit IP packets produced by the endpoint."""
 
     def next_deadline(self) -> int | None:
@@ -229,8 +237,9 @@ class Runtime:
             return
         self.counters["pumps"] += 1
         endpoint = self.endpoint
+        tso_max = self.link.tso_max
         for _ in range(64):
-            packets = endpoint.packets_to_send(now)
+            packets = endpoint.packets_to_send(now, tso_max=tso_max)
             if packets:
                 self.link.send_packets(packets, now)
             item = endpoint.next_event()
@@ -473,9 +482,9 @@ class DeviceLink:
         self.batch = batch
         # Merge bursts of segments into super-segments when the device does TSO.
         self.gso = device.tso
-        # The core's super-segments (Config.tso_max) are cut here when the device
-        # cannot, or when the impairment must see wire-sized packets.
-        self._cut = not device.tso or self.tx_path is not None
+        # ... and let the core build them itself (an impairment must see
+        # wire-sized packets, so then it may not).
+        self.tso_max = MAX_TSO if device.tso and self.tx_path is None else 0
         self._runtime: Runtime | None = None
         self._ethernet = device.kind == "tap"
 
@@ -512,17 +521,17 @@ class DeviceLink:
         else:
             self.netif.receive_ip(frame, now, checksum_trusted=trusted)
 
-    def send_packets(self, packets: list[bytes], now: int) -> None:
-        if self._cut:
-            packets = segment_all(packets)
+    def send_packets(self, packets: Sequence[bytes | GsoPacket], now: int) -> None:
         send_ip = self.netif.send_ip
         tx_path = self.tx_path
         for packet in packets:
             if tx_path is None:
                 send_ip(packet, now)
-            else:
-                for p in tx_path.offer(packet, now):
-                    send_ip(p, now)
+                continue
+            if isinstance(packet, GsoPacket):
+                raise ValueError("an impaired link takes wire-sized packets (its tso_max is 0)")
+            for p in tx_path.offer(packet, now):
+                send_ip(p, now)
         self._flush()
 
     def _flush(self) -> None:
@@ -533,15 +542,19 @@ class DeviceLink:
         capture = self.capture
         now = self._runtime.now() if capture is not None and self._runtime is not None else 0
         if self.gso:
-            for header, packet, gso_size in coalesce(frames):
+            for header, data, gso_size in coalesce(frames):
                 if capture is not None:
-                    capture(now, "out", header + packet)
-                write(header, packet, gso_size)
+                    capture(now, "out", header + data)
+                write(header, data, gso_size)
             return
         for header, packet in frames:
-            if capture is not None:
-                capture(now, "out", header + packet)
-            write(header, packet)
+            # Without TSO the device takes wire-sized packets only (tso_max is 0,
+            # so the endpoint made none larger; cut one that came anyway).
+            pieces = packet.segments() if isinstance(packet, GsoPacket) else (packet,)
+            for piece in pieces:
+                if capture is not None:
+                    capture(now, "out", header + piece)
+                write(header, piece)
 
     def next_deadline(self) -> int | None:
         deadlines = [
@@ -577,6 +590,8 @@ class PairLink:
     ``drop`` says so); useful to exercise the APIs without a TAP device.
     """
 
+    tso_max = 0  # wire-sized packets only
+
     def __init__(self, drop: Callable[[bytes], bool] | None = None) -> None:
         self.peer: PairLink | None = None
         self.drop = drop
@@ -591,12 +606,14 @@ class PairLink:
     def attach(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
-    def send_packets(self, packets: list[bytes], now: int) -> None:
+    def send_packets(self, packets: Sequence[bytes | GsoPacket], now: int) -> None:
         peer = self.peer
         if peer is None or peer._runtime is None:
             return
         target = peer._runtime
         for packet in packets:
+            if isinstance(packet, GsoPacket):
+                raise ValueError("a PairLink takes wire-sized packets (its tso_max is 0)")
             if self.drop is not None and self.drop(packet):
                 continue
             target.loop.call_soon(peer._deliver, packet)
@@ -647,9 +664,9 @@ def open_tap_runtime(
     handles; ``offloads=False`` turns them off on the device. Unless ``config``
     is given, the endpoint's MSS comes from ``mtu``, both buffers are ``buffer``
     octets (4 MB: a TAP link's bandwidth-delay product at a few hundred MB/s and
-    a millisecond, near what Linux's buffer autotuning reaches), and, when the
-    device accepted TSO, the core sends segments of up to 64 KB
-    (``Config.tso_max``) that the kernel cuts at the MSS.
+    a millisecond, near what Linux's buffer autotuning reaches). When the device
+    accepted TSO, the link asks the core for segments of up to 64 KB
+    (``DeviceLink.tso_max``) that the kernel cuts at the MSS.
     """
     ifaces = [ipaddress.ip_interface(a) for a in addrs]
     # Impairing received packets one by one only makes sense for wire-sized packets:
@@ -665,14 +682,7 @@ def open_tap_runtime(
     )
     try:
         if config is None:
-            # TCP segmentation offload in the core when the device does it: one
-            # segment of up to 64 KB per burst, cut at the MSS by the kernel.
-            config = Config(
-                mss=mtu - 40,
-                send_buffer=buffer,
-                recv_buffer=buffer,
-                tso_max=MAX_TSO if device.tso else 0,
-            )
+            config = Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer)
         endpoint = Endpoint(
             [str(i.ip) for i in ifaces],
             config=config,

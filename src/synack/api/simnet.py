@@ -16,12 +16,14 @@ links with delay, bandwidth, queues, loss, reordering or corruption
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from synack.api.runtime import Runtime
 from synack.sim.engine import Simulator
 from synack.sim.link import Link, LinkConfig
 from synack.tcp.config import Config
 from synack.tcp.endpoint import Endpoint
+from synack.wire.gso import GsoPacket
 
 __all__ = ["SimLink", "SimNetwork"]
 
@@ -106,6 +108,8 @@ class SimNetwork:
 class SimLink:
     """A runtime's link into the simulator (and the simulator's node for that host)."""
 
+    tso_max = 0  # the simulated links carry wire-sized packets
+
     def __init__(self, network: SimNetwork, name: str) -> None:
         self.network = network
         self.name = name
@@ -116,7 +120,7 @@ class SimLink:
     def attach(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
-    def send_packets(self, packets: list[bytes], now: int) -> None:
+    def send_packets(self, packets: Sequence[bytes | GsoPacket], now: int) -> None:
         net = self.network
         out = self.out
         if out is None:
@@ -124,6 +128,8 @@ class SimLink:
         if net.sim.now < now:
             net.sim.run(until=now)
         for packet in packets:
+            if isinstance(packet, GsoPacket):
+                raise ValueError("the simulator takes wire-sized packets (tso_max is 0)")
             out.send(packet, net.sim.now)
         net.arm()
 

@@ -11,12 +11,25 @@ line on stderr, ``synack NAME: message``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-__all__ = ["CliError", "Command", "CommandFailed", "Configure", "Run", "UsageError"]
+__all__ = [
+    "CliError",
+    "Command",
+    "CommandFailed",
+    "Configure",
+    "Run",
+    "UsageError",
+    "describe_os_error",
+    "silence_stdout",
+]
 
 Configure = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -58,3 +71,23 @@ class UsageError(CliError):
     """The arguments are wrong (exit status 2), found after argparse accepted them."""
 
     status = 2
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An ``OSError`` as words a user can act on: what failed, on which file, and why."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in (errno.EPERM, errno.EACCES) and exc.filename is None:
+        reason += " (TAP devices and network namespaces need root or CAP_NET_ADMIN)"
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    return reason
+
+
+def silence_stdout() -> None:
+    """After EPIPE on stdout (``synack ... | head``): send what is left to /dev/null.
+
+    Otherwise Python complains about the broken pipe once more when it flushes
+    stdout at exit.
+    """
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -37,5 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("connect", "synack.cli.connect", "netcat-like: stdin/stdout to ADDR:PORT over a TAP device"),
     Command("run", "synack.cli.run", "run a Python program unchanged (python -m http.server, a script) with its TCP on synack"),
     Command("netns", "synack.cli.netns", "create or delete a private namespace with a TAP device for synack"),
+    # The command line itself.
+    Command("completion", "synack.cli.completion", 'a bash or zsh completion script: eval "$(synack completion bash)"'),
 )
 # fmt: on

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from synack.cli.units import non_negative_float
+from synack.cli.units import non_negative_float, output_file
 from synack.cli.view import add_view_option, write_view
 from synack.sim.demo import LOSABLE, run_demo
 
@@ -24,8 +24,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         choices=sorted(LOSABLE),
         help="drop the first segment of this kind; shows the timeout and the retransmission",
     )
-    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
-    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
+    p.add_argument(
+        "--pcap", type=output_file, metavar="FILE", help="write every packet sent to a pcap file"
+    )
+    p.add_argument(
+        "--trace", type=output_file, metavar="FILE", help="write the JSON Lines trace to FILE"
+    )
     add_view_option(p, default="demo.html")
     p.add_argument(
         "-r", "--relative", action="store_true", help="sequence numbers relative to the ISNs"

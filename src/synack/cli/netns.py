@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from synack.link.netns import NetnsLab, netns_exists
+from synack.cli.base import CommandFailed
+from synack.cli.units import interface_address, interface_name, namespace_name
+from synack.link.netns import NetnsError, NetnsLab, netns_exists
 
 __all__ = ["configure", "run"]
 
@@ -13,11 +14,16 @@ __all__ = ["configure", "run"]
 def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack netns``."""
     p.add_argument("action", choices=["up", "down"], help="create or delete")
-    p.add_argument("name", help="namespace name")
-    p.add_argument("--tap", default="tap0", help="TAP device inside it (default tap0)")
+    p.add_argument(
+        "name", type=namespace_name, help="namespace name (letters, digits, '_', '.', '-')"
+    )
+    p.add_argument(
+        "--tap", type=interface_name, default="tap0", help="TAP device inside it (default tap0)"
+    )
     p.add_argument(
         "--kernel-addr",
         action="append",
+        type=interface_address,
         metavar="ADDR/PREFIX",
         help="the kernel's address on the TAP (repeatable; default 10.0.0.1/24 and fd00::1/64)",
     )
@@ -30,19 +36,16 @@ def run(args: argparse.Namespace) -> int:
         lab.kernel_addrs = tuple(args.kernel_addr)
     if args.action == "down":
         if not netns_exists(args.name):
-            print(f"synack netns: no namespace {args.name!r}", file=sys.stderr)
-            return 1
+            raise CommandFailed(f"no namespace {args.name!r}")
         lab.down()
         print(f"deleted namespace {args.name}")
         return 0
     if netns_exists(args.name):
-        print(f"synack netns: namespace {args.name!r} exists already", file=sys.stderr)
-        return 1
+        raise CommandFailed(f"namespace {args.name!r} exists already")
     try:
-        lab.up()
-    except Exception as exc:
-        print(f"synack netns: {exc}", file=sys.stderr)
-        return 1
+        lab.up()  # deletes what it made if a step fails
+    except NetnsError as exc:
+        raise CommandFailed(str(exc)) from None
     kaddrs = ", ".join(lab.kernel_addrs)
     print(f"namespace {args.name}: {args.tap} with kernel address {kaddrs}")
     print("next:")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from synack.cli.base import CommandFailed, UsageError
+from synack.cli.units import output_file
 from synack.extras import require_extra
 from synack.trace.jsonl import read_jsonl
 
@@ -17,7 +18,13 @@ _KINDS = ("all", "seq", "cwnd")
 def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack plot``."""
     p.add_argument("trace", help="a JSON Lines trace (synack sim/demo --trace FILE)")
-    p.add_argument("-o", "--output", help="PNG file (default: the trace's name with .png)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=output_file,
+        metavar="FILE.png",
+        help="PNG file (default: the trace's name with .png)",
+    )
     p.add_argument(
         "--kind",
         choices=_KINDS,
@@ -35,10 +42,14 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.trace)
     try:
         data = PlotData.from_records(read_jsonl(source))
-    except (OSError, ValueError) as exc:
-        print(f"synack plot: cannot read {source}: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.output) if args.output else source.with_suffix(".png")
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"cannot read {source}: {exc}") from None
+    try:
+        out = args.output or output_file(str(source.with_suffix(".png")))
+    except argparse.ArgumentTypeError as exc:
+        raise CommandFailed(f"{exc} (choose another with -o FILE.png)") from None
     draw = {"all": plot_transfer, "seq": stevens_graph, "cwnd": cwnd_graph}[args.kind]
     draw(data, out, title=args.title)
     flows = len(data.flows)

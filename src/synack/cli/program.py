@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from synack import __version__
-from synack.cli.base import CliError, Command, Run
+from synack.cli.base import CliError, Command, Run, describe_os_error, silence_stdout
 from synack.cli.commands import COMMANDS, GROUPS
 from synack.extras import MissingExtra
 
@@ -16,31 +17,68 @@ __all__ = ["build_parser", "main"]
 _DEBUG = "show the Python traceback of an error"
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help when it has a default worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or action.nargs == 0  # a flag
+            or "default" in text.lower()
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or default == []
+            or (isinstance(default, tuple) and all(d is None for d in default))
+        ):
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser, one subparser per entry of :data:`~synack.cli.commands.COMMANDS`.
 
     Every subcommand is listed, but only the one named ``only`` has its arguments
     added (its module imported); ``None`` adds them all (for help and completion).
     """
-    parser = argparse.ArgumentParser(
-        prog="synack", description="synack: a user-space TCP (RFC 9293) in Python."
+    parser = _Parser(
+        prog="synack",
+        description="synack: a user-space TCP (RFC 9293) in Python.",
+        epilog="Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted. "
+        "Errors are one line; --debug shows the traceback.",
     )
     parser.add_argument("--version", action="version", version=f"synack {__version__}")
     parser.add_argument("--debug", action="store_true", help=_DEBUG)
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
     for cmd in COMMANDS:
         group, _, leaf = cmd.name.rpartition(" ")
         if group:
             if group not in groups:
-                gp = top.add_parser(group, help=GROUPS[group], description=GROUPS[group])
+                gp = top.add_parser(
+                    group,
+                    help=GROUPS[group],
+                    description=GROUPS[group],
+                    formatter_class=_HelpFormatter,
+                )
                 groups[group] = gp.add_subparsers(
                     dest="subcommand", metavar="SUBCOMMAND", required=True
                 )
             sub = groups[group]
         else:
             sub = top
-        p = sub.add_parser(leaf, help=cmd.help, description=cmd.help)
+        p = sub.add_parser(
+            leaf, help=cmd.help, description=cmd.help, formatter_class=_HelpFormatter
+        )
         p.set_defaults(_command=cmd)
         # Also after the command (`synack get --debug ...`); SUPPRESS keeps the global value.
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
@@ -71,8 +109,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Run = args._run
     try:
         return run(args)
-    except (CliError, MissingExtra) as exc:
-        if args.debug:
+    except BaseException as exc:
+        if args.debug or isinstance(exc, SystemExit | GeneratorExit):
             raise
-        print(f"synack {command.name}: {exc}", file=sys.stderr)
-        return exc.status if isinstance(exc, CliError) else 1
+        status, line = _report(exc)
+    if line:
+        print(f"synack {command.name}: {line}", file=sys.stderr, flush=True)
+    return status
+
+
+def _report(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one line for an exception that ends a command."""
+    if isinstance(exc, CliError):
+        return exc.status, str(exc)
+    if isinstance(exc, MissingExtra):
+        return 1, str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return 130, "interrupted"
+    if isinstance(exc, BrokenPipeError):
+        # Whoever read our output has gone (`synack demo | head -1`): stop quietly,
+        # and keep Python from complaining about the pipe again at exit.
+        silence_stdout()
+        return 1, ""
+    if isinstance(exc, OSError):
+        return 1, describe_os_error(exc)
+    if isinstance(exc, Exception):
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return 1, f"internal error: {detail} (--debug shows the traceback)"
+    raise exc

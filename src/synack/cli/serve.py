@@ -4,40 +4,55 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
 from synack.api import aio
 from synack.api.apps import ConnectionReport, Handler, discard_handler, echo_handler, http_handler
-from synack.cli.tap import add_link_options, describe, finish, open_runtime, run_async
+from synack.cli.base import UsageError
+from synack.cli.tap import (
+    add_link_options,
+    check_link_options,
+    describe,
+    finish,
+    open_runtime,
+    run_async,
+)
+from synack.cli.units import directory, non_negative_int, port
 
 __all__ = ["configure", "run"]
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack serve``."""
-    add_link_options(p)
-    p.add_argument("--port", type=int, default=80, help="TCP port (default 80)")
+    p.add_argument("app", choices=["echo", "discard", "http"], help="what to serve")
+    p.add_argument("dir", nargs="?", help="directory to serve (http)")
+    p.add_argument("--port", type=port, default=80, help="TCP port (default 80)")
     p.add_argument(
         "--max-connections",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="exit after N connections (0: never)",
     )
-    p.add_argument("app", choices=["echo", "discard", "http"], help="what to serve")
-    p.add_argument("dir", nargs="?", help="directory to serve (http)")
+    add_link_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack serve``."""
-    if args.app == "http" and not args.dir:
-        print("synack serve: http needs a DIR", file=sys.stderr)
-        return 2
+    if args.app == "http":
+        if not args.dir:
+            raise UsageError("http needs a DIR to serve files from")
+        try:
+            args.dir = directory(args.dir)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.dir:
+        raise UsageError(f"{args.app} serves no files: leave out {args.dir!r}")
+    check_link_options(args)
+    served = 0
 
     async def main(loop: asyncio.AbstractEventLoop) -> int:
         runtime = open_runtime(args, loop)
         done = loop.create_future()
-        served = 0
 
         def report(rep: ConnectionReport) -> None:
             nonlocal served
@@ -70,4 +85,4 @@ def run(args: argparse.Namespace) -> int:
         finally:
             finish(runtime)
 
-    return run_async(main)
+    return run_async(main, command="serve", summary=lambda: f"served {served} connections")

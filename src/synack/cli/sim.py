@@ -10,17 +10,29 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from synack.cc import available as available_cc
-from synack.cli.units import non_negative_float, parse_count, parse_queue, probability
+from synack.cli.base import CommandFailed, UsageError
+from synack.cli.progress import Transfer, rate
+from synack.cli.units import (
+    link_mtu,
+    non_negative_float,
+    non_negative_int,
+    output_file,
+    parse_count,
+    parse_queue,
+    positive_float,
+    probability,
+    segment_size,
+)
 from synack.cli.view import add_view_option, write_view
 from synack.extras import require_extra
 from synack.sim.link import GilbertElliott, LinkConfig
-from synack.sim.rules import parse_rule
+from synack.sim.rules import DropRule, parse_rule
 from synack.sim.scenario import CLIENT_ADDR, SERVER_ADDR, SERVER_PORT, TransferResult, run_transfer
 
 __all__ = ["configure", "link_from_args", "run", "summary_lines"]
@@ -34,12 +46,31 @@ def _burst(text: str) -> GilbertElliott:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _rule(text: str) -> DropRule:
+    try:
+        return parse_rule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     """The options of ``synack sim``."""
-    p.add_argument("--bytes", type=parse_count, default=10_000_000, help="bytes to send (10M)")
-    p.add_argument("--rtt", type=non_negative_float, default=20.0, help="round-trip time in ms")
     p.add_argument(
-        "--bandwidth", type=non_negative_float, default=0.0, help="Mbit/s each way (0: unlimited)"
+        "--bytes",
+        type=parse_count,
+        default=10_000_000,
+        metavar="N",
+        help="bytes to send, e.g. 10M, 1G, 64Ki",
+    )
+    p.add_argument(
+        "--rtt", type=non_negative_float, default=20.0, metavar="MS", help="round-trip time in ms"
+    )
+    p.add_argument(
+        "--bandwidth",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MBIT/S",
+        help="Mbit/s each way (0: unlimited)",
     )
     p.add_argument(
         "--queue",
@@ -48,7 +79,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="N|Np|NB",
         help="drop-tail queue: N packets, or a size in bytes like 64KB (default unbounded)",
     )
-    p.add_argument("--loss", type=probability, default=0.0, help="Bernoulli loss probability")
+    p.add_argument(
+        "--loss", type=probability, default=0.0, metavar="P", help="Bernoulli loss probability"
+    )
     p.add_argument(
         "--burst-loss",
         type=_burst,
@@ -56,21 +89,35 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="Gilbert-Elliott loss: average rate P in bursts of LEN packets (default 3)",
     )
     p.add_argument(
-        "--periodic-loss", type=int, default=0, metavar="N", help="drop every Nth packet"
+        "--periodic-loss",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="drop every Nth packet (0: none)",
     )
-    p.add_argument("--reorder", type=probability, default=0.0, help="reordering probability")
+    p.add_argument(
+        "--reorder", type=probability, default=0.0, metavar="P", help="reordering probability"
+    )
     p.add_argument(
         "--reorder-delay",
         type=non_negative_float,
         default=1.0,
+        metavar="MS",
         help="extra delay of a reordered packet, ms",
     )
-    p.add_argument("--duplicate", type=probability, default=0.0, help="duplication probability")
-    p.add_argument("--corrupt", type=probability, default=0.0, help="bit-corruption probability")
-    p.add_argument("--mtu", type=int, help="link MTU in bytes (the MSS follows it)")
+    p.add_argument(
+        "--duplicate", type=probability, default=0.0, metavar="P", help="duplication probability"
+    )
+    p.add_argument(
+        "--corrupt", type=probability, default=0.0, metavar="P", help="bit-corruption probability"
+    )
+    p.add_argument(
+        "--mtu", type=link_mtu, help="link MTU in bytes, 128 to 65535 (the MSS follows it)"
+    )
     p.add_argument(
         "--drop",
         action="append",
+        type=_rule,
         default=[],
         metavar="RULE",
         help="scripted drop on the data direction, e.g. syn, data:5-7 (repeatable)",
@@ -80,18 +127,30 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="impair only the data direction (default: both directions)",
     )
-    p.add_argument("--mss", type=int, help="MSS (default 1460, or MTU - 40)")
+    p.add_argument(
+        "--mss", type=segment_size, help="MSS in bytes (default 1460, or MTU - 40 with --mtu)"
+    )
     p.add_argument("--cc", default="newreno", choices=available_cc(), help="congestion control")
-    p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
+    p.add_argument("--seed", type=int, default=1, help="seed of every random choice")
     p.add_argument(
         "--time-limit",
-        type=non_negative_float,
+        type=positive_float,
+        metavar="SECONDS",
         default=3600.0,
         help="simulated seconds to give up after",
     )
-    p.add_argument("--pcap", metavar="FILE", help="write every packet sent to a pcap file")
-    p.add_argument("--trace", metavar="FILE", help="write the JSON Lines trace to FILE")
-    p.add_argument("--plot", metavar="FILE.png", help="sequence/cwnd/RTT plot (needs matplotlib)")
+    p.add_argument(
+        "--pcap", type=output_file, metavar="FILE", help="write every packet sent to a pcap file"
+    )
+    p.add_argument(
+        "--trace", type=output_file, metavar="FILE", help="write the JSON Lines trace to FILE"
+    )
+    p.add_argument(
+        "--plot",
+        type=output_file,
+        metavar="FILE.png",
+        help="sequence/cwnd/RTT plot (needs the plot extra)",
+    )
     add_view_option(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
     p.add_argument(
@@ -127,7 +186,7 @@ def link_from_args(args: argparse.Namespace) -> tuple[LinkConfig, LinkConfig]:
         duplicate=args.duplicate,
         corrupt=args.corrupt,
     )
-    rules = tuple(parse_rule(r) for r in args.drop)
+    rules = tuple(args.drop)
     forward = dataclasses.replace(impaired, rules=rules)
     backward = plain if args.one_way else impaired
     return forward, backward
@@ -155,25 +214,47 @@ def _describe_link(cfg: LinkConfig, rtt_ms: float) -> str:
     return ", ".join(parts)
 
 
-def _rate(bytes_per_s: float) -> str:
-    return f"{bytes_per_s / 1e6:.3f} MB/s ({bytes_per_s * 8 / 1e6:.2f} Mbit/s)"
+_TIMED_OUT = re.compile(r"TimedOut\(reason='(\w+)'\)")
+_TIMEOUT_WORDS = {
+    "syn_retries": "the connection never opened: no answer to the SYN before the retries ran out",
+    "data_retries": "the connection gave up: no acknowledgement before the retries ran out",
+}
+
+
+def failure(r: TransferResult) -> str:
+    """One line on why a transfer did not complete."""
+    error = r.error or "the data did not arrive intact"
+    found = _TIMED_OUT.fullmatch(error)
+    if found is not None:
+        error = _TIMEOUT_WORDS.get(found[1], f"the connection timed out ({found[1]})")
+    if r.bytes_delivered == 0:
+        return f"nothing was delivered: {error}"
+    return f"{r.bytes_delivered:,} bytes delivered, then {error}"
 
 
 def summary_lines(
-    r: TransferResult, forward: LinkConfig, backward: LinkConfig, rtt: float
+    r: TransferResult,
+    forward: LinkConfig,
+    backward: LinkConfig,
+    rtt: float,
+    requested: int | None = None,
 ) -> list[str]:
-    """The human-readable summary of a transfer."""
+    """The human-readable summary of a transfer (of ``requested`` bytes, if given)."""
+    nbytes = r.bytes_sent if requested is None else requested
     lines = [
-        f"synack sim: {r.bytes_sent:,} bytes from {CLIENT_ADDR} to {SERVER_ADDR}:{SERVER_PORT}",
+        f"synack sim: {nbytes:,} bytes from {CLIENT_ADDR} to {SERVER_ADDR}:{SERVER_PORT}",
         f"  data link   {_describe_link(forward, rtt)}",
     ]
     if backward != forward:
         lines.append(f"  ack link    {_describe_link(backward, rtt)}")
-    check = "SHA-256 verified" if r.verified else "NOT verified"
-    lines += [
-        f"  delivered   {r.bytes_delivered:,} bytes, {check}",
-        f"  goodput     {_rate(r.goodput_bytes_per_s)} over {r.sim_seconds:.6f} s simulated",
-    ]
+    if r.bytes_delivered == 0 and nbytes:
+        lines.append("  delivered   nothing")
+    else:
+        check = "SHA-256 verified" if r.verified else "NOT verified"
+        lines += [
+            f"  delivered   {r.bytes_delivered:,} bytes, {check}",
+            f"  goodput     {rate(r.goodput_bytes_per_s)} over {r.sim_seconds:.6f} s simulated",
+        ]
     speed = r.sim_seconds / r.wall_seconds if r.wall_seconds > 0 else 0.0
     lines.append(f"  wall time   {r.wall_seconds:.3f} s ({speed:.1f} simulated seconds per second)")
     lines.append(
@@ -183,50 +264,22 @@ def summary_lines(
     drops = ", ".join(f"{k} {v:,}" for k, v in r.drops.items()) or "none"
     lines.append(f"  drops       {drops}")
     lines.append(f"  mss {r.mss}, cc {r.cc}, seed {r.seed}")
-    if r.error:
-        lines.append(f"  error       {r.error}")
+    if not r.completed:
+        lines.append(f"  error       {failure(r)}")
     return lines
-
-
-def _progress_bar(total: int) -> tuple[Callable[[int, int, int], None], Callable[[], None]]:
-    try:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-    except ImportError:  # pragma: no cover - rich is in the cli extra
-        return (lambda d, t, now: None), (lambda: None)
-    from rich.console import Console
-
-    bar = Progress(
-        TextColumn("[bold]simulating"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TextColumn("sim {task.fields[sim]:.1f} s"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("transfer", total=total, sim=0.0)
-    bar.start()
-
-    def update(delivered: int, total: int, now: int) -> None:
-        bar.update(task, completed=delivered, sim=now / 1e6)
-
-    return update, bar.stop
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``synack sim``."""
     with tempfile.TemporaryDirectory(prefix="synack-sim-") as tmp:
         trace = args.trace or (str(Path(tmp) / "sim.jsonl") if args.view else None)
-        status = _run(args, trace)
-        if status != 2 and args.view:
+        try:
+            status = _run(args, trace)
+        except CommandFailed:  # the transfer did not complete: its page still shows why
+            if args.view:
+                write_view(trace, args.view)
+            raise
+        if args.view:
             write_view(trace, args.view)
     return status
 
@@ -235,8 +288,7 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
     try:
         forward, backward = link_from_args(args)
     except ValueError as exc:
-        print(f"synack sim: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     plot = None
     if args.plot:
         require_extra("matplotlib", extra="plot", feature="plots")  # before a long run
@@ -246,7 +298,22 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
     show = args.progress
     if show is None:
         show = sys.stderr.isatty() and args.bytes >= 50_000_000
-    update, stop = _progress_bar(args.bytes) if show else (None, None)
+    bar = (
+        Transfer(
+            "simulating",
+            args.bytes,
+            bar=True,
+            extra="sim {task.fields[sim]:.1f} s",
+            fields={"sim": 0.0},
+        )
+        if show
+        else None
+    )
+
+    def update(delivered: int, total: int, now: int) -> None:
+        assert bar is not None
+        bar.update(delivered, sim=now / 1e6)
+
     try:
         result = run_transfer(
             args.bytes,
@@ -254,20 +321,19 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
             reverse=backward,
             seed=args.seed,
             cc=args.cc,
-            mss=args.mss,
+            mss=args.mss if args.mss is not None or args.mtu is None else min(args.mtu - 40, 65495),
             pcap=args.pcap,
             trace=trace,
             plot=plot,
-            progress=update,
+            progress=update if bar is not None else None,
             time_limit=round(args.time_limit * 1_000_000),
         )
     except ValueError as exc:
-        print(f"synack sim: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     finally:
-        if stop is not None:
-            stop()
-    lines = summary_lines(result, forward, backward, args.rtt)
+        if bar is not None:
+            bar.stop()
+    lines = summary_lines(result, forward, backward, args.rtt, requested=args.bytes)
     if plot is not None:
         from synack.trace.plot import plot_transfer
 
@@ -280,4 +346,6 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
     print("\n".join(lines))
     if args.json:
         print(json.dumps(result.to_json(), separators=(", ", ": ")))
-    return 0 if result.completed else 1
+    if not result.completed:
+        raise CommandFailed(failure(result))
+    return 0

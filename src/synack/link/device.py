@@ -303,8 +303,9 @@ class TunTapDevice:
         """Send one packet: ``header`` is the link header (b"" for TUN), ``packet`` the rest.
 
         ``gso_size`` marks a super-segment (see :func:`tx_vnet_header`); it needs
-        TSO, so only pass it when :attr:`tso` is true. Errors other than a full
-        queue (dropped, as a NIC would) raise OSError.
+        TSO, so only pass it when :attr:`tso` is true. A full queue or an interface
+        that is down drops the packet (as a NIC would, counted in ``tx_dropped`` /
+        ``tx_link_down``); other errors raise OSError.
         """
         try:
             if self.vnet_hdr:
@@ -318,6 +319,13 @@ class TunTapDevice:
                 os.write(self.fd, packet)
         except BlockingIOError:
             self.counters["tx_dropped"] = self.counters.get("tx_dropped", 0) + 1
+            return
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            # The interface is down (nobody has run `ip link set NAME up` yet): the
+            # packet is lost, as on a NIC without carrier.
+            self.counters["tx_link_down"] = self.counters.get("tx_link_down", 0) + 1
             return
         self.counters["tx_packets"] += 1
         self.counters["tx_bytes"] += len(header) + len(packet)

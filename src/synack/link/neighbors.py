@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from synack.wire.gso import GsoPacket
+
 __all__ = ["Neighbor", "NeighborCache", "NeighborConfig", "NeighborState"]
 
 
@@ -77,7 +79,7 @@ class Neighbor:
         self.expires = 0
         self.deadline: int | None = None
         self.probes = 0
-        self.queue: deque[bytes] = deque()
+        self.queue: deque[bytes | GsoPacket] = deque()
         self.queued_bytes = 0
 
 

@@ -38,6 +38,7 @@ from synack.wire.ether import (
     parse_arp,
     str_to_mac,
 )
+from synack.wire.gso import GsoPacket
 from synack.wire.icmp import (
     NDP_OPT_SOURCE_LLADDR,
     NDP_OPT_TARGET_LLADDR,
@@ -48,11 +49,13 @@ from synack.wire.icmp import (
     Icmp6Echo,
     Icmp6Message,
     Icmp6ParamProblem,
+    IcmpKind,
     NeighborAdvertisement,
     NeighborSolicitation,
     error_kind,
     parse_icmp4,
     parse_icmp6,
+    parse_quoted_tcp,
 )
 from synack.wire.ip import (
     PROTO_ICMP,
@@ -61,6 +64,8 @@ from synack.wire.ip import (
     IPv4Header,
     IPv6Header,
     parse_ip,
+    parse_ip_addresses,
+    peek_ip,
 )
 from synack.wire.tcp import Segment, parse_segment
 
@@ -90,7 +95,7 @@ class PacketEndpoint(Protocol):
     def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None: ...
 
     def handle_icmp_error(
-        self, now: int, *, kind: str, original: bytes, mtu: int | None = None
+        self, now: int, *, kind: IcmpKind, original: bytes, mtu: int | None = None
     ) -> None: ...
 
 
@@ -164,31 +169,25 @@ class NetInterface:
                 self._gateway4 = ip.packed
             else:
                 self._gateway6 = ip.packed
-        self._out: list[tuple[bytes, bytes]] = []
+        self._out: list[tuple[bytes, bytes | GsoPacket]] = []
         self._routes: dict[bytes, bytes | None] = {}  # destination -> next hop (a cache)
         self._icmp_window = 0
         self._icmp_sent = 0
 
     # ------------------------------------------------------------------ outputs
 
-    def frames_to_send(self) -> list[tuple[bytes, bytes]]:
-        """Everything queued for the device, as ``(link header, IP or ARP packet)`` pairs."""
+    def frames_to_send(self) -> list[tuple[bytes, bytes | GsoPacket]]:
+        """Everything queued for the device, as ``(link header, IP or ARP packet)`` pairs.
+
+        A :class:`~synack.wire.gso.GsoPacket` appears only if the endpoint made
+        one (the device said it does segmentation offload).
+        """
         out, self._out = self._out, []
         return out
 
     def next_deadline(self) -> int | None:
         """When :meth:`handle_timer` must next run (neighbour request retransmission)."""
         return self.neighbors.next_deadline()
-
-    @property
-    def mss_v4(self) -> int:
-        """The MSS to advertise for IPv4 on this link (RFC 9293 3.7.1: MTU - 40)."""
-        return self.mtu - 40
-
-    @property
-    def mss_v6(self) -> int:
-        """The MSS to advertise for IPv6 on this link (RFC 8200 8.3: MTU - 60)."""
-        return self.mtu - 60
 
     # ------------------------------------------------------------------- inputs
 
@@ -235,17 +234,19 @@ class NetInterface:
                     now, "neigh", addr=_fmt(entry.addr), state="FAILED", reason="probe_timeout"
                 )
 
-    def send_ip(self, packet: bytes, now: int) -> None:
+    def send_ip(self, packet: bytes | GsoPacket, now: int) -> None:
         """Route one IP packet from the endpoint and queue it (or its resolution)."""
         if not self.ethernet:
             self._out.append((b"", packet))
             return
-        if not packet:
-            self._drop("empty_packet", now)
+        try:
+            version, _, _, dst, _ = peek_ip(
+                packet.packet if isinstance(packet, GsoPacket) else packet
+            )
+        except MalformedPacket:
+            self._drop("bad_outgoing_packet", now)
             return
-        version = packet[0] >> 4
-        if version == 4 and len(packet) >= 20:
-            dst = packet[16:20]
+        if version == 4:
             if dst in self._broadcast4:
                 self._out.append((BROADCAST_MAC + self.mac + _ETH_V4, packet))
                 return
@@ -254,13 +255,8 @@ class NetInterface:
                 mac = b"\x01\x00\x5e" + bytes((dst[1] & 0x7F,)) + dst[2:4]
                 self._out.append((mac + self.mac + _ETH_V4, packet))
                 return
-        elif version == 6 and len(packet) >= 40:
-            dst = packet[24:40]
-            if dst[0] == 0xFF:
-                self._out.append((ipv6_multicast_mac(dst) + self.mac + _ETH_V6, packet))
-                return
-        else:
-            self._drop("bad_outgoing_packet", now)
+        elif dst[0] == 0xFF:
+            self._out.append((ipv6_multicast_mac(dst) + self.mac + _ETH_V6, packet))
             return
         hop = self._next_hop(dst)
         if hop is None:
@@ -312,7 +308,7 @@ class NetInterface:
 
     # ----------------------------------------------------------- neighbour work
 
-    def _enqueue(self, entry: Neighbor, packet: bytes, now: int) -> None:
+    def _enqueue(self, entry: Neighbor, packet: bytes | GsoPacket, now: int) -> None:
         limit = self.neighbors.config.queue_bytes
         entry.queue.append(packet)
         entry.queued_bytes += len(packet)
@@ -370,7 +366,8 @@ class NetInterface:
         if first is not None:
             # RFC 1122 2.3.2.2 / RFC 4861 7.2.2: tell the transport the host is
             # unreachable, as an ICMP error from ourselves would (a soft error for TCP).
-            self.endpoint.handle_icmp_error(now, kind="host_unreachable", original=first[:_QUOTE4])
+            data = first.packet if isinstance(first, GsoPacket) else first
+            self.endpoint.handle_icmp_error(now, kind="host_unreachable", original=data[:_QUOTE4])
 
     # --------------------------------------------------------------------- ARP
 
@@ -399,14 +396,14 @@ class NetInterface:
     def _receive_ip(
         self, packet: memoryview, now: int, frame_src: bytes | None, checksum_trusted: bool = False
     ) -> None:
-        n = len(packet)
-        if n < 20:
-            self._drop("truncated_ip", now)
+        # Only the destination and protocol decide where the packet goes; the
+        # endpoint (or the ICMP code) then checks the whole header.
+        try:
+            version, proto, _, dst, _ = peek_ip(packet)
+        except MalformedPacket as exc:
+            self._drop(exc.reason, now)
             return
-        version = packet[0] >> 4
         if version == 4:
-            dst = bytes(packet[16:20])
-            proto = packet[9]
             if dst in self._own4:
                 if proto == PROTO_TCP:
                     self._deliver_tcp(packet, now, checksum_trusted)
@@ -418,24 +415,16 @@ class NetInterface:
                 return
             self._drop("not_our_address", now)
             return
-        if version == 6:
-            if n < 40:
-                self._drop("truncated_ip", now)
+        if dst in self._own6:
+            if proto == PROTO_TCP:
+                self._deliver_tcp(packet, now, checksum_trusted)
                 return
-            dst = bytes(packet[24:40])
-            nxt = packet[6]
-            if dst in self._own6:
-                if nxt == PROTO_TCP:
-                    self._deliver_tcp(packet, now, checksum_trusted)
-                    return
-                self._receive_other6(packet, now, frame_src, multicast=False)
-                return
-            if dst in self._groups6:
-                self._receive_other6(packet, now, frame_src, multicast=True)
-                return
-            self._drop("not_our_address", now)
+            self._receive_other6(packet, now, frame_src, multicast=False)
             return
-        self._drop("bad_version", now)
+        if dst in self._groups6:
+            self._receive_other6(packet, now, frame_src, multicast=True)
+            return
+        self._drop("not_our_address", now)
 
     def _deliver_tcp(self, packet: memoryview, now: int, checksum_trusted: bool) -> None:
         self.counters["tcp_in"] += 1
@@ -443,12 +432,12 @@ class NetInterface:
             self.endpoint.receive_packet(bytes(packet), now)
             return
         try:
-            ip, payload = parse_ip(packet)
-            seg = parse_segment(payload)  # no pseudo-header sum: the checksum is not checked
+            _, _, src, dst, start, end = parse_ip_addresses(packet)
+            seg = parse_segment(packet[start:end])  # no pseudo-header sum: checksum not checked
         except MalformedPacket as exc:
             self._drop(exc.reason, now)
             return
-        self.endpoint.receive_segment(ip.src, ip.dst, seg, now)
+        self.endpoint.receive_segment(src, dst, seg, now)
 
     def _receive_other4(self, packet: memoryview, now: int, *, broadcast: bool) -> None:
         try:
@@ -606,14 +595,10 @@ class NetInterface:
             self.counters["icmp_ignored"] += 1
             return
         kind, original, mtu = mapped
-        # The quoted packet must be one of ours carrying TCP: IPv4 protocol at byte 9,
-        # IPv6 next header at byte 6.
-        proto = None
-        if len(original) >= 20 and original[0] >> 4 == 4:
-            proto = original[9]
-        elif len(original) >= 40 and original[0] >> 4 == 6:
-            proto = original[6]
-        if proto != PROTO_TCP:
+        # The quoted packet must be one of ours carrying TCP.
+        try:
+            parse_quoted_tcp(original)
+        except MalformedPacket:
             self.counters["icmp_error_not_tcp"] += 1
             return
         self.counters[f"icmp_{kind}"] += 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 __all__ = [
+    "NetnsError",
     "NetnsLab",
     "add_netns",
     "delete_netns",
@@ -87,15 +88,27 @@ def netns_exists(name: str) -> bool:
     return os.path.exists(os.path.join(_NETNS_DIR, name))
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+class NetnsError(OSError):
+    """An ``ip`` command failed; the message is what it was for and ``ip``'s own reason."""
+
+
+def _ip(*args: str, what: str) -> None:
+    """Run ``ip ARGS``; on failure raise :class:`NetnsError` saying ``what`` failed and why."""
+    try:
+        done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise NetnsError("cannot run the ip command: install iproute2") from None
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        reason = lines[-1] if lines else f"ip exited with status {done.returncode}"
+        raise NetnsError(f"cannot {what}: {reason.removeprefix('Error: ')}")
 
 
 def add_netns(name: str) -> None:
     """``ip netns add NAME`` and bring its loopback up."""
     _check_name(name)
-    _ip("netns", "add", name)
-    _ip("-n", name, "link", "set", "lo", "up")
+    _ip("netns", "add", name, what=f"create namespace {name}")
+    _ip("-n", name, "link", "set", "lo", "up", what=f"bring up lo in {name}")
 
 
 def delete_netns(name: str) -> None:
@@ -138,15 +151,38 @@ class NetnsLab:
 
     def configure(self) -> None:
         """Give the kernel side of the TAP its addresses and bring it up."""
-        _ip("-n", self.name, "link", "set", self.tap, "mtu", str(self.mtu))
+        where = f"{self.tap} in {self.name}"
+        _ip(
+            "-n",
+            self.name,
+            "link",
+            "set",
+            self.tap,
+            "mtu",
+            str(self.mtu),
+            what=f"set the MTU of {where}",
+        )
         for addr in self.kernel_addrs:
             extra = ["nodad"] if ":" in addr else []
-            _ip("-n", self.name, "addr", "add", addr, "dev", self.tap, *extra)
-        _ip("-n", self.name, "link", "set", self.tap, "up")
+            _ip(
+                "-n",
+                self.name,
+                "addr",
+                "add",
+                addr,
+                "dev",
+                self.tap,
+                *extra,
+                what=f"add {addr} to {where}",
+            )
+        _ip("-n", self.name, "link", "set", self.tap, "up", what=f"bring up {where}")
 
     def add_persistent_tap(self) -> None:
         """A persistent TAP in the namespace (synack attaches later), with the kernel's addresses."""
-        _ip("-n", self.name, "tuntap", "add", "dev", self.tap, "mode", "tap", "vnet_hdr")
+        _ip(
+            "-n", self.name, "tuntap", "add", "dev", self.tap, "mode", "tap", "vnet_hdr",
+            what=f"create TAP {self.tap} in {self.name}",
+        )  # fmt: skip
         self.configure()
 
     def up(self, *, persist_tap: bool = True) -> None:

@@ -11,19 +11,24 @@ ACK costs one heap entry per expiry, not one per ACK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from synack.sim.engine import SimulationError, Simulator
 from synack.sim.link import Link
-from synack.wire.ip import str_to_addr
+from synack.wire.gso import GsoPacket
+from synack.wire.ip import ip_destination, str_to_addr
 
-__all__ = ["App", "HostNode", "Router", "SansIOHost", "destination", "to_addr"]
+__all__ = ["App", "HostNode", "Router", "SansIOHost", "to_addr"]
 
 App = Callable[[int], None]
 """An application on a host, run as ``app(now)`` after every input to the endpoint."""
 
 _MAX_SPINS = 1000
+_NO_GSO = (
+    "a host handed the simulator a GsoPacket: simulated links carry wire-sized "
+    "packets (cut it with GsoPacket.segments(), or ask the core for none)"
+)
 
 
 class SansIOHost(Protocol):
@@ -31,7 +36,7 @@ class SansIOHost(Protocol):
 
     def receive_packet(self, packet: bytes, now: int) -> None: ...
 
-    def packets_to_send(self, now: int) -> list[bytes]: ...
+    def packets_to_send(self, now: int) -> Sequence[bytes | GsoPacket]: ...
 
     def next_deadline(self) -> int | None: ...
 
@@ -41,15 +46,6 @@ class SansIOHost(Protocol):
 def to_addr(addr: str | bytes) -> bytes:
     """A packed IPv4/IPv6 address from text or packed bytes."""
     return addr if isinstance(addr, bytes) else str_to_addr(addr)
-
-
-def destination(packet: bytes) -> bytes | None:
-    """The destination address of an IPv4 or IPv6 packet, or ``None`` if too short."""
-    if len(packet) >= 20 and packet[0] >> 4 == 4:
-        return packet[16:20]
-    if len(packet) >= 40 and packet[0] >> 4 == 6:
-        return packet[24:40]
-    return None
 
 
 class _Routing:
@@ -69,7 +65,7 @@ class _Routing:
     def route(self, packet: bytes) -> Link | None:
         """The link for ``packet``: a host route, else the default route."""
         if self.routes:
-            dst = destination(packet)
+            dst = ip_destination(packet)
             if dst is not None:
                 link = self.routes.get(dst)
                 if link is not None:
@@ -141,16 +137,21 @@ class HostNode(_Routing):
             while discard() is not None:
                 pass
         ep = self.endpoint
+        # The simulated links carry wire-sized packets: no segmentation offload.
         packets = ep.packets_to_send(now)
         if packets:
             self.packets_out += len(packets)
             default = self.default
             if self.routes or default is None:
                 for p in packets:
+                    if type(p) is GsoPacket:
+                        raise SimulationError(_NO_GSO)
                     self.forward(p, now)
             else:
                 send = default.send
                 for p in packets:
+                    if type(p) is GsoPacket:
+                        raise SimulationError(_NO_GSO)
                     send(p, now)
         d = ep.next_deadline()
         if d is not None:

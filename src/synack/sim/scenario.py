@@ -28,6 +28,7 @@ from synack.tcp.endpoint import Endpoint
 from synack.tcp.events import Tracer
 from synack.trace import JsonlWriter, PcapObserver, PcapWriter, fanout
 from synack.trace.plot import PlotData
+from synack.wire.icmp import IcmpKind, quote_for_error
 
 __all__ = [
     "CLIENT_ADDR",
@@ -60,8 +61,8 @@ def wire_pmtud(sim: Simulator, node: HostNode, link: Link) -> None:
         handle = getattr(node.endpoint, "handle_icmp_error", None)
         if handle is None:
             return
-        kind = "frag_needed" if packet[0] >> 4 == 4 else "packet_too_big"
-        quoted = packet[: (packet[0] & 0x0F) * 4 + 8] if packet[0] >> 4 == 4 else packet[:48]
+        kind: IcmpKind = "frag_needed" if packet[0] >> 4 == 4 else "packet_too_big"
+        quoted = quote_for_error(packet)
 
         def deliver(now: int) -> None:
             handle(now, kind=kind, original=quoted, mtu=mtu)

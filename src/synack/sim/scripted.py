@@ -10,10 +10,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
-from synack.sim.node import to_addr
-from synack.wire.ip import emit_tcp_packet
-from synack.wire.tcp import Segment
-
 __all__ = ["ScriptedHost"]
 
 
@@ -40,10 +36,6 @@ class ScriptedHost:
     def queue(self, packet: bytes) -> None:
         """Send ``packet`` at the next step of the host."""
         self._outbox.append(packet)
-
-    def queue_segment(self, src: str | bytes, dst: str | bytes, seg: Segment) -> None:
-        """Send ``seg`` from ``src`` to ``dst`` (addresses as text or packed)."""
-        self.queue(emit_tcp_packet(to_addr(src), to_addr(dst), seg))
 
     def set_timer(self, t: int) -> None:
         """Add a deadline at ``t`` microseconds."""

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
-__all__ = ["MAX_TSO", "Config"]
-
-# The most payload one segment may carry: a 64 KB IPv4 packet (RFC 791: the
-# total length is 16 bits) less synack's 20-octet IP header and the longest TCP
-# header (60 octets). IPv6 (RFC 8200: a 16-bit payload length) allows a bit more.
-MAX_TSO: Final = 65535 - 20 - 60
+__all__ = ["Config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +74,6 @@ class Config:
     """Limited Transmit (RFC 3042): new data on the first two duplicate ACKs."""
     pacing: bool = True
     """Pace data at the congestion controller's rate, when it gives one (BBR does)."""
-    tso_max: int = 0
-    """TCP segmentation offload: the most payload octets in one emitted data segment.
-
-    0 (the default) sends MSS-sized segments. Above the MSS, a burst of new data
-    leaves as one segment of whole MSS-sized pieces (up to this many octets) that
-    the link cuts back into MSS-sized segments: only for drivers whose link does
-    that (a TAP device with TSO; see :class:`synack.wire.ip.GsoPacket`). The
-    recovery layer still counts, SACKs and retransmits MSS-sized pieces."""
     challenge_ack_limit: int = 10
     """RFC 5961 7: at most this many challenge ACKs per second per connection."""
     ttl: int = 64
@@ -112,8 +98,6 @@ class Config:
             raise ValueError("keepalive_probes must be at least 2 (RFC 9293 3.8.4 MUST-29)")
         if not 1 <= self.ttl <= 255 or not 0 <= self.tos <= 255:
             raise ValueError("ttl must be 1..255 and tos 0..255")
-        if not 0 <= self.tso_max <= MAX_TSO:
-            raise ValueError(f"tso_max must be 0..{MAX_TSO} octets")
         if self.fixed_iss is not None and not 0 <= self.fixed_iss < 1 << 32:
             raise ValueError("fixed_iss must be a 32-bit unsigned integer")
 

@@ -11,19 +11,30 @@ from __future__ import annotations
 import hashlib
 import heapq
 import ipaddress
-import os
 from collections import Counter, deque
 from collections.abc import Iterable
+from typing import Literal, overload
 
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
+from synack.tcp.entropy import random_bytes
 from synack.tcp.errors import PortInUseError
 from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.isn import IsnGenerator
+from synack.tcp.listen import listen_verdict, reset_for
+from synack.tcp.reasons import DropReason
 from synack.tcp.state import State
 from synack.tcp.timestamps import TimestampOffsets
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import addr_to_str, emit_tcp_packet, emit_tcp_packets, parse_ip_addresses
+from synack.wire.gso import GsoPacket, emit_gso_packet
+from synack.wire.icmp import IcmpKind, parse_quoted_tcp
+from synack.wire.ip import (
+    PROTO_TCP,
+    addr_to_str,
+    emit_tcp_packet,
+    emit_tcp_packets,
+    parse_ip_addresses,
+)
 from synack.wire.seq import add, gt, lt
 from synack.wire.tcp import ACK, RST, SYN, Segment, flag_names, parse_segment
 
@@ -118,15 +129,16 @@ class Endpoint:
         self._port_secret = (
             hashlib.blake2b(repr(port_seed).encode(), digest_size=16).digest()
             if port_seed is not None
-            else os.urandom(16)
+            else random_bytes(16)
         )
         self._port_counter = 0
         self._conns: dict[Key, Connection] = {}
         self._listeners: dict[int, Listener] = {}
         self._owner: dict[Connection, Listener] = {}
         self._dirty: dict[Connection, None] = {}
-        self._raw_out: list[bytes] = []
+        self._raw_out: list[bytes | GsoPacket] = []
         self._events: deque[tuple[Connection, Event]] = deque()
+        self._sink = _Sink(self._events, self._owner, self._dirty)
         self._timers: list[tuple[int, int, Connection]] = []
         self._armed: dict[Connection, int] = {}
         self._seq = 0
@@ -175,7 +187,6 @@ class Endpoint:
                 raise PortInUseError(f"4-tuple with local port {lport} already in use")
         cfg = config or self.config
         conn = self._new_connection(laddr, lport, raddr, remote_port, cfg, now)
-        conn._event_queue = self._events  # no listener owns it: events go straight to the user
         conn.connect(now)
         self._wake(conn)
         return conn
@@ -190,13 +201,14 @@ class Endpoint:
         self.counters["packets_in"] += 1
         try:
             _, proto, src, dst, start, end = parse_ip_addresses(packet)
-            if proto != 6:
+            if proto != PROTO_TCP:
                 raise MalformedPacket("not_tcp", f"protocol {proto}")
             if dst not in self._addr_set:
-                raise MalformedPacket("not_for_us", addr_to_str(dst))
+                self._drop(now, "not_for_us")
+                return
             # The pseudo-header sum (RFC 9293 3.1) unfolded: parse_segment's
             # ones_sum takes any non-negative start value.
-            pseudo = int.from_bytes(src + dst, "big") + 6 + end - start
+            pseudo = int.from_bytes(src + dst, "big") + PROTO_TCP + end - start
             seg = parse_segment(packet[start:end], pseudo)
         except MalformedPacket as exc:
             self._drop(now, exc.reason)
@@ -233,42 +245,40 @@ class Endpoint:
             self._dirty[conn] = None  # self._wake(conn), inline
             return
         lst = self._listeners.get(seg.dst_port)
-        if lst is not None and not seg.flags & (RST | ACK) and seg.flags & SYN:
-            self._on_syn(lst, key, seg, now)
-            return
-        if lst is not None and not seg.flags & RST and seg.flags & ACK:
-            # RFC 9293 3.10.7.2 LISTEN: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>".
-            self._drop(now, "ack_to_listener")
-            self._send_rst_for(dst, src, seg, now)
-            return
         if lst is not None:
-            self._drop(now, "rst_to_listener" if seg.flags & RST else "no_syn_to_listener")
+            # RFC 9293 3.10.7.2 LISTEN (the rules of synack.tcp.listen).
+            reason = listen_verdict(seg)
+            if reason is None:
+                self._on_syn(lst, key, seg, now)
+                return
+            self._drop(now, reason)
+            if reason == "ack_in_listen":
+                self._send_rst_for(dst, src, seg, now)
             return
         # RFC 9293 3.10.7.1 CLOSED: "An incoming segment not containing a RST causes
         # a RST to be sent in response."
         self._drop(now, "no_connection")
-        if not seg.flags & RST:
-            self._send_rst_for(dst, src, seg, now)
+        self._send_rst_for(dst, src, seg, now)
 
     def handle_icmp_error(
-        self, now: int, *, kind: str, original: bytes, mtu: int | None = None
+        self, now: int, *, kind: IcmpKind, original: bytes, mtu: int | None = None
     ) -> None:
         """An ICMP error quoting one of our packets (RFC 9293 3.9.2.2).
 
         ``original`` is the quoted IP header and at least 8 octets of TCP; the
         connection decides what the error means (see ``Connection.icmp_error``).
         """
-        quoted = _parse_quoted(original)
-        if quoted is None:
+        try:
+            quoted = parse_quoted_tcp(original)
+        except MalformedPacket:
             self.counters["icmp.malformed"] += 1
             return
-        src, sport, dst, dport, seq = quoted
-        conn = self._conns.get((src, sport, dst, dport))
+        conn = self._conns.get((quoted.src, quoted.src_port, quoted.dst, quoted.dst_port))
         if conn is None:
             self.counters["icmp.no_connection"] += 1
             return
         self.counters["icmp." + kind] += 1
-        conn.icmp_error(now, kind=kind, seq=seq, mtu=mtu)
+        conn.icmp_error(now, kind=kind, seq=quoted.seq, mtu=mtu)
         self._wake(conn)
 
     def handle_timer(self, now: int) -> None:
@@ -283,11 +293,25 @@ class Endpoint:
             self._wake(conn)
 
     # ---------------------------------------------------------------- output
-    def packets_to_send(self, now: int) -> list[bytes]:
+    @overload
+    def packets_to_send(self, now: int) -> list[bytes]: ...
+
+    @overload
+    def packets_to_send(self, now: int, *, tso_max: Literal[0]) -> list[bytes]: ...
+
+    @overload
+    def packets_to_send(self, now: int, *, tso_max: int) -> list[bytes | GsoPacket]: ...
+
+    def packets_to_send(
+        self, now: int, *, tso_max: int = 0
+    ) -> list[bytes] | list[bytes | GsoPacket]:
         """IP packets to transmit, each addressed by its own destination.
 
-        With ``Config.tso_max``, a segment longer than its connection's MSS is a
-        :class:`~synack.wire.ip.GsoPacket`, which the link must cut at the MSS.
+        ``tso_max`` is the link's segmentation offload: the most TCP payload one
+        packet may carry (0, the default: none). With it, a burst of new data of a
+        connection may leave as one :class:`~synack.wire.gso.GsoPacket` that the
+        link must cut into segments of its ``gso_size`` (the connection's MSS);
+        without it, every packet is ``bytes`` of at most one MSS of payload.
         """
         out = self._raw_out
         self._raw_out = []
@@ -295,19 +319,15 @@ class Endpoint:
             dirty = list(self._dirty)
             self._dirty.clear()
             for conn in dirty:
-                segs = conn.segments_to_send(now)
+                segs = conn.segments_to_send(now, tso_max=tso_max)
                 if segs:
                     cfg = conn.config
-                    emit_tcp_packets(
-                        conn.local[0],
-                        conn.remote[0],
-                        segs,
-                        out,
-                        cfg.ttl,
-                        0,
-                        cfg.tos,
-                        conn.mss if cfg.tso_max else 0,
-                    )
+                    if tso_max:
+                        self._emit_offloaded(conn, segs, out)
+                    else:
+                        emit_tcp_packets(
+                            conn.local[0], conn.remote[0], segs, out, cfg.ttl, 0, cfg.tos
+                        )
                 self._rearm(conn)
                 if conn.state is State.CLOSED or conn.state is State.LISTEN:
                     # CLOSED, or a half-open connection sent back to LISTEN (its
@@ -328,6 +348,24 @@ class Endpoint:
     def next_event(self) -> tuple[Connection, Event] | None:
         """The oldest undelivered ``(connection, event)`` pair, or ``None``."""
         return self._events.popleft() if self._events else None
+
+    def _emit_offloaded(
+        self, conn: Connection, segs: list[Segment], out: list[bytes | GsoPacket]
+    ) -> None:
+        """Packets for ``segs``, those above the MSS as super-segments cut at the MSS."""
+        cfg = conn.config
+        src, dst, mss = conn.local[0], conn.remote[0], conn.mss
+        plain: list[Segment] = []
+        for seg in segs:
+            if len(seg.payload) > mss:
+                if plain:
+                    emit_tcp_packets(src, dst, plain, out, cfg.ttl, 0, cfg.tos)
+                    plain = []
+                out.append(emit_gso_packet(src, dst, seg, mss, cfg.ttl, 0, cfg.tos))
+            else:
+                plain.append(seg)
+        if plain:
+            emit_tcp_packets(src, dst, plain, out, cfg.ttl, 0, cfg.tos)
 
     @property
     def event_queue(self) -> deque[tuple[Connection, Event]]:
@@ -363,10 +401,9 @@ class Endpoint:
             tracer=self.tracer,
             name=self.name,
             shared_counters=self.counters,
+            sink=self._sink,
             ts_offset=self._ts_offsets.offset(laddr, lport, raddr, rport),
         )
-        conn._event_sink = self._sink
-        conn._on_wake = self._wake
         self._conns[(laddr, lport, raddr, rport)] = conn
         return conn
 
@@ -390,21 +427,6 @@ class Endpoint:
         conn.listen(now)
         conn.receive_segment(seg, now)
         self._wake(conn)
-
-    def _sink(self, conn: Connection, ev: Event) -> None:
-        lst = self._owner.get(conn)
-        if lst is not None:
-            # A half-open connection is the listener's business until it is
-            # established; then it joins the accept queue and the user hears of it.
-            if isinstance(ev, Connected):
-                lst.pending.discard(conn)
-                del self._owner[conn]
-                lst.ready.append(conn)
-                self._events.append((conn, ev))
-                # From now on every event goes to the user (see _event_queue).
-                conn._event_queue = self._events
-            return
-        self._events.append((conn, ev))
 
     def _wake(self, conn: Connection) -> None:
         self._dirty[conn] = None
@@ -452,11 +474,10 @@ class Endpoint:
         raise PortInUseError("no free ephemeral port")
 
     def _send_rst_for(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
-        """RFC 9293 3.10.7.1: the reset for a segment that matches no connection."""
-        if seg.flags & ACK:
-            rst = Segment(seg.dst_port, seg.src_port, seg.ack, 0, RST)
-        else:
-            rst = Segment(seg.dst_port, seg.src_port, 0, add(seg.seq, seg.seg_len), RST | ACK)
+        """RFC 9293 3.10.7.1: the reset for a segment that matches no connection (none for a RST)."""
+        rst = reset_for(seg)
+        if rst is None:
+            return
         self.counters["rst_sent"] += 1
         if self.tracer:
             self.tracer(
@@ -475,7 +496,7 @@ class Endpoint:
             )
         self._raw_out.append(emit_tcp_packet(src, dst, rst, self.config.ttl, 0, self.config.tos))
 
-    def _drop(self, now: int, reason: str) -> None:
+    def _drop(self, now: int, reason: DropReason) -> None:
         self.counters["drop." + reason] += 1
         if self.tracer:
             self.tracer({"t": now, "ev": "drop", "host": self.name, "reason": reason})
@@ -483,31 +504,6 @@ class Endpoint:
     def __repr__(self) -> str:
         addrs = ", ".join(addr_to_str(a) for a in self.addresses)
         return f"<Endpoint {self.name or addrs} conns={len(self._conns)}>"
-
-
-def _parse_quoted(original: bytes) -> tuple[bytes, int, bytes, int, int] | None:
-    """Addresses, ports and sequence number of the packet an ICMP error quotes."""
-    if len(original) < 1:
-        return None
-    version = original[0] >> 4
-    if version == 4:
-        ihl = (original[0] & 0x0F) * 4
-        if ihl < 20 or len(original) < ihl + 8 or original[9] != 6:
-            return None
-        src, dst, tcp = original[12:16], original[16:20], original[ihl : ihl + 8]
-    elif version == 6:
-        if len(original) < 48 or original[6] != 6:
-            return None
-        src, dst, tcp = original[8:24], original[24:40], original[40:48]
-    else:
-        return None
-    return (
-        bytes(src),
-        int.from_bytes(tcp[0:2], "big"),
-        bytes(dst),
-        int.from_bytes(tcp[2:4], "big"),
-        int.from_bytes(tcp[4:8], "big"),
-    )
 
 
 _V4_BROADCAST = b"\xff\xff\xff\xff"
@@ -532,3 +528,37 @@ def _unicast(addr: bytes) -> bool:
     if addr == _V4_BROADCAST or addr == bytes(len(addr)):
         return False
     return not ipaddress.ip_address(addr).is_multicast
+
+
+class _Sink:
+    """The endpoint as its connections' :class:`~synack.tcp.connection.EventSink`.
+
+    A half-open connection is its listener's business until it is established:
+    its events are not the user's, and ``Connected`` moves it to the accept
+    queue. Every other event goes to the endpoint's queue as it is.
+    """
+
+    __slots__ = ("dirty", "events", "owner")
+
+    def __init__(
+        self,
+        events: deque[tuple[Connection, Event]],
+        owner: dict[Connection, Listener],
+        dirty: dict[Connection, None],
+    ) -> None:
+        self.events = events
+        self.owner = owner
+        self.dirty = dirty
+
+    def connection_event(self, conn: Connection, event: Event) -> None:
+        lst = self.owner.get(conn)
+        if lst is None:
+            self.events.append((conn, event))
+        elif type(event) is Connected:
+            lst.pending.discard(conn)
+            del self.owner[conn]
+            lst.ready.append(conn)
+            self.events.append((conn, event))
+
+    def connection_wakeup(self, conn: Connection) -> None:
+        self.dirty[conn] = None

@@ -1,18 +1,25 @@
-"""Events the core hands to the user of a connection, and the trace-record hook.
+"""Events the core hands to the user of a connection, the trace-record hook, and the reporter.
 
 Events are pulled with ``Connection.next_event()`` (or ``Endpoint.next_event()``,
 which pairs each with its connection). Trace records are pushed, as they happen,
 to an optional :data:`Tracer` callable: plain dicts with a fixed schema (see
 ``docs/trace.md``) so drivers can write them as JSON Lines without translation.
+
+A connection and its parts (sender, receiver) report through one
+:class:`Reporter`: events, counters, drops with their reason, trace records.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from synack.tcp.reasons import DropReason, SoftErrorReason, TimeoutReason
 from synack.tcp.state import State
+from synack.wire.render import format_options
+from synack.wire.tcp import Segment, flag_names
 
 __all__ = [
     "Closed",
@@ -20,6 +27,7 @@ __all__ = [
     "DataReceived",
     "Event",
     "PeerClosed",
+    "Reporter",
     "Reset",
     "SendBufferSpace",
     "SoftError",
@@ -84,14 +92,14 @@ class Reset:
 class TimedOut:
     """Retransmission (R2), SYN retry, keepalive or user timeout gave up."""
 
-    reason: str
+    reason: TimeoutReason
 
 
 @dataclass(frozen=True, slots=True)
 class SoftError:
     """An ICMP error or similar that RFC 9293 3.9 says must not abort the connection."""
 
-    reason: str
+    reason: SoftErrorReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +123,65 @@ Event = (
     | StateChanged
     | UrgentData
 )
+
+
+class Reporter:
+    """Where one connection and its parts report what is not a segment.
+
+    Events go to :meth:`event` (a subclass delivers them: see
+    ``Connection``); every drop is counted as ``drop.<reason>`` in
+    :attr:`counters` (and in ``shared_counters``, the endpoint's, when set) and
+    traced; :meth:`trace` passes records to the tracer, if any. Components call
+    ``if report.tracer:`` before building a record's fields.
+    """
+
+    __slots__ = ("counters", "label", "name", "shared_counters", "tracer")
+
+    def __init__(
+        self,
+        *,
+        name: str = "",
+        label: str = "",
+        tracer: Tracer | None = None,
+        shared_counters: Counter[str] | None = None,
+    ) -> None:
+        self.counters: Counter[str] = Counter()
+        self.name = name
+        self.label = label
+        self.tracer = tracer
+        self.shared_counters = shared_counters
+
+    def event(self, event: Event) -> None:
+        """Deliver ``event`` to the user of the connection."""
+        raise NotImplementedError
+
+    def drop(self, now: int, reason: DropReason) -> None:
+        """A segment was dropped for ``reason``: count and trace it."""
+        key = "drop." + reason
+        self.counters[key] += 1
+        if self.shared_counters is not None:
+            self.shared_counters[key] += 1
+        if self.tracer:
+            self.trace(now, "drop", reason=reason)
+
+    def trace(self, now: int, ev: str, **fields: object) -> None:
+        """One trace record of type ``ev`` about this connection."""
+        if self.tracer:
+            rec: TraceRecord = {"t": now, "ev": ev, "host": self.name, "conn": self.label}
+            rec.update(fields)
+            self.tracer(rec)
+
+    def trace_segment(self, now: int, ev: str, seg: Segment, rtx: bool) -> None:
+        """A ``seg_in`` or ``seg_out`` record (``rtx``: a retransmission)."""
+        fields: dict[str, object] = {
+            "flags": flag_names(seg.flags),
+            "seq": seg.seq,
+            "ack": seg.ack,
+            "win": seg.window,
+            "len": len(seg.payload),
+        }
+        if seg.options:
+            fields["opts"] = format_options(seg.options)
+        if ev == "seg_out":
+            fields["rtx"] = rtx
+        self.trace(now, ev, **fields)

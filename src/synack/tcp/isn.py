@@ -8,8 +8,8 @@ off-path attacker who cannot learn the key cannot predict another connection's I
 from __future__ import annotations
 
 import hashlib
-import os
 
+from synack.tcp.entropy import random_bytes
 from synack.wire.seq import MASK
 
 __all__ = ["IsnGenerator"]
@@ -20,7 +20,7 @@ class IsnGenerator:
 
     def __init__(self, secret: bytes | None = None) -> None:
         # RFC 6528 3: "secretkey is a secret key ... SHOULD be of at least 128 bits".
-        self._key = secret if secret is not None else os.urandom(32)
+        self._key = secret if secret is not None else random_bytes(32)
         if len(self._key) < 16:
             raise ValueError("the ISN secret must be at least 16 bytes")
         if len(self._key) > 64:

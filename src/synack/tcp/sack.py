@@ -349,10 +349,10 @@ class SackReceiver:
         if left < right:
             self._dsack = (left, right)
 
-    def blocks(self, rcv_abs: int, held: Reassembler, limit: int) -> list[tuple[int, int]]:
+    def blocks(self, rcv_abs: int, held: Reassembler | None, limit: int) -> list[tuple[int, int]]:
         """Up to ``limit`` blocks: a D-SACK block (once), then the held ranges, newest first.
 
-        ``held`` is the receive queue; every block sent is one of its ranges, as
+        ``held`` is the receive queue (None: nothing held); every block sent is one of its ranges, as
         reported most recently (RFC 2018 4: "the first SACK block ... MUST
         specify the contiguous block of data containing the segment which
         triggered this ACK"). The cost is O(limit * log ranges), whatever the
@@ -363,7 +363,7 @@ class SackReceiver:
         if d is not None:
             self._dsack = None
             out.append(d)
-        if not len(held):
+        if held is None or not len(held):
             self._recent = ()
             return out[:limit]
         dsack_sent = len(out)
@@ -391,7 +391,9 @@ class SackReceiver:
                 out.append(r)
         return out
 
-    def option(self, rcv_nxt: int, rcv_abs: int, held: Reassembler, limit: int) -> Sack | None:
+    def option(
+        self, rcv_nxt: int, rcv_abs: int, held: Reassembler | None, limit: int
+    ) -> Sack | None:
         """The SACK option for the next segment (``rcv_abs`` is RCV.NXT's offset), or None."""
         blocks = self.blocks(rcv_abs, held, limit)
         if not blocks:

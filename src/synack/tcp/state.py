@@ -1,8 +1,15 @@
 """The RFC 9293 connection states and every transition between them, as data.
 
-RFC 9293 3.3.2 (Figure 5) draws the state machine; this table is that figure.
-The connection code moves states only through :func:`next_state`, the tests check
-the table against the figure, and ``docs/state-diagram.md`` is rendered from it
+RFC 9293 3.3.2 (Figure 5) draws the state machine; this table is that figure,
+with the edges section 3.10 adds (a FIN with the ACK of our SYN, RST, ABORT and
+timeouts from every state) and without two that synack never takes: SEND in
+LISTEN (3.10.2 allows it; synack raises instead) and CLOSE in SYN-RECEIVED, whose
+FIN waits until ESTABLISHED (3.10.4: "queue for processing after entering
+ESTABLISHED state"), so the transition is ESTABLISHED's.
+
+The connection code moves states only through :func:`next_state`;
+``tests/tcp/test_state_table.py`` compares the table with Figure 5 and takes
+every edge with a real connection; ``docs/state-diagram.md`` is rendered from it
 (``python -m synack.tcp.state``), so code, tests and docs cannot disagree.
 """
 
@@ -49,7 +56,6 @@ class Trigger(enum.Enum):
 
     PASSIVE_OPEN = "passive OPEN"
     ACTIVE_OPEN = "active OPEN / snd SYN"
-    SEND_FROM_LISTEN = "SEND / snd SYN"
     RCV_SYN = "rcv SYN / snd SYN,ACK"
     RCV_SYN_ACK = "rcv SYN,ACK / snd ACK"
     RCV_ACK_OF_SYN = "rcv ACK of SYN"
@@ -73,13 +79,11 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (S.CLOSED, T.PASSIVE_OPEN): S.LISTEN,
     (S.CLOSED, T.ACTIVE_OPEN): S.SYN_SENT,
     (S.LISTEN, T.RCV_SYN): S.SYN_RECEIVED,
-    (S.LISTEN, T.SEND_FROM_LISTEN): S.SYN_SENT,
     (S.LISTEN, T.CLOSE_NO_FIN): S.CLOSED,
     (S.SYN_SENT, T.RCV_SYN): S.SYN_RECEIVED,  # simultaneous open
     (S.SYN_SENT, T.RCV_SYN_ACK): S.ESTABLISHED,
     (S.SYN_SENT, T.CLOSE_NO_FIN): S.CLOSED,
     (S.SYN_RECEIVED, T.RCV_ACK_OF_SYN): S.ESTABLISHED,
-    (S.SYN_RECEIVED, T.CLOSE): S.FIN_WAIT_1,
     (S.SYN_RECEIVED, T.RCV_RST_TO_LISTEN): S.LISTEN,
     # Closing (RFC 9293 3.6)
     (S.ESTABLISHED, T.CLOSE): S.FIN_WAIT_1,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Final
 
-from synack.wire.seq import MASK, le, lt
+from synack.tcp.entropy import random_bytes
+from synack.wire.seq import MASK, le, lt, sub
 from synack.wire.tcp import NoOperation, Timestamps
 
 __all__ = ["PAWS_IDLE", "TICK", "TimestampOffsets", "TimestampState"]
@@ -34,7 +34,7 @@ class TimestampOffsets:
     __slots__ = ("_key",)
 
     def __init__(self, secret: bytes | None = None) -> None:
-        key = secret if secret is not None else os.urandom(32)
+        key = secret if secret is not None else random_bytes(32)
         if len(key) < 16:
             raise ValueError("the timestamp secret must be at least 16 bytes")
         self._key = key if len(key) <= 64 else hashlib.blake2b(key).digest()
@@ -88,8 +88,8 @@ class TimestampState:
 
         Resolution is one tick; a result of zero ticks counts as half a tick.
         """
-        d = (self.tsval(now) - tsecr) & MASK
-        if d >= 1 << 31:
+        d = sub(self.tsval(now), tsecr)
+        if d < 0:
             return None  # an echo from the future: not ours
         return d * TICK if d else TICK // 2
 
@@ -99,6 +99,8 @@ class TimestampState:
 
     def paws_rejects(self, tsval: int, now: int) -> bool:
         """RFC 7323 5.3 R1: "SEG.TSval < TS.Recent and ... TS.Recent is valid"."""
+        if le(self.ts_recent, tsval):
+            return False
         if now - self.ts_recent_age > PAWS_IDLE:
             # RFC 7323 5.5: after 24 days idle the PAWS test is skipped and
             # TS.Recent is taken afresh from this segment.

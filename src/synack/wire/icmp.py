@@ -4,23 +4,26 @@ Each message is a frozen value with ``emit``; :func:`parse_icmp4` and
 :func:`parse_icmp6` verify the checksum and return one of them (raising only
 :class:`~synack.wire.errors.MalformedPacket`). Types synack does not act on are
 kept as :class:`Icmp4Other` / :class:`Icmp6Other` so they can be counted.
-:func:`error_kind` maps an error message to the ``kind`` string that
-``Endpoint.handle_icmp_error`` takes.
+:func:`error_kind` maps an error message to the :data:`IcmpKind` that
+``Endpoint.handle_icmp_error`` takes, and :func:`parse_quoted_tcp` reads the
+TCP packet it quotes.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from synack.wire.checksum import internet_checksum, ones_sum
 from synack.wire.errors import MalformedPacket
+from synack.wire.ip import PROTO_TCP, peek_ip
 
 __all__ = [
     "ICMP4_DEST_UNREACHABLE",
     "ICMP4_ECHO_REPLY",
     "ICMP4_ECHO_REQUEST",
+    "ICMP4_PARAM_PROBLEM",
     "ICMP4_TIME_EXCEEDED",
     "ICMP6_DEST_UNREACHABLE",
     "ICMP6_ECHO_REPLY",
@@ -30,6 +33,7 @@ __all__ = [
     "ICMP6_PACKET_TOO_BIG",
     "ICMP6_PARAM_PROBLEM",
     "ICMP6_TIME_EXCEEDED",
+    "ICMP_KINDS",
     "NDP_OPT_SOURCE_LLADDR",
     "NDP_OPT_TARGET_LLADDR",
     "UNREACH_FRAG_NEEDED",
@@ -47,11 +51,15 @@ __all__ = [
     "Icmp6PacketTooBig",
     "Icmp6ParamProblem",
     "Icmp6TimeExceeded",
+    "IcmpKind",
     "NeighborAdvertisement",
     "NeighborSolicitation",
+    "QuotedTcp",
     "error_kind",
     "parse_icmp4",
     "parse_icmp6",
+    "parse_quoted_tcp",
+    "quote_for_error",
 ]
 
 # RFC 792 message types.
@@ -59,6 +67,7 @@ ICMP4_ECHO_REPLY: Final = 0
 ICMP4_DEST_UNREACHABLE: Final = 3
 ICMP4_ECHO_REQUEST: Final = 8
 ICMP4_TIME_EXCEEDED: Final = 11
+ICMP4_PARAM_PROBLEM: Final = 12
 
 # RFC 792 / RFC 1122 3.2.2.1 destination-unreachable codes synack names.
 UNREACH_NET: Final = 0
@@ -81,6 +90,7 @@ ICMP6_NEIGHBOR_ADVERTISEMENT: Final = 136
 NDP_OPT_SOURCE_LLADDR: Final = 1
 NDP_OPT_TARGET_LLADDR: Final = 2
 
+_QUOTED_TCP = struct.Struct("!HHI")  # source port, destination port, sequence number
 _HEAD = struct.Struct("!BBHHH")  # type, code, checksum, and the 4-byte "rest of header"
 _PROTO_ICMPV6: Final = 58
 
@@ -411,7 +421,32 @@ def parse_icmp6(data: bytes | bytearray | memoryview, src: bytes, dst: bytes) ->
 
 # ------------------------------------------------------------ error mapping
 
-_V4_UNREACH_KINDS: Final = {
+IcmpKind = Literal[
+    "net_unreachable",
+    "host_unreachable",
+    "proto_unreachable",
+    "port_unreachable",
+    "frag_needed",
+    "packet_too_big",
+    "time_exceeded",
+    "parameter_problem",
+    "source_quench",
+]
+"""What an ICMP error says, as a transport hears it (``Endpoint.handle_icmp_error``)."""
+
+ICMP_KINDS: Final[dict[IcmpKind, str]] = {
+    "net_unreachable": "ICMPv4 type 3 codes 0, 6, 9, 11; ICMPv6 type 1 code 0 (no route)",
+    "host_unreachable": "ICMPv4 type 3 codes 1, 5, 7, 10, 12, 13; ICMPv6 type 1 codes 1-3, 5, 6",
+    "proto_unreachable": "ICMPv4 type 3 code 2; ICMPv6 type 4 code 1 (unrecognized Next Header)",
+    "port_unreachable": "ICMPv4 type 3 code 3; ICMPv6 type 1 code 4",
+    "frag_needed": "ICMPv4 type 3 code 4, with the next-hop MTU (RFC 1191)",
+    "packet_too_big": "ICMPv6 type 2, with the MTU (RFC 8201)",
+    "time_exceeded": "ICMPv4 type 11, ICMPv6 type 3",
+    "parameter_problem": "ICMPv4 type 12; ICMPv6 type 4 codes other than 1",
+    "source_quench": "ICMPv4 type 4, deprecated (RFC 6633): TCP ignores it",
+}
+
+_V4_UNREACH_KINDS: Final[dict[int, IcmpKind]] = {
     UNREACH_NET: "net_unreachable",
     UNREACH_HOST: "host_unreachable",
     UNREACH_PROTOCOL: "proto_unreachable",
@@ -427,7 +462,7 @@ _V4_UNREACH_KINDS: Final = {
     13: "host_unreachable",  # communication administratively prohibited (RFC 1812)
 }
 
-_V6_UNREACH_KINDS: Final = {
+_V6_UNREACH_KINDS: Final[dict[int, IcmpKind]] = {
     0: "net_unreachable",  # no route to destination
     1: "host_unreachable",  # administratively prohibited
     2: "host_unreachable",  # beyond scope of source address
@@ -438,12 +473,11 @@ _V6_UNREACH_KINDS: Final = {
 }
 
 
-def error_kind(msg: Icmp4Message | Icmp6Message) -> tuple[str, bytes, int | None] | None:
+def error_kind(msg: Icmp4Message | Icmp6Message) -> tuple[IcmpKind, bytes, int | None] | None:
     """``(kind, original, mtu)`` for an ICMP error that concerns a transport, else None.
 
-    ``kind`` is one of the names ``Endpoint.handle_icmp_error`` takes; ``mtu`` is
-    set for ``frag_needed`` (None when the router sent 0, RFC 1191 5) and
-    ``packet_too_big``.
+    ``kind`` is one of :data:`ICMP_KINDS`; ``mtu`` is set for ``frag_needed``
+    (None when the router sent 0, RFC 1191 5) and ``packet_too_big``.
     """
     if isinstance(msg, Icmp4DestUnreachable):
         kind = _V4_UNREACH_KINDS.get(msg.code)
@@ -458,7 +492,46 @@ def error_kind(msg: Icmp4Message | Icmp6Message) -> tuple[str, bytes, int | None
         return None if kind6 is None else (kind6, msg.original, None)
     if isinstance(msg, Icmp6PacketTooBig):
         return "packet_too_big", msg.original, msg.mtu
-    if isinstance(msg, Icmp6ParamProblem) and msg.code == 1:
+    if isinstance(msg, Icmp6ParamProblem):
         # RFC 4443 3.4 code 1: unrecognized Next Header type, IPv6's protocol unreachable.
-        return "proto_unreachable", msg.original, None
+        kind = "proto_unreachable" if msg.code == 1 else "parameter_problem"
+        return kind, msg.original, None
+    if isinstance(msg, Icmp4Other) and msg.type == ICMP4_PARAM_PROBLEM:
+        # RFC 792: the pointer is in the first octet of the rest; the quote follows.
+        return "parameter_problem", msg.body, None
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedTcp:
+    """The TCP packet an ICMP error quotes: enough to find its connection (RFC 5927 4.1)."""
+
+    src: bytes
+    dst: bytes
+    src_port: int
+    dst_port: int
+    seq: int
+
+
+def parse_quoted_tcp(original: bytes | bytearray | memoryview) -> QuotedTcp:
+    """Addresses, ports and sequence number of the packet an ICMP error quotes.
+
+    ``original`` is the quoted IP header and at least the first 8 octets of its
+    TCP header (RFC 792, RFC 4443 2.4 (c)). Raises :class:`MalformedPacket`:
+    ``truncated``, ``bad_version``, ``bad_ihl``, or ``not_tcp``.
+    """
+    _, proto, src, dst, header_len = peek_ip(original)
+    if proto != PROTO_TCP:
+        raise MalformedPacket("not_tcp", f"the quoted packet carries protocol {proto}")
+    if len(original) < header_len + 8:
+        raise MalformedPacket(
+            "truncated", f"the quote holds {len(original) - header_len} TCP octets"
+        )
+    sport, dport, seq = _QUOTED_TCP.unpack_from(original, header_len)
+    return QuotedTcp(src, dst, sport, dport, seq)
+
+
+def quote_for_error(packet: bytes) -> bytes:
+    """The part of ``packet`` an ICMP error about it quotes: the IP header and 8 octets (RFC 792)."""
+    header_len = peek_ip(packet)[4]
+    return bytes(packet[: header_len + 8])

@@ -16,10 +16,10 @@ import ipaddress
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from synack.wire.checksum import ones_sum
-from synack.wire.errors import MalformedPacket
+from synack.wire.errors import MalformedPacket, WireReason
 from synack.wire.tcp import Segment, parse_segment
 
 __all__ = [
@@ -29,17 +29,19 @@ __all__ = [
     "PROTO_ICMPV6",
     "PROTO_TCP",
     "PROTO_UDP",
-    "GsoPacket",
     "IPHeader",
     "IPv4Header",
     "IPv6Header",
+    "PacketList",
     "addr_to_str",
     "emit_tcp_packet",
     "emit_tcp_packets",
+    "ip_destination",
     "parse_ip",
     "parse_ip_addresses",
     "parse_ip_span",
     "parse_tcp_packet",
+    "peek_ip",
     "pseudo_sum",
     "pseudo_sum_v4",
     "pseudo_sum_v6",
@@ -313,10 +315,52 @@ def parse_ip_addresses(
         if 40 + plen > n:
             raise MalformedPacket("bad_length", f"payload length {plen}, have {n - 40}")
         if nxt in _IPV6_EXTENSIONS:
-            reason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
+            reason: WireReason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
             raise MalformedPacket(reason, f"next header {nxt}")
         return 6, nxt, src, dst, 40, 40 + plen
     raise MalformedPacket("bad_version", f"IP version {version}")
+
+
+def peek_ip(data: bytes | bytearray | memoryview) -> tuple[int, int, bytes, bytes, int]:
+    """The version, protocol, addresses and header length of an IP packet, unverified.
+
+    For packets whose header is not being received from the network: routing
+    our own packets, reading the quote in an ICMP error. Only the lengths that
+    reading needs are checked (raising :class:`MalformedPacket` with
+    ``truncated``, ``bad_version`` or ``bad_ihl``); checksums, total lengths and
+    extension headers are not: received packets go through
+    :func:`parse_ip_addresses`. The protocol is IPv6's Next Header as it stands.
+    """
+    n = len(data)
+    version = data[0] >> 4 if n else 0
+    if version == 4:
+        if n < 20:
+            raise MalformedPacket("truncated", f"IPv4 header needs 20 bytes, got {n}")
+        hlen = (data[0] & 0x0F) << 2
+        if hlen < 20:
+            raise MalformedPacket("bad_ihl", f"IHL {data[0] & 0x0F}")
+        return 4, data[9], bytes(data[12:16]), bytes(data[16:20]), hlen
+    if version == 6:
+        if n < 40:
+            raise MalformedPacket("truncated", f"IPv6 header needs 40 bytes, got {n}")
+        return 6, data[6], bytes(data[8:24]), bytes(data[24:40]), 40
+    if not n:
+        raise MalformedPacket("truncated", "empty packet")
+    raise MalformedPacket("bad_version", f"IP version {version}")
+
+
+def ip_destination(packet: bytes) -> bytes | None:
+    """The destination address of an IPv4 or IPv6 packet, or ``None`` if it is too short.
+
+    :func:`peek_ip` for the one field a router looks at, without the tuple.
+    """
+    if packet:
+        version = packet[0] >> 4
+        if version == 4 and len(packet) >= 20:
+            return packet[16:20]
+        if version == 6 and len(packet) >= 40:
+            return packet[24:40]
+    return None
 
 
 def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Segment]:
@@ -333,28 +377,10 @@ def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Se
     return ip, parse_segment(data[start:end], pseudo)
 
 
-class GsoPacket(bytes):
-    """An IP packet whose TCP segment the link must cut into segments of ``gso_size`` octets.
+class PacketList(Protocol):
+    """Anything packets can be appended to (a ``list[bytes]``, or a list that holds more)."""
 
-    What Linux keeps as an skb's ``gso_size``: the core built one segment of
-    several MSS (``Config.tso_max``), and a device doing TCP segmentation
-    offload, or the driver in software, cuts it into segments of ``gso_size``
-    payload octets (the last may be shorter), each with its own sequence
-    number, lengths and checksums; FIN and PSH stay on the last one only. The
-    TCP checksum field holds the pseudo-header sum only (see
-    :meth:`~synack.wire.tcp.Segment.emit_partial`). It is bytes in every
-    other respect, so code that does not segment passes it along unchanged.
-    """
-
-    gso_size: int
-
-    def __new__(cls, packet: bytes, gso_size: int) -> GsoPacket:
-        self = super().__new__(cls, packet)
-        self.gso_size = gso_size
-        return self
-
-    def __repr__(self) -> str:
-        return f"<GsoPacket {len(self)} bytes, gso_size {self.gso_size}>"
+    def append(self, packet: bytes, /) -> None: ...
 
 
 def emit_tcp_packet(
@@ -373,37 +399,21 @@ def emit_tcp_packets(
     src: bytes,
     dst: bytes,
     segs: Iterable[Segment],
-    out: list[bytes],
+    out: PacketList,
     ttl: int = 64,
     ident: int = 0,
     tos: int = 0,
-    gso_size: int = 0,
 ) -> None:
     """Append to ``out`` one packet per segment, as :func:`emit_tcp_packet` makes it.
 
     The checks and sums that depend only on the addresses are done once for a
-    burst of segments of one connection (the endpoint's transmit path). With
-    ``gso_size``, a segment carrying more payload than that becomes a
-    :class:`GsoPacket` for the link to cut (its checksum left partial).
+    burst of segments of one connection (the endpoint's transmit path).
     """
     n = len(src)
     if n != len(dst) or (n != 4 and n != 16):
         raise ValueError(f"addresses of {n} and {len(dst)} bytes")
     addrs = int.from_bytes(src + dst, "big")
     pseudo = addrs + PROTO_TCP
-    if gso_size:
-        # Rare (one per up to 64 KB of data): each segment on its own.
-        for seg in segs:
-            if len(seg.payload) <= gso_size:
-                emit_tcp_packets(src, dst, (seg,), out, ttl, ident, tos)
-                continue
-            tcp = seg.emit_partial(pseudo, add_length=True)
-            if n == 16:
-                head = IPv6Header(src, dst, PROTO_TCP, ttl, tos).emit(len(tcp))
-            else:
-                head = IPv4Header(src, dst, PROTO_TCP, ttl, tos, ident).emit(len(tcp))
-            out.append(GsoPacket(head + tcp, gso_size))
-        return
     if n == 16:
         for seg in segs:
             tcp = seg.emit(pseudo, add_length=True)

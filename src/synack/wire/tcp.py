@@ -428,8 +428,10 @@ class Segment:
 
     @property
     def sack_blocks(self) -> tuple[tuple[int, int], ...]:
-        o = self.option(Sack)
-        return () if o is None else o.blocks
+        for o in self.options:  # on every ACK: type() is quicker than option()'s isinstance
+            if type(o) is Sack:
+                return o.blocks
+        return ()
 
     @property
     def timestamps(self) -> Timestamps | None:

@@ -1,4 +1,9 @@
-"""``synack experiment validate``: the congestion-control validation report (docs/congestion.md)."""
+"""``synack experiment validate``: the congestion-control validation report (docs/congestion.md).
+
+The report goes where ``--output`` says; without it, to ``docs/congestion.md``
+of the synack checkout the command runs in (as ``make validate`` does), and
+nowhere when run outside a checkout.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from synack.cli.base import UsageError
+import synack
+from synack.cli.base import CommandFailed, UsageError
 from synack.extras import require_extra
 from synack.sim.validate import DEFAULT_SEEDS, counts, validate
 
-__all__ = ["configure", "run"]
+__all__ = ["checkout_report", "configure", "run"]
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     """Options of ``synack experiment validate``."""
-    p.add_argument("--seed", type=int, default=1, help="the first seed (1)")
+    p.add_argument("--seed", type=int, default=1, help="the first seed")
     p.add_argument(
         "--seeds",
         type=int,
@@ -27,13 +33,30 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--jobs", type=int, default=0, metavar="N", help="worker processes (0: one per core)"
     )
     p.add_argument(
+        "-o",
         "--output",
-        default="docs/congestion.md",
         metavar="FILE.md",
-        help="where to write the report (plots go to img/ beside it)",
+        help="where to write the report (plots go to img/ beside it); default: "
+        "docs/congestion.md of the synack checkout this runs in",
     )
     p.add_argument("--quick", action="store_true", help="a smaller set of experiments")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
+
+
+def checkout_report(cwd: Path) -> Path | None:
+    """``docs/congestion.md`` of the synack source checkout that ``cwd`` is in, if any.
+
+    A checkout is the directory holding the ``src/synack`` this package was
+    imported from, with a pyproject.toml and docs/ beside it (an editable
+    install, as ``make`` makes); a wheel installed in site-packages has none.
+    """
+    root = Path(synack.__file__).resolve().parent.parent.parent
+    if not ((root / "pyproject.toml").is_file() and (root / "docs").is_dir()):
+        return None
+    here = cwd.resolve()
+    if here != root and root not in here.parents:
+        return None
+    return root / "docs" / "congestion.md"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,10 +65,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.jobs < 0:
         raise UsageError(f"--jobs must be >= 0, got {args.jobs}")
+    if args.output is not None:
+        out = Path(args.output)
+    else:
+        found = checkout_report(Path.cwd())
+        if found is None:
+            raise UsageError(
+                "where should the report go? Give --output FILE.md (the default, "
+                "docs/congestion.md, applies inside a synack checkout only)"
+            )
+        out = found
     if not args.no_plots:
         require_extra("matplotlib", extra="plot", feature="the report's figures")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a"):
+            pass
+    except OSError as exc:
+        raise CommandFailed(f"cannot write {out}: {exc.strerror or exc}") from None
     cmd = "synack experiment validate"
     if args.seed != 1:
         cmd += f" --seed {args.seed}"

@@ -1,0 +1,178 @@
+"""A careless user's mistakes: each is one line on stderr, the right exit status, and nothing left behind.
+
+The table holds the mistakes of issue 11 (and a few more). Each row runs the
+command in-process and checks: exit status 2 for a usage error or 1 for a
+failure, exactly one line on stderr that names the problem, no traceback, and
+no network namespace, network device or child process left behind. None of
+them sends a packet: every one is refused before a device is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synack.cli import main
+
+TAP = ["--tap", "tap0"]
+GET = ["get", *TAP]
+SEND = ["send", *TAP]
+URL = "http://10.0.0.1/"
+
+# (argv, exit status, what the one line must say)
+CASES: list[tuple[list[str], int, str]] = [
+    # Addresses, ports and URLs.
+    ([*GET, "--addr", "banana", URL], 2, "--addr: not an address"),
+    ([*GET, "--addr", "10.0.0.5/99", URL], 2, "--addr: not an address"),
+    ([*GET, "--gateway", "banana", URL], 2, "--gateway: not an IP address"),
+    ([*SEND, "10.0.0.1:0"], 2, "a port is 1 to 65535, got '0'"),
+    ([*SEND, "10.0.0.1:70000"], 2, "a port is 1 to 65535, got '70000'"),
+    ([*SEND, "10.0.0.1"], 2, "expected ADDRESS:PORT"),
+    ([*SEND, "fd00::1:80"], 2, "IPv6 address in brackets"),
+    (["serve", *TAP, "--port", "70000", "echo"], 2, "a port is 1 to 65535"),
+    (["serve", *TAP, "--port", "-1", "echo"], 2, "--port"),
+    ([*GET, "ftp://10.0.0.1/x"], 2, "ftp:// URLs are not supported"),
+    ([*GET, "notaurl"], 2, "URLs without http:// are not supported"),
+    ([*GET, "http://h:99999/"], 2, "a port is 1 to 65535"),
+    ([*GET, "http://example.com/"], 2, "synack has no DNS"),
+    ([*GET, "http://[fd00::1]/"], 2, "no IPv6 address: add --addr fd00::5/64"),
+    ([*SEND, "--addr", "fd00::5/64", "10.0.0.1:9"], 2, "no IPv4 address"),
+    # Link options.
+    ([*GET, "--mtu", "50", URL], 2, "an MTU is 128 to 65535 octets, got 50"),
+    ([*GET, "--mtu", "100000", URL], 2, "an MTU is 128 to 65535 octets"),
+    ([*GET, "--mtu", "-1", URL], 2, "an MTU is 128 to 65535 octets"),
+    ([*GET, "--addr", "fd00::5/64", "--mtu", "1000", URL], 2, "IPv6 needs an MTU of at least 1280"),
+    ([*GET, "--buffer", "0", URL], 2, "a buffer needs at least 1024 bytes"),
+    ([*GET, "--drop", "2", URL], 2, "probability must be in [0, 1]"),
+    ([*GET, "--drop", "-1", URL], 2, "probability must be in [0, 1]"),
+    ([*GET, "--impair-in", "loss=200%", URL], 2, "loss must be in [0, 1]"),
+    (["get", "--tap", "a-name-far-too-long", URL], 2, "not an interface name"),
+    (["get", "--tap", "", URL], 2, "not an interface name"),
+    (["get", "--tap", "tap 0", URL], 2, "not an interface name"),
+    ([*GET, "--netns", "bad/name", URL], 2, "not a namespace name"),
+    ([*GET, "--netns", "synack-no-such-ns", URL], 1, "no network namespace 'synack-no-such-ns'"),
+    (["netns", "up", "bad/name"], 2, "not a namespace name"),
+    (["netns", "up", "ok", "--kernel-addr", "10.0.0.1/99"], 2, "--kernel-addr"),
+    (["netns", "down", "synack-no-such-ns"], 1, "no namespace 'synack-no-such-ns'"),
+    ([*GET, "--connect-timeout", "0", URL], 2, "must be more than 0"),
+    ([*GET, "--max-time", "-3", URL], 2, "--max-time"),
+    (["get", URL], 2, "required: --tap"),
+    # Files that cannot be written, or read.
+    ([*GET, "--pcap", "/nonexistent/x.pcap", URL], 2, "no directory /nonexistent"),
+    ([*GET, "--trace", "/proc/x.jsonl", URL], 2, "cannot write /proc/x.jsonl"),
+    ([*GET, "-o", "/nonexistent/body", URL], 2, "no directory /nonexistent"),
+    ([*GET, "-O", "http://10.0.0.1/"], 2, "-O needs a file name"),
+    (["demo", "--pcap", "/nonexistent/d.pcap"], 2, "no directory /nonexistent"),
+    (["demo", "--trace", "/nonexistent/d.jsonl"], 2, "no directory /nonexistent"),
+    (["sim", "--pcap", "/nonexistent/s.pcap"], 2, "no directory /nonexistent"),
+    (["sim", "--plot", "/nonexistent/s.png"], 2, "no directory /nonexistent"),
+    (["plot", "/nonexistent/t.jsonl"], 2, "cannot read /nonexistent/t.jsonl"),
+    (["plot", "t.jsonl", "-o", "/nonexistent/t.png"], 2, "no directory /nonexistent"),
+    (["serve", *TAP, "http", "/nonexistent/dir"], 2, "no directory /nonexistent/dir"),
+    (["serve", *TAP, "http"], 2, "http needs a DIR"),
+    (["serve", *TAP, "echo", "/tmp"], 2, "echo serves no files"),
+    # The simulator's options.
+    (["sim", "--mtu", "100000"], 2, "an MTU is 128 to 65535 octets"),
+    (["sim", "--mss", "10"], 2, "an MSS is 88 to 65495 octets"),
+    (["sim", "--loss", "1.5"], 2, "probability must be in [0, 1]"),
+    (["sim", "--bytes", "ten"], 2, "not a count"),
+    (["sim", "--drop", "nonsense"], 2, "unknown segment kind"),
+    (["sim", "--periodic-loss", "-2"], 2, "must be >= 0"),
+    (["handshake", "--client-isn", str(2**32)], 2, "ISN"),
+    (["demo", "--server-isn", "-1"], 2, "ISN"),
+    # Commands.
+    (["dmeo"], 2, "invalid choice: 'dmeo'"),
+    (["experiment", "nosuch"], 2, "invalid choice: 'nosuch'"),
+]
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """``synack ARGV`` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+    return status, out.getvalue(), err.getvalue()
+
+
+def namespaces() -> set[str]:
+    return set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+
+
+def links() -> set[str]:
+    return set(os.listdir("/sys/class/net"))
+
+
+def children() -> set[str]:
+    found: set[str] = set()
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            found |= set((task / "children").read_text().split())
+    return found
+
+
+@pytest.mark.parametrize(("argv", "status", "says"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_a_bad_input_is_one_line_and_leaves_nothing_behind(
+    argv: list[str], status: int, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = (namespaces(), links(), children())
+    got, out, err = run_cli(argv)
+    assert got == status, err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith("synack"), err
+    assert says in err, err
+    assert "Traceback" not in err and "Traceback" not in out
+    assert (namespaces(), links(), children()) == before
+    assert list(tmp_path.iterdir()) == []  # no half-written file either
+
+
+def test_experiment_validate_outside_a_checkout_wants_an_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_cli(["experiment", "validate", "--quick"])
+    assert status == 2
+    assert err == (
+        "synack experiment validate: where should the report go? Give --output FILE.md "
+        "(the default, docs/congestion.md, applies inside a synack checkout only)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_debug_shows_the_traceback_and_without_it_there_is_one_line() -> None:
+    argv = [sys.executable, "-m", "synack", *GET, "--netns", "synack-no-such-ns", URL]
+    plain = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 1
+    assert plain.stderr == (
+        "synack get: no network namespace 'synack-no-such-ns' "
+        "(create one with: synack netns up synack-no-such-ns)\n"
+    )
+    debug = subprocess.run([*argv, "--debug"], capture_output=True, text=True, timeout=120)
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "CommandFailed: no network namespace" in debug.stderr
+
+
+def test_an_unexpected_exception_is_one_line_that_points_at_debug(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import synack.cli.handshake as handshake
+
+    def broken(*args: object, **kwargs: object) -> list[str]:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(handshake, "handshake_lines", broken)
+    status, _, err = run_cli(["handshake"])
+    assert status == 1
+    assert (
+        err == "synack handshake: internal error: KeyError: 'oops' (--debug shows the traceback)\n"
+    )
