@@ -488,6 +488,25 @@ class Connection:
         self.passive = True
         self._transition(T.PASSIVE_OPEN, "passive open", now)
 
+    def open_from_cookie(self, syn: Segment, ack: Segment, now: int) -> None:
+        """Complete a passive open whose SYN-ACK was a SYN cookie (RFC 4987 3.6).
+
+        ``syn`` is the peer's SYN as the cookie restores it
+        (:func:`~synack.tcp.syncookies.restored_syn`), ``ack`` the segment that
+        returned the cookie. The connection goes through LISTEN and SYN-RECEIVED
+        as if it had sent its SYN-ACK (its ISS is the cookie), then processes
+        ``ack`` like any segment in SYN-RECEIVED. The endpoint uses this.
+        """
+        if self.state is not S.CLOSED:
+            raise InvalidStateError(f"open_from_cookie() in {self.state}")
+        self.listen(now)
+        self._accept_syn(syn, now)
+        self.snd.window_from_syn(syn)
+        self._transition(T.RCV_SYN, "rcv SYN (cookie)", now)
+        self.snd.syn_ack_sent_as_cookie()
+        self.rcv.ack_sent()  # the SYN-ACK acknowledged the SYN
+        self.receive_segment(ack, now)
+
     def send(self, data: bytes | bytearray | memoryview, *, urgent: bool = False) -> int:
         """SEND (RFC 9293 3.10.2): queue as much of ``data`` as the buffer takes.
 

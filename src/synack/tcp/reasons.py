@@ -95,7 +95,7 @@ TimeoutReason = Literal["syn_retries", "retransmissions", "keepalive", "user_tim
 """Why a connection gave up (:class:`~synack.tcp.events.TimedOut`)."""
 
 TIMEOUT_REASONS: Final[dict[TimeoutReason, str]] = {
-    "syn_retries": "the SYN (or SYN-ACK) was retransmitted Config.syn_retries times (RFC 9293 3.8.3)",
+    "syn_retries": "the SYN was retransmitted Config.syn_retries times, or the SYN-ACK Config.synack_retries times (RFC 9293 3.8.3)",
     "retransmissions": "one segment was retransmitted R2 times (RFC 9293 3.8.3)",
     "keepalive": "Config.keepalive_probes keep-alives went unanswered (RFC 9293 3.8.4)",
     "user_timeout": "data stayed unacknowledged for Config.user_timeout (RFC 9293 3.8.3)",

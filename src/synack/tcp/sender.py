@@ -302,6 +302,15 @@ class Sender:
         self.emit(seg, now, rtx=rtx)
         self.timers.rtx = now + self.rtt.rto
 
+    def syn_ack_sent_as_cookie(self) -> None:
+        """Our SYN-ACK went out statelessly as a SYN cookie (ISS = the cookie).
+
+        SND.NXT moves past our SYN as :meth:`send_syn` would have moved it, but
+        nothing was timed: the ACK gives no RTT sample (Linux takes none either).
+        """
+        self.snd_nxt = self.snd_max = add(self.iss, 1)
+        self.rtt_seq = None
+
     def window_from_syn(self, seg: Segment) -> None:
         """The peer's window from its SYN (RFC 7323 2.2: a SYN's window is never scaled)."""
         self.snd_wnd = self.max_snd_wnd = seg.window
@@ -750,7 +759,8 @@ class Sender:
         Returns ``syn_retries`` when the connection must give up.
         """
         cfg = self.config
-        if self.retries >= cfg.syn_retries:
+        # The passive side's SYN-ACK gives up sooner (Config.synack_retries).
+        if self.retries >= (cfg.synack_retries if ack else cfg.syn_retries):
             return "syn_retries"
         self.retries += 1
         if self.retries == cfg.data_retries_r1:
