@@ -903,8 +903,16 @@ class Sender:
         self.emit(self.make(ACK, add(self.snd_nxt, -1), now), now)
 
     def trace_cc(self, now: int, reason: str) -> None:
-        """A ``cwnd`` trace record."""
+        """A ``cwnd`` trace record (with ``pipe``, and the pacing rate when there is one)."""
         if self.report.tracer:
+            rec, cc = self.rec, self.cc
+            pacing = cc.pacing_rate() if rec.cc_paces and self.config.pacing else None
             self.report.trace(
-                now, "cwnd", cwnd=self.cc.cwnd, ssthresh=self.cc.ssthresh, reason=reason
+                now,
+                "cwnd",
+                cwnd=cc.cwnd,
+                ssthresh=cc.ssthresh,
+                reason=reason,
+                pipe=rec.pipe,
+                pacing=pacing,
             )
