@@ -101,3 +101,30 @@ def test_ssl_wrap_socket_wraps_synack_sockets(stacks: tuple[ssock.Stack, ssock.S
         with pytest.raises(NotImplementedError, match="stream sockets"):
             ctx.wrap_socket(kernel, server_hostname=SERVER)  # ssl's own kernel path, as before
         kernel.close()
+
+
+def test_run_program_runs_python_command_lines_with_the_patch(
+    stacks: tuple[ssock.Stack, ssock.Stack],
+    tmp_path: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from synack.api.patch import run_program
+
+    code = "import socket, sys; print(type(socket.socket()).__module__, sys.argv[1:]); sys.exit(3)"
+    assert run_program(stacks[0], ["python3", "-c", code, "a", "b"]) == 3
+    assert capsys.readouterr().out == "synack.api.socket ['a', 'b']\n"
+    assert socket.socket.__module__ == "socket"  # restored afterwards
+    assert run_program(stacks[0], ["-m", "no_such_module_here"]) == 1
+    assert run_program(stacks[0], ["python", "/no/such/script.py"]) == 2
+    assert "can't open file" in capsys.readouterr().err
+    assert run_program(stacks[0], ["-c", "raise KeyError('boom')"]) == 1  # traceback, status 1
+    assert "KeyError: 'boom'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no program"):
+        run_program(stacks[0], ["python"])
+
+
+def test_synack_run_without_a_program_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from synack.cli import main
+
+    assert main(["run", "--tap", "tap9"]) == 2
+    assert "no program" in capsys.readouterr().err

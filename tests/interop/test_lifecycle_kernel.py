@@ -107,14 +107,32 @@ def test_readme_examples_work_in_any_order_after_cli_commands(
         assert "HTTP 200" in _cli_get(lab, "--no-offload")
 
 
-@pytest.mark.parametrize("api", ["socket", "asyncio"])
+# A program that never closes its stack nor its socket: the interpreter's exit does.
+NO_CLOSE_PROGRAM = """
+import hashlib, sys
+from synack import socket
+stack = socket.Stack.tap(sys.argv[1], ["10.0.0.5/24"], netns=sys.argv[2])
+sock = socket.create_connection(("10.0.0.1", 9000), timeout=10, stack=stack)
+sock.sendall(hashlib.shake_256(b"no data lost").digest(5_000_000))
+"""
+
+
+@pytest.mark.parametrize("api", ["socket", "asyncio", "interpreter-exit"])
 def test_program_end_right_after_sending_delivers_everything_to_the_kernel(
     lab_tap: NetnsLab, api: str
 ) -> None:
     lab = lab_tap
     with running(in_ns(lab, sys.executable, "-c", SLOW_SINK, KERNEL, "9000"), "sink") as k:
         k.expect("listening")
-        if api == "socket":
+        if api == "interpreter-exit":
+            done = subprocess.run(
+                [sys.executable, "-c", NO_CLOSE_PROGRAM, lab.tap, lab.name],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+        elif api == "socket":
             with (
                 ssock.Stack.tap(lab.tap, ADDRS, netns=lab.name) as stack,
                 ssock.create_connection((KERNEL, 9000), timeout=10, stack=stack) as sock,

@@ -161,6 +161,11 @@ class SynackTransport(asyncio.Transport):
     def connection(self) -> Connection:
         return self._conn
 
+    @property
+    def reset_on_close(self) -> bool:
+        """Whether :meth:`Runtime.close` resets this connection (its protocol asks: SO_LINGER 0)."""
+        return bool(getattr(self._protocol, "reset_on_close", False))
+
     def start(self, *, notify: bool = True) -> None:
         """Tell the protocol it is connected and hand it what already arrived.
 

@@ -89,7 +89,8 @@ class _BridgeSocket:
     def __init__(self, stack: Stack, transport: SynackTransport) -> None:
         self._stack = stack
         self._transport = transport
-        self.family = _stdsocket.AF_INET6 if ":" in transport.get_extra_info("sockname")[0] else 2
+        local = transport.get_extra_info("sockname")[0]
+        self.family = _stdsocket.AF_INET6 if ":" in local else _stdsocket.AF_INET
 
     def getsockname(self) -> Any:
         return self._transport.get_extra_info("sockname")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import io
 import ipaddress
 import os
@@ -529,6 +530,13 @@ def run_program(stack: Stack, argv: Sequence[str]) -> int:
                 stream.reconfigure(write_through=True)
     if not args or (args[0] in ("-m", "-c") and len(args) < 2):
         raise ValueError("no program: give -m MODULE, -c CODE or a SCRIPT")
+    # What Python itself answers for a program that is not there.
+    if args[0] == "-m" and importlib.util.find_spec(args[1].split(".")[0]) is None:
+        print(f"{sys.executable}: No module named {args[1]}", file=sys.stderr)
+        return 1
+    if args[0] not in ("-m", "-c") and not os.path.isfile(args[0]):
+        print(f"{sys.executable}: can't open file {args[0]!r}", file=sys.stderr)
+        return 2
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     try:
         with patch(stack):

@@ -89,7 +89,8 @@ class ConnectionHandler(Protocol):
     """Receives the endpoint's events for one connection (a stream transport, a socket).
 
     A handler that also has a ``close()`` method is closed that way (gracefully)
-    by :meth:`Runtime.close`.
+    by :meth:`Runtime.close`, unless its ``reset_on_close`` is true (SO_LINGER
+    on with a time of 0): then it is reset.
     """
 
     def on_event(self, event: Event) -> None: ...
@@ -377,6 +378,7 @@ class Runtime:
                 and state in (State.ESTABLISHED, State.CLOSE_WAIT)
                 and close is not None
                 and not conn.recv_available
+                and not getattr(handler, "reset_on_close", False)
             ):
                 close()
             elif state is not State.FIN_WAIT_2 or wait <= 0:

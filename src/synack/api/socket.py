@@ -230,6 +230,10 @@ class _SocketProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.outgoing = bytearray()
         self.flush_scheduled = False
+        # TCP_CORK: only whole segments leave until uncorked (or closed).
+        self.corked = False
+        # SO_LINGER on with 0 s: the stack's close resets this connection too.
+        self.reset_on_close = False
         self.eof = False
         self.error: Exception | None = None
         self.lost = False
@@ -246,11 +250,16 @@ class _SocketProtocol(asyncio.Protocol):
     def can_send(self) -> bool:
         return self.lost or (not self.write_paused and len(self.outgoing) < _SEND_QUEUE)
 
+    def segment(self) -> int:
+        """The connection's MSS (what a corked socket sends in whole pieces)."""
+        transport = self.transport
+        return transport.connection.mss if transport is not None else 536
+
     def queue(self, view: memoryview) -> int:
         """Take up to the queue's room of ``view``; schedule a flush if none is pending."""
         n = min(len(view), _SEND_QUEUE - len(self.outgoing))
         self.outgoing += view[:n]
-        if not self.flush_scheduled:
+        if not self.flush_scheduled and (not self.corked or len(self.outgoing) >= self.segment()):
             self.flush_scheduled = True
             self.stack.loop.call_soon_threadsafe(self.flush)
         if len(self.outgoing) >= _SEND_QUEUE:
@@ -259,12 +268,24 @@ class _SocketProtocol(asyncio.Protocol):
 
     # ------------------------------------------------------ the stack's thread
 
-    def flush(self) -> None:
-        """Move queued writes to the transport."""
+    def set_cork(self, corked: bool) -> None:
+        """TCP_CORK on or off; off sends what waited."""
+        with self.cond:
+            self.corked = corked
+            if not corked and self.outgoing and not self.flush_scheduled:
+                self.flush_scheduled = True
+                self.stack.loop.call_soon_threadsafe(self.flush)
+
+    def flush(self, everything: bool = False) -> None:
+        """Move queued writes to the transport (corked: whole segments only, unless ``everything``)."""
         with self.cond:
             self.flush_scheduled = False
-            data = bytes(self.outgoing)
-            self.outgoing.clear()
+            take = len(self.outgoing)
+            if self.corked and not everything:
+                mss = self.segment()
+                take = take // mss * mss
+            data = bytes(self.outgoing[:take])
+            del self.outgoing[:take]
         transport = self.transport
         if data and transport is not None and not self.lost:
             transport.write(data)
@@ -280,12 +301,12 @@ class _SocketProtocol(asyncio.Protocol):
         if abort:
             transport.abort()
         else:
-            self.flush()
+            self.flush(everything=True)
             transport.close()
         return transport.connection
 
     def shutdown_write(self) -> None:
-        self.flush()
+        self.flush(everything=True)
         if self.transport is not None and not self.lost:
             self.transport.write_eof()
 
@@ -407,6 +428,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         self._reuseaddr = False
         self._v6only = False
         self._linger: tuple[int, int] = (0, 0)
+        self._cork = False
         self._shut_rd = False
         self._shut_wr = False
         self._closed = False
@@ -460,6 +482,13 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 raise OSError(errno.EINVAL, "Invalid argument: SO_LINGER takes struct linger")
             onoff, seconds = struct.unpack("ii", bytes(value[:8]))
             self._linger = (1 if onoff else 0, max(0, seconds))
+            if self._proto is not None:
+                self._proto.reset_on_close = bool(onoff and not seconds)
+            return
+        if key == (_stdsocket.IPPROTO_TCP, _stdsocket.TCP_CORK):
+            self._cork = bool(sockopt.decode_int(value))
+            if self._proto is not None:
+                self._proto.set_cork(self._cork)
             return
         if key == (_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY):
             if self.family != AF_INET6:
@@ -506,6 +535,8 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             if buflen is None:
                 return self._linger[0]
             return struct.pack("ii", *self._linger)[:buflen]
+        if key == (_stdsocket.IPPROTO_TCP, _stdsocket.TCP_CORK):
+            return sockopt.encode_value(int(self._cork), buflen)
         if key == (_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY) and self.family == AF_INET6:
             return sockopt.encode_value(int(self._v6only), buflen)
         option = sockopt.CONFIG_OPTIONS.get(key)
@@ -650,6 +681,8 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         local_port = self._bound[1] if self._bound else None
         local_addr = self._bound[0] if self._bound and self._bound[0] != self._any() else None
         protocol = _SocketProtocol(self._stack, self._readable, self._writable)
+        protocol.corked = self._cork
+        protocol.reset_on_close = bool(self._linger[0] and not self._linger[1])
         runtime = self._stack.runtime
         config = self._config()
 
@@ -756,6 +789,10 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         child._readable, child._writable = protocol.readiness, protocol.writability
         child._proto = protocol
         child._timeout = _stdsocket.getdefaulttimeout()
+        # Socket-level options are inherited from the listener, as on Linux.
+        child._linger, child._cork, child._reuseaddr = self._linger, self._cork, self._reuseaddr
+        protocol.corked = self._cork
+        protocol.reset_on_close = bool(self._linger[0] and not self._linger[1])
         return child, child.getpeername()
 
     # -------------------------------------------------------------- data

@@ -15,6 +15,7 @@ for synack sockets, so ``http.client``, ``urllib`` and ``requests`` use it uncha
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import socket as _stdsocket
@@ -250,17 +251,30 @@ class TLSSocket:
         return wrapped, addr
 
     def shutdown(self, how: int) -> None:
-        self._obj = None if how != 0 else self._obj
+        """Shut the socket down under TLS (as ``SSLSocket.shutdown``: TLS is over)."""
+        self._obj = None
         self._sock.shutdown(how)
 
     def close(self) -> None:
+        """Send close_notify (without waiting for the peer's) and close the socket."""
         if self._closed:
             return
         if self._io_refs > 0:
             self._close_pending = True
             return
         self._closed = True
+        self._close_notify()
         self._sock.close()
+
+    def _close_notify(self) -> None:
+        """Best effort: send our close_notify (a clean end for the peer), wait for nothing."""
+        tls = self._obj
+        if tls is None:
+            return
+        with contextlib.suppress(ssl.SSLError, OSError, ValueError):
+            tls.unwrap()
+        with contextlib.suppress(OSError, ValueError):
+            self._flush()
 
     def detach(self) -> int:
         raise OSError(errno.EOPNOTSUPP, "synack sockets have no kernel descriptor to detach")
