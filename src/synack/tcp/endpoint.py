@@ -442,11 +442,8 @@ class Endpoint:
     def _on_syn(
         self, lst: Listener, key: Key, seg: Segment, now: int, iss_floor: int | None = None
     ) -> None:
-        if not _unicast(key[2]):
-            # RFC 9293 3.9.1 (MUST-63): a SYN with a broadcast or multicast source
-            # is not valid and must be dropped.
-            self._drop(now, "bad_source_address")
-            return
+        # RFC 9293 3.9.1 (MUST-63): a SYN from a broadcast or multicast source never
+        # gets here: receive_segment dropped it with the other martian sources.
         if len(lst.ready) >= lst.backlog:
             self._drop(now, "backlog_full")  # the accept queue is full: no room at all
             return
