@@ -93,13 +93,14 @@ def test_the_in_order_fast_path_agrees_with_the_four_cases(
     payload: int,
     flags: int,
 ) -> None:
-    # Receiver.acceptable() decides the in-order segment without the window
-    # arithmetic; whatever the state, its answer must be segment_acceptable()'s.
+    # Receiver.acceptable() decides the in-order segment without the four cases;
+    # whatever the state, its answer must be segment_acceptable()'s against the
+    # window last advertised (RFC 9293 3.10.7.4, RFC 5961 3).
     rcv, _ = receiver(recv_buffer=recv_buffer)
     set_window(rcv, rcv_nxt, free, promised)
     for seq in (rcv_nxt, (rcv_nxt + delta) & MASK):
         seg = Segment(1, 2, seq, 0, flags, 0, payload=b"p" * payload)
-        expected = segment_acceptable(rcv_nxt, rcv.rcv_wnd, seq, seg.seg_len)
+        expected = segment_acceptable(rcv_nxt, rcv.advertised_window, seq, seg.seg_len)
         assert rcv.acceptable(seg) == expected
 
 

@@ -34,7 +34,14 @@ from synack.tcp.timestamps import TimestampState
 from synack.wire.seq import MASK, add, between, gt, sub
 from synack.wire.tcp import FIN, RST, Sack, Segment
 
-__all__ = ["TEXT_ACK", "TEXT_FIN", "ChallengeBudget", "Receiver", "segment_acceptable"]
+__all__ = [
+    "INVALID_ACK_INTERVAL",
+    "TEXT_ACK",
+    "TEXT_FIN",
+    "ChallengeBudget",
+    "Receiver",
+    "segment_acceptable",
+]
 
 TEXT_ACK: Final = 1
 """From :meth:`Receiver.on_text`: an ACK should go out now (one per such segment)."""
@@ -42,6 +49,9 @@ TEXT_FIN: Final = 2
 """From :meth:`Receiver.on_text`: the peer's FIN is in order; RCV.NXT has passed it."""
 
 ONE_SECOND: Final = 1_000_000
+INVALID_ACK_INTERVAL: Final = 500_000
+"""Unacceptable or PAWS-failed segments without data get at most one ACK per this
+interval: Linux's net.ipv4.tcp_invalid_ratelimit (RFC 5961 7 asks for a limit)."""
 
 
 def segment_acceptable(rcv_nxt: int, rcv_wnd: int, seq: int, seg_len: int) -> bool:
@@ -97,8 +107,8 @@ class Receiver:
     # fmt: off
     __slots__ = (
         "_sws_floor", "ack_now", "ack_pending", "challenge", "config", "ecn", "eff_snd_mss",
-        "irs", "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs", "rcv_adv",
-        "rcv_nxt", "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
+        "invalid_ack_at", "irs", "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs",
+        "rcv_adv", "rcv_nxt", "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
     )
     # fmt: on
 
@@ -139,6 +149,7 @@ class Receiver:
         self.last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         # One budget per connection, unless the endpoint shares one (Config.challenge_ack_per_host).
         self.challenge = challenge if challenge is not None else ChallengeBudget()
+        self.invalid_ack_at = -INVALID_ACK_INTERVAL  # when we last answered an invalid segment
 
     def configure(self, config: Config, eff_snd_mss: int) -> None:
         """New settings, or a new effective send MSS (the path's, less options)."""
@@ -151,7 +162,10 @@ class Receiver:
         """The peer's SYN: IRS and RCV.NXT from it (RFC 9293 3.10.7.2-3), TS.Recent (RFC 7323 3.2)."""
         self.neg = neg
         self.irs = seg.seq
-        self.rcv_nxt = self.rcv_up = self.rcv_adv = add(seg.seq, 1)
+        self.rcv_nxt = self.rcv_up = add(seg.seq, 1)
+        # The right edge our SYN or SYN-ACK offers: its window is never scaled
+        # (RFC 7323 2.2), so at most 65,535 octets whatever the buffer.
+        self.rcv_adv = add(self.rcv_nxt, min(self.config.recv_buffer, 0xFFFF))
         tso = seg.timestamps
         if neg.timestamps and tso is not None:
             self.ts.set_recent(tso.tsval, now)
@@ -166,8 +180,19 @@ class Receiver:
         can promise up to 2**shift - 1 octets beyond the buffer; they are taken.
         """
         free = self.config.recv_buffer - len(self.ready)
-        promised = sub(self.rcv_adv, self.rcv_nxt)
-        return max(free, promised, 0)
+        promised = self.advertised_window
+        return free if free > promised else promised
+
+    @property
+    def advertised_window(self) -> int:
+        """RCV.WND as the peer knows it: from RCV.NXT to the right edge last advertised.
+
+        Acceptability is judged against this, not the buffer behind it: a blind
+        guess must fall inside what the peer was told (RFC 9293 3.10.7.4, RFC
+        5961 3), and out-of-order data is kept only inside it.
+        """
+        adv = sub(self.rcv_adv, self.rcv_nxt)
+        return adv if adv > 0 else 0
 
     @property
     def available(self) -> int:
@@ -187,9 +212,7 @@ class Receiver:
             field = self.syn_window()
         else:
             space = self.config.recv_buffer - len(self.ready)
-            cur = sub(self.rcv_adv, rcv_nxt)
-            if cur < 0:
-                cur = 0
+            cur = self.advertised_window
             shift = self.neg.rcv_wscale
             # Keep at least the old edge, rounded up to the scale's unit.
             keep = (cur + (1 << shift) - 1) >> shift
@@ -232,22 +255,22 @@ class Receiver:
     # ---------------------------------------------------------- acceptability
     def acceptable(self, seg: Segment) -> bool:
         """RFC 9293 3.10.7.4 "first" for ``seg`` (see :func:`segment_acceptable`)."""
-        if seg.seq == self.rcv_nxt and (
-            self.config.recv_buffer > len(self.ready) or seg.seg_len == 0
-        ):
-            # Fast path: the next segment in order, into a buffer with room (RCV.WND
-            # is never less than the room), needs no window arithmetic. Measured in
-            # BENCHMARKS.md; tests/tcp/test_acceptability.py checks with Hypothesis
-            # that it agrees with segment_acceptable().
+        rcv_nxt = self.rcv_nxt
+        if seg.seq == rcv_nxt and (seg.seg_len == 0 or sub(self.rcv_adv, rcv_nxt) > 0):
+            # Fast path: the next segment in order is acceptable unless it carries
+            # data into a closed window. Measured in BENCHMARKS.md;
+            # tests/tcp/test_receiver.py checks with Hypothesis that it agrees with
+            # segment_acceptable().
             return True
-        return segment_acceptable(self.rcv_nxt, self.rcv_wnd, seg.seq, seg.seg_len)
+        return segment_acceptable(rcv_nxt, self.advertised_window, seg.seq, seg.seg_len)
 
-    def screen(self, seg: Segment, now: int) -> TcpDropReason | None:
+    def screen(self, seg: Segment, now: int, *, paws: bool = True) -> TcpDropReason | None:
         """PAWS (RFC 7323 5.3) and the sequence-number check: None if ``seg`` goes on.
 
         A dropped segment gets its reason back: ``missing_timestamp``, ``paws``
-        (an ACK is then owed), ``rst_out_of_window``, or ``out_of_window`` (the
-        caller owes an ACK, after the allowances it makes). A duplicate's octets
+        or ``out_of_window`` (the caller owes an ACK, rate-limited, after the
+        allowances it makes), or ``rst_out_of_window``. ``paws=False`` skips the
+        PAWS test (for an ACK the caller found exempt). A duplicate's octets
         are noted for a D-SACK block (RFC 2883 4). Takes TS.Recent from an
         acceptable segment (RFC 7323 4.3).
         """
@@ -264,8 +287,7 @@ class Receiver:
             # is valid ..., then treat the arriving segment as not acceptable: Send
             # an acknowledgment in reply ... and drop the segment."
             tsval = tso.tsval
-            if tsval != ts.ts_recent and ts.paws_rejects(tsval, now):
-                self.ack_now = True
+            if paws and tsval != ts.ts_recent and ts.paws_rejects(tsval, now):
                 return "paws"
         if not self.acceptable(seg):
             if fl & RST:
@@ -282,6 +304,13 @@ class Receiver:
             # Last.ACK.sent", remember the peer's TSval for our TSecr.
             ts.update_recent(tso.tsval, seg.seq, self.last_ack_sent, now)
         return None
+
+    def invalid_ack_allowed(self, now: int) -> bool:
+        """At most one ACK per :data:`INVALID_ACK_INTERVAL` answers invalid segments without data."""
+        if now - self.invalid_ack_at >= INVALID_ACK_INTERVAL:
+            self.invalid_ack_at = now
+            return True
+        return False
 
     def challenge_allowed(self, now: int) -> bool:
         """RFC 5961 7: at most ``challenge_ack_limit`` challenge ACKs per second."""
@@ -332,8 +361,17 @@ class Receiver:
             payload = payload[cut:]
             off = 0
         end = off + len(payload)
-        # RCV.WND is never less than the free buffer: only then is it worth computing.
-        if end > cfg.recv_buffer - len(self.ready) and end > (wnd := self.rcv_wnd):
+        if off:
+            # RFC 9293 3.10.7.4: out-of-order data is kept only inside the window
+            # we advertised, whatever the buffer could take: the queue stays within
+            # what the peer may send, and nothing beyond it is SACKed.
+            wnd = self.advertised_window
+            beyond = end > wnd
+        else:
+            # In order: RCV.WND is never less than the free buffer, so it is only
+            # worth computing when the data does not fit the buffer.
+            beyond = end > cfg.recv_buffer - len(self.ready) and end > (wnd := self.rcv_wnd)
+        if beyond:
             # Data beyond the window is not stored; a FIN after it is dropped too.
             self.report.counters["trimmed_beyond_window"] += 1
             payload = payload[: max(0, wnd - off)]
@@ -434,9 +472,9 @@ class Receiver:
         ready = self.ready
         if not ready:
             return b""
-        cur = sub(self.rcv_adv, self.rcv_nxt)
+        cur = self.advertised_window
         # How far the right edge could move now, before and after the read.
-        before = self.config.recv_buffer - len(ready) - max(cur, 0)
+        before = self.config.recv_buffer - len(ready) - cur
         if max_bytes < 0 or max_bytes >= len(ready):
             data = bytes(ready)
             ready.clear()

@@ -81,11 +81,10 @@ class Sender:
     __slots__ = (
         "cc", "config", "ecn_syn", "ecn_tx", "fin_queued", "fin_seq", "iss", "last_data_at",
         "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg", "opt_len", "outbox",
-        "outbox_ect", "pace_at",
-        "persist_backoff", "rcv", "rec", "remote_port", "report", "retries", "rtt", "rtt_seq",
-        "rtt_time", "send_space_wanted", "sendbuf", "snd_max", "snd_nxt", "snd_una", "snd_up",
-        "snd_wl1", "snd_wl2", "snd_wnd", "sws_override", "syn_acked", "syn_lost", "timers",
-        "ts", "una_abs",
+        "outbox_ect", "pace_at", "persist_backoff", "probes_since", "probes_unanswered", "rcv",
+        "rec", "remote_port", "report", "retries", "rtt", "rtt_seq", "rtt_time",
+        "send_space_wanted", "sendbuf", "snd_max", "snd_nxt", "snd_una", "snd_up", "snd_wl1",
+        "snd_wl2", "snd_wnd", "sws_override", "syn_acked", "syn_lost", "timers", "ts", "una_abs",
     )
     # fmt: on
 
@@ -145,6 +144,8 @@ class Sender:
         self.syn_lost = False
         self.syn_acked = False
         self.persist_backoff = 0
+        self.probes_unanswered = 0  # zero-window probes sent since the peer last ACKed
+        self.probes_since = 0  # when the first of them went out
         self.sws_override = False
         self.pace_at: int | None = None  # pacing: earliest departure of the next segment
         self.last_data_at = -1  # when data was last sent (RFC 5681 4.1 idle restart)
@@ -283,6 +284,15 @@ class Sender:
         self.emit(seg, now, rtx=rtx)
         self.timers.rtx = now + self.rtt.rto
 
+    def syn_ack_sent_as_cookie(self) -> None:
+        """Our SYN-ACK went out statelessly as a SYN cookie (ISS = the cookie).
+
+        SND.NXT moves past our SYN as :meth:`send_syn` would have moved it, but
+        nothing was timed: the ACK gives no RTT sample (Linux takes none either).
+        """
+        self.snd_nxt = self.snd_max = add(self.iss, 1)
+        self.rtt_seq = None
+
     def window_from_syn(self, seg: Segment) -> None:
         """The peer's window from its SYN (RFC 7323 2.2: a SYN's window is never scaled)."""
         self.snd_wnd = self.max_snd_wnd = seg.window
@@ -353,6 +363,8 @@ class Sender:
                 return "ack_too_old"
             advanced = gt(ack, snd_una)
         wnd = seg.window << self.neg.snd_wscale
+        # The peer answered: zero-window probes so far were not in vain.
+        self.probes_unanswered = 0
         # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
         dupack = (
             not advanced
@@ -765,7 +777,9 @@ class Sender:
 
         Returns ``syn_retries`` when the connection must give up.
         """
-        if not self._retry(self.config.syn_retries, now):
+        cfg = self.config
+        # The passive side's SYN-ACK gives up sooner (Config.synack_retries).
+        if not self._retry(cfg.synack_retries if ack else cfg.syn_retries, now):
             return "syn_retries"
         self.syn_lost = True
         self.report.counters["retransmit.syn"] += 1
@@ -854,15 +868,30 @@ class Sender:
         rtx_at = timers.rtx
         timers.tlp = at if rtx_at is None or at < rtx_at else rtx_at
 
-    def on_persist(self, now: int) -> None:
+    def on_persist(self, now: int) -> TimeoutReason | None:
         """RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
-        exponentially; MUST-36: never give up while the peer answers."""
+        exponentially; MUST-36: never give up while the peer answers.
+
+        Returns a reason to give up when probes go unanswered: R2 of them
+        (``retransmissions``), or for the user timeout (``user_timeout``).
+        """
         if self.snd_wnd > 0:
             # The SWS override timer: send the short segment that was held back.
             self.report.counters["sws_override"] += 1
             self.sws_override = True
             self.send_data(now)
-            return
+            return None
+        cfg = self.config
+        if self.probes_unanswered == 0:
+            self.probes_since = now
+        elif self.probes_unanswered >= cfg.data_retries_r2:
+            # The window may stay closed for ever while the receiver answers
+            # (MUST-37); a probe it never answers is a retransmission that went
+            # unacknowledged, and R2 of them end the connection (RFC 9293 3.8.3).
+            return "retransmissions"
+        elif cfg.user_timeout is not None and now - self.probes_since >= cfg.user_timeout:
+            return "user_timeout"  # RFC 9293 3.8.3, USER TIMEOUT
+        self.probes_unanswered += 1
         self.report.counters["window_probe"] += 1
         off = sub(self.snd_nxt, self.snd_una)
         if self.snd_una != self.snd_nxt:
@@ -879,6 +908,7 @@ class Sender:
         self.emit(self.make(ACK, seq, now, payload), now, rtx=seq != self.snd_nxt)
         self.persist_backoff = min(self.persist_backoff + 1, MAX_PERSIST_BACKOFF)
         self.arm_persist(now)
+        return None
 
     def arm_persist(self, now: int) -> None:
         """Arm the persist timer: the RTO (at least ``min_rto``), backed off, capped at ``max_rto``."""
