@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench sysdeps clean validate wheelhouse view-screenshot attacks
+.PHONY: demo test check lint fmt bench sysdeps clean validate wheelhouse view-screenshot attacks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ fmt: $(STAMP)
 
 test: $(STAMP) sysdeps lint wheelhouse
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The quick loop while working: lint, then every test but those marked slow
+# (long runs) or netns (real packets in namespaces); about a minute.
+check: $(STAMP) lint
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not netns"
 
 # Congestion-control validation: runs the experiments, rewrites docs/congestion.md.
 validate: $(STAMP)

@@ -127,6 +127,7 @@ def test_nodelay_removes_nagles_wait_on_write_write_read(
     listener.close()
 
 
+@pytest.mark.slow
 def test_keepalive_options_reach_the_connection_and_kill_a_dead_peer() -> None:
     a, b = PairLink.pair()
     dead = threading.Event()

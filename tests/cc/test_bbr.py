@@ -6,7 +6,18 @@ from __future__ import annotations
 import pytest
 
 from synack.cc import Bbr, BbrState, RateSample, create
-from synack.cc.bbr import DRAIN_GAIN, HIGH_GAIN, PACING_GAIN_CYCLE, PROBE_RTT_DURATION
+
+# The constants of BBR v1 (draft-cardwell-iccrg-bbr-congestion-control-00), as the
+# draft states them, not imported from the code under test.
+# 4.3.1.1: "BBRHighGain ... = 2/ln(2) ~= 2.89"; BBR's code (and Linux) use 2885/1000.
+HIGH_GAIN = 2.885
+# 4.3.2: "the pacing_gain ... to the inverse of the value used during STARTUP".
+DRAIN_GAIN = 1 / 2.885
+# 4.3.3.5: "BBRGainCycleLen = 8 ... pacing_gain values [5/4, 3/4, 1, 1, 1, 1, 1, 1]".
+PACING_GAIN_CYCLE = (1.25, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+# 4.3.4.4: "ProbeRTTDuration = 200 ms".
+PROBE_RTT_DURATION = 200_000
+
 
 MSS = 1000
 IW = 10 * MSS

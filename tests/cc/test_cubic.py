@@ -53,6 +53,16 @@ def drive(cc: Cubic, *, start: int, rtt: int, rounds: int) -> list[tuple[int, in
     return trace
 
 
+def test_constants_are_those_of_rfc_9438() -> None:
+    # RFC 9438 4.6: "beta_cubic SHOULD be set to 0.7"; 5: "C SHOULD be set to 0.4";
+    # 4.3: alpha_cubic = 3 * (1 - beta_cubic) / (1 + beta_cubic) = 0.9 / 1.7.
+    assert BETA_CUBIC == 0.7
+    assert C == 0.4
+    assert pytest.approx(0.9 / 1.7) == ALPHA_CUBIC
+    cc = Cubic(mss=MSS, initial_window=10 * MSS, now=0)
+    assert (cc.c, cc.beta) == (0.4, 0.7)
+
+
 def test_k_is_the_cube_root_of_the_window_deficit_over_c() -> None:
     # RFC 9438 Figure 2: K = cbrt((W_max - cwnd_epoch) / C).
     assert cubic_k(100, 70) == pytest.approx((30 / 0.4) ** (1 / 3))
@@ -83,7 +93,7 @@ def test_alpha_cubic_gives_reno_equal_average_window() -> None:
     # RFC 9438 4.3: alpha = 3 (1 - beta) / (1 + beta), and AIMD(alpha, beta) has
     # Reno's average window: alpha (1 + beta) / (2 (1 - beta)) == 1*1.5 / (2*0.5).
     assert pytest.approx(0.9 / 1.7) == ALPHA_CUBIC
-    avg_aimd = ALPHA_CUBIC * (1 + BETA_CUBIC) / (2 * (1 - BETA_CUBIC))
+    avg_aimd = ALPHA_CUBIC * (1 + 0.7) / (2 * (1 - 0.7))
     assert avg_aimd == pytest.approx(1.5)
 
 
@@ -148,7 +158,19 @@ def test_cwnd_tracks_w_cubic_in_the_concave_region() -> None:
 
 
 def test_growth_per_rtt_is_capped_at_half_the_window() -> None:
-    # RFC 9438 4.2: target <= 1.5 * cwnd, so cwnd grows at most 50% per RTT.
+    # RFC 9438 4.2: "if W_cubic(t + RTT) > 1.5 * cwnd: target = 1.5 * cwnd", so
+    # cwnd grows at most 50% per RTT, however far W_cubic is ahead. Here the epoch
+    # began 10 s ago with K = 0: W_cubic(10.1 s) = 0.4 * 10.1**3 + 10, about 422
+    # segments, and without the cap one RTT of ACKs would take cwnd there.
+    cc = cubic_in_ca(10)
+    cc.w_max = 10 * MSS
+    cc.cwnd_prior = 10 * MSS
+    cc.w_est = 10 * MSS
+    cc.t_epoch, cc.k = 0, 0.0
+    (_, before), (_, after) = drive(cc, start=10 * US, rtt=100_000, rounds=2)
+    assert before == 10 * MSS
+    assert after == 15 * MSS  # exactly 1.5 * cwnd
+    # And along a whole epoch it never grows faster.
     cc = cubic_in_ca(10)
     cc.w_max = 10 * MSS
     cc.cwnd_prior = 10 * MSS
@@ -276,5 +298,4 @@ def test_loss_in_slow_start_ends_hystart_for_good() -> None:
 def test_registry_creates_cubic() -> None:
     cc = create("CUBIC", mss=MSS, initial_window=10 * MSS, now=0)
     assert isinstance(cc, Cubic)
-    assert cc.c == C
-    assert cc.beta == BETA_CUBIC
+    assert (cc.c, cc.beta) == (0.4, 0.7)  # RFC 9438 5 and 4.6

@@ -3,17 +3,16 @@ CSS growth, the spurious-exit rule, and the end of CSS after CSS_ROUNDS rounds."
 
 from __future__ import annotations
 
-from synack.cc.hystart import (
-    CSS_ROUNDS,
-    MAX_RTT_THRESH,
-    MIN_RTT_THRESH,
-    N_RTT_SAMPLE,
-    HyStartPhase,
-    HyStartPlusPlus,
-    RoundCounter,
-)
+from synack.cc.hystart import HyStartPhase, HyStartPlusPlus, RoundCounter
 
 MSS = 1000
+# RFC 9406 4.3, the constants as the RFC states them ("MIN_RTT_THRESH = 4 msec,
+# MAX_RTT_THRESH = 16 msec, ... N_RTT_SAMPLE = 8, CSS_GROWTH_DIVISOR = 4,
+# CSS_ROUNDS = 5"), in microseconds where they are times.
+MIN_RTT_THRESH = 4_000
+MAX_RTT_THRESH = 16_000
+N_RTT_SAMPLE = 8
+CSS_ROUNDS = 5
 
 
 def phase(hs: HyStartPlusPlus) -> HyStartPhase:

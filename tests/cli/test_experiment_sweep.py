@@ -20,6 +20,7 @@ duration = 0.5
 """
 
 
+@pytest.mark.slow
 def test_sweep_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)

@@ -105,6 +105,7 @@ def test_sim_options_become_link_configurations() -> None:
     assert not backward.impaired
 
 
+@pytest.mark.slow
 def test_sim_prints_a_summary_and_json_with_the_issue_s_keys(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -32,6 +32,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_runs_are_grouped_by_what_varies_except_the_seed(results: Path) -> None:
     from synack.lab.results import read_results
 
@@ -50,6 +51,7 @@ def test_runs_are_grouped_by_what_varies_except_the_seed(results: Path) -> None:
     assert table[2].startswith(f"| 0.005 | 1 | 2 | {m:.2f} [{lo:.2f}, {hi:.2f}] | 1.000 |")
 
 
+@pytest.mark.slow
 def test_report_writes_the_table_and_the_figures(results: Path, tmp_path: Path) -> None:
     report = write_report(results, tmp_path / "out")
     names = sorted(p.name for p in report.figures)

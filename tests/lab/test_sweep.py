@@ -64,6 +64,7 @@ def test_a_point_becomes_a_row_of_metrics() -> None:
     assert row["queue_delay_p50_ms"] <= row["queue_delay_p95_ms"] <= row["queue_delay_p99_ms"]
 
 
+@pytest.mark.slow
 def test_a_point_can_use_a_queue_manager_and_a_trace() -> None:
     spec = parse_spec(
         '[grid]\ncc = "cubic"\naqm = ["droptail", "codel"]\ntrace = "wave"\nqueue = "4bdp"\nduration = 3\n'
@@ -93,6 +94,7 @@ def test_a_run_that_fails_is_a_row_with_its_error() -> None:
     assert row["goodput_mbps"] is None
 
 
+@pytest.mark.slow
 def test_results_file_records_the_spec_seeds_and_version(
     tmp_path: Path, serial_rows: list[dict[str, Any]]
 ) -> None:
@@ -108,6 +110,7 @@ def test_results_file_records_the_spec_seeds_and_version(
     assert not journal_path(out).exists()
 
 
+@pytest.mark.slow
 def test_the_process_pool_gives_the_same_rows(
     tmp_path: Path, serial_rows: list[dict[str, Any]]
 ) -> None:
@@ -133,6 +136,7 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert run_sweep(QUICK_SPEC, out, jobs=1, job=jobs.quick).ran == 0
 
 
+@pytest.mark.slow
 def test_the_pool_survives_a_worker_dying(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(jobs.DIE_DIR, str(tmp_path))
     result = run_sweep(QUICK_SPEC, tmp_path / "r.parquet", jobs=2, job=jobs.die_once)
@@ -142,6 +146,7 @@ def test_the_pool_survives_a_worker_dying(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.rows == run_sweep(QUICK_SPEC, tmp_path / "q.parquet", jobs=1, job=jobs.quick).rows
 
 
+@pytest.mark.slow
 def test_a_point_that_always_kills_its_worker_becomes_an_error_row(tmp_path: Path) -> None:
     result = run_sweep(QUICK_SPEC, tmp_path / "r.parquet", jobs=2, job=jobs.always_die)
     bad = [r for r in result.rows if r["error"] is not None]
@@ -158,6 +163,7 @@ def test_unknown_scheduler_is_refused(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ Dask
 
 
+@pytest.mark.slow
 def test_a_local_dask_cluster_gives_the_same_rows(
     tmp_path: Path, serial_rows: list[dict[str, Any]]
 ) -> None:
@@ -215,6 +221,7 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[by
         log.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_dask_scheduler_and_workers_survive_a_worker_dying(
     tmp_path: Path,

@@ -25,6 +25,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import pytest
+
 from synack.sim import HostSpec, LinkConfig, Simulator, two_hosts
 from synack.sim.apps import BulkSender, Sink
 from synack.tcp import Endpoint
@@ -107,6 +109,7 @@ def attack(seed: int = 1) -> Outcome:
     )
 
 
+@pytest.mark.slow
 def test_blind_rst_syn_and_data_guesses_never_succeed_against_a_live_transfer() -> None:
     out = attack()
     # The expected number of successes for 100,000 guesses is tiny for each kind ...

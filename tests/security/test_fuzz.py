@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+import pytest
+
 from synack.tcp import Config, State
 from synack.wire.errors import REASONS
 from tests.security.fuzzer import Fuzzer
@@ -48,6 +50,7 @@ class Accounting:
                 self.endpoint_drops[reason] += 1
 
 
+@pytest.mark.slow
 def test_a_million_hostile_packets_never_raise_and_each_is_dropped_with_a_reason_or_processed() -> (
     None
 ):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -195,4 +196,4 @@ class TwoEndpoints(RuleBasedStateMachine):
 
 
 TwoEndpoints.TestCase.settings = settings(max_examples=300, stateful_step_count=80, deadline=None)
-test_two_endpoints_under_attack = TwoEndpoints.TestCase
+test_two_endpoints_under_attack = pytest.mark.slow(TwoEndpoints.TestCase)

@@ -38,6 +38,7 @@ def test_the_demo_example_is_what_synack_demo_prints(
     assert capsys.readouterr().out == command_output("synack demo", doc), HINT
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", FILES, ids=lambda p: p.name)
 def test_the_sim_example_matches_except_for_wall_time(
     doc: Path,

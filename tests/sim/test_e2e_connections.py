@@ -210,6 +210,7 @@ def test_a_syn_to_a_closed_port_is_refused_with_a_reset() -> None:
     assert server.counters["rst_sent"] == 1
 
 
+@pytest.mark.slow
 def test_one_hundred_concurrent_connections_to_one_listener_all_verify() -> None:
     client, server = endpoints()
     senders = [BulkSender(client, SERVER, 80, 20_000 + 1_000 * i, seed=i) for i in range(100)]

@@ -22,6 +22,7 @@ def test_clean_transfer_sends_no_retransmissions_and_drops_nothing() -> None:
     assert r.data_segments_sent == -(-TEN_MB // r.mss)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", [0.01, 0.05, 0.10])
 def test_ten_megabytes_survive_loss_reordering_duplication_and_corruption(loss: float) -> None:
     link = LinkConfig(

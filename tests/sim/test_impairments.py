@@ -32,6 +32,7 @@ def run_numbered(config: LinkConfig, n: int, seed: int = 1, spacing: int = 10) -
     return out
 
 
+@pytest.mark.slow
 def test_bernoulli_loss_rate_is_within_four_sigma() -> None:
     n, p = 20_000, 0.1
     got = run_numbered(LinkConfig(loss=p), n)
@@ -48,6 +49,7 @@ def test_the_same_seed_loses_the_same_packets_and_another_seed_does_not() -> Non
     assert one != three
 
 
+@pytest.mark.slow
 def test_gilbert_elliott_loss_comes_in_bursts_of_the_asked_mean_length() -> None:
     ge = GilbertElliott.from_rate(0.05, 4.0)
     assert ge.mean_loss == pytest.approx(0.05)
@@ -59,6 +61,7 @@ def test_gilbert_elliott_loss_comes_in_bursts_of_the_asked_mean_length() -> None
     assert 3.0 < len(lost) / bursts < 5.0
 
 
+@pytest.mark.slow
 def test_bernoulli_losses_rarely_come_in_bursts() -> None:
     n = 40_000
     got = set(run_numbered(LinkConfig(loss=0.05), n, spacing=1))

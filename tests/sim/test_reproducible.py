@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from synack.sim import LinkConfig
 from synack.sim.demo import run_demo
 from synack.sim.scenario import run_transfer
@@ -29,6 +31,7 @@ def capture(tmp: Path, name: str, seed: int) -> tuple[bytes, bytes]:
     return pcap.read_bytes(), trace.read_bytes()
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_byte_identical_pcap_and_trace(tmp_path: Path) -> None:
     one = capture(tmp_path, "one", seed=42)
     two = capture(tmp_path, "two", seed=42)
@@ -37,6 +40,7 @@ def test_the_same_seed_gives_byte_identical_pcap_and_trace(tmp_path: Path) -> No
     assert len(read_pcap(one[0])[1]) > 1000
 
 
+@pytest.mark.slow
 def test_another_seed_gives_another_run(tmp_path: Path) -> None:
     assert capture(tmp_path, "a", seed=1)[0] != capture(tmp_path, "b", seed=2)[0]
 
@@ -63,6 +67,7 @@ def test_tshark_reads_the_demo_handshake_with_good_checksums(tmp_path: Path) -> 
     assert all(f.tcp_checksum_ok and f.ip_checksum_ok and not f.malformed for f in frames)
 
 
+@pytest.mark.slow
 def test_tshark_finds_bad_checksums_exactly_on_the_corrupted_deliveries(tmp_path: Path) -> None:
     path = tmp_path / "delivered.pcap"
     r = run_transfer(300_000, IMPAIRED, seed=5, pcap=path, pcap_at="deliver")

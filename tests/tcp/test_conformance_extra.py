@@ -266,6 +266,21 @@ def test_small_reads_do_not_open_the_window_until_an_mss_is_free() -> None:
     assert out(conn) == [us(ack=R + 4 * MSS, window=MSS)]
 
 
+def test_segments_sent_anyway_keep_the_window_shut_until_an_mss_is_free() -> None:
+    # MUST-39, RFC 9293 3.8.6.2.2: "keep RCV.NXT+RCV.WND fixed until the reduction
+    # satisfies RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)",
+    # Fr = 1/2: 1000 octets here. Data we send meanwhile carries the old edge.
+    conn = established(recv_buffer=4 * MSS, nodelay=True)
+    for i in range(4):
+        feed(conn, seq=R + i * MSS, flags=ACK, payload=b"y" * MSS)
+    assert out(conn)[-1].window == 0
+    assert len(conn.recv(999)) == 999
+    conn.send(b"d")
+    assert out(conn) == [us(ack=R + 4 * MSS, flags=ACK | PSH, payload=b"d", window=0)]
+    assert len(conn.recv(1)) == 1  # 1000 free: the window opens, and says so
+    assert out(conn) == [us(seq=L + 1, ack=R + 4 * MSS, window=MSS)]
+
+
 # ------------------------------------------------------------------ options
 
 

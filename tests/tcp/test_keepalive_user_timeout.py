@@ -220,6 +220,22 @@ def test_user_timeout_restarts_from_the_next_send_after_all_was_acked() -> None:
     assert conn.counters["timeout.user_timeout"] == 1
 
 
+def test_an_ack_of_part_of_the_data_restarts_the_user_timeout() -> None:
+    # RFC 9293 3.8.3: the user timeout bounds how long data may stay unacknowledged,
+    # so it counts from the last progress: an ACK of new data, even of part of what
+    # is outstanding, starts it again (as Linux's TCP_USER_TIMEOUT does).
+    conn = established(user_timeout=5_000_000, nodelay=True)
+    conn.send(b"x" * 3 * MSS)
+    assert len(out(conn, 0)) == 3
+    feed(conn, now=4_000_000, ack=LOCAL_ISS + 1 + MSS)  # one of three segments
+    out(conn, 4_000_000)
+    run_timers(conn, 8_999_999)
+    assert conn.state is State.ESTABLISHED  # 5 s after the send, but 5 s after the ACK is 9 s
+    run_timers(conn, 9_000_000)
+    assert conn.state is State.CLOSED
+    assert conn.counters["timeout.user_timeout"] == 1
+
+
 def test_user_timeout_covers_data_queued_before_the_handshake_completes() -> None:
     # RFC 9293 3.10.8: "For any state if the user timeout expires ..." (here the peer
     # never answers the SYN that the queued data waits behind).

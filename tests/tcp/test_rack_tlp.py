@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 
 from synack.cc.base import INFINITE_SSTHRESH
-from synack.cc.bbr import HIGH_GAIN
-from synack.tcp.recovery import WCDELACKT
 from tests.tcp.helpers import MSS, established, feed, out
 from tests.tcp.test_sack import RTT, L, sack, sack_established, send_segments, sent_seqs
 
@@ -31,7 +29,9 @@ def test_pto_for_a_single_segment_allows_for_a_delayed_ack() -> None:
     conn = sack_established()
     send_segments(conn, 5)
     feed(conn, 20_000, ack=L + 4 * MSS)
-    assert conn.next_deadline() == 20_000 + 2 * RTT + WCDELACKT
+    # RFC 8985 7.2: "If FlightSize is one segment, PTO = max(PTO, 2*SRTT + WCDelAckT)",
+    # where "WCDelAckT stands for worst case delayed ACK timer ... 200 ms".
+    assert conn.next_deadline() == 20_000 + 2 * RTT + 200_000
 
 
 def test_tail_loss_probe_sends_new_data_when_there_is_some() -> None:
@@ -119,7 +119,9 @@ def test_dsack_of_every_retransmission_undoes_a_cubic_reduction() -> None:
 def test_bbr_paces_segments_at_its_pacing_rate() -> None:
     conn = sack_established(congestion_control="bbr", nodelay=True)
     rate = conn.cc.pacing_rate()
-    assert rate == int(HIGH_GAIN * 10 * MSS * 1_000_000 / 1_000)  # no data RTT yet: 1 ms
+    # BBR's startup gain 2/ln(2) (2.885, draft-cardwell-iccrg-bbr-congestion-control
+    # 4.3.1.1) times the initial window, over 1 ms while there is no RTT yet.
+    assert rate == int(2.885 * 10 * MSS * 1_000_000 / 1_000)
     gap = MSS * 1_000_000 // rate
     conn.send(b"p" * 5 * MSS)
     now = RTT

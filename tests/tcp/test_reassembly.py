@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,6 +153,7 @@ def chunked(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int]]]:
     return ref, chunks
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(chunked())
 def test_random_overlapping_chunks_reassemble_to_the_reference(
@@ -183,6 +185,7 @@ def test_random_overlapping_chunks_reassemble_to_the_reference(
     assert len(r) == 0
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(chunked(), st.data())
 def test_interleaved_inserts_and_pops_deliver_the_reference_in_order(

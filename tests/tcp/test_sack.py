@@ -100,6 +100,25 @@ def test_out_of_order_data_is_reported_newest_block_first() -> None:
     assert full.sack_blocks == ()
 
 
+def test_blocks_come_most_recent_first_whatever_order_the_data_arrives_in() -> None:
+    # RFC 2018 4: "The first SACK block ... MUST specify the contiguous block of data
+    # containing the segment which triggered this ACK"; the others "SHOULD ...
+    # repeat the most recently reported SACK blocks". Arrivals that are not in
+    # ascending order tell "most recent" apart from "highest" or "lowest".
+    conn = sack_established()
+    expected = {
+        5000: ((R + 5000, R + 6000),),
+        1000: ((R + 1000, R + 2000), (R + 5000, R + 6000)),
+        3000: ((R + 3000, R + 4000), (R + 1000, R + 2000), (R + 5000, R + 6000)),
+        6000: ((R + 5000, R + 7000), (R + 3000, R + 4000), (R + 1000, R + 2000)),
+        2000: ((R + 1000, R + 4000), (R + 5000, R + 7000)),
+    }
+    for offset, blocks in expected.items():
+        feed(conn, seq=R + offset, ack=L, payload=b"o" * 1000)
+        (ack,) = out(conn)
+        assert (ack.ack, ack.sack_blocks) == (R, blocks), offset
+
+
 def test_at_most_four_blocks_without_timestamps() -> None:
     conn = sack_established()
     for i in range(6):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from synack.tcp.sendbuf import SendBuffer
 
 
@@ -95,6 +97,7 @@ def test_compaction_keeps_content() -> None:
     assert buf.free == 300_000 - 50_004
 
 
+@pytest.mark.slow
 def test_long_random_stream_matches_a_reference_model() -> None:
     rng = random.Random(7)
     cap = 100_000

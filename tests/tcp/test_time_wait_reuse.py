@@ -10,8 +10,11 @@ SERVER = str_to_addr("10.0.0.5")
 CLIENT = str_to_addr("10.0.0.9")
 
 
-def server_in_time_wait() -> tuple[Endpoint, int, int]:
-    """A server that closed first and sits in TIME-WAIT; returns (endpoint, snd_max, rcv_nxt)."""
+def server_in_time_wait(data: int = 0) -> tuple[Endpoint, int, int]:
+    """A server that sent ``data`` octets, closed first and sits in TIME-WAIT.
+
+    Returns (endpoint, snd_max, rcv_nxt).
+    """
     ep = Endpoint([SERVER], isn_secret=b"k" * 32)
     lst = ep.listen(80)
 
@@ -24,9 +27,11 @@ def server_in_time_wait() -> tuple[Endpoint, int, int]:
     ep.packets_to_send(10)
     conn = lst.accept()
     assert conn is not None
+    conn.send(b"d" * data)
     conn.close(20)
-    (fin,) = [parse_tcp_packet(p)[1] for p in ep.packets_to_send(20)]
-    send(Segment(40000, 80, 101, fin.seq + 1, FIN | ACK, 65535), 30)
+    *_, fin = [parse_tcp_packet(p)[1] for p in ep.packets_to_send(20)]
+    assert fin.flags & FIN
+    send(Segment(40000, 80, 101, fin.seq + len(fin.payload) + 1, FIN | ACK, 65535), 30)
     ep.packets_to_send(30)
     assert conn.state is State.TIME_WAIT
     return ep, conn.snd_max, conn.rcv_nxt
@@ -66,3 +71,21 @@ def test_old_duplicate_syn_in_time_wait_gets_ack_not_a_new_connection() -> None:
     (reply,) = [parse_tcp_packet(p)[1] for p in ep.packets_to_send(40)]
     assert reply.flags == ACK  # challenge ACK from TIME-WAIT (RFC 5961 4.2)
     assert ep.counters["time_wait_reuse"] == 0
+
+
+def test_reopened_connection_starts_above_all_the_old_one_sent() -> None:
+    # RFC 9293 3.6.1 (MAY-2) reopens from TIME-WAIT only if the new connection's
+    # sequence numbers cannot be mistaken for the old one's. Here the old
+    # incarnation sent 5,000 octets: the RFC 6528 clock (4 us per tick) has moved
+    # 10 since its ISS, so the generator alone would give an ISS inside the old
+    # sequence space. The floor puts it 2**16 above the old SND.NXT (Linux: 65537).
+    ep, snd_max, rcv_nxt = server_in_time_wait(data=5_000)
+    iss_old = (snd_max - 5_002) & 0xFFFFFFFF
+    ep.receive_packet(
+        emit_tcp_packet(CLIENT, SERVER, Segment(40000, 80, rcv_nxt + 5000, 0, SYN, 65535)), 40
+    )
+    (reply,) = [parse_tcp_packet(p)[1] for p in ep.packets_to_send(40)]
+    assert reply.flags == SYN | ACK
+    assert ep.counters["time_wait_reuse"] == 1
+    assert 0 < (snd_max - (iss_old + 10)) & 0xFFFFFFFF < 1 << 31  # the clock alone: too low
+    assert reply.seq == (snd_max + 65536) & 0xFFFFFFFF

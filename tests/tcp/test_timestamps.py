@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
-from synack.tcp.timestamps import PAWS_IDLE
 from synack.wire.tcp import (
     ACK,
     PSH,
@@ -173,11 +172,16 @@ def test_ts_recent_follows_only_segments_at_or_below_last_ack_sent() -> None:
 
 
 def test_paws_test_is_skipped_after_24_days_idle() -> None:
+    # RFC 7323 5.5: "If TS.Recent is older than 24 days ... the PAWS test is
+    # skipped": 24 days of microseconds, counted from when TS.Recent was taken.
+    days_24 = 24 * 24 * 3600 * 1_000_000
     conn, _ = ts_established()
-    later = 10_000 + PAWS_IDLE + 1
-    feed(conn, later, seq=R, ack=L, flags=ACK, options=peer_ts(PEER_TS - 1000), payload=b"x")
+    old = peer_ts(PEER_TS - 1000)
+    feed(conn, 10_000 + days_24, seq=R, ack=L, flags=ACK, options=old, payload=b"x")
+    assert conn.counters["drop.paws"] == 1  # 24 days exactly: still valid
+    feed(conn, 10_000 + days_24 + 1, seq=R, ack=L, flags=ACK, options=old, payload=b"x")
     assert conn.recv() == b"x"
-    assert conn.counters["drop.paws"] == 0
+    assert conn.counters["drop.paws"] == 1
 
 
 def test_rttm_samples_a_retransmitted_segment_through_tsecr() -> None:

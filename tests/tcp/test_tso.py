@@ -16,10 +16,15 @@ from dataclasses import replace
 
 import pytest
 
+from synack.sim import HostSpec, LinkConfig, Simulator, two_hosts
+from synack.sim.engine import SimulationError
+from synack.sim.scripted import ScriptedHost
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
+from synack.tcp.endpoint import Endpoint
 from synack.tcp.state import State
-from synack.wire.gso import MAX_TSO
+from synack.wire.gso import MAX_TSO, GsoPacket
+from synack.wire.ip import parse_tcp_packet
 from synack.wire.tcp import ACK, FIN, PSH, URG, Segment
 from tests.tcp.helpers import LOCAL_ISS, MSS, PEER_WINDOW, REMOTE_ISS, established, feed, out, us
 from tests.tcp.test_sack import RTT, sack, sack_established, seg_block
@@ -310,3 +315,62 @@ def test_two_megabytes_arrive_exactly_when_pieces_of_tso_segments_are_lost(
     # Losses were repaired piece by piece: never a whole TSO segment again.
     assert len(resent) == sender.counters["retransmit.segments"] > 0
     assert max(resent) <= sender.mss
+
+
+# ------------------------------------------ through an endpoint, to a link
+
+
+def _endpoints() -> tuple[Endpoint, Endpoint, Connection]:
+    """Two endpoints with an established connection from a to b."""
+    a = Endpoint(["10.0.0.1"], isn_secret=bytes(32), port_seed=0, name="a")
+    b = Endpoint(["10.0.0.2"], isn_secret=bytes(range(32)), name="b")
+    b.listen(80)
+    conn = a.connect("10.0.0.2", 80, 0)
+    for now in range(0, 40, 10):
+        for src, dst in ((a, b), (b, a)):
+            for p in src.packets_to_send(now):
+                dst.receive_packet(p, now)
+    assert conn.state is State.ESTABLISHED
+    return a, b, conn
+
+
+def test_the_endpoint_makes_super_segments_only_for_a_link_that_asks() -> None:
+    a, _, conn = _endpoints()
+    conn.send(b"g" * 20 * conn.mss)
+    packets = a.packets_to_send(100, tso_max=MAX_TSO)
+    (big,) = packets
+    assert isinstance(big, GsoPacket) and big.gso_size == conn.mss
+    pieces = [parse_tcp_packet(p)[1] for p in big.segments()]
+    assert [len(s.payload) for s in pieces] == [conn.mss] * 10  # the initial window
+    # Without tso_max every packet is bytes of at most one MSS.
+    a2, _, conn2 = _endpoints()
+    conn2.send(b"g" * 20 * conn2.mss)
+    plain = a2.packets_to_send(100)
+    assert all(type(p) is bytes for p in plain)
+    assert [parse_tcp_packet(p)[1] for p in plain] == pieces
+
+
+def test_the_simulator_refuses_super_segments_loudly() -> None:
+    a, _, conn = _endpoints()
+    conn.send(b"g" * 5 * conn.mss)
+    big = a.packets_to_send(100, tso_max=MAX_TSO)
+
+    class Offloading:
+        """A host that hands the simulator what a TSO link would take."""
+
+        def receive_packet(self, packet: bytes, now: int) -> None: ...
+
+        def packets_to_send(self, now: int) -> list[bytes | GsoPacket]:
+            return list(big)
+
+        def next_deadline(self) -> int | None:
+            return None
+
+        def handle_timer(self, now: int) -> None: ...
+
+    sim = Simulator()
+    net = two_hosts(
+        sim, HostSpec(Offloading(), "x"), HostSpec(ScriptedHost("y"), "y"), LinkConfig()
+    )
+    with pytest.raises(SimulationError, match="wire-sized"):
+        net.a.step(0)

@@ -15,6 +15,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 LINK = LinkConfig(delay=10_000, bandwidth=10_000_000, queue_packets=20, loss=0.01)
 
 
+@pytest.mark.slow
 def test_live_plot_data_sees_data_retransmissions_losses_acks_and_cwnd(tmp_path: Path) -> None:
     data = PlotData()
     r = run_transfer(500_000, LINK, seed=2, plot=data)
@@ -53,6 +54,7 @@ def test_an_empty_plot_still_writes_a_png(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(PNG)
 
 
+@pytest.mark.slow
 def test_synack_plot_draws_a_trace_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from synack.cli import main
 

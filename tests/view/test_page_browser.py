@@ -21,6 +21,8 @@ from synack.sim.scenario import run_transfer
 from synack.view import write_page
 from tests.view.browser import browser_missing, chromium, console_errors, open_page
 
+pytestmark = pytest.mark.slow  # a browser: make test only
+
 SEED_HANDSHAKE = [
     "Client (192.168.1.100) -> Server (10.0.0.5:80)   [SYN] Seq=1000",
     "Server (10.0.0.5:80) -> Client (192.168.1.100)   [SYN, ACK] Seq=5000 Ack=1001",

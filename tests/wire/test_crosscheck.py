@@ -146,6 +146,7 @@ def scapy_parse(packet: bytes) -> Packet:
     return IP(packet) if packet[0] >> 4 == 4 else IPv6(packet)
 
 
+@pytest.mark.slow
 def test_scapy_reads_what_synack_writes() -> None:
     for src, dst, seg in cases(seed=1):
         packet = emit_tcp_packet(src, dst, seg, ttl=77, ident=0x4242)
@@ -179,6 +180,7 @@ def test_scapy_reads_what_synack_writes() -> None:
             assert bytes(pkt) == packet
 
 
+@pytest.mark.slow
 def test_synack_reads_what_scapy_writes() -> None:
     for src, dst, seg in cases(seed=2):
         ip: Packet

@@ -15,6 +15,8 @@ import random
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
 from synack.wire.checksum import ones_sum
 from synack.wire.errors import REASONS, MalformedPacket
 from synack.wire.ip import IPv4Header, IPv6Header, emit_tcp_packet, parse_ip, parse_tcp_packet
@@ -134,6 +136,7 @@ def wrap(tcp: bytes, v6: bool) -> bytes:
     return header.emit(len(tcp)) + tcp
 
 
+@pytest.mark.slow
 def test_parsers_raise_only_malformed_packet_for_any_bytes() -> None:
     rng = random.Random(SEED)
     packets = valid_packets()

@@ -37,10 +37,15 @@ from synack.wire.icmp import (
     Icmp6TimeExceeded,
     NeighborAdvertisement,
     NeighborSolicitation,
+    QuotedTcp,
     error_kind,
     parse_icmp4,
     parse_icmp6,
+    parse_quoted_tcp,
+    quote_for_error,
 )
+from synack.wire.ip import IPv4Header, emit_tcp_packet
+from synack.wire.tcp import ACK, Segment
 
 SRC6 = bytes.fromhex("fd000000000000000000000000000001")
 DST6 = bytes.fromhex("fd000000000000000000000000000005")
@@ -259,3 +264,33 @@ def test_scapy_parses_our_icmp6_with_good_checksums() -> None:
         bytes(IPv6(src="fd00::5", dst="fd00::1") / ICMPv6EchoReply(id=5, seq=6, data=b"hi"))[40:]
         == reply
     )
+
+
+# ------------------------------------------------------ the quoted TCP packet
+
+
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+def test_the_quote_of_an_error_gives_the_connection_and_sequence_number(v6: bool) -> None:
+    src = bytes.fromhex("fd00" + "00" * 13 + "05") if v6 else bytes([10, 0, 0, 5])
+    dst = bytes.fromhex("fd00" + "00" * 13 + "01") if v6 else bytes([10, 0, 0, 1])
+    packet = emit_tcp_packet(src, dst, Segment(40000, 80, 0xDEADBEEF, 7, ACK, payload=b"x" * 100))
+    # RFC 792: "the internet header plus the first 64 bits of the original datagram".
+    quote = quote_for_error(packet)
+    assert len(quote) == (40 if v6 else 20) + 8
+    assert parse_quoted_tcp(quote) == QuotedTcp(src, dst, 40000, 80, 0xDEADBEEF)
+    assert parse_quoted_tcp(packet) == parse_quoted_tcp(quote)
+
+
+def test_a_quote_with_ip_options_or_too_short_or_not_tcp() -> None:
+    src, dst = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 1])
+    tcp = Segment(1, 2, 3).emit()
+    with_options = IPv4Header(src, dst, options=b"\x01" * 4).emit(len(tcp)) + tcp
+    assert parse_quoted_tcp(with_options[:32]).seq == 3
+    for bad, reason in (
+        (with_options[:31], "truncated"),
+        (IPv4Header(src, dst, proto=17).emit(8) + bytes(8), "not_tcp"),
+        (b"\x75" + bytes(40), "bad_version"),
+    ):
+        with pytest.raises(MalformedPacket) as e:
+            parse_quoted_tcp(bad)
+        assert e.value.reason == reason

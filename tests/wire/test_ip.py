@@ -19,8 +19,11 @@ from synack.wire.ip import (
     IPv6Header,
     addr_to_str,
     emit_tcp_packet,
+    ip_destination,
     parse_ip,
+    parse_ip_addresses,
     parse_tcp_packet,
+    peek_ip,
     pseudo_sum,
     pseudo_sum_v4,
     pseudo_sum_v6,
@@ -36,6 +39,7 @@ V6_SRC, V6_DST = str_to_addr("2001:db8::1"), str_to_addr("2001:db8::2")
 # ------------------------------------------------------------------ round trips
 
 
+@pytest.mark.slow
 @settings(max_examples=500)
 @given(st.one_of(ipv4_headers, ipv6_headers), st.binary(max_size=100))
 def test_ip_header_emit_then_parse_gives_header_and_payload_back(
@@ -272,3 +276,33 @@ def test_emit_of_ip_values_that_do_not_fit_raises_value_error(
 ) -> None:
     with pytest.raises(ValueError):
         hdr.emit(0)
+
+
+# ---------------------------------------------------- reading our own packets
+
+
+@given(header=st.one_of(ipv4_headers, ipv6_headers), payload=st.binary(max_size=40))
+def test_peek_reads_what_parse_reads(header: IPv4Header | IPv6Header, payload: bytes) -> None:
+    # peek_ip and ip_destination (the send path, ICMP quotes) agree with the
+    # validating parser on every packet it accepts.
+    packet = header.emit(len(payload)) + payload
+    assert peek_ip(packet) == parse_ip_addresses(packet)
+    dst = parse_ip_addresses(packet)[3]
+    assert ip_destination(packet) == dst
+
+
+@pytest.mark.parametrize(
+    ("packet", "reason"),
+    [
+        (b"", "truncated"),
+        (b"\x45" + bytes(18), "truncated"),
+        (b"\x60" + bytes(38), "truncated"),
+        (b"\x44" + bytes(30), "bad_ihl"),
+        (b"\x55" + bytes(30), "bad_version"),
+    ],
+)
+def test_peek_rejects_what_it_cannot_read(packet: bytes, reason: str) -> None:
+    with pytest.raises(MalformedPacket) as e:
+        peek_ip(packet)
+    assert e.value.reason == reason
+    assert ip_destination(packet) is None or reason == "bad_ihl"

@@ -45,6 +45,7 @@ PS = 0x1234  # any pseudo-header sum will do for these tests
 # ------------------------------------------------------------------ round trips
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(segments())
 def test_emit_then_parse_gives_the_segment_back_with_padding_explicit(seg: Segment) -> None:
@@ -55,6 +56,7 @@ def test_emit_then_parse_gives_the_segment_back_with_padding_explicit(seg: Segme
     assert len(wire) == parsed.header_len + len(seg.payload)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(segments())
 def test_parse_then_emit_is_byte_identical(seg: Segment) -> None:
@@ -62,6 +64,7 @@ def test_parse_then_emit_is_byte_identical(seg: Segment) -> None:
     assert parse_segment(wire, PS).emit(PS) == wire
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(option_lists())
 def test_options_round_trip(opts: tuple[Option, ...]) -> None:
@@ -100,6 +103,7 @@ def raw_option_bytes(draw: st.DrawFn) -> bytes:
     return out + b"\x00" * (-len(out) % 4)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000)
 @given(
     u16, u16, u32, u32, st.integers(0, 0xFFF), u16, u16, raw_option_bytes(), st.binary(max_size=40)
@@ -209,6 +213,21 @@ def test_option_accessors() -> None:
         False,
         None,
     )
+
+
+@given(opts=option_lists())
+def test_timestamps_and_sack_accessors_find_the_first_such_option(
+    opts: tuple[Option, ...],
+) -> None:
+    # Segment.timestamps has a fast path for NOP, NOP, TS and sack_blocks a quick
+    # scan (both run for every segment): they must give what a plain search does.
+    seg = Segment(1, 2, 3, options=opts)
+    first_ts = next((o for o in opts if isinstance(o, Timestamps)), None)
+    first_sack = next((o for o in opts if isinstance(o, Sack)), None)
+    assert seg.timestamps == first_ts
+    assert seg.sack_blocks == (first_sack.blocks if first_sack is not None else ())
+    nop_nop_ts = Segment(1, 2, 3, options=(NoOperation(), NoOperation(), Timestamps(5, 6)))
+    assert nop_nop_ts.timestamps == Timestamps(5, 6)
 
 
 def test_data_offset_counts_the_padded_options() -> None:

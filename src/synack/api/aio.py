@@ -42,6 +42,7 @@ from synack.tcp.events import (
     SoftError,
     TimedOut,
 )
+from synack.tcp.reasons import SoftErrorReason, TimeoutReason
 from synack.tcp.state import State
 from synack.wire.ip import addr_to_str
 
@@ -64,7 +65,9 @@ _PEER_MAY_SEND = frozenset(
     {State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2}
 )
 
-_SOFT_ERRNO = {
+# The errno of a connection that gave up after these ICMP soft errors (the
+# kinds are synack.wire.icmp.ICMP_KINDS; the others give ETIMEDOUT).
+_SOFT_ERRNO: dict[SoftErrorReason, int] = {
     "host_unreachable": errno.EHOSTUNREACH,
     "net_unreachable": errno.ENETUNREACH,
     "port_unreachable": errno.ECONNREFUSED,
@@ -109,13 +112,13 @@ def _parse_host(host: str) -> str:
 
 
 # Soft errors that end an active open at once (see _Connector).
-_UNREACHABLE = frozenset({"host_unreachable", "net_unreachable"})
+_UNREACHABLE: frozenset[SoftErrorReason] = frozenset({"host_unreachable", "net_unreachable"})
 
 
-def timed_out_error(reason: str, soft_error: str | None) -> OSError:
+def timed_out_error(reason: TimeoutReason, soft_error: SoftErrorReason | None) -> OSError:
     """The exception for a connection that gave up; RFC 9293 3.9.2 reports the last soft error."""
-    if soft_error in _SOFT_ERRNO:
-        code = _SOFT_ERRNO[soft_error]
+    code = _SOFT_ERRNO.get(soft_error) if soft_error is not None else None
+    if code is not None:
         return OSError(code, f"{errno.errorcode[code]}: {soft_error} ({reason})")
     return TimeoutError(errno.ETIMEDOUT, f"connection timed out ({reason})")
 
@@ -154,7 +157,7 @@ class SynackTransport(asyncio.Transport):
         self._lost = False
         self._peer_eof = False
         self._peer_eof_delivered = False
-        self.soft_error: str | None = None
+        self.soft_error: SoftErrorReason | None = None
         runtime.handlers[conn] = self
 
     @property
@@ -390,7 +393,7 @@ class _Connector:
 
     def __init__(self, runtime: Runtime, conn: Connection) -> None:
         self.future: asyncio.Future[None] = runtime.loop.create_future()
-        self.soft_error: str | None = None
+        self.soft_error: SoftErrorReason | None = None
         self._conn = conn
 
     def on_event(self, event: Event) -> None:

@@ -30,6 +30,8 @@ from typing import Final, Literal
 
 from synack.link.netns import in_netns
 from synack.wire.checksum import ones_sum
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import PROTO_TCP, peek_ip
 
 __all__ = [
     "DEFAULT_OFFLOADS",
@@ -131,19 +133,13 @@ def tx_vnet_header(link_len: int, packet: bytes, mtu: int, tso: bool, gso_size: 
     """
     if not tso or (not gso_size and len(packet) <= mtu):
         return _VNET_NONE
-    version = packet[0] >> 4
-    if version == 4:
-        ip_len = (packet[0] & 0x0F) * 4
-        if packet[9] != 6:
-            return _VNET_NONE
-        gso_type = VIRTIO_NET_HDR_GSO_TCPV4
-    elif version == 6:
-        ip_len = 40
-        if packet[6] != 6:
-            return _VNET_NONE
-        gso_type = VIRTIO_NET_HDR_GSO_TCPV6
-    else:
+    try:
+        version, proto, _, _, ip_len, _ = peek_ip(packet)
+    except MalformedPacket:
         return _VNET_NONE
+    if proto != PROTO_TCP:
+        return _VNET_NONE
+    gso_type = VIRTIO_NET_HDR_GSO_TCPV4 if version == 4 else VIRTIO_NET_HDR_GSO_TCPV6
     if len(packet) < ip_len + 20:
         return _VNET_NONE
     tcp_len = (packet[ip_len + 12] >> 4) * 4

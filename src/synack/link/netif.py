@@ -240,7 +240,7 @@ class NetInterface:
             self._out.append((b"", packet))
             return
         try:
-            version, _, _, dst, _ = peek_ip(
+            version, _, _, dst, _, _ = peek_ip(
                 packet.packet if isinstance(packet, GsoPacket) else packet
             )
         except MalformedPacket:
@@ -399,7 +399,7 @@ class NetInterface:
         # Only the destination and protocol decide where the packet goes; the
         # endpoint (or the ICMP code) then checks the whole header.
         try:
-            version, proto, _, dst, _ = peek_ip(packet)
+            version, proto, _, dst, _, _ = peek_ip(packet)
         except MalformedPacket as exc:
             self._drop(exc.reason, now)
             return

@@ -36,6 +36,8 @@ from typing import Protocol
 from synack.sim.aqm import AQM_REASONS, AqmConfig, Queue
 from synack.sim.engine import Simulator
 from synack.sim.rules import DropRule, segment_of
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import peek_ip
 
 __all__ = [
     "DROP_REASONS",
@@ -535,8 +537,10 @@ class Link:
     def _flip_bit(self, packet: bytes) -> bytes:
         if not packet:
             return packet
-        version = packet[0] >> 4 if packet else 0
-        head = (packet[0] & 0x0F) * 4 if version == 4 else 40 if version == 6 else 0
+        try:
+            head = peek_ip(packet)[4]  # flip a bit past the IP header
+        except MalformedPacket:
+            head = 0
         if head >= len(packet):
             head = 0
         bit = head * 8 + self._rng_corrupt.randrange((len(packet) - head) * 8)

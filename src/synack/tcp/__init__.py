@@ -1,5 +1,10 @@
 """The sans-I/O TCP core (RFC 9293): connections, endpoint, timers; no I/O.
 
+A :class:`Connection` is an orchestrator over its :class:`Receiver` (RCV.*) and
+:class:`Sender` (SND.*), a :class:`TimerSet` and the :class:`Negotiated`
+options; an :class:`Endpoint` holds a host's connections and is their
+:class:`EventSink`. docs/architecture.md maps the modules.
+
 >>> from synack.tcp import Config, Connection, Endpoint, State
 """
 
@@ -12,6 +17,8 @@ from synack.tcp.events import (
     Connected,
     DataReceived,
     Event,
+    EventQueue,
+    EventSink,
     PeerClosed,
     Reset,
     SendBufferSpace,
@@ -21,7 +28,11 @@ from synack.tcp.events import (
     UrgentData,
 )
 from synack.tcp.info import TcpInfo
+from synack.tcp.negotiated import Negotiated
+from synack.tcp.receiver import Receiver
+from synack.tcp.sender import Sender
 from synack.tcp.state import State
+from synack.tcp.timers import Timer, TimerSet
 
 __all__ = [
     "Closed",
@@ -32,17 +43,24 @@ __all__ = [
     "DataReceived",
     "Endpoint",
     "Event",
+    "EventQueue",
+    "EventSink",
     "InvalidStateError",
     "Listener",
+    "Negotiated",
     "PeerClosed",
     "PortInUseError",
+    "Receiver",
     "Reset",
     "SendBufferSpace",
+    "Sender",
     "SoftError",
     "State",
     "StateChanged",
     "TcpError",
     "TcpInfo",
     "TimedOut",
+    "Timer",
+    "TimerSet",
     "UrgentData",
 ]

@@ -26,11 +26,10 @@ segment and timer on it, makes the transitions of
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
-from synack.cc.base import CongestionControl
 from synack.cc.ecn import EcnReceiver
 from synack.tcp.config import Config
 from synack.tcp.entropy import random_bytes
@@ -39,6 +38,8 @@ from synack.tcp.events import (
     Closed,
     Connected,
     Event,
+    EventQueue,
+    EventSink,
     Reporter,
     Reset,
     SoftError,
@@ -51,7 +52,6 @@ from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.negotiated import Negotiated
 from synack.tcp.reasons import DropReason, TimeoutReason
 from synack.tcp.receiver import TEXT_ACK, TEXT_FIN, ChallengeBudget, Receiver
-from synack.tcp.rtt import RttEstimator
 from synack.tcp.sender import TS_OPTION_LEN, Sender
 from synack.tcp.state import (
     RECEIVING,
@@ -62,7 +62,8 @@ from synack.tcp.state import (
     Trigger,
     next_state,
 )
-from synack.tcp.timers import FIRING_ORDER, Timer, TimerSet
+from synack.tcp.tcb import TcbNames
+from synack.tcp.timers import FIRING_ORDER, Timer, TimerSet, deadlines_in_firing_order
 from synack.tcp.timestamps import TICK as TS_TICK
 from synack.tcp.timestamps import TimestampState
 from synack.wire.gso import MAX_TSO
@@ -73,7 +74,7 @@ from synack.wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, URG, Segment
 if TYPE_CHECKING:
     from synack.wire.icmp import IcmpKind
 
-__all__ = ["MIN_PMTU_V4", "MIN_PMTU_V6", "Connection", "EventQueue", "EventSink"]
+__all__ = ["MIN_PMTU_V4", "MIN_PMTU_V6", "Connection"]
 
 S = State
 T = Trigger
@@ -96,79 +97,26 @@ _RECEIVING: Final = RECEIVING
 _USER_SEND: Final = USER_SEND
 
 
-class EventSink(Protocol):
-    """Where a connection reports: its events, and that it has something to send.
-
-    An :class:`~synack.tcp.endpoint.Endpoint` is the sink of its connections;
-    a connection used on its own keeps its events in an :class:`EventQueue`.
-    Both methods are called synchronously and must not call back into the core.
-    """
-
-    def connection_event(self, conn: Connection, event: Event) -> None:
-        """``event`` happened on ``conn``."""
-
-    def connection_wakeup(self, conn: Connection) -> None:
-        """A user call gave ``conn`` something to send: flush it soon."""
-
-
-class EventQueue:
-    """The sink of a connection used on its own: events wait for :meth:`Connection.next_event`."""
-
-    __slots__ = ("events",)
-
-    def __init__(self) -> None:
-        self.events: deque[Event] = deque()
-
-    def connection_event(self, conn: Connection, event: Event) -> None:
-        self.events.append(event)
-
-    def connection_wakeup(self, conn: Connection) -> None:
-        pass
-
-
-class _Report(Reporter):
-    """The connection's :class:`Reporter`: events go to its sink, paired with it."""
-
-    __slots__ = ("conn", "sink")
-
-    def __init__(self, conn: Connection, sink: EventSink, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.conn = conn
-        self.sink = sink
-
-    def event(self, event: Event) -> None:
-        self.sink.connection_event(self.conn, event)
-
-
 def _packed(addr: bytes | str) -> bytes:
     return addr if isinstance(addr, bytes) else str_to_addr(addr)
 
 
-class Connection:
+class Connection(TcbNames):
     """The TCB of RFC 9293 3.3.1 and the processing of 3.10 for one connection.
 
     Usually created by :class:`~synack.tcp.endpoint.Endpoint`, which is then its
     ``sink``; it can also be used on its own (tests, teaching), wiring two
-    connections together by hand. ``rcv`` and ``snd`` are its two halves.
+    connections together by hand. ``rcv`` and ``snd`` are its two halves; the
+    RFC's names of their variables (``snd_una``, ``rcv_nxt``, ...) read through
+    to them (:class:`~synack.tcp.tcb.TcbNames`).
     """
 
+    # fmt: off
     __slots__ = (
-        "_ce_in",
-        "_closed_reported",
-        "_keepalive_probes",
-        "_report",
-        "config",
-        "local",
-        "neg",
-        "out_ect",
-        "passive",
-        "rcv",
-        "remote",
-        "snd",
-        "state",
-        "timers",
-        "ts",
+        "_ce_in", "_closed_reported", "_keepalive_probes", "_report", "config", "local", "neg",
+        "out_ect", "passive", "rcv", "remote", "snd", "state", "timers", "ts",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -180,7 +128,7 @@ class Connection:
         tracer: Tracer | None = None,
         name: str = "",
         shared_counters: Counter[str] | None = None,
-        sink: EventSink | None = None,
+        sink: EventSink[Connection] | None = None,
         ts_offset: int | None = None,
         challenge: ChallengeBudget | None = None,
     ) -> None:
@@ -193,7 +141,7 @@ class Connection:
             if tracer
             else ""
         )
-        self._report = report = _Report(
+        self._report = report = Reporter(
             self,
             sink if sink is not None else EventQueue(),
             name=name,
@@ -248,110 +196,6 @@ class Connection:
         """Everything counted on this connection: drops (``drop.<reason>``), retransmissions, ..."""
         return self._report.counters
 
-    # The TCB's variables under their RFC 9293 names, read-only (the halves own them).
-    @property
-    def iss(self) -> int:
-        return self.snd.iss
-
-    @property
-    def snd_una(self) -> int:
-        return self.snd.snd_una
-
-    @property
-    def snd_nxt(self) -> int:
-        return self.snd.snd_nxt
-
-    @property
-    def snd_max(self) -> int:
-        """The highest sequence number sent (SND.NXT before any go-back)."""
-        return self.snd.snd_max
-
-    @property
-    def snd_wnd(self) -> int:
-        return self.snd.snd_wnd
-
-    @property
-    def snd_wl1(self) -> int:
-        return self.snd.snd_wl1
-
-    @property
-    def snd_wl2(self) -> int:
-        return self.snd.snd_wl2
-
-    @property
-    def max_snd_wnd(self) -> int:
-        """The largest window the peer has offered (RFC 5961 5.2 MAX.SND.WND)."""
-        return self.snd.max_snd_wnd
-
-    @property
-    def irs(self) -> int:
-        return self.rcv.irs
-
-    @property
-    def rcv_nxt(self) -> int:
-        return self.rcv.rcv_nxt
-
-    @property
-    def rcv_wnd(self) -> int:
-        return self.rcv.rcv_wnd
-
-    @property
-    def snd_wscale(self) -> int:
-        return self.neg.snd_wscale
-
-    @property
-    def rcv_wscale(self) -> int:
-        return self.neg.rcv_wscale
-
-    @property
-    def peer_mss(self) -> int:
-        return self.neg.peer_mss
-
-    @property
-    def sack_ok(self) -> bool:
-        """Both SYNs carried SACK-permitted (RFC 2018 2)."""
-        return self.neg.sack
-
-    @property
-    def timestamps_ok(self) -> bool:
-        """Both SYNs carried the Timestamps option (RFC 7323 3.2)."""
-        return self.neg.timestamps
-
-    @property
-    def peer_closed(self) -> bool:
-        """The peer's FIN arrived: no more data will come."""
-        return self.rcv.peer_closed
-
-    @property
-    def mss(self) -> int:
-        """The effective send MSS: data octets per segment (RFC 6691: options subtracted)."""
-        return self.snd.mss
-
-    @property
-    def cc(self) -> CongestionControl:
-        return self.snd.cc
-
-    @property
-    def rtt(self) -> RttEstimator:
-        """The RTT estimator (RFC 6298): ``srtt``, ``rttvar``, ``rto``, ``backoff``."""
-        return self.snd.rtt
-
-    @property
-    def srtt(self) -> int | None:
-        return self.snd.rtt.srtt
-
-    @property
-    def rto(self) -> int:
-        return self.snd.rtt.rto
-
-    @property
-    def cwnd(self) -> int:
-        return self.snd.cc.cwnd
-
-    @property
-    def ssthresh(self) -> int:
-        return self.snd.cc.ssthresh
-
     @property
     def send_buffer_free(self) -> int:
         """Octets :meth:`send` would accept now."""
@@ -362,40 +206,6 @@ class Connection:
     def send_buffer_used(self) -> int:
         """Octets queued and not yet acknowledged."""
         return len(self.snd.sendbuf)
-
-    @property
-    def recv_available(self) -> int:
-        """Octets :meth:`recv` would return now."""
-        return self.rcv.available
-
-    @property
-    def urgent_pending(self) -> int:
-        """Octets of urgent data not yet read by :meth:`recv` (MUST-33); 0 if none.
-
-        Urgent data is delivered inline, in order, like any other data; this says
-        how far into the stream the urgent part reaches from the next octet read.
-        """
-        return self.rcv.urgent_pending
-
-    @property
-    def in_flight(self) -> int:
-        """Octets sent and not acknowledged (FlightSize of RFC 5681)."""
-        return self.snd.in_flight
-
-    @property
-    def bytes_acked(self) -> int:
-        """Octets of data (and our FIN) the peer has acknowledged so far (RFC 4898 HCThruOctetsAcked)."""
-        return self.snd.una_abs
-
-    @property
-    def pipe(self) -> int:
-        """Octets believed in the network (RFC 6675 SetPipe): FlightSize less SACKed and lost."""
-        return self.snd.rec.pipe
-
-    @property
-    def in_recovery(self) -> bool:
-        """In fast recovery (RFC 6582 / RFC 6675)."""
-        return self.snd.rec.in_recovery
 
     def info(self) -> TcpInfo:
         """A snapshot of this connection's state and variables (Linux's TCP_INFO)."""
@@ -446,36 +256,23 @@ class Connection:
         for name in _NEGOTIATED:
             if late and getattr(new, name) != getattr(old, name):
                 raise InvalidStateError(f"{name} can only be set before the SYN is sent")
-        snd, rcv, timers = self.snd, self.rcv, self.timers
-        self.config = snd.config = new
-        rcv.configure(new, snd.mss)
+        snd, rcv = self.snd, self.rcv
         synchronized = self.state in _SYNCHRONIZED
+        self.config = new
+        snd.reconfigure(old, new, now, synchronized=synchronized)
+        rcv.configure(new, snd.mss)
         if new.mss != old.mss:
             snd.local_mss = new.mss if len(self.local[0]) == 4 else new.mss - 20
             self._set_path_mss(min(snd.local_mss, self.neg.peer_mss))
-        if new.send_buffer != old.send_buffer:
-            snd.resize_buffer(new.send_buffer)
         if new.recv_buffer > old.recv_buffer and synchronized:
             rcv.ack_now = True  # RFC 9293 3.8.6.2.2: tell the peer the window opened
-            self._wake()
-        if (new.min_rto, new.max_rto) != (old.min_rto, old.max_rto):
-            rtt = snd.rtt
-            rtt.min_rto, rtt.max_rto = new.min_rto, new.max_rto
-            rtt.rto = min(max(rtt.rto, new.min_rto), new.max_rto)
         keepalive = (new.keepalive, new.keepalive_idle, new.keepalive_interval)
         if (
             keepalive != (old.keepalive, old.keepalive_idle, old.keepalive_interval)
             and synchronized
         ):
             self._keepalive_probes = 0
-            timers.keepalive = now + new.keepalive_idle if new.keepalive else None
-        if new.user_timeout != old.user_timeout:
-            outstanding = timers.user is not None or snd.in_flight > 0
-            timers.user = (
-                now + new.user_timeout if new.user_timeout is not None and outstanding else None
-            )
-        if new.congestion_control != old.congestion_control:
-            snd.set_congestion_control(new.congestion_control, now, keep_window=synchronized)
+            self.timers.keepalive = now + new.keepalive_idle if new.keepalive else None
         # Timers may have moved and Nagle may have held a small segment back: the
         # driver (the endpoint) re-reads next_deadline() and segments_to_send().
         self._wake()
@@ -511,7 +308,7 @@ class Connection:
         self.snd.window_from_syn(syn)
         self._transition(T.RCV_SYN, "rcv SYN (cookie)", now)
         self.snd.syn_ack_sent_as_cookie()
-        self.rcv.ack_sent()  # the SYN-ACK acknowledged the SYN
+        self.rcv.advertise(syn=True)  # the SYN-ACK (the cookie) acknowledged the SYN
         self.receive_segment(ack, now)
 
     def send(self, data: bytes | bytearray | memoryview, *, urgent: bool = False) -> int:
@@ -667,26 +464,35 @@ class Connection:
 
     # ---------------------------------------------------------------- timers
     def handle_timer(self, now: int) -> None:
-        """Fire every timer whose deadline is at or before ``now`` (in :data:`FIRING_ORDER`)."""
+        """Fire every timer whose deadline is at or before ``now`` (in :data:`FIRING_ORDER`).
+
+        A timer fired first may move or cancel a later one, which is then
+        looked at again; none arms a deadline that is already due.
+        """
         timers = self.timers
-        for timer in FIRING_ORDER:
-            if timers.take_due(timer, now):
-                self._fire(timer, now)
-                if self.state is S.CLOSED:
-                    return
+        for timer, deadline in zip(FIRING_ORDER, deadlines_in_firing_order(timers), strict=True):
+            if deadline is None or deadline > now:
+                continue
+            if getattr(timers, timer) == deadline:
+                setattr(timers, timer, None)  # due, as it was at the start: take it
+            elif not timers.take_due(timer, now):
+                continue  # moved or cancelled by a timer that fired before it
+            self._fire(timer, now)
+            if self.state is S.CLOSED:
+                return
 
     def _fire(self, timer: Timer, now: int) -> None:
         st = self.state
         snd = self.snd
-        if timer is Timer.TIMEWAIT:
+        if timer is Timer.PACING:
+            pass  # the flush after this call sends what pacing held back
+        elif timer is Timer.TIMEWAIT:
             # RFC 9293 3.10.8: "If the time-wait timeout expires ... delete the TCB".
             self._trace_fired(now, timer)
             self._transition(T.TIMEOUT_2MSL, "2MSL timeout", now)
             self._finish(now)
         elif timer is Timer.USER:
             self._time_out(now, "user_timeout")
-        elif timer is Timer.PACING:
-            pass  # the flush after this call sends what pacing held back
         elif timer is Timer.REORDER:
             if st in _SENDING:
                 snd.on_reorder_timeout(now)
@@ -947,7 +753,9 @@ class Connection:
             self._established(now)
             if snd.fin_queued:
                 self._transition(T.CLOSE, "close queued in SYN-RECEIVED", now)
-        if not self._process_ack(seg, now):
+        dropped = snd.on_ack_segment(seg, now, self.state in _SENDING)
+        if dropped is not None:
+            self._ack_dropped(dropped, now)
             return
         st = self.state
         if st is S.FIN_WAIT_1 and snd.fin_acked():
@@ -1045,12 +853,16 @@ class Connection:
         dropped = self.snd.on_ack_segment(seg, now, self.state in _SENDING)
         if dropped is None:
             return True
+        self._ack_dropped(dropped, now)
+        return False
+
+    def _ack_dropped(self, dropped: DropReason, now: int) -> None:
+        """The sender dropped the segment for its ACK field: the reply RFC 9293 / 5961 ask."""
         self._report.drop(now, dropped)
         if dropped == "ack_too_new":
             self.rcv.ack_now = True
         else:
             self._challenge_ack(now)
-        return False
 
     def _on_urgent(self, seg: Segment) -> None:
         if self.state not in _RECEIVING:
@@ -1070,6 +882,8 @@ class Connection:
             if seg.flags & FIN and st in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
                 rcv.ack_now = True  # a retransmitted FIN: ACK it again
             return
+        if not seg.payload and not seg.flags & FIN and rcv.peer_fin_abs is None:
+            return  # a pure ACK: no text, and no early FIN waiting for it
         result = rcv.on_text(seg, seq, now)
         if result & TEXT_FIN:
             self._on_fin(now)
@@ -1084,10 +898,9 @@ class Connection:
         if st is S.SYN_RECEIVED or st is S.ESTABLISHED:
             self._transition(T.RCV_FIN, "rcv FIN", now)
         elif st is S.FIN_WAIT_1:
-            if self.snd.fin_acked():
-                self._enter_time_wait(T.RCV_FIN_ACK_OF_FIN, now)
-            else:
-                self._transition(T.RCV_FIN, "simultaneous close", now)
+            # Our FIN is not acknowledged: had this segment acknowledged it, the
+            # fifth step would have moved us to FIN-WAIT-2 already.
+            self._transition(T.RCV_FIN, "simultaneous close", now)
         elif st is S.FIN_WAIT_2:
             self._enter_time_wait(T.RCV_FIN, now)
 

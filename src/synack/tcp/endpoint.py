@@ -672,7 +672,7 @@ def _unicast(addr: bytes) -> bool:
 
 
 class _Sink:
-    """The endpoint as its connections' :class:`~synack.tcp.connection.EventSink`.
+    """The endpoint as its connections' :class:`~synack.tcp.events.EventSink`.
 
     A half-open connection is its listener's business until it is established:
     its events are not the user's, and ``Connected`` moves it to the accept

@@ -1,10 +1,11 @@
-"""What the SYN exchange settled for one connection, as one frozen value.
+"""The SYN exchange: the options our SYN offers, and what both SYNs settled, as one frozen value.
 
 Each option of a SYN is in effect only if both sides sent it (RFC 7323 2.2 and
 3.2, RFC 2018 2); the peer's MSS bounds what we send (RFC 9293 3.7.1). The
 connection builds a :class:`Negotiated` from the peer's SYN and its own
 :class:`~synack.tcp.config.Config`, hands it to its sender and receiver, and
-never changes it afterwards.
+never changes it afterwards. :func:`syn_options` is the other direction: what
+our SYN or SYN-ACK carries.
 """
 
 from __future__ import annotations
@@ -13,9 +14,20 @@ from dataclasses import dataclass
 from typing import Final
 
 from synack.tcp.config import Config
-from synack.wire.tcp import ACK, CWR, ECE, Segment
+from synack.wire.tcp import (
+    ACK,
+    CWR,
+    ECE,
+    MaxSegmentSize,
+    NoOperation,
+    Option,
+    SackPermitted,
+    Segment,
+    Timestamps,
+    WindowScale,
+)
 
-__all__ = ["DEFAULT_MSS_V4", "DEFAULT_MSS_V6", "MAX_WSCALE", "Negotiated"]
+__all__ = ["DEFAULT_MSS_V4", "DEFAULT_MSS_V6", "MAX_WSCALE", "Negotiated", "syn_options"]
 
 # RFC 9293 3.7.1: "the default MSS is 536 for IPv4 or 1220 for IPv6" when none is sent.
 DEFAULT_MSS_V4: Final = 536
@@ -91,6 +103,27 @@ def _ecn_setup(seg: Segment, requested: bool) -> bool:
     if seg.flags & ACK:
         return requested and both == ECE
     return both == ECE | CWR
+
+
+def syn_options(
+    config: Config, neg: Negotiated, *, local_mss: int, ack: bool, tsval: int, tsecr: int
+) -> tuple[Option, ...]:
+    """The options of our SYN, or with ``ack`` of our SYN-ACK (which answers ``neg``'s SYN).
+
+    RFC 9293 3.7.1 (MUST-67): the MSS is the MTU less the fixed IP and TCP headers.
+    RFC 2018 2, RFC 7323 2.2 and 3.2: a SYN-ACK carries SACK-permitted, Window
+    Scale and Timestamps only if the SYN did.
+    """
+    opts: list[Option] = [MaxSegmentSize(local_mss)]
+    if config.sack and (not ack or neg.sack):
+        opts.append(SackPermitted())
+    if config.timestamps and (not ack or neg.timestamps):
+        opts.append(Timestamps(tsval, tsecr if ack else 0))
+    if config.window_scaling and (not ack or neg.rcv_wscale or neg.snd_wscale):
+        if len(opts) > 1:
+            opts.append(NoOperation())
+        opts.append(WindowScale(config.recv_wscale))
+    return tuple(opts)
 
 
 # Connections that settled the same things share one value (it is frozen): an

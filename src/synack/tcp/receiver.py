@@ -104,31 +104,13 @@ class Receiver:
     ``ts`` is the connection's Timestamps state (TS.Recent lives there).
     """
 
+    # fmt: off
     __slots__ = (
-        "_sws_floor",
-        "ack_now",
-        "ack_pending",
-        "challenge",
-        "config",
-        "ecn",
-        "eff_snd_mss",
-        "invalid_ack_at",
-        "irs",
-        "last_ack_sent",
-        "neg",
-        "peer_closed",
-        "peer_fin_abs",
-        "rcv_abs",
-        "rcv_adv",
-        "rcv_nxt",
-        "rcv_up",
-        "ready",
-        "reasm",
-        "report",
-        "sack",
-        "timers",
-        "ts",
+        "_sws_floor", "ack_now", "ack_pending", "challenge", "config", "ecn", "eff_snd_mss",
+        "invalid_ack_at", "irs", "last_ack_sent", "neg", "peer_closed", "peer_fin_abs", "rcv_abs",
+        "rcv_adv", "rcv_nxt", "rcv_up", "ready", "reasm", "report", "sack", "timers", "ts",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -198,8 +180,8 @@ class Receiver:
         can promise up to 2**shift - 1 octets beyond the buffer; they are taken.
         """
         free = self.config.recv_buffer - len(self.ready)
-        promised = sub(self.rcv_adv, self.rcv_nxt)
-        return max(free, promised, 0)
+        promised = self.advertised_window
+        return free if free > promised else promised
 
     @property
     def advertised_window(self) -> int:
@@ -209,48 +191,49 @@ class Receiver:
         guess must fall inside what the peer was told (RFC 9293 3.10.7.4, RFC
         5961 3), and out-of-order data is kept only inside it.
         """
-        adv = (self.rcv_adv - self.rcv_nxt) & MASK
-        return adv if adv < 1 << 31 else 0
+        adv = sub(self.rcv_adv, self.rcv_nxt)
+        return adv if adv > 0 else 0
 
     @property
     def available(self) -> int:
         """Octets :meth:`read` would return now."""
         return len(self.ready)
 
-    def advertise(self) -> int:
+    def advertise(self, *, syn: bool = False) -> int:
         """The window field of a segment carrying ACK = RCV.NXT, about to be sent.
 
         Receiver-side SWS avoidance (RFC 9293 3.8.6.2.2): the right edge moves
         only in steps of at least min(RCV.BUFF/2, Eff.snd.MSS), and never left
-        (SHLD-14, RFC 7323 2.4). Records the ACK as sent (:meth:`ack_sent`).
+        (SHLD-14, RFC 7323 2.4). A SYN-ACK's window (``syn``) is never scaled
+        (RFC 7323 2.2). Records the ACK as sent: nothing is owed any more.
         """
-        cfg = self.config
         rcv_nxt = self.rcv_nxt
-        space = cfg.recv_buffer - len(self.ready)
-        cur = max(sub(self.rcv_adv, rcv_nxt), 0)
-        shift = self.neg.rcv_wscale
-        # Keep at least the old edge, rounded up to the scale's unit.
-        keep = (cur + (1 << shift) - 1) >> shift
-        # "The suggested SWS avoidance algorithm for the receiver is to keep
-        # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER -
-        # RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
-        field = max(space >> shift, keep) if space - cur >= self._sws_floor else keep
-        if field > 0xFFFF:
-            field = 0xFFFF
-        self.rcv_adv = (rcv_nxt + (field << shift)) & MASK
-        self.ack_sent()
+        if syn:
+            field = self.syn_window()
+        else:
+            space = self.config.recv_buffer - len(self.ready)
+            cur = self.advertised_window
+            shift = self.neg.rcv_wscale
+            # Keep at least the old edge, rounded up to the scale's unit.
+            keep = (cur + (1 << shift) - 1) >> shift
+            field = keep
+            # "The suggested SWS avoidance algorithm for the receiver is to keep
+            # RCV.NXT+RCV.WND fixed until the reduction satisfies RCV.BUFF - RCV.USER
+            # - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)" with Fr = 1/2.
+            if space - cur >= self._sws_floor and space >> shift > keep:
+                field = space >> shift
+            if field > 0xFFFF:
+                field = 0xFFFF
+            self.rcv_adv = (rcv_nxt + (field << shift)) & MASK
+        self.last_ack_sent = rcv_nxt
+        self.ack_now = False
+        self.ack_pending = 0
+        self.timers.delack = None
         return field
 
     def syn_window(self) -> int:
         """The window of our SYN or SYN-ACK: RFC 7323 2.2, never scaled."""
         return min(self.rcv_wnd, 0xFFFF)
-
-    def ack_sent(self) -> None:
-        """A segment acknowledging RCV.NXT is leaving: nothing is owed any more."""
-        self.last_ack_sent = self.rcv_nxt
-        self.ack_now = False
-        self.ack_pending = 0
-        self.timers.delack = None
 
     def on_delack_timeout(self) -> None:
         """The delayed-ACK timer fired: send what it held back."""
@@ -265,22 +248,21 @@ class Receiver:
         block once after a duplicate (RFC 2883).
         """
         reasm = self.reasm
-        if limit <= 0 or not (reasm is not None or self.sack.pending_dsack):
+        if limit <= 0 or (reasm is None and self.sack.dsack is None):
             return None
         return self.sack.option(self.rcv_nxt, self.rcv_abs, reasm, limit)
 
     # ---------------------------------------------------------- acceptability
     def acceptable(self, seg: Segment) -> bool:
         """RFC 9293 3.10.7.4 "first" for ``seg`` (see :func:`segment_acceptable`)."""
-        if seg.seq == self.rcv_nxt and (
-            self.config.recv_buffer > len(self.ready) or seg.seg_len == 0
-        ):
-            # Fast path: the next segment in order, into a buffer with room (RCV.WND
-            # is never less than the room), needs no window arithmetic. Measured in
-            # BENCHMARKS.md; tests/tcp/test_acceptability.py checks with Hypothesis
-            # that it agrees with segment_acceptable().
+        rcv_nxt = self.rcv_nxt
+        if seg.seq == rcv_nxt and (seg.seg_len == 0 or sub(self.rcv_adv, rcv_nxt) > 0):
+            # Fast path: the next segment in order is acceptable unless it carries
+            # data into a closed window. Measured in BENCHMARKS.md;
+            # tests/tcp/test_receiver.py checks with Hypothesis that it agrees with
+            # segment_acceptable().
             return True
-        return segment_acceptable(self.rcv_nxt, self.advertised_window, seg.seq, seg.seg_len)
+        return segment_acceptable(rcv_nxt, self.advertised_window, seg.seq, seg.seg_len)
 
     def screen(self, seg: Segment, now: int, *, paws: bool = True) -> TcpDropReason | None:
         """PAWS (RFC 7323 5.3) and the sequence-number check: None if ``seg`` goes on.
@@ -490,9 +472,9 @@ class Receiver:
         ready = self.ready
         if not ready:
             return b""
-        cur = sub(self.rcv_adv, self.rcv_nxt)
+        cur = self.advertised_window
         # How far the right edge could move now, before and after the read.
-        before = self.config.recv_buffer - len(ready) - max(cur, 0)
+        before = self.config.recv_buffer - len(ready) - cur
         if max_bytes < 0 or max_bytes >= len(ready):
             data = bytes(ready)
             ready.clear()

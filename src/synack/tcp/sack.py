@@ -327,15 +327,15 @@ class SackReceiver:
     next ACK reports first as a D-SACK block (RFC 2883 4).
     """
 
-    __slots__ = ("_dsack", "_recent")
+    __slots__ = ("_recent", "dsack")
 
     def __init__(self) -> None:
         self._recent: tuple[tuple[int, int], ...] = ()
-        self._dsack: tuple[int, int] | None = None
+        self.dsack: tuple[int, int] | None = None  # a duplicate the next ACK reports
 
     @property
     def pending_dsack(self) -> bool:
-        return self._dsack is not None
+        return self.dsack is not None
 
     def note_received(self, block: tuple[int, int]) -> None:
         """``block`` now holds the segment that just arrived: report it first."""
@@ -347,7 +347,7 @@ class SackReceiver:
     def note_duplicate(self, left: int, right: int) -> None:
         """RFC 2883 4 (1): a duplicate arrived; the next ACK's first block says which."""
         if left < right:
-            self._dsack = (left, right)
+            self.dsack = (left, right)
 
     def blocks(self, rcv_abs: int, held: Reassembler | None, limit: int) -> list[tuple[int, int]]:
         """Up to ``limit`` blocks: a D-SACK block (once), then the held ranges, newest first.
@@ -359,9 +359,9 @@ class SackReceiver:
         number of ranges held.
         """
         out: list[tuple[int, int]] = []
-        d = self._dsack
+        d = self.dsack
         if d is not None:
-            self._dsack = None
+            self.dsack = None
             out.append(d)
         if held is None or not len(held):
             self._recent = ()

@@ -26,7 +26,7 @@ from synack.cc.base import CongestionControl
 from synack.cc.ecn import EcnSender
 from synack.tcp.config import Config
 from synack.tcp.events import Reporter, SendBufferSpace, SoftError
-from synack.tcp.negotiated import Negotiated
+from synack.tcp.negotiated import Negotiated, syn_options
 from synack.tcp.reasons import TcpDropReason, TimeoutReason
 from synack.tcp.receiver import Receiver
 from synack.tcp.recovery import Recovery
@@ -44,13 +44,9 @@ from synack.wire.tcp import (
     PSH,
     SYN,
     URG,
-    MaxSegmentSize,
     NoOperation,
     Option,
-    SackPermitted,
     Segment,
-    Timestamps,
-    WindowScale,
 )
 
 __all__ = ["Sender"]
@@ -64,11 +60,11 @@ SACK_BLOCK_LEN: Final = 8
 SACK_OPTION_BASE: Final = 4
 # RFC 9293 3.8.6.2.1 (MUST-38): the sender SWS override timeout, 0.1 to 1.0 s.
 SWS_OVERRIDE: Final = 200_000
-# RFC 9293 3.8.6.1: the persist timer backs off at most 2**16 times its base.
+# Zero-window probes back off exponentially (RFC 9293 3.8.6.1) up to max_rto;
+# the shift stops growing there.
 MAX_PERSIST_BACKOFF: Final = 16
 
 _NOP: Final = NoOperation()
-_SACK_PERMITTED: Final = SackPermitted()
 _NO_BLOCKS: Final[list[tuple[int, int]]] = []
 
 
@@ -81,52 +77,16 @@ class Sender:
     and delivers events; ``ts`` is the connection's Timestamps state.
     """
 
+    # fmt: off
     __slots__ = (
-        "cc",
-        "config",
-        "ecn_syn",
-        "ecn_tx",
-        "fin_queued",
-        "fin_seq",
-        "iss",
-        "last_data_at",
-        "local_mss",
-        "local_port",
-        "max_snd_wnd",
-        "mss",
-        "mss_limit",
-        "neg",
-        "opt_len",
-        "outbox",
-        "outbox_ect",
-        "pace_at",
-        "persist_backoff",
-        "probes_since",
-        "probes_unanswered",
-        "rcv",
-        "rec",
-        "remote_port",
-        "report",
-        "retries",
-        "rtt",
-        "rtt_seq",
-        "rtt_time",
-        "send_space_wanted",
-        "sendbuf",
-        "snd_max",
-        "snd_nxt",
-        "snd_una",
-        "snd_up",
-        "snd_wl1",
-        "snd_wl2",
-        "snd_wnd",
-        "sws_override",
-        "syn_acked",
-        "syn_lost",
-        "timers",
-        "ts",
-        "una_abs",
+        "cc", "config", "ecn_syn", "ecn_tx", "fin_queued", "fin_seq", "iss", "last_data_at",
+        "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg", "opt_len", "outbox",
+        "outbox_ect", "pace_at", "persist_backoff", "probes_since", "probes_unanswered", "rcv",
+        "rec", "remote_port", "report", "retries", "rtt", "rtt_seq", "rtt_time",
+        "send_space_wanted", "sendbuf", "snd_max", "snd_nxt", "snd_una", "snd_up", "snd_wl1",
+        "snd_wl2", "snd_wnd", "sws_override", "syn_acked", "syn_lost", "timers", "ts", "una_abs",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -226,15 +186,34 @@ class Sender:
         rec.sb.una = rec.sb.nxt = rec.sb.high_sacked = self.una_abs
         return rec
 
-    def set_congestion_control(self, name: str, now: int, *, keep_window: bool) -> None:
-        """Swap the algorithm (``Config.congestion_control``), keeping cwnd and ssthresh if asked."""
-        cc = create_cc(name, mss=self.mss, initial_window=self.initial_window(), now=now)
-        if keep_window:
-            cc.cwnd, cc.ssthresh = self.cc.cwnd, self.cc.ssthresh
-        self.cc = cc
-        self.rec.cc = cc
-        self.rec.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
-        self.trace_cc(now, "reconfigure")
+    def reconfigure(self, old: Config, new: Config, now: int, *, synchronized: bool) -> None:
+        """The sender's part of ``Connection.reconfigure``: buffer, RTO bounds, user timeout, algorithm."""
+        self.config = new
+        if new.send_buffer != old.send_buffer:
+            grew = new.send_buffer > self.sendbuf.capacity
+            self.sendbuf.capacity = new.send_buffer
+            if grew and self.send_space_wanted:
+                self.send_space_wanted = False
+                self.report.event(SendBufferSpace(self.sendbuf.free))
+        if (new.min_rto, new.max_rto) != (old.min_rto, old.max_rto):
+            rtt = self.rtt
+            rtt.min_rto, rtt.max_rto = new.min_rto, new.max_rto
+            rtt.rto = min(max(rtt.rto, new.min_rto), new.max_rto)
+        if new.user_timeout != old.user_timeout:
+            outstanding = self.timers.user is not None or self.in_flight > 0
+            self.timers.user = (
+                now + new.user_timeout if new.user_timeout is not None and outstanding else None
+            )
+        if new.congestion_control != old.congestion_control:
+            # Swap the algorithm; an established connection keeps cwnd and ssthresh.
+            cc = create_cc(
+                new.congestion_control, mss=self.mss, initial_window=self.initial_window(), now=now
+            )
+            if synchronized:
+                cc.cwnd, cc.ssthresh = self.cc.cwnd, self.cc.ssthresh
+            self.cc = self.rec.cc = cc
+            self.rec.cc_paces = type(cc).pacing_rate is not CongestionControl.pacing_rate
+            self.trace_cc(now, "reconfigure")
 
     # -------------------------------------------------------------- the user
     def write(self, data: bytes | bytearray | memoryview, urgent: bool) -> int:
@@ -259,33 +238,19 @@ class Sender:
         """The peer acknowledged our FIN."""
         return self.fin_queued and self.snd_una == add(self.fin_seq, 1)
 
-    def resize_buffer(self, size: int) -> None:
-        """A new send-buffer size (``Config.send_buffer``); reports space if it grew."""
-        grew = size > self.sendbuf.capacity
-        self.sendbuf.capacity = size
-        if grew and self.send_space_wanted:
-            self.send_space_wanted = False
-            self.report.event(SendBufferSpace(self.sendbuf.free))
-
     # -------------------------------------------------------------- handshake
     def send_syn(self, now: int, *, ack: bool, rtx: bool = False) -> None:
         """Our SYN (or SYN-ACK with ``ack``), with the options RFC 9293 3.7.1, RFC 2018 and RFC 7323 allow."""
         cfg = self.config
-        neg = self.neg
         ts = self.ts
-        # RFC 9293 3.7.1 (MUST-67): MSS = MTU minus the fixed IP and TCP headers.
-        opts: list[Option] = [MaxSegmentSize(self.local_mss)]
-        # RFC 2018 2 / RFC 7323 3.2: a SYN-ACK carries SACK-permitted and
-        # Timestamps only if the SYN did.
-        if cfg.sack and (not ack or neg.sack):
-            opts.append(_SACK_PERMITTED)
-        if cfg.timestamps and (not ack or ts.enabled):
-            opts.append(Timestamps(ts.tsval(now), ts.ts_recent if ack else 0))
-        # RFC 7323 2.2: a SYN-ACK carries Window Scale only if the SYN did.
-        if cfg.window_scaling and (not ack or neg.rcv_wscale or neg.snd_wscale):
-            if len(opts) > 1:
-                opts.append(_NOP)
-            opts.append(WindowScale(cfg.recv_wscale))
+        opts = syn_options(
+            cfg,
+            self.neg,
+            local_mss=self.local_mss,
+            ack=ack,
+            tsval=ts.tsval(now),
+            tsecr=ts.ts_recent,
+        )
         rcv = self.rcv
         flags = SYN | ACK if ack else SYN
         if not ack:
@@ -295,7 +260,7 @@ class Sender:
             self.ecn_syn = cfg.ecn and not rtx
             if self.ecn_syn:
                 flags |= ECE | CWR
-        elif neg.ecn:
+        elif self.neg.ecn:
             flags |= ECE  # RFC 3168 6.1.1: the ECN-setup SYN-ACK: ECE set, CWR clear
         seg = Segment(
             self.local_port,
@@ -303,9 +268,9 @@ class Sender:
             self.iss,
             rcv.rcv_nxt if ack else 0,
             flags,
-            rcv.syn_window(),
+            rcv.advertise(syn=True) if ack else rcv.syn_window(),
             0,
-            tuple(opts),
+            opts,
         )
         self.snd_nxt = add(self.iss, 1)
         if gt(self.snd_nxt, self.snd_max):
@@ -316,8 +281,6 @@ class Sender:
             if cfg.user_timeout is not None and self.timers.user is None:
                 # RFC 9293 3.10.8: the user timeout covers the handshake too.
                 self.timers.user = now + cfg.user_timeout
-        if ack:
-            rcv.ack_sent()
         self.emit(seg, now, rtx=rtx)
         self.timers.rtx = now + self.rtt.rto
 
@@ -776,9 +739,10 @@ class Sender:
         if ecn is not None and ecn.ece and flags & ACK:
             # RFC 3168 6.1.3 (RFC 8257 3.2 for DCTCP): echo the congestion mark.
             flags |= ECE
-        if self.neg.sack:
-            # RFC 2018 3-4: as many SACK blocks as fit (a data segment has less room
-            # for options: RFC 6691).
+        # RFC 2018 3-4: SACK blocks while data is held out of order or a duplicate
+        # is to be reported (the receiver's sack_option() says which), as many as
+        # fit (a data segment has less room for options: RFC 6691).
+        if self.neg.sack and (rcv.reasm is not None or rcv.sack.dsack is not None):
             room = min(self.mss_limit - len(payload), 40) if payload else 40
             sack = rcv.sack_option((room - self.opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN)
             if sack is not None:
@@ -815,16 +779,9 @@ class Sender:
         """
         cfg = self.config
         # The passive side's SYN-ACK gives up sooner (Config.synack_retries).
-        if self.retries >= (cfg.synack_retries if ack else cfg.syn_retries):
+        if not self._retry(cfg.synack_retries if ack else cfg.syn_retries, now):
             return "syn_retries"
-        self.retries += 1
-        if self.retries == cfg.data_retries_r1:
-            # MUST-22: the R1 advice applies to SYN retransmissions too.
-            self.report.event(SoftError("r1_reached"))
         self.syn_lost = True
-        self.rtt_seq = None  # Karn
-        self.rtt.back_off()  # RFC 6298 (5.5)
-        self._trace_rto(now)
         self.report.counters["retransmit.syn"] += 1
         self.send_syn(now, ack=ack, rtx=True)
         return None
@@ -834,15 +791,10 @@ class Sender:
 
         Returns ``retransmissions`` when the connection must give up (R2).
         """
-        cfg = self.config
-        if self.retries >= cfg.data_retries_r2:
-            # RFC 9293 3.8.3: "When the number of transmissions of the same segment
-            # reaches a threshold R2 ... close the connection".
+        # RFC 9293 3.8.3: "When the number of transmissions of the same segment
+        # reaches a threshold R2 ... close the connection".
+        if not self._retry(self.config.data_retries_r2, now):
             return "retransmissions"
-        self.retries += 1
-        if self.retries == cfg.data_retries_r1:
-            # RFC 9293 3.8.3 (SHLD-10): at R1, pass negative advice to the IP layer.
-            self.report.event(SoftError("r1_reached"))
         self.report.counters["retransmit.rto"] += 1
         # RFC 5681 3.1 / RFC 6582 3.2 (4): the loss window, and recover = highest
         # sent; every un-SACKed segment is lost (RFC 6675 5.1).
@@ -851,9 +803,6 @@ class Sender:
         timers = self.timers
         timers.tlp = timers.reorder = None
         self.pace_at = timers.pacing = None
-        self.rtt_seq = None  # Karn's algorithm: never time a retransmission
-        self.rtt.back_off()  # RFC 6298 (5.5)
-        self._trace_rto(now)
         # RFC 6298 (5.4): retransmit the earliest unacknowledged segment, then the
         # rest in order as the window allows.
         self.send_data(now)
@@ -861,9 +810,23 @@ class Sender:
         timers.rtx = now + self.rtt.rto
         return None
 
-    def _trace_rto(self, now: int) -> None:
+    def _retry(self, limit: int, now: int) -> bool:
+        """One more retransmission timeout of the same segment, or False after ``limit``.
+
+        RFC 9293 3.8.3 (SHLD-10, and MUST-22 for SYNs): at R1 the IP layer (here
+        the user) gets negative advice. RFC 6298 (5.5): the RTO backs off;
+        Karn's algorithm: no RTT sample from what is resent.
+        """
+        if self.retries >= limit:
+            return False
+        self.retries += 1
+        if self.retries == self.config.data_retries_r1:
+            self.report.event(SoftError("r1_reached"))
+        self.rtt_seq = None
+        self.rtt.back_off()
         if self.report.tracer:
             self.report.trace(now, "rto", rto_us=self.rtt.rto, backoff=self.rtt.backoff)
+        return True
 
     def on_reorder_timeout(self, now: int) -> None:
         """RFC 8985 6.3: the reordering window passed: mark what is now overdue."""

@@ -1,11 +1,14 @@
 """The RFC 9293 connection states and every transition between them, as data.
 
 RFC 9293 3.3.2 (Figure 5) draws the state machine; this table is that figure,
-with the edges section 3.10 adds (a FIN with the ACK of our SYN, RST, ABORT and
-timeouts from every state) and without two that synack never takes: SEND in
-LISTEN (3.10.2 allows it; synack raises instead) and CLOSE in SYN-RECEIVED, whose
-FIN waits until ESTABLISHED (3.10.4: "queue for processing after entering
-ESTABLISHED state"), so the transition is ESTABLISHED's.
+with the edges section 3.10 adds (a FIN with or before the ACK of our SYN; RST,
+ABORT and giving up from every state that has them) and without two that synack
+never takes: SEND in LISTEN (3.10.2 allows it; synack raises instead) and CLOSE in
+SYN-RECEIVED, whose FIN waits until ESTABLISHED (3.10.4: "queue for processing
+after entering ESTABLISHED state"), so the transition is ESTABLISHED's. A FIN
+that also acknowledges ours (Figure 5, note 2) takes FIN-WAIT-1 to TIME-WAIT in
+two steps, through FIN-WAIT-2, as 3.10.7.4 processes it ("fifth ... enter
+FIN-WAIT-2 and continue processing in that state").
 
 The connection code moves states only through :func:`next_state`;
 ``tests/tcp/test_state_table.py`` compares the table with Figure 5 and takes
@@ -63,7 +66,6 @@ class Trigger(enum.Enum):
     CLOSE_NO_FIN = "CLOSE"
     RCV_FIN = "rcv FIN / snd ACK"
     RCV_ACK_OF_FIN = "rcv ACK of FIN"
-    RCV_FIN_ACK_OF_FIN = "rcv FIN,ACK of FIN / snd ACK"
     TIMEOUT_2MSL = "timeout=2MSL"
     RCV_RST = "rcv RST"
     RCV_RST_TO_LISTEN = "rcv RST (passive open)"
@@ -91,7 +93,6 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (S.SYN_RECEIVED, T.RCV_FIN): S.CLOSE_WAIT,  # FIN with or before the ACK of our SYN
     (S.FIN_WAIT_1, T.RCV_ACK_OF_FIN): S.FIN_WAIT_2,
     (S.FIN_WAIT_1, T.RCV_FIN): S.CLOSING,
-    (S.FIN_WAIT_1, T.RCV_FIN_ACK_OF_FIN): S.TIME_WAIT,
     (S.FIN_WAIT_2, T.RCV_FIN): S.TIME_WAIT,
     (S.CLOSE_WAIT, T.CLOSE): S.LAST_ACK,
     (S.CLOSING, T.RCV_ACK_OF_FIN): S.TIME_WAIT,
@@ -99,13 +100,16 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (S.TIME_WAIT, T.TIMEOUT_2MSL): S.CLOSED,
 }
 
-# RST, ABORT and timeouts close a connection from any synchronized or opening
-# state (RFC 9293 3.10.7, 3.10.4 ABORT, 3.8.3 R2).
+# RST and ABORT close a connection from any synchronized or opening state (RFC
+# 9293 3.10.7, 3.10.5 ABORT); so does giving up (3.8.3 R2, the user timeout,
+# keep-alives), except where no timer can: FIN-WAIT-2 has nothing outstanding
+# and TIME-WAIT only its 2MSL timer.
 for _s in State:
     if _s not in (S.CLOSED, S.LISTEN):
         TRANSITIONS[(_s, T.RCV_RST)] = S.CLOSED
         TRANSITIONS[(_s, T.ABORT)] = S.CLOSED
-        TRANSITIONS[(_s, T.TIMEOUT)] = S.CLOSED
+        if _s not in (S.FIN_WAIT_2, S.TIME_WAIT):
+            TRANSITIONS[(_s, T.TIMEOUT)] = S.CLOSED
 TRANSITIONS[(S.LISTEN, T.ABORT)] = S.CLOSED
 del _s
 

@@ -18,11 +18,15 @@ import enum
 from operator import attrgetter
 from typing import Final
 
-__all__ = ["FIRING_ORDER", "Timer", "TimerSet"]
+__all__ = ["FIRING_ORDER", "Timer", "TimerSet", "deadlines_in_firing_order"]
 
 
-class Timer(enum.Enum):
-    """Every timer of a connection; the value is its name in traces and in :class:`TimerSet`."""
+class Timer(enum.StrEnum):
+    """Every timer of a connection; the value is its name in traces and in :class:`TimerSet`.
+
+    A ``StrEnum``: a member is the name of its attribute (``getattr(timers,
+    Timer.RTX)``), with no property call to reach the value on hot paths.
+    """
 
     RTX = "rtx"
     """Retransmission timeout (RFC 6298 5), also for SYNs (RFC 9293 3.8.1)."""
@@ -63,6 +67,9 @@ racing it (RFC 8985 7.3)."""
 
 _ALL = attrgetter(*(t.value for t in Timer))
 
+deadlines_in_firing_order: Final = attrgetter(*(t.value for t in FIRING_ORDER))
+"""``deadlines_in_firing_order(timer_set)``: the deadlines, in :data:`FIRING_ORDER` (one C call)."""
+
 
 class TimerSet:
     """One deadline per :class:`Timer` (absolute microseconds, ``None`` when off)."""
@@ -98,12 +105,12 @@ class TimerSet:
 
     def get(self, timer: Timer) -> int | None:
         """The deadline of ``timer``, or ``None``."""
-        value: int | None = getattr(self, timer.value)
+        value: int | None = getattr(self, timer)
         return value
 
     def arm(self, timer: Timer, deadline: int | None) -> None:
         """Set (or, with ``None``, cancel) the deadline of ``timer``."""
-        setattr(self, timer.value, deadline)
+        setattr(self, timer, deadline)
 
     def cancel_all(self) -> None:
         """Turn every timer off."""
@@ -125,11 +132,10 @@ class TimerSet:
 
     def take_due(self, timer: Timer, now: int) -> bool:
         """True, and ``timer`` turned off, if its deadline is at or before ``now``."""
-        name = timer.value
-        deadline: int | None = getattr(self, name)
+        deadline: int | None = getattr(self, timer)
         if deadline is None or deadline > now:
             return False
-        setattr(self, name, None)
+        setattr(self, timer, None)
         return True
 
     def changes(self) -> list[tuple[Timer, int | None]]:

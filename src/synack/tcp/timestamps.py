@@ -110,5 +110,6 @@ class TimestampState:
 
     def update_recent(self, tsval: int, seq: int, last_ack_sent: int, now: int) -> None:
         """RFC 7323 4.3 (1) / 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent"."""
-        if le(self.ts_recent, tsval) and le(seq, last_ack_sent):
+        recent = self.ts_recent
+        if (tsval == recent or le(recent, tsval)) and le(seq, last_ack_sent):
             self.set_recent(tsval, now)

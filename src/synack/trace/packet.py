@@ -10,7 +10,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from synack.wire.ip import addr_to_str
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import PROTO_TCP, addr_to_str, peek_ip
 from synack.wire.tcp import FIN, SYN, flag_names
 
 __all__ = ["PacketInfo", "endpoint_str", "peek"]
@@ -56,22 +57,11 @@ def endpoint_str(addr: bytes, port: int) -> str:
 def peek(packet: bytes) -> PacketInfo | None:
     """The header fields of a TCP-in-IPv4/IPv6 packet, or ``None``."""
     n = len(packet)
-    if n < 1:
+    try:
+        _, proto, src, dst, ihl, total = peek_ip(packet)
+    except MalformedPacket:
         return None
-    version = packet[0] >> 4
-    if version == 4:
-        ihl = (packet[0] & 0x0F) * 4
-        if ihl < 20 or n < ihl + 20 or packet[9] != 6:
-            return None
-        total = min((packet[2] << 8) | packet[3], n)
-        src, dst = packet[12:16], packet[16:20]
-    elif version == 6:
-        ihl = 40
-        if n < 60 or packet[6] != 6:
-            return None
-        total = min(40 + ((packet[4] << 8) | packet[5]), n)
-        src, dst = packet[8:24], packet[24:40]
-    else:
+    if proto != PROTO_TCP or n < ihl + 20:
         return None
     sport, dport, seq, ack, off, fl, win = _TCP.unpack_from(packet, ihl)
     hlen = (off >> 4) * 4

@@ -520,7 +520,7 @@ def parse_quoted_tcp(original: bytes | bytearray | memoryview) -> QuotedTcp:
     TCP header (RFC 792, RFC 4443 2.4 (c)). Raises :class:`MalformedPacket`:
     ``truncated``, ``bad_version``, ``bad_ihl``, or ``not_tcp``.
     """
-    _, proto, src, dst, header_len = peek_ip(original)
+    _, proto, src, dst, header_len, _ = peek_ip(original)
     if proto != PROTO_TCP:
         raise MalformedPacket("not_tcp", f"the quoted packet carries protocol {proto}")
     if len(original) < header_len + 8:

@@ -321,15 +321,16 @@ def parse_ip_addresses(
     raise MalformedPacket("bad_version", f"IP version {version}")
 
 
-def peek_ip(data: bytes | bytearray | memoryview) -> tuple[int, int, bytes, bytes, int]:
-    """The version, protocol, addresses and header length of an IP packet, unverified.
+def peek_ip(data: bytes | bytearray | memoryview) -> tuple[int, int, bytes, bytes, int, int]:
+    """What :func:`parse_ip_addresses` returns, read without verifying the packet.
 
-    For packets whose header is not being received from the network: routing
-    our own packets, reading the quote in an ICMP error. Only the lengths that
-    reading needs are checked (raising :class:`MalformedPacket` with
-    ``truncated``, ``bad_version`` or ``bad_ihl``); checksums, total lengths and
-    extension headers are not: received packets go through
-    :func:`parse_ip_addresses`. The protocol is IPv6's Next Header as it stands.
+    The IP version, the protocol (IPv6's Next Header as it stands), the
+    addresses, and the payload's start and end offsets (the end by the length
+    field, cut to the bytes given). For packets whose header is not being
+    received from the network: routing our own packets, the quote in an ICMP
+    error, captures and traces that may hold damaged packets. Only what reading
+    needs is checked (raising :class:`MalformedPacket` with ``truncated``,
+    ``bad_version`` or ``bad_ihl``); not checksums, lengths or extension headers.
     """
     n = len(data)
     version = data[0] >> 4 if n else 0
@@ -339,11 +340,13 @@ def peek_ip(data: bytes | bytearray | memoryview) -> tuple[int, int, bytes, byte
         hlen = (data[0] & 0x0F) << 2
         if hlen < 20:
             raise MalformedPacket("bad_ihl", f"IHL {data[0] & 0x0F}")
-        return 4, data[9], bytes(data[12:16]), bytes(data[16:20]), hlen
+        end = max(hlen, min((data[2] << 8) | data[3], n))
+        return 4, data[9], bytes(data[12:16]), bytes(data[16:20]), hlen, end
     if version == 6:
         if n < 40:
             raise MalformedPacket("truncated", f"IPv6 header needs 40 bytes, got {n}")
-        return 6, data[6], bytes(data[8:24]), bytes(data[24:40]), 40
+        end = min(40 + ((data[4] << 8) | data[5]), n)
+        return 6, data[6], bytes(data[8:24]), bytes(data[24:40]), 40, end
     if not n:
         raise MalformedPacket("truncated", "empty packet")
     raise MalformedPacket("bad_version", f"IP version {version}")
