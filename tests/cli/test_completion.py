@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -12,15 +13,21 @@ from synack.cc import available
 from synack.cli import COMMANDS
 
 
-def complete(words: list[str], shell: str = "bash") -> list[str]:
-    """What the script offers for the last of ``words`` (run in a real bash)."""
-    script = subprocess.run(
+@functools.cache
+def script_for(shell: str) -> str:
+    """``synack completion SHELL``, run as the user would."""
+    return subprocess.run(
         [sys.executable, "-m", "synack", "completion", shell],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     ).stdout
+
+
+def complete(words: list[str], shell: str = "bash") -> list[str]:
+    """What the script offers for the last of ``words`` (run in a real bash)."""
+    script = script_for(shell)
     quoted = " ".join(f"'{w}'" for w in words)
     program = (
         f"{script}\nCOMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; _synack; "

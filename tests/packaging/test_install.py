@@ -141,6 +141,11 @@ def test_a_plain_install_gives_a_working_command_line(dist: Path, tmp_path: Path
     assert versions.stdout.split() == [VERSION, VERSION]
     # No extra is installed...
     assert run([python, "-c", "import matplotlib"]).returncode == 1
+    # ...and every subcommand's module still imports (their extras are imported lazily):
+    # the full parser configures them all, as --help and completion do.
+    helped = ok([synack_cmd, "--help"])
+    assert "experiment" in helped.stdout and "demo" in helped.stdout
+    ok([python, "-c", "from synack.cli import build_parser; build_parser()"])
 
     demo = ok([synack_cmd, "demo"], cwd=tmp_path)
     assert "both sides closed gracefully." in demo.stdout

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from synack.tcp.endpoint import Endpoint
 from synack.tcp.errors import InvalidStateError
 from synack.tcp.events import SendBufferSpace
 from synack.tcp.state import State
-from synack.wire.tcp import ACK, PSH
+from synack.wire.ip import emit_tcp_packet, parse_tcp_packet, str_to_addr
+from synack.wire.seq import add
+from synack.wire.tcp import ACK, PSH, SYN, Segment
 from tests.tcp.helpers import (
     LOCAL_ISS,
     MSS,
@@ -39,6 +42,24 @@ def test_keepalive_switched_on_when_established_arms_the_idle_timer() -> None:
     assert conn.next_deadline() == 5_000 + 30_000_000
     conn.reconfigure(6_000, keepalive=False)
     assert conn.next_deadline() is None
+
+
+def test_keepalive_set_through_an_endpoint_reaches_its_timer() -> None:
+    # An endpoint keeps its connections' deadlines in a heap, refreshed when a
+    # connection wakes it: a setting that arms a timer must wake it too.
+    ep = Endpoint(["10.0.0.1"], isn_secret=b"k" * 16, port_seed=1)
+    conn = ep.connect("10.0.0.2", 80, 0)
+    (syn,) = [parse_tcp_packet(p)[1] for p in ep.packets_to_send(0)]
+    synack = Segment(80, syn.src_port, 7000, add(syn.seq, 1), SYN | ACK, 65535)
+    ep.receive_packet(emit_tcp_packet(str_to_addr("10.0.0.2"), str_to_addr("10.0.0.1"), synack), 1)
+    ep.packets_to_send(1)
+    assert conn.state is State.ESTABLISHED and ep.next_deadline() is None
+    conn.reconfigure(2, keepalive=True, keepalive_idle=1_000_000)
+    assert ep.next_deadline() == 1_000_002
+    ep.handle_timer(1_000_002)
+    (probe,) = [parse_tcp_packet(p)[1] for p in ep.packets_to_send(1_000_002)]
+    # RFC 9293 3.8.4: the keep-alive carries SEG.SEQ = SND.NXT - 1.
+    assert probe.seq == syn.seq and probe.flags == ACK
 
 
 def test_user_timeout_set_while_data_is_outstanding_restarts_the_user_timer() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
-from synack.wire.tcp import ACK, SYN, MaxSegmentSize, Sack, SackPermitted, Segment
+from synack.wire.tcp import ACK, SYN, MaxSegmentSize, NoOperation, Sack, SackPermitted, Segment
 from tests.tcp.helpers import LOCAL_ISS, MSS, REMOTE_ISS, events, feed, new_conn, out
 
 L = LOCAL_ISS + 1
@@ -194,6 +194,19 @@ def test_three_sacked_segments_mark_the_hole_lost_at_once() -> None:
     assert sent_seqs([rtx]) == [1]
     # NewReno's reduction: ssthresh = FlightSize / 2.
     assert conn.ssthresh == 5 * MSS
+    assert conn.counters["fast_retransmit"] == 1
+
+
+def test_sack_blocks_count_when_padding_follows_the_option() -> None:
+    # RFC 2018 3 does not fix where the SACK option goes: "sack ..., nop, nop"
+    # (how packetdrill scripts write it) reports the same blocks as "nop, nop, sack".
+    conn = sack_established()
+    send_segments(conn, 4)
+    nop = NoOperation()
+    for n, now in ((2, 20_000), (3, 20_100), (4, 20_200)):
+        feed(conn, now, ack=L, options=(Sack((seg_block(2, n),)), nop, nop))
+    (rtx,) = out(conn, 20_200)
+    assert sent_seqs([rtx]) == [1]
     assert conn.counters["fast_retransmit"] == 1
 
 

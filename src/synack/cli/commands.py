@@ -29,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("experiment report", "synack.cli.experiment.report", "figures and a Markdown table from a sweep's Parquet file"),
     # Traces and the wire format.
     Command("plot", "synack.cli.plot", "plot a JSON Lines trace: sequence numbers, cwnd and RTT over time, as PNG"),
+    Command("packetdrill", "synack.cli.packetdrill", "run packetdrill scripts against synack (virtual time) or the Linux kernel (--linux)"),
     Command("view", "synack.cli.view", "one HTML page of a connection (ladder, time-sequence, cwnd, RTT) from a trace or a pcap"),
     Command("handshake", "synack.cli.handshake", "compute a TCP three-way handshake with the wire layer alone, one line per segment"),
     # Over a real TAP device.
