@@ -26,8 +26,10 @@ def test_sweep_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = tmp_path / "r.parquet"
     assert main(["experiment", "sweep", str(spec), "-o", str(out), "--jobs", "1"]) == 0
     assert capsys.readouterr().out.startswith(f"wrote {out}: 4 runs, 4 run now on local")
-    # Again: everything is already there.
-    assert main(["experiment", "sweep", str(spec), "-o", str(out), "--jobs", "1"]) == 0
+    # Again (with the progress bar forced on): everything is already there.
+    assert (
+        main(["experiment", "sweep", str(spec), "-o", str(out), "--jobs", "1", "--progress"]) == 0
+    )
     assert "4 runs (4 from an earlier run), 0 run now" in capsys.readouterr().out
     assert main(["experiment", "report", str(out), "-o", str(tmp_path / "rep")]) == 0
     lines = capsys.readouterr().out.splitlines()

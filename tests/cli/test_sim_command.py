@@ -202,3 +202,17 @@ def test_sim_with_a_progress_bar_still_prints_the_summary(
     assert run_sim_command(args) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out.splitlines()[-1])["verified"] is True
+
+
+def test_sim_with_ecn_through_codel_marks_instead_of_dropping(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from synack.cli import main
+
+    argv = ["sim", "--bytes", "2M", "--rtt", "20", "--bandwidth", "10", "--queue", "200"]
+    assert main([*argv, "--aqm", "codel", "--ecn", "--cc", "cubic"]) == 0
+    out = capsys.readouterr().out
+    assert "codel marking (ECN)" in out and "drops       none" in out
+    assert " 0 retransmissions" in out and "packets marked CE" in out
+    assert main([*argv, "--aqm", "codel", "--cc", "cubic"]) == 0
+    assert "drops       codel" in capsys.readouterr().out

@@ -99,3 +99,13 @@ def test_queue_managers_take_their_parameters_after_colons() -> None:
     assert parse_aqm("step:30", ecn=True) == StepMark(k=30, ecn=True)
     red = parse_aqm("red:3:9:0.2", ecn=False)
     assert isinstance(red, Red) and (red.min_th, red.max_th, red.max_p) == (3, 9, 0.2)
+
+
+def test_red_in_a_sweep_decays_its_average_per_packet_time_of_the_bottleneck() -> None:
+    from synack.lab.runner import path_of
+    from synack.sim.aqm import Red
+
+    (point,) = expand(parse_spec("[grid]\naqm = 'red'\nbandwidth = 20\n"))
+    red = path_of(point.values).aqm
+    # 1500 octets at 20 Mbit/s take 600 us.
+    assert isinstance(red, Red) and red.packet_time == 600

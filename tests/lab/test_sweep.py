@@ -75,6 +75,16 @@ def test_a_point_can_use_a_queue_manager_and_a_trace() -> None:
     assert codel["drops"] > 0
 
 
+def test_ecn_points_mark_instead_of_dropping() -> None:
+    spec = parse_spec(
+        '[grid]\ncc = "dctcp"\naqm = "step:20"\nqueue = "10bdp"\necn = [false, true]\n'
+        "bandwidth = 50\nrtt = 4\nduration = 1\n"
+    )
+    drop, mark = (run_point(p.values) for p in expand(spec))
+    assert drop["ecn_marks"] == 0 and drop["retransmissions"] > 0
+    assert mark["ecn_marks"] > 0 and mark["retransmissions"] == 0
+
+
 def test_a_run_that_fails_is_a_row_with_its_error() -> None:
     (point,) = expand(parse_spec("[grid]\nqueue = 0\nbandwidth = 10\nduration = 1\n"))
     params = dict(point.values, rtt=-1.0)

@@ -181,6 +181,19 @@ def test_bbr_fills_the_bottleneck_with_a_short_queue() -> None:
     assert bbr.extra["queue_delay_ms"] < reno.extra["queue_delay_ms"] / 3
 
 
+def test_codel_keeps_the_queue_near_its_target_and_the_link_busy() -> None:
+    codel, util, droptail = val.codel_experiment(duration=10_000_000)
+    assert codel.ok and codel.value <= 10, codel  # p95 wait within 2 x the 5 ms TARGET
+    assert util.value >= 0.85, util
+    assert droptail.band is None and droptail.value > 10 * codel.extra["median_ms"]["codel"]
+
+
+def test_a_seed_independent_row_says_it_ran_once() -> None:
+    s = val.summarise("s", [_row(1.0, 1)], seed_independent=True)
+    assert s.statistic() == "1.00 (one run: no random element)"
+    assert s.status == "pass"
+
+
 def test_runs_are_reproducible() -> None:
     path = PathSpec(rtt=20_000, bandwidth=10_000_000, queue_packets=20, loss=0.001)
     a = run_flows(["cubic", "newreno"], path, duration=3_000_000, warmup=1_000_000, seed=7)
@@ -217,3 +230,43 @@ def test_validate_command_writes_the_report(
     # Seeds 3..6 give 1.03..1.06: mean 1.045 with its interval.
     assert "| Fake | setting |" in text and "ratio: 1.04 [1.02, 1.07] | 25% | pass |" in text
     assert "| Other | setting |" in text and "| report |" in text
+
+
+def test_only_reruns_the_named_sections_and_keeps_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def check(name: str, value: float) -> val.Experiment:
+        def run(*, seed: int) -> val.Row:
+            calls.append(name)
+            return val.Row(name, "s", "m", "model", value, (0.75, 1.25), "25%", seed=seed)
+
+        return run
+
+    plan = {"mathis": [check("A", 1.0)], "cubic": [check("B", 1.1)]}
+    monkeypatch.setattr(val, "_experiments", lambda quick: plan)
+    out = tmp_path / "c.md"
+    val.validate(out, seeds=[1, 2], jobs=1, plots=False, log=lambda _: None)
+    assert calls == ["A", "A", "B", "B"]
+    plan["cubic"] = [check("B", 2.0)]  # now fails
+    calls.clear()
+    got = val.validate(out, seeds=[1, 2], jobs=1, plots=False, only=["cubic"], log=lambda _: None)
+    assert calls == ["B", "B"]
+    assert [(s.first.experiment, s.status) for s in got] == [("A", "pass"), ("B", "fail")]
+    assert "**Checks: 1 of 2 pass.**" in out.read_text()
+    with pytest.raises(ValueError, match="other seeds"):
+        val.validate(out, seeds=[1], jobs=1, plots=False, only=["cubic"], log=lambda _: None)
+
+
+def test_ecn_gives_the_throughput_of_drops_without_retransmissions() -> None:
+    goodput, rtx = val.ecn_experiment(duration=8_000_000)
+    assert goodput.ok, goodput
+    assert rtx.value == 0 and rtx.extra["rtx"][False] > 0 and rtx.extra["marks"] > 0
+
+
+def test_dctcp_holds_the_queue_at_its_marking_threshold() -> None:
+    queue, util = val.dctcp_experiment(duration=2_000_000)
+    assert queue.ok, queue  # the median queue within K/2 of K = 20 packets
+    assert util.value >= 0.95, util
+    assert not queue.extra["drops"]

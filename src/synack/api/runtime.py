@@ -34,6 +34,7 @@ from synack.tcp.connection import Connection
 from synack.tcp.endpoint import EPHEMERAL_PORTS, Endpoint
 from synack.tcp.events import Connected, Event, Tracer
 from synack.tcp.state import State
+from synack.wire.ecn import mark_ce
 from synack.wire.gso import MAX_TSO, GsoPacket
 
 __all__ = [
@@ -472,11 +473,20 @@ class DeviceLink:
     ) -> None:
         self.device = device
         self.netif = netif
+        ip_at = 14 if device.kind == "tap" else 0  # where the IP header starts in a frame
+
+        def mark_frame(item: tuple[bytes, bool]) -> tuple[bytes, bool] | None:
+            frame, trusted = item
+            marked = mark_ce(frame[ip_at:])
+            return None if marked is None else (frame[:ip_at] + marked, trusted)
+
         self.rx_path: ImpairedPath[tuple[bytes, bool]] | None = (
-            ImpairedPath(impair_in, seed) if impair_in is not None and impair_in.active else None
+            ImpairedPath(impair_in, seed, mark_frame)
+            if impair_in is not None and impair_in.active
+            else None
         )
         self.tx_path: ImpairedPath[bytes] | None = (
-            ImpairedPath(impair_out, seed + 1)
+            ImpairedPath(impair_out, seed + 1, mark_ce)
             if impair_out is not None and impair_out.active
             else None
         )

@@ -31,9 +31,11 @@ from synack.cli.units import (
 )
 from synack.cli.view import add_view_option, write_view
 from synack.extras import require_extra
+from synack.lab.units import parse_aqm
 from synack.sim.link import GilbertElliott, LinkConfig
 from synack.sim.rules import DropRule, parse_rule
 from synack.sim.scenario import CLIENT_ADDR, SERVER_ADDR, SERVER_PORT, TransferResult, run_transfer
+from synack.tcp.config import Config
 
 __all__ = ["configure", "link_from_args", "run", "summary_lines"]
 
@@ -131,6 +133,18 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--mss", type=segment_size, help="MSS in bytes (default 1460, or MTU - 40 with --mtu)"
     )
     p.add_argument("--cc", default="newreno", choices=available_cc(), help="congestion control")
+    p.add_argument(
+        "--aqm",
+        default="droptail",
+        metavar="NAME[:ARGS]",
+        help="the data link's queue manager: droptail, red[:MIN:MAX[:MAX_P]], "
+        "codel[:TARGET_MS:INTERVAL_MS], step[:K] (needs --bandwidth)",
+    )
+    p.add_argument(
+        "--ecn",
+        action="store_true",
+        help="ECN (RFC 3168) at both ends; the queue manager marks instead of dropping",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of every random choice")
     p.add_argument(
         "--time-limit",
@@ -187,7 +201,8 @@ def link_from_args(args: argparse.Namespace) -> tuple[LinkConfig, LinkConfig]:
         corrupt=args.corrupt,
     )
     rules = tuple(args.drop)
-    forward = dataclasses.replace(impaired, rules=rules)
+    aqm = parse_aqm(args.aqm, ecn=args.ecn)
+    forward = dataclasses.replace(impaired, rules=rules, aqm=aqm)
     backward = plain if args.one_way else impaired
     return forward, backward
 
@@ -211,6 +226,9 @@ def _describe_link(cfg: LinkConfig, rtt_ms: float) -> str:
         parts.append(f"every {cfg.periodic_loss}th packet lost")
     if cfg.rules:
         parts.append("drop " + ", ".join(r.label for r in cfg.rules))
+    if cfg.aqm is not None:
+        name = type(cfg.aqm).__name__.lower()
+        parts.append(f"{name} marking (ECN)" if cfg.aqm.ecn else name)
     return ", ".join(parts)
 
 
@@ -263,6 +281,12 @@ def summary_lines(
     )
     drops = ", ".join(f"{k} {v:,}" for k, v in r.drops.items()) or "none"
     lines.append(f"  drops       {drops}")
+    marks = sum(int(str(link.get("marks", 0))) for link in r.links.values())
+    if marks or r.counters.get("conn.ecn.reductions"):
+        lines.append(
+            f"  ecn         {marks:,} packets marked CE, "
+            f"{r.counters.get('conn.ecn.reductions', 0):,} window reductions for ECE"
+        )
     lines.append(f"  mss {r.mss}, cc {r.cc}, seed {r.seed}")
     if not r.completed:
         lines.append(f"  error       {failure(r)}")
@@ -321,6 +345,7 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
             reverse=backward,
             seed=args.seed,
             cc=args.cc,
+            config=Config(ecn=True) if args.ecn else None,
             mss=args.mss if args.mss is not None or args.mtu is None else min(args.mtu - 40, 65495),
             pcap=args.pcap,
             trace=trace,

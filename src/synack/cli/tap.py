@@ -135,7 +135,8 @@ def add_link_options(p: argparse.ArgumentParser) -> None:
         "--impair-in",
         type=_impairment,
         metavar="SPEC",
-        help="impair received packets, netem-style: loss=2%%,delay=10ms,jitter=1ms,reorder=10%%",
+        help="impair received packets, netem-style: loss=2%%,delay=10ms,jitter=1ms,reorder=10%%,"
+        "mark=5%% (CE on ECN-capable packets)",
     )
     g.add_argument(
         "--impair-out", type=_impairment, metavar="SPEC", help="impair synack's packets (same SPEC)"

@@ -9,6 +9,7 @@ row says so in ``error``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from typing import Any
@@ -85,8 +86,11 @@ def path_of(params: dict[str, Any]) -> PathSpec:
         periodic_loss=params["periodic_loss"],
         reorder=params["reorder"],
         duplicate=params["duplicate"],
+        # RED's idle decay counts in packet times: 1500 octets at the bottleneck's rate, µs.
         aqm=parse_aqm(
-            params["aqm"], ecn=False, packet_time=max(1, 12_000_000 // rate) if rate else 1200
+            params["aqm"],
+            ecn=params["ecn"],
+            packet_time=max(1, 12_000_000_000 // rate) if rate else 1200,
         ),
         trace=trace,
     )
@@ -114,11 +118,11 @@ def _measure(params: dict[str, Any]) -> dict[str, Any]:
     path = path_of(params)
     duration = round(params["duration"] * S)
     nbytes = params["bytes"]
-    cfg = (
-        _BIG
-        if params["mss"] is None
-        else Config(send_buffer=_BIG.send_buffer, recv_buffer=_BIG.recv_buffer, mss=params["mss"])
-    )
+    cfg = dataclasses.replace(_BIG, ecn=params["ecn"])
+    if params["mss"] is not None:
+        cfg = dataclasses.replace(cfg, mss=params["mss"])
+    # The receiver's algorithm decides how it echoes CE (DCTCP: per segment).
+    receiver = dataclasses.replace(cfg, congestion_control=params["cc"])
     run = run_flows(
         [params["cc"]] * params["flows"],
         path,
@@ -128,7 +132,7 @@ def _measure(params: dict[str, Any]) -> dict[str, Any]:
         stagger=round(params["stagger"] * MS),
         start_jitter=round(params["jitter"] * MS) if params["flows"] > 1 else 0,
         config=cfg,
-        receiver_config=_BIG,
+        receiver_config=receiver,
         nbytes=nbytes,
         sample_every=max(path.rtt // 2, 5 * MS),
     )

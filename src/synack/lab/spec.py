@@ -21,7 +21,8 @@ Keys are the option names of ``synack sim`` (``cc``, ``rtt``, ``bandwidth``,
 ``queue``, ``loss``, ``burst-loss``, ``periodic-loss``, ``reorder``,
 ``duplicate``, ``mss``, ``seed``, ``bytes``) plus the sweep's own ``flows``,
 ``duration``, ``warmup``, ``stagger``, ``jitter``, ``aqm`` (the bottleneck's
-queue manager) and ``trace`` (a Mahimahi trace instead of ``bandwidth``: a file,
+queue manager), ``ecn`` (RFC 3168 at both ends, and a manager that marks
+instead of dropping) and ``trace`` (a Mahimahi trace instead of ``bandwidth``: a file,
 or a bundled one, ``wave`` or ``cellular``); ``-`` and ``_`` are the same. :func:`expand` turns a spec into :class:`Point` objects
 (the cartesian product of the lists, in the order the keys appear, then the
 ``points``), each with every parameter resolved and a stable ``run_id``.
@@ -136,6 +137,12 @@ def _trace(v: Any) -> str:
     return v
 
 
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise SpecError(f"not true or false: {v!r}")
+    return v
+
+
 def _aqm(v: Any) -> str:
     """``droptail``, ``red[:MIN:MAX[:MAX_P]]``, ``codel[:TARGET_MS:INTERVAL_MS]``, ``step[:K]``."""
     if not isinstance(v, str):
@@ -173,6 +180,7 @@ PARAMETERS: dict[str, Callable[[Any], Any]] = {
     "jitter": _number(0.0),
     "trace": _optional(_trace),
     "aqm": _aqm,
+    "ecn": _bool,
 }
 """Every parameter a point has, with the function that checks and normalises a value."""
 
@@ -196,6 +204,7 @@ DEFAULTS: dict[str, Any] = {
     "jitter": 100.0,
     "trace": None,
     "aqm": "droptail",
+    "ecn": False,
 }
 """What a point has where the spec is silent. Units: ``rtt``, ``stagger`` and
 ``jitter`` ms; ``bandwidth`` Mbit/s (0: unlimited); ``duration`` s; ``warmup`` a

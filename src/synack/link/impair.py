@@ -1,11 +1,14 @@
 """Seeded loss, delay and reordering of a real link's packets, in user space.
 
 ``--impair-in``/``--impair-out`` give a TAP link the knobs of Linux's netem
-(``loss``, ``delay``, ``jitter``, ``reorder``), for kernels built without
-``sch_netem`` and for impairing synack's own transmissions. Semantics follow
-netem's: a packet is lost with probability ``loss``; otherwise it is delayed by
-``delay`` (plus up to ``jitter``), except that a fraction ``reorder`` of packets
-skip the delay and so overtake the ones queued before them.
+(``loss``, ``delay``, ``jitter``, ``reorder``, and ``mark``, netem's ``ecn``),
+for kernels built without ``sch_netem`` and for impairing synack's own
+transmissions. Semantics follow netem's: a packet is lost with probability
+``loss``; otherwise it is delayed by ``delay`` (plus up to ``jitter``), except
+that a fraction ``reorder`` of packets skip the delay and so overtake the ones
+queued before them. ``mark`` is the share of ECN-capable packets a congested
+router would mark CE (RFC 3168 5) instead of dropping them; the path's
+``marker`` function rewrites the packet (it knows where the IP header is).
 
 :class:`ImpairedPath` is driven with explicit time (integer microseconds) like
 the rest of synack: :meth:`ImpairedPath.offer` returns the packets to pass on now,
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -33,9 +37,10 @@ class Impairment:
     delay_us: int = 0
     jitter_us: int = 0
     reorder: float = 0.0
+    mark: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("loss", "reorder"):
+        for name in ("loss", "reorder", "mark"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
@@ -44,7 +49,7 @@ class Impairment:
 
     @property
     def active(self) -> bool:
-        return bool(self.loss or self.delay_us or self.jitter_us)
+        return bool(self.loss or self.delay_us or self.jitter_us or self.mark)
 
     @classmethod
     def parse(cls, text: str) -> Impairment:
@@ -56,12 +61,12 @@ class Impairment:
                 raise ValueError(f"expected key=value, got {item!r}")
             key = key.strip().lower()
             value = value.strip().lower()
-            if key in ("loss", "reorder"):
+            if key in ("loss", "reorder", "mark"):
                 fields[key] = float(value[:-1]) / 100 if value.endswith("%") else float(value)
             elif key in ("delay", "jitter"):
                 fields[f"{key}_us"] = _parse_time_us(value)
             else:
-                raise ValueError(f"unknown impairment {key!r} (loss, delay, jitter, reorder)")
+                raise ValueError(f"unknown impairment {key!r} (loss, delay, jitter, reorder, mark)")
         return cls(**fields)  # type: ignore[arg-type]
 
 
@@ -75,12 +80,18 @@ def _parse_time_us(value: str) -> int:
 class ImpairedPath(Generic[T]):
     """One direction of a link under an :class:`Impairment`, with its own seeded generator."""
 
-    def __init__(self, impairment: Impairment, seed: int) -> None:
+    def __init__(
+        self,
+        impairment: Impairment,
+        seed: int,
+        marker: Callable[[T], T | None] | None = None,
+    ) -> None:
         self.impairment = impairment
         self._rng = random.Random(seed)
         self._queue: list[tuple[int, int, T]] = []
         self._seq = 0
-        self.counters = {"lost": 0, "delayed": 0, "reordered": 0}
+        self._marker = marker
+        self.counters = {"lost": 0, "delayed": 0, "reordered": 0, "marked": 0}
 
     def offer(self, item: T, now: int) -> list[T]:
         """Pass ``item`` through: returns it if it goes now, [] if lost or delayed."""
@@ -89,6 +100,11 @@ class ImpairedPath(Generic[T]):
         if imp.loss and rnd() < imp.loss:
             self.counters["lost"] += 1
             return []
+        if imp.mark and self._marker is not None and rnd() < imp.mark:
+            marked = self._marker(item)  # None: not ECN-capable, goes unchanged
+            if marked is not None:
+                item = marked
+                self.counters["marked"] += 1
         if not (imp.delay_us or imp.jitter_us):
             return [item]
         if imp.reorder and rnd() < imp.reorder:

@@ -13,8 +13,10 @@ functions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import pickle
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from synack.cc.cubic import response_function
+from synack.sim.aqm import CoDel, StepMark
 from synack.sim.experiments import (
     FlowStats,
     PathSpec,
@@ -32,6 +35,7 @@ from synack.sim.experiments import (
     jain,
     mathis,
     mean_ci,
+    percentile,
     pftk,
     run_flows,
 )
@@ -39,11 +43,16 @@ from synack.tcp.config import Config
 
 __all__ = [
     "Row",
+    "SeedIndependent",
     "Summary",
+    "cache_path",
+    "codel_experiment",
     "coexistence_experiment",
     "counts",
     "cubic_response_experiment",
     "cubic_vs_newreno_experiment",
+    "dctcp_experiment",
+    "ecn_experiment",
     "fairness_experiment",
     "mathis_experiment",
     "summarise",
@@ -77,6 +86,10 @@ def _fmt(unit: str, x: float) -> str:
         return f"{x:.1f} ms"
     if unit == "jain":
         return f"{x:.3f}"
+    if unit == "packets":
+        return f"{x:.1f} packets"
+    if unit == "count":
+        return f"{x:.1f}"
     return f"{x:.2f}"
 
 
@@ -123,6 +136,8 @@ class Summary:
 
     section: str
     rows: list[Row]
+    seed_independent: bool = False
+    """The run has no random element: one run stands for every seed."""
 
     @property
     def first(self) -> Row:
@@ -163,6 +178,8 @@ class Summary:
         """``mean [low, high]`` of the checked statistic."""
         r = self.first
         m, lo, hi = self.ci
+        if self.seed_independent:
+            return f"{_fmt(r.unit, m)} (one run: no random element)"
         if len(self.rows) == 1:
             return _fmt(r.unit, m)
         if hi == lo:
@@ -170,13 +187,13 @@ class Summary:
         return f"{_fmt(r.unit, m)} [{_fmt(r.unit, lo)}, {_fmt(r.unit, hi)}]"
 
 
-def summarise(section: str, rows: Sequence[Row]) -> Summary:
+def summarise(section: str, rows: Sequence[Row], *, seed_independent: bool = False) -> Summary:
     """Group one experiment's per-seed rows (same experiment and setting)."""
     if not rows:
         raise ValueError("no rows")
     if len({(r.experiment, r.setting) for r in rows}) != 1:
         raise ValueError("rows of different experiments")
-    return Summary(section, sorted(rows, key=lambda r: r.seed))
+    return Summary(section, sorted(rows, key=lambda r: r.seed), seed_independent)
 
 
 def _rate(bps: float) -> str:
@@ -340,10 +357,10 @@ def cubic_response_experiment(
 
 def cubic_vs_newreno_experiment(
     *,
-    bandwidth: int = 200 * MBIT,
+    bandwidth: int = 100 * MBIT,
     rtt: int = 100 * MS,
     p: float = 1e-5,
-    duration: int = 30 * S,
+    duration: int = 20 * S,
     seed: int = 1,
 ) -> Row:
     """One CUBIC flow and, separately, one NewReno flow on a long fat lossy path."""
@@ -394,7 +411,7 @@ def fairness_experiment(
     *,
     bandwidth: int = 10 * MBIT,
     rtt: int = 20 * MS,
-    duration: int = 60 * S,
+    duration: int = 30 * S,
     seed: int = 1,
 ) -> Row:
     """``n`` flows of one algorithm through one bottleneck with a BDP-sized queue.
@@ -444,7 +461,7 @@ def coexistence_experiment(
     *,
     bandwidth: int = 20 * MBIT,
     rtt: int = 40 * MS,
-    duration: int = 60 * S,
+    duration: int = 40 * S,
     seed: int = 1,
 ) -> Row:
     """One flow of each algorithm sharing a bottleneck: ``a``'s share of the goodput.
@@ -547,6 +564,249 @@ def utilisation_experiment(
             quantity=qd,
             quantity_unit="ms",
             extra=extra,
+            **common,
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ queue managers
+
+
+def codel_experiment(
+    cc: str = "cubic",
+    *,
+    bandwidth: int = 20 * MBIT,
+    rtt: int = 40 * MS,
+    buffer_bdps: int = 8,
+    duration: int = 30 * S,
+    seed: int = 1,
+) -> list[Row]:
+    """One flow through a deep buffer (8 BDP), managed by CoDel and, for comparison, not.
+
+    Rows: the queueing delay under CoDel (the 95th percentile of the waits of the
+    packets the bottleneck sent; checked: within twice RFC 8289's 5 ms TARGET),
+    the utilisation it keeps (checked: >= 85%), and the same flow with plain
+    drop-tail (reported: the bufferbloat CoDel removes).
+    """
+    bdp = PathSpec(rtt=rtt, bandwidth=bandwidth).bdp_packets
+    setting = f"{cc}, {bandwidth // MBIT} Mbit/s, RTT {rtt // MS} ms, {buffer_bdps} BDP buffer, {duration // S} s"
+    runs: dict[str, RunStats] = {}
+    for name, aqm in (("codel", CoDel()), ("droptail", None)):
+        path = PathSpec(rtt=rtt, bandwidth=bandwidth, queue_packets=buffer_bdps * bdp, aqm=aqm)
+        runs[name] = run_flows(
+            [cc],
+            path,
+            duration=duration,
+            warmup=duration // 3,
+            seed=seed,
+            config=BIG,
+            receiver_config=BIG,
+        )
+    median = {k: percentile(r.queue_delays, 50) / MS for k, r in runs.items()}
+    p95 = percentile(runs["codel"].queue_delays, 95) / MS
+    u = runs["codel"].utilisation()
+    wall = sum(r.wall_seconds for r in runs.values())
+    extra = {"median_ms": median, "p95_ms": p95, "utilisation": u, "drops": runs["codel"].drops}
+    return [
+        Row(
+            experiment="CoDel, queueing delay",
+            setting=setting,
+            measured=f"median {median['codel']:.1f} ms, p95 {p95:.1f} ms",
+            model="RFC 8289 TARGET 5 ms",
+            value=p95,
+            band=(0.0, 10.0),
+            target="p95 within 2 x TARGET",
+            assumes="one long flow; CoDel drops until the sojourn time stays under TARGET",
+            statistic="p95 wait (ms)",
+            unit="ms",
+            quantity=median["codel"],
+            quantity_unit="ms",
+            seed=seed,
+            wall=wall,
+            extra=extra,
+        ),
+        Row(
+            experiment="CoDel, utilisation",
+            setting=setting,
+            measured=f"{u:.1%}",
+            model="the bottleneck's payload capacity",
+            value=u,
+            band=(0.85, math.inf),
+            target=">= 85%",
+            assumes="CoDel's drops leave the link busy (RFC 8289: full utilisation at 5 ms)",
+            statistic="utilisation",
+            unit="percent",
+            quantity=u,
+            quantity_unit="percent",
+            seed=seed,
+            wall=0.0,
+            extra=extra,
+        ),
+        Row(
+            experiment="Drop-tail, standing queueing delay",
+            setting=setting,
+            measured=f"median {median['droptail']:.1f} ms",
+            model=f"a full buffer: {buffer_bdps * rtt // MS} ms",
+            value=median["droptail"],
+            band=None,
+            target="report (what CoDel removes)",
+            statistic="median wait (ms)",
+            unit="ms",
+            quantity=median["droptail"],
+            quantity_unit="ms",
+            seed=seed,
+            wall=0.0,
+            extra=extra,
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ ECN and DCTCP
+
+
+def ecn_experiment(
+    cc: str = "cubic",
+    *,
+    n: int = 2,
+    bandwidth: int = 20 * MBIT,
+    rtt: int = 40 * MS,
+    duration: int = 20 * S,
+    seed: int = 1,
+) -> list[Row]:
+    """``n`` flows through CoDel, once dropping and once marking (ECN on at both ends).
+
+    RFC 3168's promise: the same congestion response without the losses. Rows:
+    the goodput with ECN over the goodput without (checked: within 10%), and
+    the segments retransmitted with ECN (checked: none).
+    """
+    bdp = PathSpec(rtt=rtt, bandwidth=bandwidth).bdp_packets
+    runs: dict[bool, RunStats] = {}
+    for ecn in (False, True):
+        cfg = dataclasses.replace(BIG, ecn=ecn)
+        path = PathSpec(rtt=rtt, bandwidth=bandwidth, queue_packets=8 * bdp, aqm=CoDel(ecn=ecn))
+        runs[ecn] = run_flows(
+            [cc] * n,
+            path,
+            duration=duration,
+            warmup=duration // 4,
+            seed=seed,
+            stagger=STAGGER,
+            start_jitter=START_JITTER,
+            config=cfg,
+            receiver_config=cfg,
+        )
+    g_ecn, g_drop = runs[True].total_goodput, runs[False].total_goodput
+    rtx = {k: sum(f.retransmissions for f in r.flows) for k, r in runs.items()}
+    setting = (
+        f"{n} x {cc}, CoDel, {bandwidth // MBIT} Mbit/s, RTT {rtt // MS} ms, {duration // S} s"
+    )
+    wall = sum(r.wall_seconds for r in runs.values())
+    extra = {"goodput": {"ecn": g_ecn, "drop": g_drop}, "rtx": rtx, "marks": runs[True].marks}
+    return [
+        Row(
+            experiment="ECN vs drop, goodput",
+            setting=setting,
+            measured=f"ECN {_rate(g_ecn)}, drop {_rate(g_drop)}",
+            model="the same congestion response (RFC 3168 6.1.2)",
+            value=g_ecn / g_drop if g_drop else math.inf,
+            band=(0.9, 1.1),
+            target="within 10%",
+            assumes="marks where CoDel would drop; the sender reduces as for a loss",
+            statistic="goodput ECN / drop",
+            quantity=g_ecn,
+            quantity_unit="Mbit/s",
+            seed=seed,
+            wall=wall,
+            extra=extra,
+        ),
+        Row(
+            experiment="ECN vs drop, retransmissions",
+            setting=setting,
+            measured=f"ECN {rtx[True]}, drop {rtx[False]} ({runs[True].marks} CE marks)",
+            model="no loss, so nothing to resend",
+            value=float(rtx[True]),
+            band=(0.0, 0.0),
+            target="none with ECN",
+            assumes="a queue that never overflows (8 BDP of buffer under CoDel)",
+            statistic="segments retransmitted",
+            unit="count",
+            quantity=float(rtx[True]),
+            quantity_unit="count",
+            seed=seed,
+            wall=0.0,
+            extra=extra,
+        ),
+    ]
+
+
+def dctcp_experiment(
+    *,
+    n: int = 2,
+    bandwidth: int = 100 * MBIT,
+    rtt: int = 2 * MS,
+    k: int = 20,
+    duration: int = 4 * S,
+    seed: int = 1,
+) -> list[Row]:
+    """``n`` DCTCP flows through a step-marking queue (K packets), datacenter-like.
+
+    RFC 8257 1 and 3: DCTCP keeps the queue near the marking threshold K
+    (instead of the full buffer) while keeping the link busy. Rows: the median
+    queue length an arriving packet finds, in packets (checked: within K/2 of K),
+    and the utilisation (checked: >= 95%).
+    """
+    cfg = dataclasses.replace(BIG, ecn=True, congestion_control="dctcp")
+    path = PathSpec(rtt=rtt, bandwidth=bandwidth, queue_packets=10 * k, aqm=StepMark(k=k, ecn=True))
+    run = run_flows(
+        ["dctcp"] * n,
+        path,
+        duration=duration,
+        warmup=duration // 4,
+        seed=seed,
+        stagger=100 * MS,
+        start_jitter=50 * MS,
+        config=cfg,
+        receiver_config=cfg,
+    )
+    per_packet = 1500 * 8 * S / bandwidth  # µs to send one full-size packet
+    queue = percentile(run.queue_delays, 50) / per_packet
+    u = run.utilisation()
+    setting = (
+        f"{n} x dctcp, step K = {k}, {bandwidth // MBIT} Mbit/s, RTT {rtt // MS} ms, "
+        f"{duration // S} s"
+    )
+    extra = {"queue_packets": queue, "utilisation": u, "marks": run.marks, "drops": run.drops}
+    common: dict[str, Any] = {"seed": seed, "extra": extra}
+    return [
+        Row(
+            experiment="DCTCP, queue length",
+            setting=setting,
+            measured=f"median {queue:.1f} packets, {run.marks} CE marks",
+            model=f"the marking threshold K = {k}",
+            value=queue / k,
+            band=(0.5, 1.5),
+            target="median within K/2 of K",
+            assumes="RFC 8257 3.3: cwnd cut by alpha/2 per window of marks",
+            statistic="median queue / K",
+            quantity=queue,
+            quantity_unit="packets",
+            wall=run.wall_seconds,
+            **common,
+        ),
+        Row(
+            experiment="DCTCP, utilisation",
+            setting=setting,
+            measured=f"{u:.1%}",
+            model="the bottleneck's payload capacity",
+            value=u,
+            band=(0.95, math.inf),
+            target=">= 95%",
+            assumes="K above C x RTT / 7, the DCTCP paper's guideline",
+            statistic="utilisation",
+            unit="percent",
+            quantity=u,
+            quantity_unit="percent",
+            wall=0.0,
             **common,
         ),
     ]
@@ -709,6 +969,18 @@ Experiment = Callable[..., "Row | list[Row]"]
 """An experiment for one seed: called with ``seed=``."""
 
 
+@dataclass(frozen=True)
+class SeedIndependent:
+    """An experiment whose run has no random element (one flow, no random loss, no
+    start jitter): the seed changes only ISNs and ports, so one run stands for all
+    seeds and :func:`validate` runs it once."""
+
+    fn: Experiment
+
+    def __call__(self, *, seed: int) -> Row | list[Row]:
+        return self.fn(seed=seed)
+
+
 def _experiments(quick: bool) -> dict[str, list[Experiment]]:
     """The experiments of each section (each still to be given its ``seed``)."""
     ps: tuple[float, ...] = (0.001, 0.005, 0.01, 0.02)
@@ -735,13 +1007,17 @@ def _experiments(quick: bool) -> dict[str, list[Experiment]]:
     fair_rows: list[Experiment] = [partial(fairness_experiment, cc, n) for cc, n in fairness]
     fair_rows.append(coexistence_experiment)
     util_rows: list[Experiment] = [
-        partial(utilisation_experiment, cc) for cc in ("newreno", "cubic", "bbr")
+        SeedIndependent(partial(utilisation_experiment, cc)) for cc in ("newreno", "cubic", "bbr")
     ]
+    aqm_rows: list[Experiment] = [SeedIndependent(codel_experiment)]
+    ecn_rows: list[Experiment] = [ecn_experiment, dctcp_experiment]
     return {
         "mathis": mathis_rows,
         "cubic": cubic_rows,
         "fairness": fair_rows,
         "utilisation": util_rows,
+        "aqm": aqm_rows,
+        "ecn": ecn_rows,
     }
 
 
@@ -760,6 +1036,11 @@ def _run_task(task: tuple[Experiment, int, bool]) -> list[Row]:
     return rows if keep else _slim(rows)
 
 
+def cache_path(output: Path) -> Path:
+    """Where :func:`validate` keeps its rows so that ``only`` can re-run some sections."""
+    return output.with_name(output.name + ".runs.pickle")
+
+
 def validate(
     output: Path,
     *,
@@ -767,23 +1048,40 @@ def validate(
     quick: bool = False,
     plots: bool = True,
     jobs: int | None = None,
+    only: Sequence[str] | None = None,
     command: str = "synack experiment validate",
     log: Callable[[str], None] = print,
 ) -> list[Summary]:
     """Run every experiment over ``seeds`` and write the report to ``output``.
 
     Plots go next to it, in ``img/``. ``jobs`` processes run the (experiment,
-    seed) pairs (default: one per core; 1 runs them in this process).
+    seed) pairs (default: one per core; 1 runs them in this process). The rows
+    are kept in :func:`cache_path`; with ``only`` (section names) just those
+    sections run again and the others come from that file, which must hold
+    the same seeds.
     """
     if not seeds:
         raise ValueError("need at least one seed")
     t0 = time.perf_counter()
     plan = _experiments(quick)
+    unknown = sorted(set(only or ()) - set(plan))
+    if unknown:
+        raise ValueError(f"no such section: {', '.join(unknown)} (have: {', '.join(plan)})")
+    cached: dict[str, Any] = {}
+    if only is not None:
+        try:
+            cached = pickle.loads(cache_path(output).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            raise ValueError(f"no earlier run to take the other sections from: {exc}") from None
+        if cached.get("seeds") != list(seeds) or cached.get("quick") != quick:
+            raise ValueError("the earlier run used other seeds or set: run all sections")
     tasks: list[tuple[str, int, int]] = []
     calls: list[tuple[Experiment, int, bool]] = []
     for section, fns in plan.items():
+        if only is not None and section not in only:
+            continue
         for i, fn in enumerate(fns):
-            for seed in seeds:
+            for seed in seeds[:1] if isinstance(fn, SeedIndependent) else seeds:
                 tasks.append((section, i, seed))
                 calls.append((fn, seed, seed == seeds[0]))
     jobs = jobs or os.cpu_count() or 1
@@ -797,19 +1095,43 @@ def validate(
     for (section, i, _seed), rows in zip(tasks, results, strict=True):
         for k, row in enumerate(rows):
             grouped.setdefault((section, i, k), []).append(row)
-    sections: dict[str, list[Summary]] = {name: [] for name in plan}
-    for (section, _i, _k), rows in grouped.items():
-        s = summarise(section, rows)
+    sections: dict[str, list[Summary]] = {
+        name: list(cached.get("sections", {}).get(name, [])) if only is not None else []
+        for name in plan
+    }
+    for name in only or plan:
+        sections[name] = []
+    for (section, i, _k), rows in grouped.items():
+        once = isinstance(plan[section][i], SeedIndependent) and len(seeds) > 1
+        s = summarise(section, rows, seed_independent=once)
         sections[section].append(s)
         log(
             f"{s.status:6} {s.first.experiment}: {s.first.setting}: {s.statistic()} ({s.wall:.1f} s)"
         )
+    walls = dict(cached.get("walls", {}))
+    wall_now = time.perf_counter() - t0
+    for name in only or plan:
+        walls[name] = wall_now / len(only or plan)
+    for ss in sections.values():
+        for s in ss:
+            for r in s.rows:
+                run = r.extra.get("run")
+                if isinstance(run, RunStats):
+                    run.queue_delays = []  # only the CoDel row reads them, and has already
+    cache_path(output).write_bytes(
+        pickle.dumps({"seeds": list(seeds), "quick": quick, "sections": sections, "walls": walls})
+    )
     figures = _plots(sections, output.parent / "img") if plots else []
-    wall = time.perf_counter() - t0
     summaries = [s for ss in sections.values() for s in ss]
     output.write_text(
         _markdown(
-            summaries, figures, seeds=seeds, command=command, wall=wall, jobs=jobs, quick=quick
+            summaries,
+            figures,
+            seeds=seeds,
+            command=command,
+            wall=sum(walls.values()),
+            jobs=jobs,
+            quick=quick,
         )
     )
     return summaries
@@ -855,7 +1177,9 @@ def _markdown(
         "interval of its statistic over the seeds overlaps the target band.",
         f"- **Report rows: {reported}**, shown for information and not counted: the model does "
         "not cover them.",
-        f"- Wall time {wall:.0f} s ({cpu:.0f} s of simulation summed over the runs).",
+        f"- Wall time {wall:.0f} s for the whole command; the runs' own wall times, "
+        f"{jobs} at a time, add up to {cpu:.0f} s (both grow when other work shares the "
+        "machine).",
         "",
         "Every experiment runs on the deterministic simulator (`synack.sim`): bulk flows "
         "through one bottleneck (a dumbbell; all the delay on the bottleneck and its "
@@ -921,4 +1245,14 @@ _NOTES = [
     "- **Utilisation** is goodput over the payload capacity of the bottleneck (headers, "
     "52 octets a segment with timestamps, excluded); queueing delay is sampled every "
     "20 ms and given in RTTs for the check.",
+    "- **One run for all seeds**: a run with one flow, no random loss and no start "
+    "jitter has no random element (the seed changes only the ISNs and ports), so it runs "
+    "once and stands for every seed; its row says so instead of giving an interval.",
+    "- **ECN** (RFC 3168): both ends negotiate ECN, data goes out ECT(0), CoDel marks CE "
+    "where it would drop, the receiver echoes ECE until CWR and the sender cuts its window "
+    "once per window of data, as for a loss. **DCTCP** (RFC 8257) runs over a queue that "
+    "marks every packet arriving to more than K packets; its receivers echo each mark.",
+    "- **CoDel** (RFC 8289, TARGET 5 ms, INTERVAL 100 ms) manages an 8-BDP buffer that "
+    "drop-tail would keep full; its queueing delay is the wait of every packet the "
+    "bottleneck sent in the measured window.",
 ]

@@ -94,6 +94,11 @@ class Config:
     """IP time to live / hop limit of our packets (RFC 9293 3.9.1.2 MUST-49)."""
     tos: int = 0
     """IPv4 TOS octet / IPv6 traffic class (Diffserv, RFC 9293 3.9.1.3 MUST-48)."""
+    ecn: bool = False
+    """Explicit Congestion Notification (RFC 3168): ask for it in our SYNs and agree to
+    a peer's request; once both agree, data goes out ECT(0), a CE mark is echoed
+    with ECE until CWR, and the sender answers ECE as it answers a loss, once per
+    window. Off by default, as for Linux's outgoing connections."""
     fixed_iss: int | None = None
     """For illustration and tests only: use this ISS instead of RFC 6528's."""
 
@@ -112,6 +117,9 @@ class Config:
             raise ValueError("keepalive_probes must be at least 2 (RFC 9293 3.8.4 MUST-29)")
         if not 1 <= self.ttl <= 255 or not 0 <= self.tos <= 255:
             raise ValueError("ttl must be 1..255 and tos 0..255")
+        if self.ecn and self.tos & 0b11:
+            # RFC 3168 5: the low two bits of the TOS octet are the ECN field.
+            raise ValueError("with ecn, the low two bits of tos (the ECN field) must be 0")
         if self.fixed_iss is not None and not 0 <= self.fixed_iss < 1 << 32:
             raise ValueError("fixed_iss must be a 32-bit unsigned integer")
 

@@ -31,6 +31,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from synack.cc.base import CongestionControl
+from synack.cc.ecn import EcnReceiver
 from synack.tcp.config import Config
 from synack.tcp.entropy import random_bytes
 from synack.tcp.errors import ConnectionClosedError, InvalidStateError
@@ -66,7 +67,7 @@ from synack.tcp.timestamps import TimestampState
 from synack.wire.gso import MAX_TSO
 from synack.wire.ip import addr_to_str, str_to_addr
 from synack.wire.seq import MASK, add, gt, le
-from synack.wire.tcp import ACK, FIN, RST, SYN, URG, Segment
+from synack.wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, URG, Segment
 
 if TYPE_CHECKING:
     from synack.wire.icmp import IcmpKind
@@ -151,12 +152,14 @@ class Connection:
     """
 
     __slots__ = (
+        "_ce_in",
         "_closed_reported",
         "_keepalive_probes",
         "_report",
         "config",
         "local",
         "neg",
+        "out_ect",
         "passive",
         "rcv",
         "remote",
@@ -199,6 +202,9 @@ class Connection:
         )
         self.state = S.CLOSED
         self.passive = False
+        self._ce_in = False  # the segment being processed arrived marked CE (RFC 3168)
+        self.out_ect: list[bool] = []
+        """Per segment of the last :meth:`segments_to_send`: send it ECT(0) (RFC 3168 6.1.2)."""
         iss &= MASK
         ipv4 = len(laddr) == 4
         self.neg = neg = Negotiated.before_syn(ipv4)
@@ -619,6 +625,8 @@ class Connection:
             snd.send_ack(now)
         out = snd.outbox
         snd.outbox = []
+        self.out_ect = snd.outbox_ect
+        snd.outbox_ect = []
         report = self._report
         if report.tracer:
             for timer, deadline in self.timers.changes():
@@ -711,8 +719,12 @@ class Connection:
             self._report.trace(now, "timer", which=timer.value, action="fired", deadline=None)
 
     # ------------------------------------------------------------- arrivals
-    def receive_segment(self, seg: Segment, now: int) -> None:
-        """SEGMENT ARRIVES (RFC 9293 3.10.7) for this connection's 4-tuple."""
+    def receive_segment(self, seg: Segment, now: int, *, ecn: int = 0) -> None:
+        """SEGMENT ARRIVES (RFC 9293 3.10.7) for this connection's 4-tuple.
+
+        ``ecn`` is the ECN field of the IP header it came in (RFC 3168 5; 3 is CE).
+        """
+        self._ce_in = ecn == 0b11
         report = self._report
         if report.tracer:
             report.trace_segment(now, "seg_in", seg, False)
@@ -794,12 +806,19 @@ class Connection:
     def _accept_syn(self, seg: Segment, now: int) -> None:
         """The peer's SYN settles what both sides use (see :class:`Negotiated`)."""
         snd = self.snd
-        self.neg = neg = Negotiated.from_syn(seg, self.config, len(self.local[0]) == 4)
+        neg = Negotiated.from_syn(
+            seg, self.config, len(self.local[0]) == 4, ecn_requested=snd.ecn_syn
+        )
+        self._agree(neg)
         self.ts.enabled = neg.timestamps
         self.rcv.accept_syn(seg, neg, now)
-        snd.neg = neg
         snd.opt_len = TS_OPTION_LEN if neg.timestamps else 0
         self._set_path_mss(max(1, min(snd.local_mss, neg.peer_mss)))
+
+    def _agree(self, neg: Negotiated) -> None:
+        """What the handshake settled, for the connection and its two halves."""
+        self.neg = self.snd.neg = self.rcv.neg = neg
+        self.rcv.ecn = EcnReceiver(echo_every_ce=self.snd.cc.echo_every_ce) if neg.ecn else None
 
     def _set_path_mss(self, limit: int) -> None:
         self.snd.set_path_mss(limit)
@@ -825,6 +844,10 @@ class Connection:
             if fl & SYN and not fl & ACK and seg.seq == rcv.irs:
                 # A retransmitted SYN: our SYN-ACK was lost, so send it again now.
                 self._report.drop(now, "duplicate_syn")
+                if self.neg.ecn and fl & (ECE | CWR) != ECE | CWR:
+                    # RFC 3168 6.1.1.1: the peer fell back to a non-ECN-setup SYN;
+                    # so do we (our SYN-ACK goes again without ECE).
+                    self._agree(replace(self.neg, ecn=False))
                 snd.send_syn(now, ack=True, rtx=True)
                 return
             if (
@@ -845,6 +868,12 @@ class Connection:
             if dropped == "out_of_window":
                 self._on_unacceptable(seg, now)
             return
+        ecn = rcv.ecn
+        if ecn is not None:
+            if self._ce_in:
+                self.counters["ecn.ce_received"] += 1
+            if ecn.on_segment(ce=self._ce_in, cwr=bool(fl & CWR), has_data=bool(seg.payload)):
+                rcv.ack_now = True  # the echo changed: tell the sender at once
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:
             if seg.seq != rcv.rcv_nxt and cfg.rfc5961:

@@ -26,6 +26,7 @@ from synack.tcp.reasons import DropReason
 from synack.tcp.receiver import ChallengeBudget
 from synack.tcp.state import State
 from synack.tcp.timestamps import TimestampOffsets
+from synack.wire.ecn import packet_ecn
 from synack.wire.errors import MalformedPacket
 from synack.wire.gso import GsoPacket, emit_gso_packet
 from synack.wire.icmp import IcmpKind, parse_quoted_tcp
@@ -218,10 +219,15 @@ class Endpoint:
         except MalformedPacket as exc:
             self._drop(now, exc.reason)
             return
-        self.receive_segment(src, dst, seg, now)
+        self.receive_segment(src, dst, seg, now, ecn=packet_ecn(packet))
 
-    def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: int) -> None:
-        """A parsed, checksum-verified segment (for drivers that parse themselves)."""
+    def receive_segment(
+        self, src: bytes, dst: bytes, seg: Segment, now: int, *, ecn: int = 0
+    ) -> None:
+        """A parsed, checksum-verified segment (for drivers that parse themselves).
+
+        ``ecn`` is the ECN field of its IP header (RFC 3168 5).
+        """
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
         if conn is not None:
@@ -239,7 +245,7 @@ class Endpoint:
                 self._forget(conn)
                 self._on_syn(lst, key, seg, now, iss_floor=floor)
                 return
-            conn.receive_segment(seg, now)
+            conn.receive_segment(seg, now, ecn=ecn)
             self._dirty[conn] = None  # self._wake(conn), inline
             return
         lst = self._listeners.get(seg.dst_port)
@@ -320,7 +326,9 @@ class Endpoint:
                 segs = conn.segments_to_send(now, tso_max=tso_max)
                 if segs:
                     cfg = conn.config
-                    if tso_max:
+                    if conn.neg.ecn and any(conn.out_ect):
+                        self._emit_ecn(conn, segs, out, tso_max)
+                    elif tso_max:
                         self._emit_offloaded(conn, segs, out)
                     else:
                         emit_tcp_packets(
@@ -346,6 +354,19 @@ class Endpoint:
     def next_event(self) -> tuple[Connection, Event] | None:
         """The oldest undelivered ``(connection, event)`` pair, or ``None``."""
         return self._events.popleft() if self._events else None
+
+    def _emit_ecn(
+        self, conn: Connection, segs: list[Segment], out: list[bytes | GsoPacket], tso_max: int
+    ) -> None:
+        """RFC 3168 6.1.2: new data ECT(0) (the ECN field 0b10), everything else Not-ECT."""
+        cfg = conn.config
+        src, dst, mss = conn.local[0], conn.remote[0], conn.mss
+        for seg, ect in zip(segs, conn.out_ect, strict=True):
+            tos = cfg.tos | 0b10 if ect else cfg.tos
+            if tso_max and len(seg.payload) > mss:
+                out.append(emit_gso_packet(src, dst, seg, mss, cfg.ttl, 0, tos))
+            else:
+                out.append(emit_tcp_packet(src, dst, seg, cfg.ttl, 0, tos))
 
     def _emit_offloaded(
         self, conn: Connection, segs: list[Segment], out: list[bytes | GsoPacket]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from synack.tcp.config import Config
-from synack.wire.tcp import Segment
+from synack.wire.tcp import ACK, CWR, ECE, Segment
 
 __all__ = ["DEFAULT_MSS_V4", "DEFAULT_MSS_V6", "MAX_WSCALE", "Negotiated"]
 
@@ -38,6 +38,8 @@ class Negotiated:
     """Both SYNs carried SACK-permitted (RFC 2018 2)."""
     timestamps: bool = False
     """Both SYNs carried Timestamps (RFC 7323 3.2): RTTM and PAWS are in use."""
+    ecn: bool = False
+    """An ECN-setup SYN was answered by an ECN-setup SYN-ACK (RFC 3168 6.1.1)."""
 
     @classmethod
     def before_syn(cls, ipv4: bool) -> Negotiated:
@@ -45,8 +47,14 @@ class Negotiated:
         return _shared(cls(DEFAULT_MSS_V4 if ipv4 else DEFAULT_MSS_V6))
 
     @classmethod
-    def from_syn(cls, seg: Segment, config: Config, ipv4: bool) -> Negotiated:
-        """What the peer's SYN (or SYN-ACK) and our ``config`` agree on."""
+    def from_syn(
+        cls, seg: Segment, config: Config, ipv4: bool, *, ecn_requested: bool = False
+    ) -> Negotiated:
+        """What the peer's SYN (or SYN-ACK) and our ``config`` agree on.
+
+        ``ecn_requested``: for a SYN-ACK, whether the SYN it answers was an
+        ECN-setup SYN (a retransmitted SYN is not, RFC 3168 6.1.1.1).
+        """
         # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; the default when absent.
         mss = seg.mss
         peer_mss = mss if mss is not None and mss > 0 else cls.before_syn(ipv4).peer_mss
@@ -62,8 +70,18 @@ class Negotiated:
                 sack=config.sack and seg.sack_permitted,
                 # RFC 7323 3.2: timestamps only if both SYNs carry the option.
                 timestamps=config.timestamps and seg.timestamps is not None,
+                ecn=config.ecn and _ecn_setup(seg, ecn_requested),
             )
         )
+
+
+def _ecn_setup(seg: Segment, requested: bool) -> bool:
+    """RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR set; an ECN-setup SYN-ACK,
+    answering one, has ECE set and CWR clear."""
+    both = seg.flags & (ECE | CWR)
+    if seg.flags & ACK:
+        return requested and both == ECE
+    return both == ECE | CWR
 
 
 # Connections that settled the same things share one value (it is frozen): an

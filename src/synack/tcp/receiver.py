@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from synack.cc.ecn import EcnReceiver
 from synack.tcp.config import Config
 from synack.tcp.events import DataReceived, PeerClosed, Reporter, UrgentData
 from synack.tcp.negotiated import Negotiated
@@ -99,6 +100,7 @@ class Receiver:
         "ack_pending",
         "challenge",
         "config",
+        "ecn",
         "eff_snd_mss",
         "irs",
         "last_ack_sent",
@@ -149,6 +151,7 @@ class Receiver:
         self.peer_closed = False
         # -- acknowledgments ------------------------------------------------------
         self.ack_now = False  # an ACK is owed: it goes with the next flush
+        self.ecn: EcnReceiver | None = None  # the ECE we echo, once ECN is agreed (RFC 3168)
         self.ack_pending = 0  # full segments received since our last ACK
         self.last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         # One budget per connection, unless the endpoint shares one (Config.challenge_ack_per_host).

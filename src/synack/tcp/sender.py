@@ -23,6 +23,7 @@ from typing import Final
 
 from synack.cc import create as create_cc
 from synack.cc.base import CongestionControl
+from synack.cc.ecn import EcnSender
 from synack.tcp.config import Config
 from synack.tcp.events import Reporter, SendBufferSpace, SoftError
 from synack.tcp.negotiated import Negotiated
@@ -37,6 +38,8 @@ from synack.tcp.timestamps import TimestampState
 from synack.wire.seq import MASK, add, gt, le, lt, sub
 from synack.wire.tcp import (
     ACK,
+    CWR,
+    ECE,
     FIN,
     PSH,
     SYN,
@@ -81,6 +84,8 @@ class Sender:
     __slots__ = (
         "cc",
         "config",
+        "ecn_syn",
+        "ecn_tx",
         "fin_queued",
         "fin_seq",
         "iss",
@@ -93,6 +98,7 @@ class Sender:
         "neg",
         "opt_len",
         "outbox",
+        "outbox_ect",
         "pace_at",
         "persist_backoff",
         "rcv",
@@ -161,6 +167,9 @@ class Sender:
         self.fin_seq = 0  # sequence number of our FIN once queued
         self.send_space_wanted = False
         self.outbox: list[Segment] = []
+        self.outbox_ect: list[bool] = []  # per outbox segment: send it ECT(0) (RFC 3168 6.1.2)
+        self.ecn_syn = False  # our SYN was an ECN-setup SYN (RFC 3168 6.1.1)
+        self.ecn_tx = EcnSender()
         # -- RTT, congestion control, recovery -------------------------------------
         self.rtt = RttEstimator(config.initial_rto, config.min_rto, config.max_rto)
         self.rtt_seq: int | None = None  # Karn: the one segment being timed ...
@@ -274,12 +283,22 @@ class Sender:
                 opts.append(_NOP)
             opts.append(WindowScale(cfg.recv_wscale))
         rcv = self.rcv
+        flags = SYN | ACK if ack else SYN
+        if not ack:
+            # RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR set. 6.1.1.1: a SYN
+            # sent again after a timeout is a non-ECN-setup SYN (a middlebox may
+            # drop ECN-setup SYNs), so the connection falls back to no ECN.
+            self.ecn_syn = cfg.ecn and not rtx
+            if self.ecn_syn:
+                flags |= ECE | CWR
+        elif neg.ecn:
+            flags |= ECE  # RFC 3168 6.1.1: the ECN-setup SYN-ACK: ECE set, CWR clear
         seg = Segment(
             self.local_port,
             self.remote_port,
             self.iss,
             rcv.rcv_nxt if ack else 0,
-            SYN | ACK if ack else SYN,
+            flags,
             rcv.syn_window(),
             0,
             tuple(opts),
@@ -379,8 +398,11 @@ class Sender:
             and wnd > 0  # answers to zero-window probes say nothing about loss
         )
         blocks = seg.sack_blocks if self.neg.sack else ()
+        prior_una = self.una_abs
         if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
+        if self.neg.ecn:
+            self._on_ecn_echo(bool(seg.flags & ECE), self.una_abs - prior_una, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         seq = seg.seq
@@ -399,6 +421,24 @@ class Sender:
             if timers.persist is None:
                 self.arm_persist(now)
         return None
+
+    def _on_ecn_echo(self, ece: bool, newly_acked: int, now: int) -> None:
+        """RFC 3168 6.1.2: an ACK's ECN-Echo, and the congestion controller's reaction."""
+        cc = self.cc
+        delivered = self.una_abs
+        sent = delivered + sub(self.snd_max, self.snd_una)
+        if newly_acked and cc.needs_ecn_feedback:
+            cc.on_ecn_feedback(
+                now=now, bytes_acked=newly_acked, ece=ece, delivered=delivered, sent=sent
+            )
+        if ece:
+            self.report.counters["ecn.ece_received"] += 1
+        rec = self.rec
+        if self.ecn_tx.on_ack(ece=ece, delivered=delivered, sent=sent, in_recovery=rec.in_recovery):
+            # At most once per window of data; never on top of a loss response.
+            cc.on_ecn(now=now, in_flight=rec.flight_size)
+            self.report.counters["ecn.reductions"] += 1
+            self.trace_cc(now, "ecn")
 
     def _window_update(self, wnd: int, now: int) -> None:
         old = self.snd_wnd
@@ -616,7 +656,13 @@ class Sender:
                 flags |= PSH
             if fin:
                 flags |= FIN
-            self.emit(self.make(flags, snd_nxt, now, payload), now)
+            # RFC 3168 6.1.2: after a window reduction for ECE, CWR goes on the next
+            # new data segment; new data (a tail loss probe's too) goes out ECT(0),
+            # retransmissions (6.1.5) and zero-window probes (6.1.6) do not.
+            ect = self.neg.ecn and n > 0
+            if ect and self.ecn_tx.take_cwr():
+                flags |= CWR
+            self.emit(self.make(flags, snd_nxt, now, payload), now, ect=ect)
             end = n + (1 if fin else 0)
             start = self.una_abs + off
             data_end = start + n
@@ -711,6 +757,10 @@ class Sender:
             # RFC 7323 3.2: TSopt on every non-RST segment, TSecr = TS.Recent (4.3).
             opts = ts.option(now)
         rcv = self.rcv
+        ecn = rcv.ecn
+        if ecn is not None and ecn.ece and flags & ACK:
+            # RFC 3168 6.1.3 (RFC 8257 3.2 for DCTCP): echo the congestion mark.
+            flags |= ECE
         if self.neg.sack:
             # RFC 2018 3-4: as many SACK blocks as fit (a data segment has less room
             # for options: RFC 6691).
@@ -731,9 +781,14 @@ class Sender:
             payload,
         )
 
-    def emit(self, seg: Segment, now: int, *, rtx: bool = False) -> None:
-        """Queue ``seg`` in :attr:`outbox` (and trace it)."""
+    def emit(self, seg: Segment, now: int, *, rtx: bool = False, ect: bool = False) -> None:
+        """Queue ``seg`` in :attr:`outbox` (and trace it); ``ect``: send it ECT(0).
+
+        RFC 3168 6.1.4-6.1.6: only new data is ECN-capable; SYNs, pure ACKs,
+        retransmissions and window probes are not.
+        """
         self.outbox.append(seg)
+        self.outbox_ect.append(ect)
         if self.report.tracer:
             self.report.trace_segment(now, "seg_out", seg, rtx)
 

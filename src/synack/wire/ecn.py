@@ -27,7 +27,7 @@ class Ecn(enum.IntEnum):
         return self is not Ecn.NOT_ECT
 
 
-def packet_ecn(packet: bytes) -> Ecn:
+def packet_ecn(packet: bytes | bytearray | memoryview) -> Ecn:
     """The ECN codepoint of an IPv4 or IPv6 packet (``NOT_ECT`` for anything else)."""
     if len(packet) < 2:
         return Ecn.NOT_ECT

@@ -40,6 +40,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         "docs/congestion.md of the synack checkout this runs in",
     )
     p.add_argument("--quick", action="store_true", help="a smaller set of experiments")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="SECTION",
+        help="run only this section again (mathis, cubic, fairness, utilisation, aqm, ...), "
+        "taking the others from the last run's FILE.md.runs.pickle (repeatable)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
 
 
@@ -90,14 +97,18 @@ def run(args: argparse.Namespace) -> int:
         cmd += f" --seeds {args.seeds}"
     if args.quick:
         cmd += " --quick"
-    summaries = validate(
-        out,
-        seeds=list(range(args.seed, args.seed + args.seeds)),
-        quick=args.quick,
-        plots=not args.no_plots,
-        jobs=args.jobs or None,
-        command=cmd,
-    )
+    try:
+        summaries = validate(
+            out,
+            seeds=list(range(args.seed, args.seed + args.seeds)),
+            quick=args.quick,
+            plots=not args.no_plots,
+            jobs=args.jobs or None,
+            only=args.only,
+            command=cmd,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     passed, checked, reported = counts(summaries)
     print(
         f"wrote {out}: {passed} of {checked} checks pass, {reported} report rows (not counted)",

@@ -1,0 +1,257 @@
+"""ECN in TCP (RFC 3168 6.1): negotiation, ECT(0) on data, CE -> ECE until CWR, the sender's
+once-per-window reaction, and the fallback of a retransmitted SYN (6.1.1.1).
+
+The flag values are pinned by their literal bits (RFC 3168 23.2 assigns bit 8 of
+the TCP flags to CWR and bit 9 to ECE: 0x80 and 0x40), the ECN field by its
+codepoints (RFC 3168 5: ECT(0) is 0b10, CE is 0b11).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from synack.tcp.config import Config
+from synack.tcp.connection import Connection
+from synack.tcp.endpoint import Endpoint
+from synack.wire.ecn import Ecn, packet_ecn, with_ecn
+from synack.wire.ip import parse_tcp_packet, str_to_addr
+from synack.wire.tcp import ACK, SYN, MaxSegmentSize, Segment
+from tests.tcp.helpers import (
+    LOCAL_ISS,
+    MSS,
+    REMOTE_ISS,
+    established,
+    feed,
+    new_conn,
+    out,
+    syn_sent,
+)
+
+CWR = 0x80
+ECE = 0x40
+ECT0 = 0b10
+CE = 0b11
+
+
+def ecn_established() -> Connection:
+    """ESTABLISHED, active open, ECN agreed (ECN-setup SYN and SYN-ACK)."""
+    conn = syn_sent(ecn=True)
+    feed(
+        conn,
+        seq=REMOTE_ISS,
+        ack=LOCAL_ISS + 1,
+        flags=SYN | ACK | ECE,
+        options=(MaxSegmentSize(MSS),),
+    )
+    out(conn)
+    assert conn.neg.ecn
+    return conn
+
+
+# ------------------------------------------------------------------ negotiation
+
+
+def test_an_ecn_setup_syn_has_ece_and_cwr() -> None:
+    conn = new_conn(ecn=True)
+    conn.connect(0)
+    (syn,) = out(conn)
+    assert syn.flags == SYN | ECE | CWR  # RFC 3168 6.1.1
+
+
+def test_without_ecn_the_syn_has_neither() -> None:
+    conn = new_conn()
+    conn.connect(0)
+    (syn,) = out(conn)
+    assert syn.flags == SYN
+
+
+def test_a_server_answers_an_ecn_setup_syn_with_ece_alone() -> None:
+    conn = new_conn(ecn=True)
+    conn.listen(0)
+    feed(conn, seq=REMOTE_ISS, ack=0, flags=SYN | ECE | CWR, options=(MaxSegmentSize(MSS),))
+    (syn_ack,) = out(conn)
+    assert syn_ack.flags == SYN | ACK | ECE  # RFC 3168 6.1.1: ECE set, CWR clear
+    assert conn.neg.ecn
+
+
+def test_no_ecn_unless_both_ask() -> None:
+    # A server without ECN ignores the request.
+    plain = new_conn()
+    plain.listen(0)
+    feed(plain, seq=REMOTE_ISS, ack=0, flags=SYN | ECE | CWR, options=(MaxSegmentSize(MSS),))
+    assert out(plain)[0].flags == SYN | ACK and not plain.neg.ecn
+    # A server with ECN answers a plain SYN plainly.
+    ecn = new_conn(ecn=True)
+    ecn.listen(0)
+    feed(ecn, seq=REMOTE_ISS, ack=0, flags=SYN, options=(MaxSegmentSize(MSS),))
+    assert out(ecn)[0].flags == SYN | ACK and not ecn.neg.ecn
+    # A SYN-ACK with both ECE and CWR is not an ECN-setup SYN-ACK.
+    client = syn_sent(ecn=True)
+    feed(client, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK | ECE | CWR)
+    assert not client.neg.ecn
+
+
+def test_a_retransmitted_syn_is_not_ecn_setup() -> None:
+    conn = new_conn(ecn=True, initial_rto=1_000_000)
+    conn.connect(0)
+    assert out(conn)[0].flags == SYN | ECE | CWR
+    conn.handle_timer(1_000_000)  # the SYN was lost
+    (again,) = out(conn, 1_000_000)
+    # RFC 3168 6.1.1.1: resent as a non-ECN-setup SYN ...
+    assert again.flags == SYN
+    # ... so even an ECN-setup SYN-ACK does not turn ECN on.
+    feed(conn, 1_100_000, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK | ECE)
+    assert not conn.neg.ecn
+
+
+def test_a_server_falls_back_when_the_peer_resends_a_plain_syn() -> None:
+    conn = new_conn(ecn=True)
+    conn.listen(0)
+    feed(conn, seq=REMOTE_ISS, ack=0, flags=SYN | ECE | CWR, options=(MaxSegmentSize(MSS),))
+    assert out(conn)[0].flags == SYN | ACK | ECE
+    # Our SYN-ACK was lost; the peer's SYN comes again, now without ECN.
+    feed(conn, 1_000_000, seq=REMOTE_ISS, ack=0, flags=SYN, options=(MaxSegmentSize(MSS),))
+    assert out(conn, 1_000_000)[0].flags == SYN | ACK
+    assert not conn.neg.ecn
+
+
+# ------------------------------------------------------------------ the echo
+
+
+def test_ce_is_echoed_on_every_ack_until_cwr() -> None:
+    conn = ecn_established()
+    conn.receive_segment(
+        Segment(49152, 80, REMOTE_ISS + 1, LOCAL_ISS + 1, ACK, 60_000, payload=b"a"), 0, ecn=CE
+    )
+    (ack1,) = out(conn)
+    assert ack1.flags == ACK | ECE and ack1.ack == REMOTE_ISS + 2
+    # Unmarked data: ECE stays on (RFC 3168 6.1.3) ...
+    feed(conn, seq=REMOTE_ISS + 2, payload=b"b")
+    assert out(conn)[0].flags == ACK | ECE
+    # ... until the peer's CWR.
+    feed(conn, seq=REMOTE_ISS + 3, flags=ACK | CWR, payload=b"c")
+    assert out(conn)[0].flags == ACK
+
+
+def test_a_plain_connection_ignores_ce() -> None:
+    conn = established()
+    conn.receive_segment(
+        Segment(49152, 80, REMOTE_ISS + 1, LOCAL_ISS + 1, ACK, 60_000, payload=b"a"), 0, ecn=CE
+    )
+    assert out(conn)[0].flags == ACK
+
+
+def test_dctcp_echoes_each_segments_own_mark() -> None:
+    conn = syn_sent(ecn=True, congestion_control="dctcp")
+    feed(
+        conn,
+        seq=REMOTE_ISS,
+        ack=LOCAL_ISS + 1,
+        flags=SYN | ACK | ECE,
+        options=(MaxSegmentSize(MSS),),
+    )
+    out(conn)
+    got = []
+    for i, mark in enumerate((CE, 0, CE)):
+        seg = Segment(49152, 80, REMOTE_ISS + 1 + i, LOCAL_ISS + 1, ACK, 60_000, payload=b"x")
+        conn.receive_segment(seg, 0, ecn=mark)
+        got.append(out(conn)[0].flags & ECE)
+    assert got == [ECE, 0, ECE]  # RFC 8257 3.2: no waiting for CWR
+
+
+# ------------------------------------------------------------------ the reaction
+
+
+def test_ece_halves_the_window_once_per_window_and_the_next_data_carries_cwr() -> None:
+    conn = ecn_established()
+    conn.send(bytes(20 * MSS))
+    sent = out(conn)
+    assert sent and all(not s.flags & CWR for s in sent)
+    cwnd = conn.cwnd
+    in_flight = conn.in_flight
+    # The first ACK echoes CE: NewReno halves what is in flight after it (RFC 3168
+    # 6.1.2: as for a loss, RFC 5681's ssthresh = FlightSize / 2).
+    feed(conn, 1000, ack=LOCAL_ISS + 1 + MSS, flags=ACK | ECE)
+    assert conn.counters["ecn.reductions"] == 1
+    assert conn.cwnd == conn.ssthresh == (in_flight - MSS) // 2 < cwnd
+    # More ECE for data of the same window: no second cut.
+    feed(conn, 2000, ack=LOCAL_ISS + 1 + 2 * MSS, flags=ACK | ECE)
+    assert conn.counters["ecn.reductions"] == 1
+    # Once the window has room, the next new data segment says Congestion Window
+    # Reduced, and only that one.
+    feed(conn, 3000, ack=LOCAL_ISS + 1 + len(sent) * MSS)
+    new = [s for s in out(conn, 3000) if s.payload]
+    assert len(new) >= 2
+    assert new[0].flags & CWR and not any(s.flags & CWR for s in new[1:])
+
+
+# ------------------------------------------------------------------ the IP field
+
+
+def _pair(ecn_client: bool, ecn_server: bool) -> tuple[Endpoint, Endpoint]:
+    cfg = Config(mss=MSS, delayed_ack=0)
+    client = Endpoint(["192.168.1.100"], config=dataclasses.replace(cfg, ecn=ecn_client))
+    server = Endpoint(["10.0.0.5"], config=dataclasses.replace(cfg, ecn=ecn_server))
+    server.listen(80)
+    return client, server
+
+
+def _shuttle(a: Endpoint, b: Endpoint, now: int, seen: list[tuple[str, bytes]]) -> None:
+    for _ in range(20):
+        moved = False
+        for src, dst, name in ((a, b, "a"), (b, a, "b")):
+            for p in src.packets_to_send(now):
+                seen.append((name, bytes(p)))
+                dst.receive_packet(p, now)
+                moved = True
+        if not moved:
+            return
+
+
+def test_only_new_data_goes_out_ect0() -> None:
+    client, server = _pair(True, True)
+    seen: list[tuple[str, bytes]] = []
+    conn = client.connect("10.0.0.5", 80, 0)
+    _shuttle(client, server, 0, seen)
+    conn.send(bytes(3 * MSS))
+    _shuttle(client, server, 1000, seen)
+    data = [p for who, p in seen if who == "a" and parse_tcp_packet(p)[1].payload]
+    control = [p for _, p in seen if not parse_tcp_packet(p)[1].payload]
+    assert sum(len(parse_tcp_packet(p)[1].payload) for p in data) == 3 * MSS
+    assert all(packet_ecn(p) == ECT0 for p in data)
+    # SYN, SYN-ACK and pure ACKs are Not-ECT (RFC 3168 6.1.1, 6.1.4).
+    assert control and all(packet_ecn(p) == 0 for p in control)
+
+
+def test_ce_in_the_ip_header_reaches_the_connection() -> None:
+    client, server = _pair(True, True)
+    seen: list[tuple[str, bytes]] = []
+    conn = client.connect("10.0.0.5", 80, 0)
+    _shuttle(client, server, 0, seen)
+    conn.send(bytes(MSS))
+    (data,) = client.packets_to_send(1000)
+    server.receive_packet(with_ecn(bytes(data), Ecn.CE), 1000)  # a router marked it
+    acks = [parse_tcp_packet(p)[1] for p in server.packets_to_send(1000)]
+    assert acks and acks[-1].flags & ECE
+
+
+def test_without_agreement_nothing_is_ect() -> None:
+    client, server = _pair(True, False)
+    seen: list[tuple[str, bytes]] = []
+    conn = client.connect("10.0.0.5", 80, 0)
+    _shuttle(client, server, 0, seen)
+    conn.send(bytes(2 * MSS))
+    _shuttle(client, server, 1000, seen)
+    assert all(packet_ecn(p) == 0 for _, p in seen)
+    assert str_to_addr("10.0.0.5") in {parse_tcp_packet(p)[0].dst for _, p in seen}
+
+
+def test_retransmissions_are_not_ect() -> None:
+    conn = ecn_established()
+    conn.send(bytes(MSS))
+    out(conn)
+    assert conn.out_ect == [True]
+    conn.handle_timer(conn.timers.rtx or 0)  # RTO: the segment goes again
+    again = out(conn, conn.timers.rtx or 0)
+    assert [s.payload for s in again] == [bytes(MSS)]
+    assert conn.out_ect == [False]  # RFC 3168 6.1.5
