@@ -145,3 +145,17 @@ def test_view_writes_the_page_and_json_stays_last(
     assert page.read_text().lstrip().lower().startswith("<!doctype html>")
     # The temporary trace behind --view is not reported.
     assert not any(line.startswith("  trace ") for line in out)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["side-channel", "--per-host"],
+        ["syn-flood", "--warmup", "60", "--duration", "30"],
+        ["blind-reset", "--window", "1Mi"],
+    ],
+)
+def test_every_scenario_draws_its_plot(tmp_path: Path, argv: list[str]) -> None:
+    plot = tmp_path / "p.png"
+    assert main(["attack", *argv, "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

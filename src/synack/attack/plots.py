@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from synack.attack.analytic import SPACE
 
 if TYPE_CHECKING:
-    from synack.attack.attackers import IsnPredictor
+    from synack.attack.attackers import ChallengeAckSideChannel, IsnPredictor
     from synack.attack.syn_flood import FloodStats
 
 __all__ = [
     "plot_isn_prediction",
     "plot_reset_sweep",
+    "plot_side_channel",
     "plot_spray",
     "plot_syn_flood",
     "plot_syn_flood_sweep",
@@ -314,4 +315,24 @@ def plot_syn_flood_sweep(
     ax2.set_ylabel("seconds")
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_side_channel(program: ChallengeAckSideChannel, path: str | Path, *, title: str) -> None:
+    """Each round's count of challenge ACKs, and what the attacker still does not know."""
+    plt = _pyplot()
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    rounds = list(range(1, len(program.history) + 1))
+    counts = [c for _, _, c, _ in program.history]
+    ax.plot(rounds, counts, "o-", color="tab:blue", label="challenge ACKs for its 100 RSTs")
+    if program.baseline is not None:
+        ax.axhline(program.baseline, color="tab:gray", linestyle="--", label="calibration")
+    ax.set_ylabel("challenge ACKs counted")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax2.semilogy(rounds, [max(1, u) for _, _, _, u in program.history], "s-", color="tab:red")
+    ax2.set_ylabel("values RCV.NXT may still be")
+    ax2.set_xlabel("round")
+    ax2.grid(alpha=0.3, which="both")
     _save(fig, path)
