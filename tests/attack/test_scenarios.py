@@ -121,17 +121,31 @@ def test_blind_inject_fails_against_the_rfc_5961_ack_check() -> None:
 # ---------------------------------------------------------------------- syn-flood
 
 
-def test_ten_syns_a_second_deny_most_clients_a_full_backlog() -> None:
-    r = run_syn_flood(rate=10, seed=1)
+def test_without_cookies_ten_syns_a_second_deny_most_clients_a_full_backlog() -> None:
+    r = run_syn_flood(rate=10, seed=1, cookies=False)
     assert r.success
     j = r.to_json()
     assert j["legit_success_rate"] < 0.5
     # The flood's own SYNs arrive at random moments and see Erlang B (the referee's count).
-    assert abs(j["flood_syn_refused"] - j["expected_syn_refused"]) < 0.03
+    assert abs(j["flood_syn_queue_full"] - j["expected_queue_full"]) < 0.05
+    assert j["syn_dropped"] > 0.5
+    assert _lines(r.ladder, "the client's SYN is dropped")
+
+
+def test_syn_cookies_let_every_client_in_through_the_same_flood() -> None:
+    r = run_syn_flood(rate=10, seed=1)  # synack's default: cookies when the queue is full
+    assert not r.success
+    j = r.to_json()
+    assert j["legit_success_rate"] == 1.0
+    assert j["syn_dropped"] == 0.0
+    assert j["cookies_sent"] > 0 and j["cookies_validated"] > 0
+    # The queue is as full as without cookies: the cookies answer what it cannot hold.
+    assert abs(j["flood_syn_queue_full"] - j["expected_queue_full"]) < 0.05
+    assert _lines(r.ladder, "answered with a SYN cookie")
 
 
 def test_a_trickle_of_spoofed_syns_does_not_fill_the_queue() -> None:
-    r = run_syn_flood(rate=0.2, seed=1)
+    r = run_syn_flood(rate=0.2, seed=1, cookies=False)
     assert not r.success
     assert r.to_json()["legit_success_rate"] == 1.0
 

@@ -145,3 +145,40 @@ def test_view_writes_the_page_and_json_stays_last(
     assert page.read_text().lstrip().lower().startswith("<!doctype html>")
     # The temporary trace behind --view is not reported.
     assert not any(line.startswith("  trace ") for line in out)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["side-channel", "--per-host"],
+        ["syn-flood", "--warmup", "60", "--duration", "30"],
+        ["blind-reset", "--window", "1Mi"],
+    ],
+)
+def test_every_scenario_draws_its_plot(tmp_path: Path, argv: list[str]) -> None:
+    plot = tmp_path / "p.png"
+    assert main(["attack", *argv, "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_syn_flood_cookies_switch(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "attack",
+        "syn-flood",
+        "--cookies",
+        "off",
+        "--warmup",
+        "63",
+        "--duration",
+        "30",
+        "--json",
+    ]
+    assert main(argv) == 0
+    off = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert off["configuration"]["cookies"] is False
+    assert off["cookies_sent"] == 0
+    assert main(argv[:2] + argv[4:]) == 0
+    on = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert on["configuration"]["cookies"] is True
+    assert on["cookies_sent"] > 0
+    assert on["legit_success_rate"] > off["legit_success_rate"]

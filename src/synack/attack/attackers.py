@@ -501,6 +501,8 @@ class ChallengeAckSideChannel:
         self._counting = False
         self._tested: list[int] = []
         self.outcome = ""
+        self.history: list[tuple[int, str, int, int]] = []
+        """Per round: (time, phase, challenge ACKs counted, sequence numbers still possible)."""
 
     # ------------------------------------------------------------ plumbing
     def start(self, host: OffPathHost, now: int) -> None:
@@ -554,14 +556,26 @@ class ChallengeAckSideChannel:
     def _count(self, host: OffPathHost, now: int) -> None:
         self._counting = False
         got = self.answered
+        phase = self.phase
         if self.baseline is None:
             self.baseline = got
             host.note(now, f"calibration: {got} challenge ACKs for its {self.probes} RSTs")
             self.phase = "A"
         else:
             self._learn(host, now, got < self.baseline)
+        self.history.append((now, phase, got, self.uncertainty()))
         if self.phase != "done":
             host.at(now + self.interval - 100_000, partial(self._round, host))
+
+    def uncertainty(self) -> int:
+        """How many sequence numbers RCV.NXT may still be, as far as the attacker knows."""
+        if self.phase in ("calibrate", "A"):
+            return (self.slots - self.next_batch) * self.window or 1 << 32
+        if self.phase == "B":
+            return len(self.candidates) * self.window
+        if self.phase == "C":
+            return self.hi - self.lo + 1
+        return 1
 
     def _plan(self) -> list[int] | None:
         """The spoofed sequence numbers of the next round (empty: calibration)."""

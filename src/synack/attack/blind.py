@@ -96,11 +96,9 @@ def _session(
     )
     server = StreamReceiver(server_ep, BGP_PORT)
     lab.add_host("server", SERVER_ADDR, server_ep, server)
-    client_node = None
 
     def schedule(t: int, fn: Callable[[int], None]) -> None:
-        assert client_node is not None
-        client_node.call(t, fn)
+        lab.hosts["client"].call(t, fn)
 
     client = StreamSender(
         client_ep, SERVER_ADDR, BGP_PORT, chunk=chunk, interval=interval, schedule=schedule

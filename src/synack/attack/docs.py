@@ -195,29 +195,36 @@ to rebuild the connection when the ACK comes back. RFC 4987 (August 2007)
 surveys the defences.
 
 **The run.** The server listens on port 80 with backlog 128 and synack's
-default SYN-ACK retries (7, so an unanswered half-open connection lives
-1+2+4+8+16+32+60+60 = 183 s). The attacker sends SYNs from random addresses in
-198.18.0.0/15 (routed nowhere), a Poisson stream at `--rate` a second. From one
-half-open lifetime after the flood starts, for one more lifetime, a client
-tries to connect once a second on average (Poisson), giving up after 3 SYN
-retransmissions (SYNs at 0, 1, 3 and 7 s, given up at 15 s). The referee notes,
-for every SYN the server receives, whether its listen queue is full. (The
-report's runs measure for four lifetimes after two: the queue frees in bursts,
-one lifetime after it filled, and those take a few lifetimes to even out.)
+default SYN-ACK retries (five, as Linux's `tcp_synack_retries`, so an
+unanswered half-open connection lives 1+2+4+8+16+32 = 63 s). The attacker
+sends SYNs from random addresses in 198.18.0.0/15 (routed nowhere), a Poisson
+stream at `--rate` a second. From one half-open lifetime after the flood
+starts, for one more lifetime, a client tries to connect once a second on
+average (Poisson), giving up after 3 SYN retransmissions (SYNs at 0, 1, 3 and
+7 s, given up at 15 s). The referee notes, for every SYN the server receives,
+whether its listen queue is full. (The report's runs measure for four
+lifetimes after two: the queue frees in bursts, one lifetime after it filled,
+and those take a few lifetimes to even out.) `--cookies off` gives the server
+`Config(syn_cookies="never")`: SYNs that find the queue full are dropped.
+With synack's default, `syn_cookies="auto"`, they are answered with a SYN
+cookie instead.
 
 **The model.** The queue is Erlang's loss system (A. K. Erlang, 1917): c = 128
-slots, each held for a fixed T = 183 s, arrivals at rate R; a SYN arriving at a
+slots, each held for a fixed T = 63 s, arrivals at rate R; a SYN arriving at a
 random moment finds it full with probability B(c, R x T), Erlang's formula,
 which holds whatever the holding-time distribution. The flood's own SYNs and
-the client's first SYNs arrive at random moments and see B. The client's
-retransmissions do not: a retry one second after a refusal often finds the
-queue still full (it frees in bursts one lifetime after it filled, as the plot
-shows), so the client connects less often than 1 - B^4, the value if its four
-tries were independent; both are shown.
+the client's first SYNs arrive at random moments and see B. Without cookies
+such a SYN is dropped. The client's retransmissions do not arrive at random
+moments: a retry one second after a drop often finds the queue still full (it
+frees in bursts one lifetime after it filled, as the plot shows), so the client
+connects less often than 1 - B^4, the value if its four tries were
+independent; both are shown. With cookies the queue is just as full, but a SYN
+that finds it so is answered statelessly and the client connects at its first
+try, one round trip later.
 
-**Defence.** SYN cookies (RFC 4987 section 3.6). synack's are being written
-(issue 16); until they land this scenario runs with cookies off only. A larger
-backlog or fewer SYN-ACK retries only raise the rate the attacker needs.
+**Defence.** SYN cookies (RFC 4987 section 3.6; synack's default, issue 16:
+`Config.syn_cookies`, `synack.tcp.syncookies`). A larger backlog or fewer
+SYN-ACK retries only raise the rate the attacker needs.
 """,
     ),
     "side-channel": (
@@ -268,7 +275,7 @@ DEFENCES = """\
 | ISN prediction | `--isn counter`, `--isn clock` | ISN = M + F(4-tuple, secret) (`synack.tcp.isn`) | RFC 6528 3 (after RFC 1948) |
 | blind reset | `--rfc5961 off` | exact RCV.NXT for RST and SYN, challenge ACK otherwise (`Config.rfc5961`) | RFC 5961 3, 4, 7 |
 | blind data injection | `--rfc5961 off --timestamps off` | the ACK-value check; PAWS | RFC 5961 5; RFC 7323 5 |
-| SYN flood | (cookies not yet in synack) | SYN cookies (issue 16) | RFC 4987 3.6 |
+| SYN flood | `--cookies off` | SYN cookies when the queue is full (`Config.syn_cookies`) | RFC 4987 3.6 |
 | challenge-ACK side channel | `--per-host` | a budget per connection (`Config.challenge_ack_limit`) | RFC 5961 7; CVE-2016-5696 |
 """
 

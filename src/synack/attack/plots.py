@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from synack.attack.analytic import SPACE
 
 if TYPE_CHECKING:
-    from synack.attack.attackers import IsnPredictor
+    from synack.attack.attackers import ChallengeAckSideChannel, IsnPredictor
     from synack.attack.syn_flood import FloodStats
 
 __all__ = [
     "plot_isn_prediction",
     "plot_reset_sweep",
+    "plot_side_channel",
     "plot_spray",
     "plot_syn_flood",
     "plot_syn_flood_sweep",
@@ -249,69 +250,109 @@ def plot_reset_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path, *, tit
 def plot_syn_flood_sweep(
     rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: str
 ) -> None:
-    """Refusals and client success against the flood rate, measured and modelled.
+    """A full queue and client success against the flood rate, cookies off and on.
 
-    ``rows``: ``rate``, ``first_refused``, ``flood_refused``, ``model_refused``,
-    ``success``, ``success_se``, ``model_success``, ``connect_s``.
+    ``rows``: ``rate``, ``cookies``, ``first_full``, ``flood_full``, ``model_full``,
+    ``success``, ``success_se``, ``model_success``, ``connect_s``, ``model_connect_s``.
     """
     plt = _pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
-    rates = [r["rate"] for r in rows]
+    off = [r for r in rows if not r["cookies"]]
+    on = [r for r in rows if r["cookies"]]
+    rates = [r["rate"] for r in off]
     ax.plot(
-        rates, [r["model_refused"] for r in rows], "-", color="tab:gray", label="Erlang B (model)"
+        rates, [r["model_full"] for r in off], "-", color="tab:gray", label="queue full: Erlang B"
     )
     ax.plot(
-        rates, [r["flood_refused"] for r in rows], "o", color="tab:red", label="flood SYNs refused"
+        rates, [r["flood_full"] for r in off], "o", color="tab:red", label="queue full: flood SYNs"
     )
     ax.plot(
         rates,
-        [r["first_refused"] for r in rows],
+        [r["first_full"] for r in off],
         "s",
         color="tab:blue",
         fillstyle="none",
-        label="clients' first SYNs refused",
+        label="queue full: clients' first SYNs",
     )
     ax.errorbar(
         rates,
-        [r["success"] for r in rows],
-        yerr=[3 * r["success_se"] for r in rows],
+        [r["success"] for r in off],
+        yerr=[3 * r["success_se"] for r in off],
         fmt="^",
         color="tab:green",
         capsize=3,
-        label="clients connected (3 SE)",
+        label="clients connected, cookies off (3 SE)",
     )
     ax.plot(
         rates,
-        [r["model_success"] for r in rows],
+        [r["model_success"] for r in off],
         ":",
         color="tab:green",
-        label="connected if tries were independent",
+        label="cookies off, if tries were independent",
     )
+    if on:
+        ax.plot(
+            [r["rate"] for r in on],
+            [r["success"] for r in on],
+            "*",
+            color="tab:purple",
+            markersize=12,
+            label="clients connected, cookies on",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("flood rate (SYN/s)")
     ax.set_ylabel("fraction")
-    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.05)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     ax.set_title(title)
-    with_t = [r for r in rows if r.get("connect_s") is not None]
+    with_t = [r for r in off if r.get("connect_s") is not None]
     ax2.plot(
         [r["rate"] for r in with_t],
         [r["connect_s"] for r in with_t],
         "o-",
-        color="tab:purple",
-        label="mean connect time of clients that got in",
+        color="tab:green",
+        label="cookies off: mean connect time of clients that got in",
     )
     ax2.plot(
         rates,
-        [r["model_connect_s"] for r in rows],
+        [r["model_connect_s"] for r in off],
         ":",
-        color="tab:purple",
-        label="if tries were independent",
+        color="tab:green",
+        label="cookies off, if tries were independent",
     )
+    if on:
+        ax2.plot(
+            [r["rate"] for r in on],
+            [r["connect_s"] for r in on],
+            "*",
+            color="tab:purple",
+            markersize=12,
+            label="cookies on",
+        )
     ax2.set_xscale("log")
     ax2.set_xlabel("flood rate (SYN/s)")
     ax2.set_ylabel("seconds")
     ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=7)
+    _save(fig, path)
+
+
+def plot_side_channel(program: ChallengeAckSideChannel, path: str | Path, *, title: str) -> None:
+    """Each round's count of challenge ACKs, and what the attacker still does not know."""
+    plt = _pyplot()
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    rounds = list(range(1, len(program.history) + 1))
+    counts = [c for _, _, c, _ in program.history]
+    ax.plot(rounds, counts, "o-", color="tab:blue", label="challenge ACKs for its 100 RSTs")
+    if program.baseline is not None:
+        ax.axhline(program.baseline, color="tab:gray", linestyle="--", label="calibration")
+    ax.set_ylabel("challenge ACKs counted")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax2.semilogy(rounds, [max(1, u) for _, _, _, u in program.history], "s-", color="tab:red")
+    ax2.set_ylabel("values RCV.NXT may still be")
+    ax2.set_xlabel("round")
+    ax2.grid(alpha=0.3, which="both")
     _save(fig, path)

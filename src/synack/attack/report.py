@@ -169,8 +169,8 @@ def blind_inject_experiment(
     return _none_check("blind-inject", setting, results, 2 * ack_range / analytic.SPACE)
 
 
-def syn_flood_experiment(rate: float, seeds: Sequence[int]) -> Check:
-    """syn-flood at ``rate`` over ``seeds``: refusals against Erlang B, clients' success.
+def syn_flood_experiment(rate: float, seeds: Sequence[int], cookies: bool = False) -> Check:
+    """syn-flood at ``rate`` over ``seeds``: a full queue against Erlang B, clients' success.
 
     Each run measures for four half-open lifetimes after two (a single run: one
     after one): with a fixed lifetime the queue frees in bursts that take a few
@@ -178,39 +178,50 @@ def syn_flood_experiment(rate: float, seeds: Sequence[int]) -> Check:
     """
     lifetime = analytic.half_open_lifetime(Config())
     results = [
-        run_syn_flood(rate=rate, seed=s, warmup=2 * lifetime, duration=4 * lifetime) for s in seeds
+        run_syn_flood(
+            rate=rate, seed=s, warmup=2 * lifetime, duration=4 * lifetime, cookies=cookies
+        )
+        for s in seeds
     ]
     js = [r.to_json() for r in results]
-    flood = estimate([j["flood_syn_refused"] for j in js])
-    first = estimate([j["first_syn_refused"] for j in js])
+    flood = estimate([j["flood_syn_queue_full"] for j in js])
+    first = estimate([j["first_syn_queue_full"] for j in js])
     ok_rate = estimate([j["legit_success_rate"] for j in js])
     times = [j["connect_time_us"] / 1e6 for j in js if j["connect_time_us"] is not None]
-    model = js[0]["expected_syn_refused"]
-    # Refusals are fractions of hundreds of SYNs a run: allow 0.01 absolute on top of 3 SE.
-    zf = flood.z(model)
+    model = js[0]["expected_queue_full"]
+    model_ok = js[0]["expected_success_rate"]
+    # Fractions of hundreds of SYNs a run: allow 0.01 absolute on top of 3 SE.
     ok = (
         abs(flood.mean - model) <= Z * flood.se + 0.01
         and abs(first.mean - model) <= Z * first.se + 0.01
     )
+    if cookies:
+        ok = ok and ok_rate.mean >= 0.99  # the model: every client in at its first try
     cfg = results[0].configuration
     return Check(
         "syn-flood",
-        f"{rate:g} SYN/s, backlog {cfg['backlog']}",
+        f"{rate:g} SYN/s, backlog {cfg['backlog']}, cookies {'on' if cookies else 'off'}",
         len(results),
-        f"flood SYNs refused {flood.mean:.1%} +- {flood.se:.1%}, clients' first SYNs "
-        f"{first.mean:.1%} +- {first.se:.1%}; clients connected {ok_rate.mean:.1%}",
-        f"Erlang B {model:.1%}; {js[0]['expected_success_rate']:.1%} connected if tries "
-        "were independent",
+        f"queue full for {flood.mean:.1%} +- {flood.se:.1%} of flood SYNs, "
+        f"{first.mean:.1%} +- {first.se:.1%} of clients' first SYNs; clients connected "
+        f"{ok_rate.mean:.1%}",
+        f"Erlang B {model:.1%}; "
+        + (
+            "100% connected (cookies)"
+            if cookies
+            else f"{model_ok:.1%} connected if tries were independent"
+        ),
         ok,
-        zf,
+        flood.z(model),
         {
             "rate": rate,
-            "flood_refused": flood.mean,
-            "first_refused": first.mean,
-            "model_refused": model,
+            "cookies": cookies,
+            "flood_full": flood.mean,
+            "first_full": first.mean,
+            "model_full": model,
             "success": ok_rate.mean,
             "success_se": ok_rate.se,
-            "model_success": js[0]["expected_success_rate"],
+            "model_success": model_ok,
             "connect_s": sum(times) / len(times) if times else None,
             "model_connect_s": js[0]["expected_connect_time_us"] / 1e6,
             "attack_success": sum(r.success for r in results),
@@ -239,7 +250,7 @@ def side_channel_experiment(per_host: bool, seeds: Sequence[int]) -> Check:
 # ------------------------------------------------------------------ the plan
 
 RESET_WINDOWS = (65_536, 131_072, 262_144, 524_288, 1_048_576)
-FLOOD_RATES = (0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
+FLOOD_RATES = (1.0, 2.0, 3.0, 5.0, 10.0, 100.0)
 
 
 def _plan(quick: bool) -> dict[str, list[Callable[[], Check]]]:
@@ -293,7 +304,11 @@ def _rows(
             partial(blind_inject_experiment, 262_144, True, True, seeds[:few]),
         ],
         "syn-flood": [
-            partial(syn_flood_experiment, r, seeds[: 5 if not quick else 2]) for r in rates
+            *(partial(syn_flood_experiment, r, seeds[: 5 if not quick else 2]) for r in rates),
+            *(
+                partial(syn_flood_experiment, r, seeds[: 5 if not quick else 2], True)
+                for r in (10.0, 100.0)
+            ),
         ],
         "side-channel": [
             partial(side_channel_experiment, True, seeds[: 30 // n + 3]),
@@ -317,7 +332,10 @@ EXAMPLES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             {"rfc5961": False, "timestamps": False},
         ),
     ],
-    "syn-flood": [("synack attack syn-flood", "syn-flood", {})],
+    "syn-flood": [
+        ("synack attack syn-flood --cookies off", "syn-flood", {"cookies": False}),
+        ("synack attack syn-flood", "syn-flood", {}),
+    ],
     "side-channel": [
         ("synack attack side-channel --per-host", "side-channel", {"per_host": True}),
     ],
@@ -389,7 +407,10 @@ def _figures(checks: dict[str, list[Check]], img: Path) -> dict[str, str]:
     plot_syn_flood_sweep(
         [c.data for c in checks["syn-flood"]],
         img / "attack-syn-flood.png",
-        title="syn-flood: backlog 128, half-open lifetime 183 s",
+        title=(
+            "syn-flood: backlog 128, half-open lifetime "
+            f"{analytic.half_open_lifetime(Config()) / 1e6:g} s"
+        ),
     )
     out["syn-flood"] = "attack-syn-flood.png"
     return out

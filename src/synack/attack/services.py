@@ -148,9 +148,9 @@ class StreamSender(EndpointApp):
     def tick(self, now: int) -> None:
         """Send the next chunk and schedule the one after (stops once the connection ends)."""
         conn = self.conn
-        if conn is None or self.error is not None or conn.send_buffer_free < self.chunk:
+        if conn is None or self.error is not None:
             return
-        if self.chunk:
+        if self.chunk and conn.send_buffer_free >= self.chunk:  # else: try again next tick
             self.sent += conn.send(stream_bytes(self.sent, self.chunk))
         self.schedule(now + self.interval, self.tick)
 

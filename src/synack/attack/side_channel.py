@@ -176,6 +176,14 @@ def run_side_channel(
         f"  seed {seed}",
     ]
     summary += outputs_lines(lab, outputs)
+    if outputs.plot is not None:
+        from synack.attack.plots import plot_side_channel
+
+        plot_side_channel(
+            program,
+            outputs.plot,
+            title=f"side-channel, challenge ACKs per {'host' if per_host else 'connection'}",
+        )
     return AttackResult(
         "side-channel",
         success,

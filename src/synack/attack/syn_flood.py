@@ -9,9 +9,12 @@ answers, until the server gives up on it; a listener holds at most
 gets in only when its SYN finds a free slot.
 
 The model: the listen queue is an Erlang loss system, ``backlog`` servers each
-held for the half-open lifetime T, so a SYN is refused with probability
-B(backlog, rate * T) (Erlang's formula); a client whose SYN and retransmissions
-meet independent refusals connects with probability 1 - B**(tries).
+held for the half-open lifetime T, so a SYN finds it full with probability
+B(backlog, rate * T) (Erlang's formula). Without SYN cookies such a SYN is
+dropped, and a client whose SYN and retransmissions met independent refusals
+would connect with probability 1 - B**(tries); with cookies (synack's default,
+``Config.syn_cookies="auto"``) it is answered statelessly and the client
+connects at its first try.
 """
 
 from __future__ import annotations
@@ -50,14 +53,19 @@ SHOWN_CLIENT_CHANGES = 6  # the ladder follows the first few legitimate connecti
 
 @dataclass
 class FloodStats:
-    """What the referee counted during the measurement window."""
+    """What the referee counted during the measurement window.
+
+    ``*_full``: SYNs that found the listen queue full when they arrived (the
+    Erlang B event); ``legit_dropped``: the client's SYNs the server dropped.
+    """
 
     legit_syns: int = 0
-    legit_refused: int = 0
+    legit_full: int = 0
+    legit_dropped: int = 0
     first_syns: int = 0
-    first_refused: int = 0
+    first_full: int = 0
     flood_syns: int = 0
-    flood_refused: int = 0
+    flood_full: int = 0
     attempts: int = 0
     connected: int = 0
     failed: int = 0
@@ -131,6 +139,7 @@ def run_syn_flood(
     legit_rate: float = 1.0,
     duration: int | None = None,
     warmup: int | None = None,
+    cookies: bool = True,
     outputs: Outputs | None = None,
 ) -> AttackResult:
     """Flood port 80 at ``rate`` spoofed SYNs a second; measure legitimate clients.
@@ -138,12 +147,14 @@ def run_syn_flood(
     Legitimate clients try to connect at ``legit_rate`` a second (Poisson)
     during the measurement window: ``warmup`` microseconds after the flood
     starts (default: one half-open lifetime, so the queue is in its steady
-    state), for ``duration`` (default: one more lifetime).
+    state), for ``duration`` (default: one more lifetime). ``cookies``: the
+    server answers SYNs that find its queue full with SYN cookies
+    (``Config.syn_cookies="auto"``, synack's default) or drops them (``never``).
     """
     if rate <= 0 or backlog < 1 or legit_rate <= 0:
         raise ValueError("need --rate > 0, --backlog >= 1 and --legit-rate > 0")
     outputs = outputs or Outputs()
-    server_cfg = Config(syn_cookies="never")  # this scenario shows the flood without cookies
+    server_cfg = Config(syn_cookies="auto" if cookies else "never")
     lifetime = analytic.half_open_lifetime(server_cfg)
     warm = lifetime if warmup is None else warmup
     span = lifetime if duration is None else duration
@@ -159,26 +170,48 @@ def run_syn_flood(
             return shown["n"] <= SHOWN_CLIENT_CHANGES
         return False
 
+    cookies_seen = {"sent": 0}
+
     def narrate(record: Record) -> str | None:
-        # While the ladder follows the client, say when its SYN finds the queue full.
-        if record.get("reason") != "backlog_full" or shown["n"] > SHOWN_CLIENT_CHANGES:
+        # While the ladder follows the client, say what became of its SYN when the
+        # queue was full: dropped, or answered with a cookie.
+        if shown["n"] > SHOWN_CLIENT_CHANGES:
             return None
+        sent = server_ep.counters["syncookies.sent"]
+        cookie = sent > cookies_seen["sent"]
+        cookies_seen["sent"] = sent
         info = peek(lab.last_delivered.get("server", b""))
         if info is None or info.src != str_to_addr(CLIENT_ADDR):
             return None
-        return (
-            f"server: the listen queue is full ({backlog} half-open): the client's SYN is dropped"
-        )
+        if record.get("reason") == "backlog_full":
+            return f"server: the listen queue is full ({backlog} half-open): the client's SYN is dropped"
+        if cookie and record.get("ev") == "seg_out" and info.flags & (SYN | ACK) == SYN:
+            return (
+                f"server: the listen queue is full ({backlog} half-open): the client's SYN is "
+                "answered with a SYN cookie, and nothing is kept (RFC 4987 3.6)"
+            )
+        return None
 
     names = {CLIENT_ADDR: "Client", SERVER_ADDR: "Server", ATTACKER_ADDR: "Attacker"}
     lab = Lab(seed, names, outputs=outputs, important=important, narrate=narrate)
     stats = FloodStats()
+
+    def server_tracer(record: Record) -> None:
+        if (
+            record.get("reason") == "backlog_full"
+            and warm <= int(record.get("t", -1)) < warm + span
+            and (info := peek(lab.last_delivered.get("server", b""))) is not None
+            and info.src == str_to_addr(CLIENT_ADDR)
+        ):
+            stats.legit_dropped += 1
+        lab.tracer(record)
+
     server_ep = Endpoint(
         [SERVER_ADDR],
         config=server_cfg,
         isn_secret=_secret(seed, "server"),
         port_seed=seed,
-        tracer=lab.tracer,
+        tracer=server_tracer,
         name="server",
     )
     server = _Server(server_ep, backlog)
@@ -210,14 +243,14 @@ def run_syn_flood(
             return
         if info.src == client_addr:
             stats.legit_syns += 1
-            stats.legit_refused += full
+            stats.legit_full += full
             if info.seq not in seen:
                 seen.add(info.seq)
                 stats.first_syns += 1
-                stats.first_refused += full
+                stats.first_full += full
         else:
             stats.flood_syns += 1
-            stats.flood_refused += full
+            stats.flood_full += full
 
     lab.links["internet->server"].observers.append(referee)
 
@@ -234,19 +267,23 @@ def run_syn_flood(
     load = rate * lifetime / 1_000_000
     blocking = analytic.erlang_b(backlog, load)
     times = analytic.syn_attempt_times(CLIENT_CONFIG)
-    p_ok, t_ok = analytic.connect_model(blocking, times, 2 * 2 * lab.delay)
+    rtt = 2 * 2 * lab.delay
+    # With cookies a SYN that finds the queue full is answered all the same: the
+    # first try connects, one round trip later.
+    p_ok, t_ok = analytic.connect_model(0.0 if cookies else blocking, times, rtt)
     finished = stats.connected + stats.failed
     rate_ok = stats.connected / finished if finished else 0.0
-    refused = stats.legit_refused / stats.legit_syns if stats.legit_syns else 0.0
-    first = stats.first_refused / stats.first_syns if stats.first_syns else 0.0
-    flood_refused = stats.flood_refused / stats.flood_syns if stats.flood_syns else 0.0
+    dropped = stats.legit_dropped / stats.legit_syns if stats.legit_syns else 0.0
+    first = stats.first_full / stats.first_syns if stats.first_syns else 0.0
+    flood_full = stats.flood_full / stats.flood_syns if stats.flood_syns else 0.0
     mean_t = sum(stats.connect_times) / len(stats.connect_times) if stats.connect_times else None
     success = rate_ok < 0.5
     keep_full = -(-backlog * (warm + span + give_up) // lifetime)
+    counters = server_ep.counters
     config = {
         "rate_per_s": rate,
         "backlog": backlog,
-        "cookies": False,
+        "cookies": cookies,
         "half_open_lifetime_us": lifetime,
         "legit_rate_per_s": legit_rate,
         "client_syn_retries": CLIENT_CONFIG.syn_retries,
@@ -257,8 +294,8 @@ def run_syn_flood(
         "synack attack syn-flood: deny service with half-open connections "
         "(Phrack 48, 1996; CERT CA-1996-21)",
         f"  Server {SERVER_ADDR} port {PORT}: listen backlog {backlog}, SYN-ACK retries "
-        f"{server_cfg.syn_retries} (a half-open connection lives {lifetime / 1e6:g} s); "
-        "SYN cookies off",
+        f"{server_cfg.synack_retries} (a half-open connection lives {lifetime / 1e6:g} s); "
+        + ("SYN cookies on (synack's default)" if cookies else "SYN cookies off"),
         f"  Attacker {ATTACKER_ADDR}: {rate:g} SYNs a second from random spoofed addresses "
         "in 198.18.0.0/15 (nobody answers the SYN-ACKs)",
         f"  Client {CLIENT_ADDR}: {legit_rate:g} connection attempt"
@@ -273,30 +310,59 @@ def run_syn_flood(
             if success
             else f"FAILED: {rate_ok:.0%} of the client's connections got through"
         ),
-        f"  refused     {first:.1%} of {stats.first_syns:,} first client SYNs and "
-        f"{flood_refused:.1%} of {stats.flood_syns:,} flood SYNs; "
+        f"  queue full  for {first:.1%} of {stats.first_syns:,} first client SYNs and "
+        f"{flood_full:.1%} of {stats.flood_syns:,} flood SYNs; "
         f"model Erlang B({backlog}, {load:g}) = {blocking:.1%}",
-        f"  retries     {refused:.1%} of all {stats.legit_syns:,} client SYNs: a retry soon "
-        "after a refusal often finds the queue still full",
-        f"  clients     {stats.connected:,} of {finished:,} connected ({rate_ok:.1%}); "
-        f"{p_ok:.1%} if the {len(times)} tries were independent",
+    ]
+    if cookies:
+        summary.append(
+            f"  cookies     {counters['syncookies.sent']:,} SYNs answered with a cookie, "
+            f"{counters['syncookies.validated']:,} came back valid; {dropped:.1%} of the "
+            "client's SYNs dropped"
+        )
+    else:
+        summary.append(
+            f"  dropped     {dropped:.1%} of all {stats.legit_syns:,} client SYNs: a retry "
+            "soon after a drop often finds the queue still full"
+        )
+    summary += [
+        f"  clients     {stats.connected:,} of {finished:,} connected ({rate_ok:.1%}); model "
+        + (
+            "100% (the first try)"
+            if cookies
+            else f"{p_ok:.1%} if the {len(times)} tries were independent"
+        ),
         "  connect     "
         + (
-            f"mean {mean_t / 1e6:.2f} s ({t_ok / 1e6:.2f} s if independent)"
+            f"mean {mean_t / 1e6:.2f} s (model {t_ok / 1e6:.2f} s"
+            + ("" if cookies else " if independent")
+            + ")"
             if mean_t is not None
             else "nobody connected"
         ),
         f"  flood       {program.log.count:,} spoofed SYNs; the server dropped "
-        f"{server_ep.counters['drop.backlog_full']:,} SYNs for a full queue",
-        "  defence     SYN cookies (RFC 4987 3.6): no state until the ACK comes back; "
-        "a larger backlog and fewer SYN-ACK retries only raise the rate needed",
+        f"{counters['drop.backlog_full']:,} SYNs for a full queue",
+        "  defence     "
+        + (
+            "SYN cookies (RFC 4987 3.6, on by default): no state until the ACK comes back"
+            if cookies
+            else "SYN cookies (RFC 4987 3.6): try --cookies on; a larger backlog and fewer "
+            "SYN-ACK retries only raise the rate needed"
+        ),
         f"  seed {seed}",
     ]
     summary += outputs_lines(lab, outputs)
     if outputs.plot is not None:
         from synack.attack.plots import plot_syn_flood
 
-        plot_syn_flood(stats, backlog, warm, span, outputs.plot, title=f"syn-flood, {rate:g} SYN/s")
+        plot_syn_flood(
+            stats,
+            backlog,
+            warm,
+            span,
+            outputs.plot,
+            title=f"syn-flood, {rate:g} SYN/s, cookies {'on' if cookies else 'off'}",
+        )
     return AttackResult(
         "syn-flood",
         success,
@@ -312,10 +378,12 @@ def run_syn_flood(
             "expected_success_rate": p_ok,
             "connect_time_us": mean_t,
             "expected_connect_time_us": t_ok,
-            "first_syn_refused": first,
-            "syn_refused": refused,
-            "flood_syn_refused": flood_refused,
-            "expected_syn_refused": blocking,
+            "first_syn_queue_full": first,
+            "flood_syn_queue_full": flood_full,
+            "expected_queue_full": blocking,
+            "syn_dropped": dropped,
+            "cookies_sent": counters["syncookies.sent"],
+            "cookies_validated": counters["syncookies.validated"],
             "legit_attempts": finished,
         },
     )

@@ -29,7 +29,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "isn-prediction": ("isn", "probes", "budget", "jitter", "gap", "noise", "trusted"),
     "blind-reset": ("rfc5961", "window", "budget", "rate"),
     "blind-inject": ("rfc5961", "timestamps", "window", "budget", "rate"),
-    "syn-flood": ("rate", "backlog", "legit_rate", "duration", "warmup"),
+    "syn-flood": ("rate", "backlog", "legit_rate", "duration", "warmup", "cookies"),
     "side-channel": ("per_host", "window", "batch"),
     "all": ("report", "output", "quick", "no_plots"),
 }
@@ -105,6 +105,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="the attacker's packets a second (blind-*: 100000; syn-flood: SYNs, 10)",
     )
     flood = p.add_argument_group("syn-flood")
+    flood.add_argument(
+        "--cookies", type=_on_off, metavar="on|off", help="SYN cookies on the server (on)"
+    )
     flood.add_argument("--backlog", type=_positive_int, help="the listen queue (128)")
     flood.add_argument(
         "--legit-rate",
@@ -113,10 +116,16 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="clients' attempts a second (1)",
     )
     flood.add_argument(
-        "--warmup", type=non_negative_float, metavar="S", help="flood before measuring (183)"
+        "--warmup",
+        type=non_negative_float,
+        metavar="S",
+        help="flood before measuring (one half-open lifetime, 63)",
     )
     flood.add_argument(
-        "--duration", type=non_negative_float, metavar="S", help="measurement window (183)"
+        "--duration",
+        type=non_negative_float,
+        metavar="S",
+        help="measurement window (one more lifetime, 63)",
     )
     side = p.add_argument_group("side-channel")
     side.add_argument(
@@ -193,7 +202,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     else:
         if args.rate is not None:
             o["rate"] = args.rate
-        for key in ("backlog", "legit_rate"):
+        for key in ("backlog", "legit_rate", "cookies"):
             if getattr(args, key) is not None:
                 o[key] = getattr(args, key)
         for key in ("duration", "warmup"):
