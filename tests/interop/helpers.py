@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from synack.link.netns import NetnsLab
+from synack.trace.capture import read_capture
 
 # A kernel-side TCP sink: accept one connection, read to EOF, print "<bytes> <sha256>".
 KERNEL_SINK = """
@@ -184,6 +186,56 @@ def running(argv: Sequence[str], name: str) -> Iterator[Proc]:
         yield proc
     finally:
         proc.stop()
+
+
+def _has_ping(pcap: Path, size: int) -> bool:
+    """Whether the capture file holds an ICMP echo request (IPv4) with ``size`` octets of data."""
+    try:
+        packets = list(read_capture(pcap))
+    except (OSError, ValueError):  # not there yet, or cut in the middle of a block
+        return False
+    return any(
+        p.data[:1] == b"\x45" and p.data[9] == 1 and p.data[20] == 8 and len(p.data) == 28 + size
+        for p in packets
+    )
+
+
+@contextmanager
+def kernel_capture(lab: NetnsLab, port: int, pcap: Path, *, ping: str) -> Iterator[None]:
+    """tshark on the kernel's end of the lab's TAP (TCP port ``port``) for the block.
+
+    Start and end wait on conditions, not delays: pings from the kernel to
+    ``ping`` (synack's address), one size before the block and another after it,
+    each waited for in the file. The first proves the capture is live (tshark
+    says "Capturing on" a moment before it keeps packets); the second, that
+    every packet before it is written (dumpcap writes the file in batches). The
+    file holds those pings too: filter on ``tcp`` when reading it.
+    """
+    proc = lab.popen(
+        ["tshark", "-i", lab.tap, "-f", f"tcp port {port} or icmp", "-w", str(pcap)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def mark(size: int) -> None:
+        deadline = time.monotonic() + 60
+        while not _has_ping(pcap, size):
+            assert proc.poll() is None, f"tshark ended: {proc.communicate()[1]!r}"
+            assert time.monotonic() < deadline, f"tshark did not capture a {size}-octet ping"
+            lab.run(["ping", "-c", "1", "-W", "1", "-s", str(size), ping], timeout=30)
+            time.sleep(0.1)
+
+    try:
+        mark(11)
+        yield
+        mark(13)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def env_without_proxies() -> dict[str, str]:

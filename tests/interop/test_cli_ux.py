@@ -172,7 +172,7 @@ def test_an_unreachable_neighbour_is_reported_in_about_three_seconds(lab_tap: Ne
     assert done.stderr.decode() == (
         "synack get: cannot connect to 10.0.0.99:80: No route to host (host_unreachable)\n"
     )
-    assert elapsed < 15, elapsed  # about 3 s, plus start-up on a loaded machine
+    assert elapsed < 30, elapsed  # about 3 s, plus start-up on a loaded machine
 
 
 def test_connect_timeout_gives_up_on_the_connection_alone(lab_tap: NetnsLab) -> None:
@@ -188,7 +188,7 @@ def test_connect_timeout_gives_up_on_the_connection_alone(lab_tap: NetnsLab) -> 
     assert last_line(done.stderr.decode()) == (
         "synack get: cannot connect to 10.0.0.1:8000 within 1 s (--connect-timeout)"
     )
-    assert elapsed < 15, elapsed
+    assert elapsed < 30, elapsed
 
 
 def test_max_time_bounds_the_whole_transfer(lab_tap: NetnsLab, www: Path) -> None:

@@ -11,13 +11,8 @@ and the sender's CWR, in both directions.
 from __future__ import annotations
 
 import hashlib
-import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,7 +24,7 @@ from synack.link.impair import Impairment
 from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
 from tests.interop.conftest import KERNEL, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, running
+from tests.interop.helpers import in_ns, kernel_capture, running
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(300)]
 
@@ -78,35 +73,6 @@ RETRANSMITTED = (
     "tcp.analysis.retransmission || tcp.analysis.fast_retransmission"
     " || tcp.analysis.spurious_retransmission"
 )
-
-
-@contextmanager
-def kernel_side_capture(lab: NetnsLab, port: int, pcap: Path) -> Iterator[None]:
-    """tshark on the kernel's end of the TAP for the duration of the block."""
-    proc = subprocess.Popen(
-        in_ns(lab, "tshark", "-i", lab.tap, "-f", f"tcp port {port}", "-w", str(pcap)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        started = threading.Event()
-
-        def watch() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if "Capturing on" in line:
-                    started.set()
-                    return
-
-        threading.Thread(target=watch, daemon=True).start()
-        assert started.wait(30), "tshark did not start"
-        time.sleep(1)  # "Capturing on" can come a moment before the first packet is kept
-        yield
-        time.sleep(1)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
 
 
 def segments(pcap: Path) -> list[dict[str, str]]:
@@ -168,7 +134,7 @@ def test_synack_sends_to_the_kernel_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
     try:
         with (
             running(in_ns(lab, sys.executable, "-c", KERNEL_SINK, KERNEL, "7010"), "sink") as k,
-            kernel_side_capture(lab, 7010, pcap),
+            kernel_capture(lab, 7010, pcap, ping=SYNACK),
         ):
             k.expect("listening")
             with ssock.create_connection((KERNEL, 7010), timeout=30, stack=stack) as sock:
@@ -199,7 +165,7 @@ def test_the_kernel_sends_to_synack_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
             return await aio.start_server(echo_handler(), port=7011, runtime=stack.runtime)
 
         stack.run(start(), 10)
-        with kernel_side_capture(lab, 7011, pcap):
+        with kernel_capture(lab, 7011, pcap, ping=SYNACK):
             done = lab.run(
                 [sys.executable, "-c", KERNEL_CLIENT, SYNACK, "7011", "1500000"], timeout=120
             )

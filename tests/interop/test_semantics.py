@@ -8,11 +8,8 @@ APIs on a :class:`~synack.api.socket.Stack`); the kernel side is Python's
 from __future__ import annotations
 
 import hashlib
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,7 @@ from synack.api.apps import echo_handler
 from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
 from tests.interop.conftest import KERNEL, KERNEL6, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, running
+from tests.interop.helpers import in_ns, kernel_capture, running
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(180)]
 
@@ -201,23 +198,11 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
 
         stack.run(start(), 10)
         pcap = tmp_path / "handshake.pcap"
-        capture = subprocess.Popen(
-            in_ns(lab, "tshark", "-i", lab.tap, "-f", "tcp port 80", "-w", str(pcap)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert capture.stderr is not None
-            _wait_for_capturing(capture)
+        with kernel_capture(lab, 80, pcap, ping=SYNACK):
             result = lab.run(
                 [sys.executable, "-c", KERNEL_CLIENTS, SYNACK, "80", "1", "10000"], timeout=60
             )
             assert result.stdout.strip() == "ok 1 errors []", result.stdout + result.stderr
-            time.sleep(1)
-        finally:
-            capture.send_signal(signal.SIGINT)
-            capture.wait(20)
     finally:
         stack.close()
     fields = subprocess.run(
@@ -225,6 +210,8 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
             "tshark",
             "-r",
             str(pcap),
+            "-Y",
+            "tcp",
             "-o",
             "tcp.relative_sequence_numbers:FALSE",
             "-T",
@@ -277,22 +264,3 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
     ).stdout
     assert bad == "", bad
     assert len(rows) >= 10  # handshake, 10 kB each way, both FINs
-
-
-def _wait_for_capturing(proc: subprocess.Popen[str]) -> None:
-    """tshark says "Capturing on 'tap0'" on stderr once the capture is live."""
-    assert proc.stderr is not None
-    seen: list[str] = []
-    done = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            seen.append(line)
-            if "Capturing on" in line:
-                done.set()
-                return
-
-    threading.Thread(target=read, daemon=True).start()
-    assert done.wait(30), f"tshark did not start: {seen!r}"
-    time.sleep(0.5)  # dumpcap reports before its first read: give it a moment
