@@ -29,6 +29,10 @@ TAP = ["--tap", "tap0"]
 GET = ["get", *TAP]
 SEND = ["send", *TAP]
 URL = "http://10.0.0.1/"
+RUN = ["run", *TAP, "--linger"]
+PROGRAM = ["--", "python", "-c", "pass"]
+PKT = str(Path(__file__).parents[1] / "packetdrill" / "options" / "timestamps-echo.pkt")
+NO_DIR = "cannot write /nonexistent/x: no directory /nonexistent"
 
 # (argv, exit status, what the one line must say)
 CASES: list[tuple[list[str], int, str]] = [
@@ -77,6 +81,13 @@ CASES: list[tuple[list[str], int, str]] = [
     (["demo", "--trace", "/nonexistent/d.jsonl"], 2, "no directory /nonexistent"),
     (["sim", "--pcap", "/nonexistent/s.pcap"], 2, "no directory /nonexistent"),
     (["sim", "--plot", "/nonexistent/s.png"], 2, "no directory /nonexistent"),
+    # --view is checked before the run, as --pcap is, not once the page is written.
+    (["demo", "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["sim", "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["attack", "syn-flood", "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["packetdrill", PKT, "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["packetdrill", PKT, "--pcap", "/nonexistent/x"], 2, f"argument --pcap: {NO_DIR}"),
+    (["packetdrill", PKT, "--trace", "/tmp"], 2, "cannot write /tmp: it is a directory"),
     (["plot", "/nonexistent/t.jsonl"], 2, "cannot read /nonexistent/t.jsonl"),
     (["plot", "t.jsonl", "-o", "/nonexistent/t.png"], 2, "no directory /nonexistent"),
     (["serve", *TAP, "http", "/nonexistent/dir"], 2, "no directory /nonexistent/dir"),
@@ -89,6 +100,10 @@ CASES: list[tuple[list[str], int, str]] = [
     (["sim", "--bytes", "ten"], 2, "not a count"),
     (["sim", "--drop", "nonsense"], 2, "unknown segment kind"),
     (["sim", "--periodic-loss", "-2"], 2, "must be >= 0"),
+    (["sim", "--rtt", "inf"], 2, "--rtt: not a finite number: 'inf'"),
+    ([*RUN, "-1", *PROGRAM], 2, "argument --linger: must be >= 0, got -1.0"),
+    ([*RUN, "nan", *PROGRAM], 2, "argument --linger: not a finite number: 'nan'"),
+    (["packetdrill", PKT, "--tolerance-percent", "-5"], 2, "--tolerance-percent: must be >= 0"),
     (["handshake", "--client-isn", str(2**32)], 2, "ISN"),
     (["demo", "--server-isn", "-1"], 2, "ISN"),
     # Commands.

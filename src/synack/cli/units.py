@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import os
 import re
 import urllib.parse
@@ -102,11 +103,13 @@ def probability(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    """A number >= 0."""
+    """A finite number >= 0 (no ``nan`` or ``inf``: a time or a rate has to end somewhere)."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
     return v
@@ -132,7 +135,7 @@ def positive_count(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """A number > 0."""
+    """A finite number > 0."""
     v = non_negative_float(text)
     if v == 0:
         raise argparse.ArgumentTypeError("must be more than 0")
