@@ -23,8 +23,9 @@ from synack.api.apps import echo_handler
 from synack.link.impair import Impairment
 from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
+from synack.trace.capture import read_capture
 from tests.interop.conftest import KERNEL, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, kernel_capture, running
+from tests.interop.helpers import in_ns, kernel_capture, running, synack_argv
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(300)]
 
@@ -180,3 +181,47 @@ def test_the_kernel_sends_to_synack_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
     ]
     assert kernel_data and all(int(s["ip.dsfield.ecn"]) == ECT0 for s in kernel_data)
     check_signalled(segs, KERNEL, SYNACK)
+
+
+def _tcp_packets(pcap: Path) -> list[tuple[bytes, int, int]]:
+    """(IPv4 source, ECN field, TCP flags) of each TCP packet in a capture."""
+    out = []
+    for packet in read_capture(pcap):
+        ip = packet.data
+        if ip[0] >> 4 == 4 and ip[9] == 6:
+            tcp = ip[(ip[0] & 0x0F) * 4 :]
+            out.append((ip[12:16], ip[1] & 0b11, tcp[13]))
+    return out
+
+
+@pytest.mark.parametrize("ecn", [True, False], ids=["--ecn", "without"])
+def test_the_tap_commands_negotiate_ecn_with_the_ecn_option(
+    lab_tap: NetnsLab, tmp_path: Path, ecn: bool
+) -> None:
+    # RFC 3168 6.1.1: an ECN-setup SYN has ECE (0x40) and CWR (0x80); the SYN-ACK
+    # agreeing has ECE alone; then data goes out ECT(0) (ECN field 0b10, RFC 3168 5).
+    lab_tap.run(["sysctl", "-q", "-w", "net.ipv4.tcp_ecn=1"], check=True)
+    pcap = tmp_path / "send.pcap"
+    payload = 300_000
+    with running(in_ns(lab_tap, sys.executable, "-c", KERNEL_SINK, KERNEL, "7012"), "sink") as k:
+        k.expect("listening")
+        argv = synack_argv(
+            lab_tap, "send", f"{KERNEL}:7012", "--bytes", str(payload), "--pcap", str(pcap)
+        )
+        done = subprocess.run(
+            argv + (["--ecn"] if ecn else []), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        k.expect("done")
+    synack, kernel = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 1])
+    packets = _tcp_packets(pcap)
+    syn = next(flags for src, _, flags in packets if src == synack and flags & 0x12 == 0x02)
+    syn_ack = next(flags for src, _, flags in packets if src == kernel and flags & 0x12 == 0x12)
+    data_ecn = {field for src, field, flags in packets if src == synack and not flags & 0x02}
+    if ecn:
+        assert syn & 0xC0 == 0xC0, hex(syn)
+        assert syn_ack & 0xC0 == 0x40, hex(syn_ack)
+        assert 0b10 in data_ecn
+    else:
+        assert syn & 0xC0 == 0 and syn_ack & 0xC0 == 0
+        assert data_ecn == {0}

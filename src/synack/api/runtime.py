@@ -23,7 +23,7 @@ import ipaddress
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from synack.link.device import DEFAULT_OFFLOADS, TunTapDevice
 from synack.link.gso import coalesce
@@ -46,6 +46,7 @@ __all__ = [
     "PairLink",
     "Runtime",
     "open_tap_runtime",
+    "tap_config",
 ]
 
 _US = 1_000_000
@@ -648,6 +649,16 @@ class PairLink:
         self._runtime = None
 
 
+def tap_config(mtu: int = 1500, buffer: int = 4 << 20, **changes: Any) -> Config:
+    """The :class:`Config` :func:`open_tap_runtime` uses unless given one.
+
+    The MSS follows the link's ``mtu``; both buffers are ``buffer`` octets.
+    ``changes`` are further settings, e.g. ``ecn=True`` (what the CLI's
+    ``--ecn`` passes).
+    """
+    return Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer, **changes)
+
+
 def open_tap_runtime(
     *,
     tap: str,
@@ -694,7 +705,7 @@ def open_tap_runtime(
     )
     try:
         if config is None:
-            config = Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer)
+            config = tap_config(mtu, buffer)
         endpoint = Endpoint(
             [str(i.ip) for i in ifaces],
             config=config,
