@@ -297,8 +297,10 @@ def test_so_linger_zero_resets_and_linger_n_waits_for_delivery(
 
 
 def test_tcp_cork_holds_partial_segments_until_uncorked(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Linux's 200 ms ceiling (the next test) made a minute: only uncorking sends the rest.
+    monkeypatch.setattr(ssock, "CORK_CEILING", 60.0)
     sock = ssock.create_connection((SERVER, 7), timeout=10, stack=stacks[0])
     sock.setsockopt(T, stdsocket.TCP_CORK, 1)
     assert sock.getsockopt(T, stdsocket.TCP_CORK) == 1
@@ -321,6 +323,27 @@ def test_tcp_cork_holds_partial_segments_until_uncorked(
     while len(got) < 2 * mss + 50:
         got += sock.recv(65536)
     assert got == b"x" * 50 + b"y" * (2 * mss)
+    sock.close()
+
+
+def test_tcp_cork_sends_a_partial_segment_after_200_ms(
+    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+) -> None:
+    # tcp(7), TCP_CORK: "there is a 200 millisecond ceiling on the time for which output
+    # is corked by TCP_CORK. If this ceiling is reached, then queued data is
+    # automatically transmitted."
+    sock = ssock.create_connection((SERVER, 7), timeout=10, stack=stacks[0])
+    sock.setsockopt(T, stdsocket.TCP_CORK, 1)
+    start = time.monotonic()
+    sock.send(b"x" * 10)
+    sock.send(b"y" * 10)  # joins the wait, does not restart it
+    got = b""
+    while len(got) < 20:
+        got += sock.recv(65536)  # the echo: what was corked has left and come back
+    waited = time.monotonic() - start
+    assert got == b"x" * 10 + b"y" * 10
+    assert 0.2 <= waited < 10, waited
+    assert sock.getsockopt(T, stdsocket.TCP_CORK) == 1  # still corked
     sock.close()
 
 

@@ -62,6 +62,11 @@ _RECV_HIGH = 1 << 20  # pause reading (close synack's window) above this much un
 _RECV_LOW = 1 << 18
 _SEND_QUEUE = 1 << 16  # send() blocks while this much waits for the stack's thread
 
+# tcp(7), TCP_CORK: "there is a 200 millisecond ceiling on the time for which output is
+# corked by TCP_CORK. If this ceiling is reached, then queued data is automatically
+# transmitted." Seconds a partial segment waits at most.
+CORK_CEILING = 0.2
+
 
 class Stack:
     """A synack runtime in a background thread; the home of :class:`socket` objects."""
@@ -230,8 +235,12 @@ class _SocketProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.outgoing = bytearray()
         self.flush_scheduled = False
-        # TCP_CORK: only whole segments leave until uncorked (or closed).
+        # TCP_CORK: only whole segments leave until uncorked (or closed), or until the
+        # rest has waited CORK_CEILING. cork_armed (under cond): that wait has begun, or a
+        # flush to begin it is scheduled; cork_timer (the stack's thread): its timer.
         self.corked = False
+        self.cork_armed = False
+        self.cork_timer: asyncio.TimerHandle | None = None
         # SO_LINGER on with 0 s: the stack's close resets this connection too.
         self.reset_on_close = False
         self.eof = False
@@ -259,8 +268,11 @@ class _SocketProtocol(asyncio.Protocol):
         """Take up to the queue's room of ``view``; schedule a flush if none is pending."""
         n = min(len(view), _SEND_QUEUE - len(self.outgoing))
         self.outgoing += view[:n]
-        if not self.flush_scheduled and (not self.corked or len(self.outgoing) >= self.segment()):
+        if not self.flush_scheduled and (
+            not self.corked or not self.cork_armed or len(self.outgoing) >= self.segment()
+        ):
             self.flush_scheduled = True
+            self.cork_armed = self.corked
             self.stack.loop.call_soon_threadsafe(self.flush)
         if len(self.outgoing) >= _SEND_QUEUE:
             self.writability.update(False)
@@ -277,7 +289,11 @@ class _SocketProtocol(asyncio.Protocol):
                 self.stack.loop.call_soon_threadsafe(self.flush)
 
     def flush(self, everything: bool = False) -> None:
-        """Move queued writes to the transport (corked: whole segments only, unless ``everything``)."""
+        """Move queued writes to the transport (corked: whole segments only, unless ``everything``).
+
+        What a corked socket holds back leaves by itself :data:`CORK_CEILING`
+        seconds after it began to wait, as on Linux.
+        """
         with self.cond:
             self.flush_scheduled = False
             take = len(self.outgoing)
@@ -286,12 +302,24 @@ class _SocketProtocol(asyncio.Protocol):
                 take = take // mss * mss
             data = bytes(self.outgoing[:take])
             del self.outgoing[:take]
+            held = bool(self.outgoing)
+            self.cork_armed = held
+        if held and self.cork_timer is None:
+            self.cork_timer = self.stack.loop.call_later(CORK_CEILING, self._cork_ceiling)
+        elif not held and self.cork_timer is not None:
+            self.cork_timer.cancel()
+            self.cork_timer = None
         transport = self.transport
         if data and transport is not None and not self.lost:
             transport.write(data)
         with self.cond:
             self.writability.update(self.can_send())
             self.cond.notify_all()
+
+    def _cork_ceiling(self) -> None:
+        """The corked rest has waited long enough: send it."""
+        self.cork_timer = None
+        self.flush(everything=True)
 
     def close_transport(self, abort: bool) -> Connection | None:
         """The socket's close(): flush, then FIN (or RST with ``abort``)."""
@@ -338,6 +366,9 @@ class _SocketProtocol(asyncio.Protocol):
         return True  # half-close: the user may still send
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.cork_timer is not None:
+            self.cork_timer.cancel()
+            self.cork_timer = None
         with self.cond:
             self.lost = True
             if exc is not None and self.error is None:
