@@ -374,6 +374,39 @@ def test_so_linger_zero_is_kept_when_the_stack_closes() -> None:
         listener.close()
 
 
+def test_so_linger_n_bounds_that_connection_when_the_stack_closes() -> None:
+    # The stack would linger 30 s; the socket's SO_LINGER of 1 s bounds its connection,
+    # whose data is never acknowledged, so the program's end waits about 1 s.
+    a, b = PairLink.pair()
+    drop = threading.Event()
+    a.drop = lambda packet: drop.is_set()
+
+    def client_rt(loop: asyncio.AbstractEventLoop) -> Runtime:
+        return Runtime(Endpoint([CLIENT], isn_secret=b"c" * 32), a, loop, linger=30.0)
+
+    def server_rt(loop: asyncio.AbstractEventLoop) -> Runtime:
+        return Runtime(Endpoint([SERVER], isn_secret=b"s" * 32), b, loop)
+
+    with ssock.Stack(server_rt) as server_stack:
+        listener = ssock.socket(stack=server_stack)
+        listener.bind(("", 14))
+        listener.listen()
+        listener.settimeout(10)
+        client_stack = ssock.Stack.sibling(server_stack, client_rt)
+        sock = ssock.create_connection((SERVER, 14), timeout=10, stack=client_stack)
+        sock.setsockopt(S, stdsocket.SO_LINGER, struct.pack("ii", 1, 1))
+        peer, _ = listener.accept()
+        drop.set()
+        sock.sendall(b"never acknowledged")
+        start = time.monotonic()
+        client_stack.close()  # the program ends with the socket still open
+        waited = time.monotonic() - start
+        assert 1.0 <= waited < 15, waited
+        peer.close()
+        listener.close()
+        server_stack.close(linger=0)  # its FIN would wait for a peer that is gone
+
+
 # ------------------------------------------------------- bind, listen, connect
 
 

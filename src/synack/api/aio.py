@@ -162,9 +162,14 @@ class SynackTransport(asyncio.Transport):
         return self._conn
 
     @property
-    def reset_on_close(self) -> bool:
-        """Whether :meth:`Runtime.close` resets this connection (its protocol asks: SO_LINGER 0)."""
-        return bool(getattr(self._protocol, "reset_on_close", False))
+    def close_linger(self) -> float | None:
+        """What :meth:`Runtime.close` gives this connection instead of its own linger.
+
+        Its protocol's ``close_linger`` (a socket's SO_LINGER time when on; 0
+        resets), or None.
+        """
+        value = getattr(self._protocol, "close_linger", None)
+        return None if value is None else float(value)
 
     def start(self, *, notify: bool = True) -> None:
         """Tell the protocol it is connected and hand it what already arrived.

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Protocol
 
 from synack.link.device import DEFAULT_OFFLOADS, TunTapDevice
@@ -91,8 +92,9 @@ class ConnectionHandler(Protocol):
     """Receives the endpoint's events for one connection (a stream transport, a socket).
 
     A handler that also has a ``close()`` method is closed that way (gracefully)
-    by :meth:`Runtime.close`, unless its ``reset_on_close`` is true (SO_LINGER
-    on with a time of 0): then it is reset.
+    by :meth:`Runtime.close`. A handler's ``close_linger`` (seconds, or None; a
+    socket's SO_LINGER when on) replaces the runtime's linger for its connection:
+    0 resets it at once, N gives it N seconds to deliver before it is reset.
     """
 
     def on_event(self, event: Event) -> None: ...
@@ -348,11 +350,13 @@ class Runtime:
         open connection is closed: gracefully (FIN after the data already
         written) when its handler can close it and no received data is left
         unread, otherwise with a RST (RFC 1122 4.2.2.13: a CLOSE with received
-        data pending SHOULD send a RST). The runtime then lingers, at most
-        ``linger`` seconds (default :attr:`linger`, :data:`DEFAULT_LINGER`),
-        until every connection has delivered its data and FIN
-        (:meth:`all_delivered`); what is left after that is reset and the link
-        closes. ``linger=0`` resets everything at once.
+        data pending SHOULD send a RST). The runtime then lingers until every
+        connection has delivered its data and FIN (:meth:`all_delivered`), each
+        for at most ``linger`` seconds (default :attr:`linger`,
+        :data:`DEFAULT_LINGER`) or its own time when its socket has SO_LINGER on
+        (the handler's ``close_linger``: 0 resets that connection at once); a
+        connection whose time is up is reset, and when none is left waiting the
+        link closes. ``linger=0`` resets everything at once, SO_LINGER or not.
 
         This returns at once; the lingering runs in the loop. ``await``
         :meth:`wait_closed` (or use :meth:`aclose`) to wait for it. When
@@ -365,40 +369,56 @@ class Runtime:
         self._closing = True
         wait = self.linger if linger is None else linger
         now = self.now()
+        start = self.loop.time()
+        # Each connection still delivering, and when its time is up.
+        deadlines: dict[Connection, float] = {}
         for closable in list(self.closables):
             closable.close()
         for conn in self.endpoint.connections():
             state = conn.state
             if state in _DELIVERED and state is not State.FIN_WAIT_2:
                 continue
-            if wait > 0 and state in _FIN_SENT:
-                continue  # closed by the user: its FIN is on its way
             handler = self.handlers.get(conn)
+            own = getattr(handler, "close_linger", None)  # SO_LINGER, when on
+            bound = wait if own is None or wait <= 0 else own
+            if bound > 0 and state in _FIN_SENT:
+                deadlines[conn] = start + bound  # closed by the user: its FIN is on its way
+                continue
             close = getattr(handler, "close", None)
             if (
-                wait > 0
+                bound > 0
                 and state in (State.ESTABLISHED, State.CLOSE_WAIT)
                 and close is not None
                 and not conn.recv_available
-                and not getattr(handler, "reset_on_close", False)
             ):
                 close()
-            elif state is not State.FIN_WAIT_2 or wait <= 0:
+                deadlines[conn] = start + bound
+            elif state is not State.FIN_WAIT_2 or bound <= 0:
                 conn.abort(now)
         self.pump(now)
-        if wait <= 0 or self.all_delivered():
+        if _delivered(deadlines):
             self._finish_close()
             return
-        self._linger_task = self.loop.create_task(self._linger(self.loop.time() + wait))
+        self._linger_task = self.loop.create_task(self._linger(deadlines))
 
-    async def _linger(self, deadline: float) -> None:
+    async def _linger(self, deadlines: dict[Connection, float]) -> None:
+        """Wait until each connection of ``deadlines`` delivered; reset each one whose time is up."""
         try:
-            while not self._closed and not self.all_delivered():
-                left = deadline - self.loop.time()
-                if left <= 0:
+            while not self._closed:
+                waiting = {c: d for c, d in deadlines.items() if c.state not in _DELIVERED}
+                if not waiting:
                     break
+                left = min(waiting.values()) - self.loop.time()
+                if left <= 0:
+                    now = self.now()
+                    for conn, deadline in waiting.items():
+                        if deadline - self.loop.time() <= 0:
+                            conn.abort(now)
+                            del deadlines[conn]
+                    self.pump(now)
+                    continue
                 try:
-                    await self.wait_until(self.all_delivered, left)
+                    await self.wait_until(functools.partial(_delivered, tuple(waiting)), left)
                 except asyncio.CancelledError:
                     # asyncio.run() cancels every task once the program's main
                     # coroutine returns: finish the bounded wait first, as the
@@ -445,6 +465,11 @@ class Runtime:
     def closed(self) -> bool:
         """True once the link is closed (after any lingering)."""
         return self._closed
+
+
+def _delivered(conns: Iterable[Connection]) -> bool:
+    """Whether each of ``conns`` has delivered its data and FIN (see :meth:`Runtime.delivered`)."""
+    return all(c.state in _DELIVERED for c in conns)
 
 
 def _resolve_false(waiter: asyncio.Future[bool]) -> None:

@@ -241,8 +241,9 @@ class _SocketProtocol(asyncio.Protocol):
         self.corked = False
         self.cork_armed = False
         self.cork_timer: asyncio.TimerHandle | None = None
-        # SO_LINGER on with 0 s: the stack's close resets this connection too.
-        self.reset_on_close = False
+        # SO_LINGER's time when on: the stack's close gives this connection that long
+        # instead of its own linger (0: it resets it).
+        self.close_linger: float | None = None
         self.eof = False
         self.error: Exception | None = None
         self.lost = False
@@ -514,7 +515,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             onoff, seconds = struct.unpack("ii", bytes(value[:8]))
             self._linger = (1 if onoff else 0, max(0, seconds))
             if self._proto is not None:
-                self._proto.reset_on_close = bool(onoff and not seconds)
+                self._proto.close_linger = self._linger_time()
             return
         if key == (_stdsocket.IPPROTO_TCP, _stdsocket.TCP_CORK):
             self._cork = bool(sockopt.decode_int(value))
@@ -713,7 +714,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         local_addr = self._bound[0] if self._bound and self._bound[0] != self._any() else None
         protocol = _SocketProtocol(self._stack, self._readable, self._writable)
         protocol.corked = self._cork
-        protocol.reset_on_close = bool(self._linger[0] and not self._linger[1])
+        protocol.close_linger = self._linger_time()
         runtime = self._stack.runtime
         config = self._config()
 
@@ -823,7 +824,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         # Socket-level options are inherited from the listener, as on Linux.
         child._linger, child._cork, child._reuseaddr = self._linger, self._cork, self._reuseaddr
         protocol.corked = self._cork
-        protocol.reset_on_close = bool(self._linger[0] and not self._linger[1])
+        protocol.close_linger = self._linger_time()
         return child, child.getpeername()
 
     # -------------------------------------------------------------- data
@@ -963,6 +964,11 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
 
     def detach(self) -> int:
         raise OSError(errno.EOPNOTSUPP, "synack sockets have no kernel descriptor to detach")
+
+    def _linger_time(self) -> float | None:
+        """SO_LINGER's time in seconds when it is on (0: close resets), else None."""
+        onoff, seconds = self._linger
+        return float(seconds) if onoff else None
 
     def _check_open(self) -> None:
         if self._closed:
