@@ -25,7 +25,7 @@ import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from synack.api import aio, sockopt
 from synack.api.aio import Server, SynackTransport
@@ -996,32 +996,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         newline: str | None = None,
     ) -> Any:
         """A file object over the socket, as ``socket.socket.makefile`` returns."""
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        raw = _SocketIO(self, reading, writing)
-        self._io_refs += 1
-        if buffering is None:
-            buffering = -1
-        if buffering < 0:
-            buffering = io.DEFAULT_BUFFER_SIZE
-        if buffering == 0:
-            if "b" not in mode:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        buffer: io.BufferedIOBase
-        if reading and writing:
-            buffer = io.BufferedRWPair(raw, raw, buffering)
-        elif reading:
-            buffer = io.BufferedReader(raw, buffering)
-        else:
-            buffer = io.BufferedWriter(raw, buffering)
-        if "b" in mode:
-            return buffer
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)  # type: ignore[type-var]
-        text.mode = mode  # type: ignore[misc]
-        return text
+        return make_file(self, mode, buffering, encoding, errors, newline)
 
     def _decref_io(self) -> None:
         self._io_refs -= 1
@@ -1045,10 +1020,62 @@ def _configure_listener(server: Server, changes: dict[str, Any]) -> None:
         raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
 
 
+class _FileSocket(Protocol):
+    """What :func:`make_file` needs of a socket (plain or TLS)."""
+
+    _io_refs: int
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int: ...
+
+    def send(self, data: Any, flags: int = 0) -> int: ...
+
+    def fileno(self) -> int: ...
+
+    def _decref_io(self) -> None: ...
+
+
+def make_file(
+    sock: _FileSocket,
+    mode: str = "r",
+    buffering: int | None = None,
+    encoding: str | None = None,
+    errors: str | None = None,
+    newline: str | None = None,
+) -> Any:
+    """``makefile`` for synack's sockets: a raw, buffered or text file over ``sock``.
+
+    As ``socket.socket.makefile``: the socket stays open until every file made
+    this way is closed too (``sock._io_refs`` counts them).
+    """
+    if not set(mode) <= {"r", "w", "b"}:
+        raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
+    writing = "w" in mode
+    reading = "r" in mode or not writing
+    raw = _SocketIO(sock, reading, writing)
+    sock._io_refs += 1
+    size = io.DEFAULT_BUFFER_SIZE if buffering is None or buffering < 0 else buffering
+    if size == 0:
+        if "b" not in mode:
+            raise ValueError("unbuffered streams must be binary")
+        return raw
+    buffer: io.BufferedIOBase
+    if reading and writing:
+        buffer = io.BufferedRWPair(raw, raw, size)
+    elif reading:
+        buffer = io.BufferedReader(raw, size)
+    else:
+        buffer = io.BufferedWriter(raw, size)
+    if "b" in mode:
+        return buffer
+    text = io.TextIOWrapper(buffer, encoding, errors, newline)  # type: ignore[type-var]
+    text.mode = mode  # type: ignore[misc]
+    return text
+
+
 class _SocketIO(io.RawIOBase):
     """Raw file I/O over a synack socket (what ``makefile`` buffers)."""
 
-    def __init__(self, sock: socket, reading: bool, writing: bool) -> None:
+    def __init__(self, sock: _FileSocket, reading: bool, writing: bool) -> None:
         super().__init__()
         self._sock = sock
         self._reading = reading
