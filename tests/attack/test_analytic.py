@@ -24,10 +24,11 @@ def test_erlang_b_small_cases_by_hand() -> None:
 
 
 def test_half_open_lifetime_by_hand_and_as_the_core_times_it() -> None:
-    # RTO 1 s doubling to the 60 s cap: SYN-ACKs at 0, 1, 3, 7, 15, 31, 63, 123 s; give up at 183.
-    assert analytic.half_open_lifetime(Config()) == 183_000_000
-    assert analytic.half_open_lifetime(Config(syn_retries=5, max_rto=120_000_000)) == 63_000_000
-    # The server's TCP agrees: a SYN whose SYN-ACKs go unanswered times out at 183 s.
+    # RTO 1 s doubling: SYN-ACKs at 0, 1, 3, 7, 15, 31 s (five retries); give up at 63 s.
+    assert analytic.half_open_lifetime(Config()) == 63_000_000
+    # Seven retries and the 60 s cap: SYN-ACKs at 0, 1, 3, 7, 15, 31, 63, 123 s; give up at 183.
+    assert analytic.half_open_lifetime(Config(synack_retries=7)) == 183_000_000
+    # The server's TCP agrees: a SYN whose SYN-ACKs go unanswered times out at 63 s.
     server = Endpoint(["10.0.0.5"], isn_secret=b"k" * 32)
     server.listen(80)
     syn = emit_tcp_packet(
@@ -42,7 +43,7 @@ def test_half_open_lifetime_by_hand_and_as_the_core_times_it() -> None:
         if not server.connections():
             gone_at = d
             break
-    assert gone_at == 183_000_000
+    assert gone_at == 63_000_000
     assert not any(isinstance(ev, TimedOut) for _, ev in server.event_queue)  # never accepted
 
 

@@ -49,6 +49,7 @@ class HandPeer:
     snd_nxt: int = 0  # the peer's next sequence number
     rcv_nxt: int = 0  # what the peer acknowledges (the endpoint's SND.NXT)
     ts: bool = False
+    their_isn: int = 0  # the endpoint's ISS, from its SYN-ACK
     tsval: int = 1000
     received: list[Segment] = field(default_factory=list)
 
@@ -59,6 +60,7 @@ class HandPeer:
         answers = self.send(Segment(self.sport, self.port, self.isn, 0, SYN, window, 0, options))
         for seg in answers:
             if seg.flags & SYN:
+                self.their_isn = seg.seq
                 self.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
         return answers
 
@@ -111,6 +113,11 @@ class HandPeer:
                 self.sport, self.port, self.snd_nxt, self.rcv_nxt, ACK, window, 0, self.options()
             )
         )
+
+    def acknowledge(self, offset: int, *, window: int = 65535) -> list[Segment]:
+        """ACK the endpoint's data up to stream ``offset`` (0 = the first octet after its SYN)."""
+        self.rcv_nxt = (self.their_isn + 1 + offset) & 0xFFFFFFFF
+        return self.send_ack(window=window)
 
     def data(
         self, offset: int, payload: bytes, *, flags: int = ACK, window: int = 65535

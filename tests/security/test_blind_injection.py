@@ -121,3 +121,7 @@ def test_blind_rst_syn_and_data_guesses_never_succeed_against_a_live_transfer() 
     turned_away = sum(v for k, v in c.items() if k.startswith("drop."))
     assert turned_away >= 3 * GUESSES
     assert c["drop.paws"] > GUESSES // 2  # about half the guessed TSvals are "old"
+    # Answers: one per data guess (its sender may have lost our ACK, so those are
+    # never rate-limited, as in Linux), and few for the 200,000 RST and SYN guesses:
+    # out-of-window RSTs get none, SYNs challenge ACKs at 10 per second (RFC 5961).
+    assert out.replies <= GUESSES + 100

@@ -1,4 +1,4 @@
-"""Undo of a congestion response only on evidence (issue 16 finding 12; RFC 3708, RFC 4015).
+"""Undo of a congestion response only on evidence (issue 16 findings 11, 12; RFC 3522, 3708, 4015).
 
 A recovery episode is spurious only if it retransmitted something and every
 retransmission came back as a duplicate (D-SACK). An episode that retransmitted
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from synack.sim import LinkConfig
 from synack.sim.scenario import run_transfer
+from synack.tcp import Config, Endpoint
+from synack.wire.tcp import ACK, NoOperation, Option, Sack, Segment, Timestamps
+from tests.security.peer import US, HandPeer
 
 
 def test_without_any_dsack_no_recovery_is_called_spurious() -> None:
@@ -24,3 +27,42 @@ def test_without_any_dsack_no_recovery_is_called_spurious() -> None:
     assert counters.get("conn.fast_retransmit", 0) >= 10
     assert counters.get("conn.dsack_received", 0) == 0
     assert counters.get("conn.recovery.spurious", 0) == 0
+
+
+def test_a_retransmission_proved_needless_by_its_timestamp_echo_is_undone() -> None:
+    # RFC 3522 (Eifel detection): the first ACK that covers a retransmitted
+    # segment echoes the original's TSval, older than the retransmission's: the
+    # original arrived (it was only reordered), so the cut of cwnd is undone
+    # (RFC 4015). Finding 11 of issue 16: under heavy reordering most recovery
+    # episodes were such, and without this only a D-SACK for every
+    # retransmission could undo them.
+    server = Endpoint([US], config=Config(initial_window=10), isn_secret=b"s" * 32)
+    server.listen(80)
+    peer = HandPeer(server)
+    conn = peer.open(sack=True, timestamps=True)
+    conn.send(bytes(40_000))
+    flight = [s for s in peer.answers() if s.payload]
+    assert len(flight) == 10
+    cwnd_before = conn.info().cwnd
+    first, last = flight[0], flight[-1]
+    original_ts = first.timestamps.tsval if first.timestamps else 0
+    end = (last.seq + len(last.payload)) & 0xFFFFFFFF
+
+    def ack(at: int, ack: int, tsecr: int, sack: tuple[tuple[int, int], ...] = ()) -> list[Segment]:
+        peer.now = at
+        peer.tsval += 1
+        opts: tuple[Option, ...] = (NoOperation(), NoOperation(), Timestamps(peer.tsval, tsecr))
+        if sack:
+            opts += (NoOperation(), NoOperation(), Sack(sack))
+        return peer.send(Segment(peer.sport, 80, peer.snd_nxt, ack, ACK, 65535, 0, opts))
+
+    # Segments 2-10 arrive, the first does not: SACK recovery, the first is resent.
+    sent = ack(5_000, first.seq, original_ts, ((flight[1].seq, end),))
+    resent = [s for s in sent if s.seq == first.seq]
+    assert resent and resent[0].timestamps is not None
+    assert resent[0].timestamps.tsval != original_ts  # a later tick of the clock
+    assert conn.info().cwnd < cwnd_before  # the loss response
+    # Then the original arrives: the ACK for everything echoes its TSval.
+    ack(6_000, end, original_ts)
+    assert conn.counters["recovery.spurious"] == 1
+    assert conn.info().cwnd >= cwnd_before

@@ -59,6 +59,19 @@ def test_ttl_and_tos_come_from_the_config() -> None:
             assert (ip.hop_limit, ip.traffic_class) == (7, 0xB8)
 
 
+def test_diffserv_field_can_change_during_the_connection() -> None:
+    # SHLD-21: the application can change the Diffserv field of a live connection
+    # (setsockopt IP_TOS): Connection.reconfigure(tos=...), from the next packet on.
+    ep = Endpoint(["10.0.0.1"], config=Config(tos=0))
+    conn = ep.connect("10.0.0.2", 80, 0)
+    (syn,) = ep.packets_to_send(0)
+    assert parse_ip(syn)[0].tos == 0  # type: ignore[union-attr]
+    conn.reconfigure(1, tos=0x28)
+    ep.handle_timer(1_000_000)  # the SYN is retransmitted (RFC 6298: after 1 s)
+    (again,) = ep.packets_to_send(1_000_000)
+    assert parse_ip(again)[0].tos == 0x28  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("remote", ["224.0.0.1", "255.255.255.255", "0.0.0.0", "ff02::1", "::"])
 def test_connect_to_broadcast_or_multicast_is_rejected(remote: str) -> None:
     # MUST-46: an OPEN with a broadcast or multicast foreign address is rejected.

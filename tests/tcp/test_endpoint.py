@@ -213,8 +213,9 @@ def test_closed_listener_no_longer_accepts_syns() -> None:
 
 
 def test_syns_beyond_the_backlog_are_dropped_and_counted() -> None:
+    # Without SYN cookies (tests/security/test_syncookies_endpoint.py has them).
     client, server, net = pair()
-    lst = server.listen(80, backlog=2)
+    lst = server.listen(80, backlog=2, config=Config(syn_cookies="never"))
     conns = [client.connect(SERVER4, 80, 0) for _ in range(3)]
     syns = client.packets_to_send(0)
     assert len(syns) == 3
@@ -234,7 +235,7 @@ def test_syns_beyond_the_backlog_are_dropped_and_counted() -> None:
 
 def test_backlog_counts_unaccepted_connections_until_accept() -> None:
     client, server, net = pair()
-    lst = server.listen(80, backlog=2)
+    lst = server.listen(80, backlog=2, config=Config(syn_cookies="never"))
     conns = [client.connect(SERVER4, 80, 0) for _ in range(3)]
     net.flush()
     assert conns[2].state is State.SYN_SENT

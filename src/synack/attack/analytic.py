@@ -179,11 +179,12 @@ def half_open_lifetime(config: Config) -> int:
     """How long a SYN-RECEIVED connection whose SYN-ACKs go unanswered lives (us).
 
     RFC 6298 backoff from ``initial_rto``, doubling up to ``max_rto``: one
-    timeout per SYN-ACK retransmission (``syn_retries``), then a last one
-    before giving up. With the defaults: 1+2+4+8+16+32+60+60 = 183 s.
+    timeout per SYN-ACK retransmission (``synack_retries``), then a last one
+    before giving up. With the defaults (five retries, as Linux's
+    tcp_synack_retries): 1+2+4+8+16+32 = 63 s.
     """
     rto, total = config.initial_rto, 0
-    for _ in range(config.syn_retries + 1):
+    for _ in range(config.synack_retries + 1):
         total += rto
         rto = min(2 * rto, config.max_rto)
     return total

@@ -143,7 +143,7 @@ def run_syn_flood(
     if rate <= 0 or backlog < 1 or legit_rate <= 0:
         raise ValueError("need --rate > 0, --backlog >= 1 and --legit-rate > 0")
     outputs = outputs or Outputs()
-    server_cfg = Config()
+    server_cfg = Config(syn_cookies="never")  # this scenario shows the flood without cookies
     lifetime = analytic.half_open_lifetime(server_cfg)
     warm = lifetime if warmup is None else warmup
     span = lifetime if duration is None else duration

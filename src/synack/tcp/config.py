@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = ["Config"]
 
@@ -35,6 +36,19 @@ class Config:
     RFC 9293 3.8.3 (MUST-23): R2 for a SYN must cover at least 3 minutes. With
     RTO 1 s doubling to the 60 s cap the retries go at 1, 3, 7, 15, 31, 63 and
     123 s, and the connection gives up at 183 s."""
+    synack_retries: int = 5
+    """SYN-ACK retransmissions of a passive open before the half-open connection is dropped.
+
+    Linux's tcp_synack_retries: five retries at 1, 3, 7, 15 and 31 s, given up
+    at 63 s. Shorter than ``syn_retries``: each half-open connection holds a
+    listener slot, which a flood of spoofed SYNs would otherwise hold for 3 minutes."""
+    syn_cookies: Literal["auto", "always", "never"] = "auto"
+    """SYN cookies (RFC 4987 3.6) on a listener with this configuration.
+
+    ``auto`` (Linux's tcp_syncookies=1): a SYN that finds the listener's SYN
+    queue (or the endpoint's limit of half-open connections) full is answered
+    with a cookie instead of being dropped; ``always``: every SYN is (no
+    half-open state at all); ``never``: SYNs beyond the queue are dropped."""
     data_retries_r1: int = 3
     """RFC 9293 3.8.3 R1: retransmissions after which the IP layer is told (SHLD-10)."""
     data_retries_r2: int = 15
@@ -103,6 +117,10 @@ class Config:
     """For illustration and tests only: use this ISS instead of RFC 6528's."""
 
     def __post_init__(self) -> None:
+        if self.syn_cookies not in ("auto", "always", "never"):
+            raise ValueError(f"syn_cookies must be auto, always or never, not {self.syn_cookies!r}")
+        if self.synack_retries < 0 or self.syn_retries < 0:
+            raise ValueError("syn_retries and synack_retries must be >= 0")
         if not 88 <= self.mss <= 65495:
             raise ValueError(f"mss {self.mss} out of range 88..65495")
         if self.send_buffer < 1 or self.recv_buffer < 1:

@@ -63,6 +63,7 @@ from synack.tcp.state import (
     next_state,
 )
 from synack.tcp.timers import FIRING_ORDER, Timer, TimerSet
+from synack.tcp.timestamps import TICK as TS_TICK
 from synack.tcp.timestamps import TimestampState
 from synack.wire.gso import MAX_TSO
 from synack.wire.ip import addr_to_str, str_to_addr
@@ -494,6 +495,25 @@ class Connection:
         self.passive = True
         self._transition(T.PASSIVE_OPEN, "passive open", now)
 
+    def open_from_cookie(self, syn: Segment, ack: Segment, now: int) -> None:
+        """Complete a passive open whose SYN-ACK was a SYN cookie (RFC 4987 3.6).
+
+        ``syn`` is the peer's SYN as the cookie restores it
+        (:func:`~synack.tcp.syncookies.restored_syn`), ``ack`` the segment that
+        returned the cookie. The connection goes through LISTEN and SYN-RECEIVED
+        as if it had sent its SYN-ACK (its ISS is the cookie), then processes
+        ``ack`` like any segment in SYN-RECEIVED. The endpoint uses this.
+        """
+        if self.state is not S.CLOSED:
+            raise InvalidStateError(f"open_from_cookie() in {self.state}")
+        self.listen(now)
+        self._accept_syn(syn, now)
+        self.snd.window_from_syn(syn)
+        self._transition(T.RCV_SYN, "rcv SYN (cookie)", now)
+        self.snd.syn_ack_sent_as_cookie()
+        self.rcv.ack_sent()  # the SYN-ACK acknowledged the SYN
+        self.receive_segment(ack, now)
+
     def send(self, data: bytes | bytearray | memoryview, *, urgent: bool = False) -> int:
         """SEND (RFC 9293 3.10.2): queue as much of ``data`` as the buffer takes.
 
@@ -683,8 +703,8 @@ class Connection:
             if reason is not None:
                 self._time_out(now, reason)
         elif timer is Timer.PERSIST:
-            if st in _SENDING:
-                snd.on_persist(now)
+            if st in _SENDING and (gave_up := snd.on_persist(now)) is not None:
+                self._time_out(now, gave_up)
         elif timer is Timer.DELACK:
             self.rcv.on_delack_timeout()
         elif timer is Timer.KEEPALIVE:
@@ -863,10 +883,15 @@ class Connection:
                 fl = seg.flags
         # first: PAWS and the sequence number (the receiver's rules)
         dropped = rcv.screen(seg, now)
+        if dropped == "paws" and self._disordered_ack(seg):
+            dropped = rcv.screen(seg, now, paws=False)
         if dropped is not None:
             self._report.drop(now, dropped)
             if dropped == "out_of_window":
                 self._on_unacceptable(seg, now)
+            elif dropped == "paws":
+                # RFC 7323 5.3 R1: "Send an acknowledgment in reply" (rate-limited).
+                self._ack_unacceptable(seg, now)
             return
         ecn = rcv.ecn
         if ecn is not None:
@@ -966,7 +991,54 @@ class Connection:
             self.timers.timewait = now + 2 * self.config.msl
         # "If an incoming segment is not acceptable, an acknowledgment should be
         # sent in reply (unless the RST bit is set ...)" <SEQ=SND.NXT><ACK=RCV.NXT>.
-        rcv.ack_now = True
+        if fl & SYN:
+            # RFC 5961 4.2: "If the SYN bit is set, irrespective of the sequence
+            # number, TCP MUST send an ACK (also referred to as challenge ACK)".
+            self._challenge_ack(now)
+        else:
+            self._ack_unacceptable(seg, now)
+
+    def _ack_unacceptable(self, seg: Segment, now: int) -> None:
+        """The ACK for an unacceptable (or PAWS-failed) segment, rate-limited unless it carries data.
+
+        RFC 9293 3.10.7.4 answers every unacceptable segment, which lets a blind
+        attacker (or two confused stacks) make us send an ACK per packet. As in
+        Linux (tcp_invalid_ratelimit), segments without data or FIN get at most
+        one answer per :data:`~synack.tcp.receiver.INVALID_ACK_INTERVAL`; one with
+        data or a FIN may be a retransmission whose sender lost our ACK, so it
+        always gets it.
+        """
+        rcv = self.rcv
+        if seg.payload or seg.flags & FIN or rcv.invalid_ack_allowed(now):
+            rcv.ack_now = True
+        else:
+            self.counters["ack_suppressed"] += 1
+
+    def _disordered_ack(self, seg: Segment) -> bool:
+        """A pure duplicate ACK that only lost a race with a newer one: exempt from PAWS.
+
+        PAWS (RFC 7323 5) protects the sequence space from old duplicates; an ACK
+        that carries no data, acknowledges exactly SND.UNA, would not update the
+        window and is older than TS.Recent by less than an RTO was reordered in
+        the network, not replayed from an old connection. Dropping it loses its
+        SACK blocks (and a reply to it is an ACK too many). Linux's
+        tcp_disordered_ack makes the same exemption.
+        """
+        fl = seg.flags
+        rcv, snd = self.rcv, self.snd
+        if not fl & ACK or fl & (SYN | FIN | RST) or seg.payload or seg.seq != rcv.rcv_nxt:
+            return False
+        if seg.ack != snd.snd_una:
+            return False
+        # RFC 9293 3.10.7.4's window update test, as Linux's tcp_may_update_window.
+        wnd = seg.window << self.neg.snd_wscale
+        if gt(seg.seq, snd.snd_wl1) or (seg.seq == snd.snd_wl1 and (wnd > snd.snd_wnd or wnd == 0)):
+            return False
+        tso = seg.timestamps
+        if tso is None:
+            return False
+        # In ticks of the timestamp clock (RFC 7323 5.4: one per millisecond here).
+        return (rcv.ts.ts_recent - tso.tsval) & MASK <= snd.rtt.rto // TS_TICK
 
     def _process_ack(self, seg: Segment, now: int) -> bool:
         """RFC 9293 3.10.7.4 fifth, in the sender; False when the segment was dropped there."""

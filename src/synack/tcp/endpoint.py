@@ -12,19 +12,20 @@ import hashlib
 import heapq
 import ipaddress
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal, overload
 
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
 from synack.tcp.entropy import random_bytes
 from synack.tcp.errors import PortInUseError
-from synack.tcp.events import Connected, Event, Tracer
+from synack.tcp.events import Connected, Event, StateChanged, Tracer
 from synack.tcp.isn import IsnGenerator, IsnSource
 from synack.tcp.listen import listen_verdict, reset_for
 from synack.tcp.reasons import DropReason
 from synack.tcp.receiver import ChallengeBudget
 from synack.tcp.state import State
+from synack.tcp.syncookies import PERIOD, SynCookies, cookie_syn_ack, restored_syn
 from synack.tcp.timestamps import TimestampOffsets
 from synack.wire.ecn import packet_ecn
 from synack.wire.errors import MalformedPacket
@@ -63,8 +64,11 @@ class Listener:
     """A passive OPEN on one port (any of the endpoint's addresses).
 
     Completed connections wait in the accept queue; :meth:`accept` takes them.
-    ``backlog`` bounds half-open plus not-yet-accepted connections; SYNs beyond
-    it are dropped (counted as ``drop.backlog_full``), as Linux does.
+    ``backlog`` bounds half-open plus not-yet-accepted connections (the SYN
+    queue). A SYN beyond it is answered with a SYN cookie (RFC 4987 3.6)
+    unless the listener's ``Config.syn_cookies`` is ``never``, and dropped
+    (``drop.backlog_full``) then, or when the accept queue alone is full (a
+    cookie's ACK would find no room either), as Linux does.
     """
 
     def __init__(self, endpoint: Endpoint, port: int, backlog: int, config: Config) -> None:
@@ -75,6 +79,7 @@ class Listener:
         self.pending: set[Connection] = set()
         self.ready: deque[Connection] = deque()
         self.closed = False
+        self.cookies_at: int | None = None  # when this listener last sent a SYN cookie
 
     def accept(self) -> Connection | None:
         """The oldest established connection not yet accepted, or ``None``."""
@@ -112,8 +117,18 @@ class Endpoint:
         port_seed: int | None = None,
         tracer: Tracer | None = None,
         name: str = "",
+        max_half_open: int = 1024,
+        max_time_wait: int = 4096,
     ) -> None:
         self.addresses = [_packed(a) for a in addresses]
+        if max_half_open < 1 or max_time_wait < 0:
+            raise ValueError("max_half_open must be >= 1 and max_time_wait >= 0")
+        self.max_half_open = max_half_open
+        """Half-open (SYN-RECEIVED) connections of all listeners together, at most: beyond,
+        SYNs get cookies (or are dropped), as when a listener's own SYN queue is full."""
+        self.max_time_wait = max_time_wait
+        """TIME-WAIT connections at most; when one more enters TIME-WAIT the oldest goes
+        (counted as ``time_wait.evicted``): it has the least of its 2*MSL left."""
         if not self.addresses:
             raise ValueError("an endpoint needs at least one address")
         self._addr_set = frozenset(self.addresses)
@@ -137,6 +152,13 @@ class Endpoint:
             if port_seed is not None
             else random_bytes(16)
         )
+        # RFC 4987 3.6: the SYN cookies' MAC key, its own secret too.
+        self._cookies = SynCookies(
+            hashlib.blake2b(isn_secret, person=b"synack-cookie").digest()
+            if isn_secret is not None
+            else None
+        )
+        self._time_wait: dict[Connection, None] = {}  # oldest first
         self._port_counter = 0
         self._conns: dict[Key, Connection] = {}
         self._listeners: dict[int, Listener] = {}
@@ -144,7 +166,7 @@ class Endpoint:
         self._dirty: dict[Connection, None] = {}
         self._raw_out: list[bytes | GsoPacket] = []
         self._events: deque[tuple[Connection, Event]] = deque()
-        self._sink = _Sink(self._events, self._owner, self._dirty)
+        self._sink = _Sink(self._events, self._owner, self._dirty, self._entered_time_wait)
         self._timers: list[tuple[int, int, Connection]] = []
         self._armed: dict[Connection, int] = {}
         self._seq = 0
@@ -230,6 +252,13 @@ class Endpoint:
         """
         key = (dst, seg.dst_port, src, seg.src_port)
         conn = self._conns.get(key)
+        if conn is None and _martian(src, self._addr_set):
+            # RFC 1122 3.2.1.3 / 4.2.3.10: a segment from a loopback, broadcast,
+            # multicast or unspecified address, or from one of our own, did not
+            # come from a host on the network: discard it before it costs a TCB
+            # or an answer. (A connection's own 4-tuple can never be one.)
+            self._drop(now, "bad_source_address")
+            return
         if conn is not None:
             if (
                 conn.state is State.TIME_WAIT
@@ -239,7 +268,13 @@ class Endpoint:
             ):
                 # RFC 9293 3.6.1 (MAY-2): a new SYN above the old incarnation's
                 # sequence space reopens the connection from TIME-WAIT, with an ISS
-                # above every sequence number the old one used.
+                # above every sequence number the old one used. Only a SYN the
+                # listener takes replaces the TIME-WAIT TCB: one it would drop (or
+                # answer with a cookie, whose ISS could not respect that floor)
+                # leaves it, so the old incarnation's last segments are still met.
+                if self._syn_queue_full(lst) or lst.config.syn_cookies == "always":
+                    self._drop(now, "backlog_full")
+                    return
                 self.counters["time_wait_reuse"] += 1
                 floor = add(conn.snd_max, 1 << 16)
                 self._forget(conn)
@@ -254,6 +289,8 @@ class Endpoint:
             reason = listen_verdict(seg)
             if reason is None:
                 self._on_syn(lst, key, seg, now)
+                return
+            if reason == "ack_in_listen" and self._cookie_ack(lst, key, seg, now):
                 return
             self._drop(now, reason)
             if reason == "ack_in_listen":
@@ -406,8 +443,10 @@ class Endpoint:
         now: int,
         *,
         iss_floor: int | None = None,
+        iss: int | None = None,
     ) -> Connection:
-        iss = cfg.fixed_iss
+        if iss is None:
+            iss = cfg.fixed_iss
         if iss is None:
             iss = self._isn.isn(now, laddr, lport, raddr, rport)
         if iss_floor is not None and lt(iss, iss_floor):
@@ -430,12 +469,16 @@ class Endpoint:
     def _on_syn(
         self, lst: Listener, key: Key, seg: Segment, now: int, iss_floor: int | None = None
     ) -> None:
-        if not _unicast(key[2]):
-            # RFC 9293 3.9.1 (MUST-63): a SYN with a broadcast or multicast source
-            # is not valid and must be dropped.
-            self._drop(now, "bad_source_address")
+        # RFC 9293 3.9.1 (MUST-63): a SYN from a broadcast or multicast source never
+        # gets here: receive_segment dropped it with the other martian sources.
+        if len(lst.ready) >= lst.backlog:
+            self._drop(now, "backlog_full")  # the accept queue is full: no room at all
             return
-        if len(lst) >= lst.backlog:
+        mode = lst.config.syn_cookies
+        if mode == "always" or (mode == "auto" and self._syn_queue_full(lst)):
+            self._send_cookie(lst, key, seg, now)
+            return
+        if self._syn_queue_full(lst):
             self._drop(now, "backlog_full")
             return
         laddr, lport, raddr, rport = key
@@ -447,6 +490,78 @@ class Endpoint:
         conn.listen(now)
         conn.receive_segment(seg, now)
         self._wake(conn)
+
+    def _syn_queue_full(self, lst: Listener) -> bool:
+        """No room for one more half-open connection: the listener's, or the endpoint's."""
+        if len(lst) >= lst.backlog:
+            return True
+        return sum(len(x.pending) for x in self._listeners.values()) >= self.max_half_open
+
+    def _send_cookie(self, lst: Listener, key: Key, seg: Segment, now: int) -> None:
+        """RFC 4987 3.6: answer ``seg`` with a SYN-ACK whose ISS is a SYN cookie; keep nothing."""
+        laddr, lport, raddr, rport = key
+        cfg = lst.config
+        synack = cookie_syn_ack(
+            self._cookies, seg, now, key, cfg, self._ts_offsets.offset(laddr, lport, raddr, rport)
+        )
+        lst.cookies_at = now
+        self.counters["syncookies.sent"] += 1
+        if self.tracer:
+            self._trace_out(now, laddr, raddr, synack)
+        self._raw_out.append(emit_tcp_packet(laddr, raddr, synack, cfg.ttl, 0, cfg.tos))
+
+    def _cookie_ack(self, lst: Listener, key: Key, seg: Segment, now: int) -> bool:
+        """An ACK at a listener: if it returns a valid cookie, the connection is made; True then.
+
+        Cookies are only checked while the listener sends them (``always``, or
+        ``auto`` within two cookie lifetimes of the last one sent), so that
+        outside a flood a guessed cookie cannot even be tried (Linux checks the
+        same way).
+        """
+        cfg = lst.config
+        if cfg.syn_cookies == "never" or (
+            cfg.syn_cookies == "auto"
+            and (lst.cookies_at is None or now - lst.cookies_at > 2 * PERIOD)
+        ):
+            return False
+        laddr, lport, raddr, rport = key
+        tso = seg.timestamps
+        opts = self._cookies.check(
+            now,
+            laddr,
+            lport,
+            raddr,
+            rport,
+            seq=seg.seq,
+            ack=seg.ack,
+            tsecr=tso.tsecr if tso is not None else None,
+        )
+        if opts is None:
+            self.counters["syncookies.failed"] += 1
+            return False
+        self.counters["syncookies.validated"] += 1
+        if len(lst.ready) >= lst.backlog:
+            self._drop(now, "backlog_full")  # the accept queue filled up meanwhile
+            return True
+        conn = self._new_connection(
+            laddr, lport, raddr, rport, cfg, now, iss=(seg.ack - 1) & 0xFFFFFFFF
+        )
+        self._owner[conn] = lst
+        lst.pending.add(conn)
+        conn.open_from_cookie(restored_syn(opts, seg), seg, now)
+        self._wake(conn)
+        return True
+
+    def _entered_time_wait(self, conn: Connection) -> None:
+        """A connection entered TIME-WAIT: keep at most ``max_time_wait`` of them."""
+        tw = self._time_wait
+        tw[conn] = None
+        while len(tw) > self.max_time_wait:
+            oldest = next(iter(tw))
+            del tw[oldest]
+            if oldest.state is State.TIME_WAIT:
+                self.counters["time_wait.evicted"] += 1
+                self._forget(oldest)
 
     def _wake(self, conn: Connection) -> None:
         self._dirty[conn] = None
@@ -468,6 +583,7 @@ class Endpoint:
             del self._conns[key]
         self._armed.pop(conn, None)
         self._dirty.pop(conn, None)
+        self._time_wait.pop(conn, None)
         lst = self._owner.pop(conn, None)
         if lst is not None:
             lst.pending.discard(conn)
@@ -500,21 +616,26 @@ class Endpoint:
             return
         self.counters["rst_sent"] += 1
         if self.tracer:
+            self._trace_out(now, src, dst, rst)
+        self._raw_out.append(emit_tcp_packet(src, dst, rst, self.config.ttl, 0, self.config.tos))
+
+    def _trace_out(self, now: int, src: bytes, dst: bytes, seg: Segment) -> None:
+        """A ``seg_out`` record for a segment the endpoint sends itself (no connection)."""
+        if self.tracer:
             self.tracer(
                 {
                     "t": now,
                     "ev": "seg_out",
                     "host": self.name,
-                    "conn": f"{addr_to_str(src)}:{seg.dst_port}-{addr_to_str(dst)}:{seg.src_port}",
-                    "flags": flag_names(rst.flags),
-                    "seq": rst.seq,
-                    "ack": rst.ack,
-                    "win": 0,
+                    "conn": f"{addr_to_str(src)}:{seg.src_port}-{addr_to_str(dst)}:{seg.dst_port}",
+                    "flags": flag_names(seg.flags),
+                    "seq": seg.seq,
+                    "ack": seg.ack,
+                    "win": seg.window,
                     "len": 0,
                     "rtx": False,
                 }
             )
-        self._raw_out.append(emit_tcp_packet(src, dst, rst, self.config.ttl, 0, self.config.tos))
 
     def _drop(self, now: int, reason: DropReason) -> None:
         self.counters["drop." + reason] += 1
@@ -527,6 +648,20 @@ class Endpoint:
 
 
 _V4_BROADCAST = b"\xff\xff\xff\xff"
+_V6_LOOPBACK = bytes(15) + b"\x01"
+_V6_V4MAPPED = bytes(10) + b"\xff\xff"
+
+
+def _martian(src: bytes, ours: frozenset[bytes]) -> bool:
+    """A source no segment from the network may carry (RFC 1122 3.2.1.3, RFC 4291 2.5)."""
+    if src in ours:
+        return True  # our own address from outside: the "land" attack
+    b0 = src[0]
+    if len(src) == 4:
+        # 0/8 "this network", 127/8 loopback, 224/4 multicast, limited broadcast.
+        return b0 == 0 or b0 == 127 or 224 <= b0 <= 239 or src == _V4_BROADCAST
+    # ff00::/8 multicast, ::1 loopback, :: unspecified, ::ffff:0:0/96 IPv4-mapped.
+    return b0 == 0xFF or src == _V6_LOOPBACK or src == bytes(16) or src[:12] == _V6_V4MAPPED
 
 
 def _unicast(addr: bytes) -> bool:
@@ -544,19 +679,23 @@ class _Sink:
     queue. Every other event goes to the endpoint's queue as it is.
     """
 
-    __slots__ = ("dirty", "events", "owner")
+    __slots__ = ("dirty", "events", "on_time_wait", "owner")
 
     def __init__(
         self,
         events: deque[tuple[Connection, Event]],
         owner: dict[Connection, Listener],
         dirty: dict[Connection, None],
+        on_time_wait: Callable[[Connection], None],
     ) -> None:
         self.events = events
         self.owner = owner
         self.dirty = dirty
+        self.on_time_wait = on_time_wait
 
     def connection_event(self, conn: Connection, event: Event) -> None:
+        if type(event) is StateChanged and event.new is State.TIME_WAIT:
+            self.on_time_wait(conn)
         lst = self.owner.get(conn)
         if lst is None:
             self.events.append((conn, event))

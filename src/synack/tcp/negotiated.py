@@ -20,6 +20,11 @@ __all__ = ["DEFAULT_MSS_V4", "DEFAULT_MSS_V6", "MAX_WSCALE", "Negotiated"]
 # RFC 9293 3.7.1: "the default MSS is 536 for IPv4 or 1220 for IPv6" when none is sent.
 DEFAULT_MSS_V4: Final = 536
 DEFAULT_MSS_V6: Final = 1220
+# The smallest MSS option honoured; smaller ones are raised to it. FreeBSD's
+# net.inet.tcp.minmss (Linux's tcp_min_snd_mss is 48): every real link carries
+# 256-octet datagrams, and it bounds the segments per octet of data a hostile
+# peer can make us send to 1/216 of what an MSS of 1 would.
+MIN_PEER_MSS: Final = 216
 # RFC 7323 2.3: "the shift.cnt value ... MUST be limited to 14".
 MAX_WSCALE: Final = 14
 
@@ -58,6 +63,10 @@ class Negotiated:
         # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; the default when absent.
         mss = seg.mss
         peer_mss = mss if mss is not None and mss > 0 else cls.before_syn(ipv4).peer_mss
+        # A tiny MSS makes us cut data into tiny segments: an MSS of 1 costs 40
+        # octets of headers and a segment's CPU per octet of data (CVE-2019-11479).
+        # Raised to a floor, as Linux and FreeBSD do.
+        peer_mss = max(peer_mss, MIN_PEER_MSS)
         # RFC 7323 2.2: scaling is in effect only if both SYNs carry the option.
         shift = seg.wscale
         scaling = shift is not None and config.window_scaling

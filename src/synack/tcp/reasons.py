@@ -70,7 +70,7 @@ DROP_REASONS: Final[dict[TcpDropReason, str]] = {
     "ack_in_listen": "an ACK to a listener: answered with <SEQ=SEG.ACK><CTL=RST> (3.10.7.2)",
     "no_syn_in_listen": "neither SYN, ACK nor RST, to a listener (3.10.7.2)",
     "backlog_full": "a SYN beyond the listener's backlog",
-    "bad_source_address": "a SYN from a broadcast or multicast address (RFC 9293 3.9.1 MUST-63)",
+    "bad_source_address": "from a loopback, multicast, broadcast, unspecified or IPv4-mapped address, or our own (RFC 1122 3.2.1.3, RFC 9293 MUST-63)",
     "bad_ack_in_syn_sent": "SEG.ACK =< ISS or SEG.ACK > SND.NXT in SYN-SENT (3.10.7.3)",
     "rst_without_ack_in_syn_sent": "a RST without an acceptable ACK in SYN-SENT (3.10.7.3)",
     "no_syn_in_syn_sent": "neither SYN nor RST in SYN-SENT (3.10.7.3)",
@@ -95,7 +95,7 @@ TimeoutReason = Literal["syn_retries", "retransmissions", "keepalive", "user_tim
 """Why a connection gave up (:class:`~synack.tcp.events.TimedOut`)."""
 
 TIMEOUT_REASONS: Final[dict[TimeoutReason, str]] = {
-    "syn_retries": "the SYN (or SYN-ACK) was retransmitted Config.syn_retries times (RFC 9293 3.8.3)",
+    "syn_retries": "the SYN was retransmitted Config.syn_retries times, or the SYN-ACK Config.synack_retries times (RFC 9293 3.8.3)",
     "retransmissions": "one segment was retransmitted R2 times (RFC 9293 3.8.3)",
     "keepalive": "Config.keepalive_probes keep-alives went unanswered (RFC 9293 3.8.4)",
     "user_timeout": "data stayed unacknowledged for Config.user_timeout (RFC 9293 3.8.3)",

@@ -34,7 +34,14 @@ from synack.tcp.timestamps import TimestampState
 from synack.wire.seq import MASK, add, between, gt, sub
 from synack.wire.tcp import FIN, RST, Sack, Segment
 
-__all__ = ["TEXT_ACK", "TEXT_FIN", "ChallengeBudget", "Receiver", "segment_acceptable"]
+__all__ = [
+    "INVALID_ACK_INTERVAL",
+    "TEXT_ACK",
+    "TEXT_FIN",
+    "ChallengeBudget",
+    "Receiver",
+    "segment_acceptable",
+]
 
 TEXT_ACK: Final = 1
 """From :meth:`Receiver.on_text`: an ACK should go out now (one per such segment)."""
@@ -42,6 +49,9 @@ TEXT_FIN: Final = 2
 """From :meth:`Receiver.on_text`: the peer's FIN is in order; RCV.NXT has passed it."""
 
 ONE_SECOND: Final = 1_000_000
+INVALID_ACK_INTERVAL: Final = 500_000
+"""Unacceptable or PAWS-failed segments without data get at most one ACK per this
+interval: Linux's net.ipv4.tcp_invalid_ratelimit (RFC 5961 7 asks for a limit)."""
 
 
 def segment_acceptable(rcv_nxt: int, rcv_wnd: int, seq: int, seg_len: int) -> bool:
@@ -102,6 +112,7 @@ class Receiver:
         "config",
         "ecn",
         "eff_snd_mss",
+        "invalid_ack_at",
         "irs",
         "last_ack_sent",
         "neg",
@@ -156,6 +167,7 @@ class Receiver:
         self.last_ack_sent = 0  # RFC 7323 4.3 Last.ACK.sent
         # One budget per connection, unless the endpoint shares one (Config.challenge_ack_per_host).
         self.challenge = challenge if challenge is not None else ChallengeBudget()
+        self.invalid_ack_at = -INVALID_ACK_INTERVAL  # when we last answered an invalid segment
 
     def configure(self, config: Config, eff_snd_mss: int) -> None:
         """New settings, or a new effective send MSS (the path's, less options)."""
@@ -168,7 +180,10 @@ class Receiver:
         """The peer's SYN: IRS and RCV.NXT from it (RFC 9293 3.10.7.2-3), TS.Recent (RFC 7323 3.2)."""
         self.neg = neg
         self.irs = seg.seq
-        self.rcv_nxt = self.rcv_up = self.rcv_adv = add(seg.seq, 1)
+        self.rcv_nxt = self.rcv_up = add(seg.seq, 1)
+        # The right edge our SYN or SYN-ACK offers: its window is never scaled
+        # (RFC 7323 2.2), so at most 65,535 octets whatever the buffer.
+        self.rcv_adv = add(self.rcv_nxt, min(self.config.recv_buffer, 0xFFFF))
         tso = seg.timestamps
         if neg.timestamps and tso is not None:
             self.ts.set_recent(tso.tsval, now)
@@ -185,6 +200,17 @@ class Receiver:
         free = self.config.recv_buffer - len(self.ready)
         promised = sub(self.rcv_adv, self.rcv_nxt)
         return max(free, promised, 0)
+
+    @property
+    def advertised_window(self) -> int:
+        """RCV.WND as the peer knows it: from RCV.NXT to the right edge last advertised.
+
+        Acceptability is judged against this, not the buffer behind it: a blind
+        guess must fall inside what the peer was told (RFC 9293 3.10.7.4, RFC
+        5961 3), and out-of-order data is kept only inside it.
+        """
+        adv = (self.rcv_adv - self.rcv_nxt) & MASK
+        return adv if adv < 1 << 31 else 0
 
     @property
     def available(self) -> int:
@@ -254,14 +280,15 @@ class Receiver:
             # BENCHMARKS.md; tests/tcp/test_acceptability.py checks with Hypothesis
             # that it agrees with segment_acceptable().
             return True
-        return segment_acceptable(self.rcv_nxt, self.rcv_wnd, seg.seq, seg.seg_len)
+        return segment_acceptable(self.rcv_nxt, self.advertised_window, seg.seq, seg.seg_len)
 
-    def screen(self, seg: Segment, now: int) -> TcpDropReason | None:
+    def screen(self, seg: Segment, now: int, *, paws: bool = True) -> TcpDropReason | None:
         """PAWS (RFC 7323 5.3) and the sequence-number check: None if ``seg`` goes on.
 
         A dropped segment gets its reason back: ``missing_timestamp``, ``paws``
-        (an ACK is then owed), ``rst_out_of_window``, or ``out_of_window`` (the
-        caller owes an ACK, after the allowances it makes). A duplicate's octets
+        or ``out_of_window`` (the caller owes an ACK, rate-limited, after the
+        allowances it makes), or ``rst_out_of_window``. ``paws=False`` skips the
+        PAWS test (for an ACK the caller found exempt). A duplicate's octets
         are noted for a D-SACK block (RFC 2883 4). Takes TS.Recent from an
         acceptable segment (RFC 7323 4.3).
         """
@@ -278,8 +305,7 @@ class Receiver:
             # is valid ..., then treat the arriving segment as not acceptable: Send
             # an acknowledgment in reply ... and drop the segment."
             tsval = tso.tsval
-            if tsval != ts.ts_recent and ts.paws_rejects(tsval, now):
-                self.ack_now = True
+            if paws and tsval != ts.ts_recent and ts.paws_rejects(tsval, now):
                 return "paws"
         if not self.acceptable(seg):
             if fl & RST:
@@ -296,6 +322,13 @@ class Receiver:
             # Last.ACK.sent", remember the peer's TSval for our TSecr.
             ts.update_recent(tso.tsval, seg.seq, self.last_ack_sent, now)
         return None
+
+    def invalid_ack_allowed(self, now: int) -> bool:
+        """At most one ACK per :data:`INVALID_ACK_INTERVAL` answers invalid segments without data."""
+        if now - self.invalid_ack_at >= INVALID_ACK_INTERVAL:
+            self.invalid_ack_at = now
+            return True
+        return False
 
     def challenge_allowed(self, now: int) -> bool:
         """RFC 5961 7: at most ``challenge_ack_limit`` challenge ACKs per second."""
@@ -346,8 +379,17 @@ class Receiver:
             payload = payload[cut:]
             off = 0
         end = off + len(payload)
-        # RCV.WND is never less than the free buffer: only then is it worth computing.
-        if end > cfg.recv_buffer - len(self.ready) and end > (wnd := self.rcv_wnd):
+        if off:
+            # RFC 9293 3.10.7.4: out-of-order data is kept only inside the window
+            # we advertised, whatever the buffer could take: the queue stays within
+            # what the peer may send, and nothing beyond it is SACKed.
+            wnd = self.advertised_window
+            beyond = end > wnd
+        else:
+            # In order: RCV.WND is never less than the free buffer, so it is only
+            # worth computing when the data does not fit the buffer.
+            beyond = end > cfg.recv_buffer - len(self.ready) and end > (wnd := self.rcv_wnd)
+        if beyond:
             # Data beyond the window is not stored; a FIN after it is dropped too.
             self.report.counters["trimmed_beyond_window"] += 1
             payload = payload[: max(0, wnd - off)]

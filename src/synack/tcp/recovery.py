@@ -73,6 +73,8 @@ class Recovery:
     """
 
     __slots__ = (
+        "_eifel_start",
+        "_eifel_ts",
         "_sack_cache",
         "_tq",
         "_tq_head",
@@ -148,6 +150,10 @@ class Recovery:
         self._undo_retrans = -1  # RFC 3708: retransmissions of the episode not yet D-SACKed
         self._undo_ranges: list[tuple[int, int]] = []  # ... and what they covered
         self._undo_sent = 0  # retransmissions of the episode (undo needs at least one)
+        # RFC 3522 (Eifel detection): the TSval of the episode's first retransmission
+        # and where that segment starts, until the first ACK that covers it.
+        self._eifel_ts: int | None = None
+        self._eifel_start = 0
         # -- RFC 6937 PRR ----------------------------------------------------
         self.prr_delivered = 0
         self.prr_out = 0
@@ -262,6 +268,9 @@ class Recovery:
             self.force_rtx -= 1
         if self.in_recovery:
             self.prr_out += seg.end - seg.start
+            if self._undo_sent == 0 and self._undo_retrans == 0 and self.ts is not None:
+                self._eifel_ts = self.ts.tsval(now)
+                self._eifel_start = seg.start
             if self._undo_retrans >= 0:
                 if len(self._undo_ranges) < MAX_UNDO_RANGES:
                     self._undo_retrans += 1
@@ -319,6 +328,8 @@ class Recovery:
                 self.rto_recovery = False
                 self._exit_rack_recovery()
         n_cum = len(delivered)
+        if self._eifel_ts is not None and ack > self._eifel_start:
+            self._eifel_check(now, tsecr)
         dsack: tuple[int, int] | None = None
         if blocks:
             l0, r0 = blocks[0]
@@ -496,6 +507,7 @@ class Recovery:
         self._undo_retrans = 0
         self._undo_sent = 0
         self._undo_ranges = []
+        self._eifel_ts = None
         cc.on_recovery_start(now=now, in_flight=self.reduction_base)
         if self.prr:
             # RFC 6937 3: "prr_delivered = 0; prr_out = 0; RecoverFS = snd.nxt - snd.una".
@@ -675,6 +687,29 @@ class Recovery:
             self._undo_retrans -= 1
             if self._undo_retrans == 0 and not self.in_recovery:
                 self._after_recovery(now)
+
+    def _eifel_check(self, now: int, tsecr: int | None) -> None:
+        """RFC 3522 3.2: the first ACK that acknowledges the first retransmission.
+
+        If its TSecr is older than that retransmission's TSval, it echoes the
+        original transmission: the original arrived, the retransmission was not
+        needed, and the loss that started the episode was reordering. The
+        response is RFC 4015's: undo the congestion response and leave recovery
+        (segments marked lost stay marked and are resent, within the restored
+        window; a new episode needs an ACK beyond the old recovery point).
+        """
+        sent_ts = self._eifel_ts
+        self._eifel_ts = None
+        if tsecr is None or sent_ts is None or not lt(tsecr, sent_ts) or self._undo_retrans < 0:
+            return
+        self._undo_retrans = -1
+        self.counters["recovery.spurious"] += 1
+        self.counters["recovery.spurious_eifel"] += 1
+        if self.in_recovery:
+            self.in_recovery = False
+            self.force_rtx = 0
+            self._exit_rack_recovery()
+        self.cc.on_spurious_recovery(now=now)
 
     def _exit_rack_recovery(self) -> None:
         # RFC 8985 6.2 step 4: "Else if exiting Fast or RTO recovery".

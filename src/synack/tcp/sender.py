@@ -101,6 +101,8 @@ class Sender:
         "outbox_ect",
         "pace_at",
         "persist_backoff",
+        "probes_since",
+        "probes_unanswered",
         "rcv",
         "rec",
         "remote_port",
@@ -182,6 +184,8 @@ class Sender:
         self.syn_lost = False
         self.syn_acked = False
         self.persist_backoff = 0
+        self.probes_unanswered = 0  # zero-window probes sent since the peer last ACKed
+        self.probes_since = 0  # when the first of them went out
         self.sws_override = False
         self.pace_at: int | None = None  # pacing: earliest departure of the next segment
         self.last_data_at = -1  # when data was last sent (RFC 5681 4.1 idle restart)
@@ -317,6 +321,15 @@ class Sender:
         self.emit(seg, now, rtx=rtx)
         self.timers.rtx = now + self.rtt.rto
 
+    def syn_ack_sent_as_cookie(self) -> None:
+        """Our SYN-ACK went out statelessly as a SYN cookie (ISS = the cookie).
+
+        SND.NXT moves past our SYN as :meth:`send_syn` would have moved it, but
+        nothing was timed: the ACK gives no RTT sample (Linux takes none either).
+        """
+        self.snd_nxt = self.snd_max = add(self.iss, 1)
+        self.rtt_seq = None
+
     def window_from_syn(self, seg: Segment) -> None:
         """The peer's window from its SYN (RFC 7323 2.2: a SYN's window is never scaled)."""
         self.snd_wnd = self.max_snd_wnd = seg.window
@@ -387,6 +400,8 @@ class Sender:
                 return "ack_too_old"
             advanced = gt(ack, snd_una)
         wnd = seg.window << self.neg.snd_wscale
+        # The peer answered: zero-window probes so far were not in vain.
+        self.probes_unanswered = 0
         # RFC 5681 2: the five conditions of a DUPLICATE ACKNOWLEDGMENT.
         dupack = (
             not advanced
@@ -799,7 +814,8 @@ class Sender:
         Returns ``syn_retries`` when the connection must give up.
         """
         cfg = self.config
-        if self.retries >= cfg.syn_retries:
+        # The passive side's SYN-ACK gives up sooner (Config.synack_retries).
+        if self.retries >= (cfg.synack_retries if ack else cfg.syn_retries):
             return "syn_retries"
         self.retries += 1
         if self.retries == cfg.data_retries_r1:
@@ -889,15 +905,30 @@ class Sender:
         rtx_at = timers.rtx
         timers.tlp = at if rtx_at is None or at < rtx_at else rtx_at
 
-    def on_persist(self, now: int) -> None:
+    def on_persist(self, now: int) -> TimeoutReason | None:
         """RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
-        exponentially; MUST-36: never give up while the peer answers."""
+        exponentially; MUST-36: never give up while the peer answers.
+
+        Returns a reason to give up when probes go unanswered: R2 of them
+        (``retransmissions``), or for the user timeout (``user_timeout``).
+        """
         if self.snd_wnd > 0:
             # The SWS override timer: send the short segment that was held back.
             self.report.counters["sws_override"] += 1
             self.sws_override = True
             self.send_data(now)
-            return
+            return None
+        cfg = self.config
+        if self.probes_unanswered == 0:
+            self.probes_since = now
+        elif self.probes_unanswered >= cfg.data_retries_r2:
+            # The window may stay closed for ever while the receiver answers
+            # (MUST-37); a probe it never answers is a retransmission that went
+            # unacknowledged, and R2 of them end the connection (RFC 9293 3.8.3).
+            return "retransmissions"
+        elif cfg.user_timeout is not None and now - self.probes_since >= cfg.user_timeout:
+            return "user_timeout"  # RFC 9293 3.8.3, USER TIMEOUT
+        self.probes_unanswered += 1
         self.report.counters["window_probe"] += 1
         off = sub(self.snd_nxt, self.snd_una)
         if self.snd_una != self.snd_nxt:
@@ -914,6 +945,7 @@ class Sender:
         self.emit(self.make(ACK, seq, now, payload), now, rtx=seq != self.snd_nxt)
         self.persist_backoff = min(self.persist_backoff + 1, MAX_PERSIST_BACKOFF)
         self.arm_persist(now)
+        return None
 
     def arm_persist(self, now: int) -> None:
         """Arm the persist timer: the RTO (at least ``min_rto``), backed off, capped at ``max_rto``."""

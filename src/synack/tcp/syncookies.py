@@ -32,11 +32,24 @@ The codec is pure: no clock and no state but its key. Time is the caller's
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from typing import Final
 
-from synack.wire.seq import MASK
+from synack.tcp.config import Config
+from synack.tcp.entropy import random_bytes
+from synack.tcp.timestamps import TICK
+from synack.wire.seq import MASK, add
+from synack.wire.tcp import (
+    ACK,
+    SYN,
+    MaxSegmentSize,
+    NoOperation,
+    Option,
+    SackPermitted,
+    Segment,
+    Timestamps,
+    WindowScale,
+)
 
 __all__ = [
     "MSS_TABLE_V4",
@@ -44,6 +57,8 @@ __all__ = [
     "PERIOD",
     "CookieOptions",
     "SynCookies",
+    "cookie_syn_ack",
+    "restored_syn",
 ]
 
 PERIOD: Final = 64_000_000
@@ -87,7 +102,7 @@ class SynCookies:
     """Makes and checks SYN cookies with one secret key (random unless injected)."""
 
     def __init__(self, secret: bytes | None = None) -> None:
-        key = secret if secret is not None else os.urandom(32)
+        key = secret if secret is not None else random_bytes(32)
         if len(key) < 16:
             raise ValueError("the SYN-cookie secret must be at least 16 bytes")
         self._key = key if len(key) <= 64 else hashlib.blake2b(key).digest()
@@ -224,3 +239,63 @@ class SynCookies:
                 ecn=bool(bits & _ECN_BIT),
             )
         return None
+
+
+def cookie_syn_ack(
+    cookies: SynCookies,
+    syn: Segment,
+    now: int,
+    key: tuple[bytes, int, bytes, int],
+    config: Config,
+    ts_offset: int,
+) -> Segment:
+    """The SYN-ACK that answers ``syn`` with a cookie, for a listener with ``config``.
+
+    ``key`` is (local address, local port, remote address, remote port);
+    ``ts_offset`` the connection's timestamp-clock offset (the same the
+    connection will get, so its TSvals continue from this one). The options
+    are those a SYN-RECEIVED connection would send (RFC 9293 3.7.1, RFC 2018
+    2, RFC 7323 2.2 and 3.2), less what a cookie cannot restore: without
+    Timestamps in the SYN, neither SACK-permitted nor Window Scale.
+    """
+    laddr, lport, raddr, rport = key
+    v4 = len(laddr) == 4
+    tso = syn.timestamps
+    timestamps = config.timestamps and tso is not None
+    wscale = syn.wscale if config.window_scaling and timestamps else None
+    sack = config.sack and syn.sack_permitted and timestamps
+    offered = syn.mss or (536 if v4 else 1220)  # RFC 9293 3.7.1 defaults
+    iss, bits = cookies.make(
+        now, laddr, lport, raddr, rport, syn.seq,
+        mss=offered, timestamps=timestamps, wscale=wscale, sack=sack,
+    )  # fmt: skip
+    opts: list[Option] = [MaxSegmentSize(config.mss if v4 else config.mss - 20)]
+    if sack:
+        opts.append(SackPermitted())
+    if timestamps and tso is not None:
+        tsval = SynCookies.stamp_tsval((now // TICK + ts_offset) & MASK, bits)
+        opts.append(Timestamps(tsval, tso.tsval))
+    if wscale is not None:
+        opts += [NoOperation(), WindowScale(config.recv_wscale)]
+    window = min(config.recv_buffer, 0xFFFF)  # RFC 7323 2.2: never scaled in a SYN
+    return Segment(lport, rport, iss, add(syn.seq, 1), SYN | ACK, window, 0, tuple(opts))
+
+
+def restored_syn(opts: CookieOptions, ack: Segment) -> Segment:
+    """The SYN that a valid cookie ``ack`` stands for: its options as the cookie restores them.
+
+    Sequence number ``ack.seq - 1`` (the client's ISN); TSval the ACK's own (the
+    SYN's is not kept: TS.Recent starts from the ACK, RFC 7323 4.3). Its window
+    is a placeholder: the ACK's window replaces it at once.
+    """
+    options: list[Option] = [MaxSegmentSize(opts.mss)]
+    if opts.sack:
+        options.append(SackPermitted())
+    tso = ack.timestamps
+    if opts.timestamps and tso is not None:
+        options.append(Timestamps(tso.tsval, 0))
+    if opts.wscale is not None:
+        options += [NoOperation(), WindowScale(opts.wscale)]
+    return Segment(
+        ack.src_port, ack.dst_port, add(ack.seq, -1), 0, SYN, ack.window, 0, tuple(options)
+    )

@@ -1,0 +1,354 @@
+"""Throughput through loss, duplication, reordering and corruption: synack against the Linux kernel.
+
+This kernel has no netem, so an impairing relay does it: a small Python
+process that holds the fd side of two TAP devices and copies Ethernet frames
+between them, losing, duplicating, holding back (reordering) and corrupting
+them with a seeded generator, in both directions. The topology (all in
+namespaces this benchmark creates and deletes)::
+
+    ns S: br0 (10.3.0.3, a kernel sender) + tapS (fd: synack, 10.3.0.5) + tapR (fd: relay)
+    ns K: tapK (fd: relay), 10.3.0.1: the kernel receiver
+
+The same relay, seed and receiver serve both senders: the kernel's TCP in ns S
+and synack's (``synack send`` on tapS, bridged to tapR). Each transfer is
+checked by the receiver (byte count and SHA-256) and bounded in time.
+``python bench/bench_impaired.py [--mb 30] [--loss 5] [--dup 5] [--reorder 20] [--corrupt 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from synack.link.netns import add_netns, delete_netns  # noqa: E402
+
+MB = 1_000_000
+TIME_LIMIT = 300  # seconds per transfer
+TRACE = os.environ.get("SYNACK_BENCH_TRACE")  # write synack's trace there (for studying a run)
+
+RELAY = r"""
+import heapq, os, random, select, sys, time
+sys.path.insert(0, sys.argv[1])
+from synack.link.device import TunTapDevice
+ns_s, tap_r, ns_k, tap_k = sys.argv[2:6]
+loss, dup, reorder, corrupt, hold_us, seed = (float(x) for x in sys.argv[6:12])
+rng = random.Random(int(seed))
+a = TunTapDevice(tap_r, offloads=False, netns=ns_s, persist=True)
+b = TunTapDevice(tap_k, offloads=False, netns=ns_k, persist=True)
+peer = {a.fd: b, b.fd: a}
+held = []  # (release time, n, device, frame)
+n = 0
+stats = dict(frames=0, lost=0, duplicated=0, reordered=0, corrupted=0)
+print("relaying", flush=True)
+def now():
+    return time.monotonic_ns() // 1000
+def out(dev, frame):
+    global n
+    if rng.random() < corrupt and len(frame) > 60:
+        frame = bytearray(frame)
+        i = rng.randrange(34, len(frame))  # past the Ethernet and IPv4 headers
+        frame[i] ^= 1 << rng.randrange(8)
+        frame = bytes(frame)
+        stats["corrupted"] += 1
+    dev.write(b"", frame)
+while True:
+    timeout = max(0.0, (held[0][0] - now()) / 1e6) if held else 1.0
+    ready, _, _ = select.select([a.fd, b.fd], [], [], timeout)
+    for fd in ready:
+        src = a if fd == a.fd else b
+        dst = peer[fd]
+        for _ in range(64):
+            frame = src.read()
+            if frame is None:
+                break
+            stats["frames"] += 1
+            if rng.random() < loss:
+                stats["lost"] += 1
+                continue
+            copies = 2 if rng.random() < dup else 1
+            stats["duplicated"] += copies - 1
+            for _ in range(copies):
+                if rng.random() < reorder:
+                    stats["reordered"] += 1
+                    n += 1
+                    heapq.heappush(held, (now() + int(hold_us * (0.5 + rng.random())), n, dst, frame))
+                else:
+                    out(dst, frame)
+    t = now()
+    while held and held[0][0] <= t:
+        _, _, dst, frame = heapq.heappop(held)
+        out(dst, frame)
+    if os.path.exists(sys.argv[12]):
+        print(" ".join(f"{k}={v}" for k, v in stats.items()), flush=True)
+        os.unlink(sys.argv[12])
+"""
+
+SENDER = """
+import socket, sys, time, random
+host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = random.Random(7).randbytes(size)
+s = socket.create_connection((host, port), timeout=60)
+t = time.monotonic()
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536): pass
+print(f"{time.monotonic() - t:.6f}", flush=True)
+"""
+
+SINK = """
+import hashlib, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((host, port)); srv.listen(4); print("listening", flush=True)
+while True:
+    c, _ = srv.accept(); t = None; n = 0; h = hashlib.sha256()
+    buf = bytearray(1 << 20)
+    while (k := c.recv_into(buf)):
+        if t is None: t = time.monotonic()
+        n += k; h.update(memoryview(buf)[:k])
+    c.close()
+    print(f"{n} {h.hexdigest()} {time.monotonic() - (t or time.monotonic()):.6f}", flush=True)
+"""
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True)
+
+
+def _wait_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), True)
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith(prefix):
+            return line.strip()
+    raise RuntimeError(f"no {prefix!r} from {proc.args!r} within {timeout} s")
+
+
+class ImpairedLab:
+    """The two namespaces, the bridge, the relay and the receiver."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        pid = os.getpid()
+        self.ns_s, self.ns_k = f"synack-imp-s{pid}", f"synack-imp-k{pid}"
+        self.args = args
+        self.procs: list[subprocess.Popen[str]] = []
+        self.flag = f"/tmp/synack-imp-{pid}.stats"
+
+    def __enter__(self) -> ImpairedLab:
+        a = self.args
+        add_netns(self.ns_s)
+        add_netns(self.ns_k)
+        s, k = ["-n", self.ns_s], ["-n", self.ns_k]
+        _ip(*s, "link", "add", "br0", "type", "bridge")
+        for tap in ("tapR", "tapS"):
+            _ip(*s, "tuntap", "add", "dev", tap, "mode", "tap")
+            _ip(*s, "link", "set", tap, "master", "br0")
+            _ip(*s, "link", "set", tap, "up")
+        _ip(*s, "addr", "add", "10.3.0.3/24", "dev", "br0")
+        _ip(*s, "link", "set", "br0", "up")
+        _ip(*k, "tuntap", "add", "dev", "tapK", "mode", "tap")
+        _ip(*k, "addr", "add", "10.3.0.1/24", "dev", "tapK")
+        _ip(*k, "link", "set", "tapK", "up")
+        relay_args = [
+            str(ROOT / "src"),
+            self.ns_s,
+            "tapR",
+            self.ns_k,
+            "tapK",
+            *(str(p / 100) for p in (a.loss, a.dup, a.reorder, a.corrupt)),
+            str(a.hold_ms * 1000),
+            str(a.seed),
+            self.flag,
+        ]
+        relay = subprocess.Popen(
+            [sys.executable, "-c", RELAY, *relay_args], stdout=subprocess.PIPE, text=True
+        )
+        self.procs.append(relay)
+        self.relay = relay
+        _wait_line(relay, "relaying", 30)
+        sink = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns_k, sys.executable, "-c", SINK, "10.3.0.1", "9001"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.procs.append(sink)
+        self.sink = sink
+        _wait_line(sink, "listening", 30)
+        return self
+
+    def received(self, timeout: float) -> tuple[int, str, float]:
+        n, digest, seconds = _wait_line(self.sink, "", timeout).split()
+        return int(n), digest, float(seconds)
+
+    def relay_stats(self) -> str:
+        Path(self.flag).touch()
+        return _wait_line(self.relay, "frames=", 10)
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(10)
+        delete_netns(self.ns_s)
+        delete_netns(self.ns_k)
+        if os.path.exists(self.flag):
+            os.unlink(self.flag)
+
+
+def kernel_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
+    start = time.monotonic()
+    subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            lab.ns_s,
+            sys.executable,
+            "-c",
+            SENDER,
+            "10.3.0.1",
+            "9001",
+            str(size),
+        ],
+        check=True,
+        timeout=TIME_LIMIT,
+        capture_output=True,
+    )
+    n, digest, _ = lab.received(TIME_LIMIT)
+    return time.monotonic() - start, n == size and digest == _digest(size)
+
+
+def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
+    start = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synack",
+            "send",
+            "10.3.0.1:9001",
+            "--bytes",
+            str(size),
+            "--netns",
+            lab.ns_s,
+            "--tap",
+            "tapS",
+            "--addr",
+            "10.3.0.5/24",
+            "--no-offload",
+            "-q",
+            *(["--trace", TRACE] if TRACE else []),
+        ],
+        check=True,
+        timeout=TIME_LIMIT,
+        capture_output=True,
+        text=True,
+    )
+    n, digest, _ = lab.received(TIME_LIMIT)
+    # `synack send` sends its own pattern and prints its SHA-256: compare with the receiver's.
+    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest
+
+
+SYNACK_SENDER = r"""
+import asyncio, hashlib, random, sys, time
+sys.path.insert(0, sys.argv[1])
+from synack import aio
+from synack.tcp import Config
+ns, size, min_rto = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+async def main():
+    loop = asyncio.get_running_loop()
+    cfg = Config(mss=1460, send_buffer=4 << 20, recv_buffer=4 << 20, min_rto=min_rto)
+    rt = aio.open_tap_runtime(tap="tapS", addrs=["10.3.0.5/24"], netns=ns, loop=loop,
+                              config=cfg, offloads=False)
+    data = random.Random(7).randbytes(size)
+    t = time.monotonic()
+    reader, writer = await aio.open_connection("10.3.0.1", 9001, runtime=rt)
+    writer.write(data)
+    await writer.drain()
+    writer.write_eof()
+    await reader.read()
+    writer.close()
+    await rt.settle(60)
+    print(f"{time.monotonic() - t:.6f} {hashlib.sha256(data).hexdigest()}", flush=True)
+    rt.close()
+asyncio.run(main())
+"""
+
+
+def synack_api_sender(lab: ImpairedLab, size: int, min_rto: int) -> tuple[float, bool]:
+    """synack through its asyncio API with a chosen RTO floor (``Config.min_rto``)."""
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", SYNACK_SENDER, str(ROOT / "src"), lab.ns_s, str(size), str(min_rto)],
+        check=True,
+        timeout=TIME_LIMIT,
+        capture_output=True,
+        text=True,
+    )
+    n, digest, _ = lab.received(TIME_LIMIT)
+    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest
+
+
+def _digest(size: int) -> str:
+    import random
+
+    return hashlib.sha256(random.Random(7).randbytes(size)).hexdigest()
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--mb", type=int, default=30, help="MB per transfer (default 30)")
+    parser.add_argument("--loss", type=float, default=5.0, help="percent lost (default 5)")
+    parser.add_argument("--dup", type=float, default=5.0, help="percent duplicated (default 5)")
+    parser.add_argument(
+        "--reorder", type=float, default=20.0, help="percent held back (default 20)"
+    )
+    parser.add_argument("--corrupt", type=float, default=1.0, help="percent corrupted (default 1)")
+    parser.add_argument("--hold-ms", type=float, default=2.0, help="how long a held frame waits")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per sender, interleaved")
+    args = parser.parse_args(argv if argv is not None else [])
+    if os.geteuid() != 0:
+        print("bench_impaired needs root (it creates network namespaces); skipped")
+        return
+    size = args.mb * MB
+    print(
+        f"{args.mb} MB through a relay with {args.loss:g}% loss, {args.dup:g}% duplication, "
+        f"{args.reorder:g}% reordering (held {args.hold_ms:g} ms), {args.corrupt:g}% corruption, "
+        "both directions"
+    )
+    senders: dict[str, Callable[[ImpairedLab, int], tuple[float, bool]]] = {
+        "kernel": kernel_sender,
+        "synack": synack_sender,  # `synack send`: RFC 6298's 1 s RTO floor
+        "synack, min RTO 200 ms": lambda lab, n: synack_api_sender(lab, n, 200_000),
+    }
+    results: dict[str, list[float]] = {name: [] for name in senders}
+    with ImpairedLab(args) as lab:
+        for _ in range(args.repeat):
+            for name, fn in senders.items():
+                seconds, ok = fn(lab, size)
+                if not ok:
+                    raise RuntimeError(f"{name}: the receiver did not get the data exactly")
+                results[name].append(seconds)
+                print(f"  {name:<24} {seconds:8.2f} s  {size / seconds / MB:7.2f} MB/s", flush=True)
+        print("  relay: " + lab.relay_stats())
+    best = {k: min(v) for k, v in results.items()}
+    for name, seconds in best.items():
+        print(f"best {name}: {seconds:.2f} s ({seconds / best['kernel']:.1f}x the kernel's time)")
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])
