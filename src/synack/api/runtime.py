@@ -44,6 +44,7 @@ __all__ = [
     "ConnectionHandler",
     "DeviceLink",
     "Link",
+    "LoopAlarm",
     "PairLink",
     "Runtime",
     "open_tap_runtime",
@@ -106,6 +107,43 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
+class LoopAlarm:
+    """One loop timer at a deadline in integer microseconds of the loop's clock.
+
+    :meth:`set` moves it only when the deadline changes; at the deadline the
+    loop calls ``fire(deadline)``. The runtime (the endpoint's and the link's
+    next deadline) and :class:`~synack.api.simnet.SimNetwork` (the simulator's
+    next event) each keep one.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Callable[[int], None]) -> None:
+        self.loop = loop
+        self._fire = fire
+        self._handle: asyncio.TimerHandle | None = None
+        self.at: int | None = None
+
+    def set(self, deadline: int | None) -> None:
+        """Fire at ``deadline`` (None: never), instead of whatever was set before."""
+        if deadline == self.at:
+            return
+        self.cancel()
+        self.at = deadline
+        if deadline is not None:
+            self._handle = self.loop.call_at(deadline / _US, self._run, deadline)
+
+    def cancel(self) -> None:
+        """Fire at no time."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.at = None
+
+    def _run(self, deadline: int) -> None:
+        self._handle = None
+        self.at = None
+        self._fire(deadline)
+
+
 class Runtime:
     """One endpoint, one link, one asyncio loop; see the module docstring."""
 
@@ -123,8 +161,7 @@ class Runtime:
         self.handlers: dict[Connection, ConnectionHandler] = {}
         # Port -> callback taking each newly established, not yet accepted connection.
         self.acceptors: dict[int, Callable[[], None]] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: int | None = None
+        self._alarm = LoopAlarm(loop, self._on_timer)
         self._kick_pending = False
         self.linger = linger
         self._closing = False
@@ -220,8 +257,6 @@ class Runtime:
         self.pump(self.now())
 
     def _on_timer(self, deadline: int) -> None:
-        self._timer = None
-        self._timer_at = None
         # call_at may run a hair before the deadline once rounded to microseconds:
         # the deadline is what fired, so time is at least that.
         now = max(self.now(), deadline)
@@ -332,14 +367,7 @@ class Runtime:
         link_deadline = self.link.next_deadline()
         if link_deadline is not None and (deadline is None or link_deadline < deadline):
             deadline = link_deadline
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline / _US, self._on_timer, deadline)
+        self._alarm.set(deadline)
 
     # ------------------------------------------------------------- lifetime
 
@@ -440,9 +468,7 @@ class Runtime:
             if not waiter.done():
                 waiter.set_result(False)
         self._waiters = []
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         self.link.close()
         if not self._closed_future.done():
             self._closed_future.set_result(None)
