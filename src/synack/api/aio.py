@@ -48,6 +48,7 @@ from synack.wire.ip import addr_to_str
 __all__ = [
     "ListeningSocket",
     "Server",
+    "StreamTransport",
     "SynackTransport",
     "create_connection",
     "create_server",
@@ -120,10 +121,14 @@ def timed_out_error(reason: str, soft_error: str | None) -> OSError:
     return TimeoutError(errno.ETIMEDOUT, f"connection timed out ({reason})")
 
 
-class SynackTransport(asyncio.Transport):
-    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`.
+class StreamTransport(asyncio.Transport):
+    """What synack's stream transports share: :class:`SynackTransport` here and
+    :class:`~synack.api.bridge.BridgeTransport` (the same connection seen from
+    another thread's loop).
 
-    It feeds :class:`asyncio.Protocol` (``data_received``) and
+    The protocol, asyncio's write-buffer limits (64 KiB high, a quarter of it
+    low), the reading and closing questions, and handing received data to an
+    :class:`asyncio.Protocol` (``data_received``) or an
     :class:`asyncio.BufferedProtocol` (``get_buffer``/``buffer_updated``) alike,
     so ``loop.start_tls()`` (whose TLS layer is a buffered protocol) runs over it.
     """
@@ -131,27 +136,82 @@ class SynackTransport(asyncio.Transport):
     # loop.start_tls() only upgrades transports that say they can be upgraded.
     _start_tls_compatible = True
 
+    def __init__(self, protocol: asyncio.BaseProtocol, extra: dict[str, Any]) -> None:
+        super().__init__(extra=extra)
+        self._protocol = protocol
+        self._high = 64 * 1024
+        self._low = 16 * 1024
+        self._reading_paused = False
+        self._closing = False
+        self._lost = False
+
+    def _hand_over(self, data: bytes) -> None:
+        """Give received ``data`` to the protocol, whichever kind it is."""
+        protocol = self._protocol
+        if isinstance(protocol, asyncio.BufferedProtocol):
+            _feed_buffered(protocol, data)
+        else:
+            protocol.data_received(data)  # type: ignore[attr-defined]
+
+    def _limits_changed(self) -> None:
+        """Called after :meth:`set_write_buffer_limits` (a subclass may pause or resume writing)."""
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return (self._low, self._high)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
+        self._limits_changed()
+
+    def is_reading(self) -> bool:
+        return not self._reading_paused and not self._closing and not self._lost
+
+    def is_closing(self) -> bool:
+        return self._closing or self._lost
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._protocol
+
+
+class SynackTransport(StreamTransport):
+    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`.
+
+    It feeds :class:`asyncio.Protocol` and :class:`asyncio.BufferedProtocol`
+    alike (see :class:`StreamTransport`).
+    """
+
     def __init__(self, runtime: Runtime, conn: Connection, protocol: asyncio.BaseProtocol) -> None:
         super().__init__(
-            extra={
+            protocol,
+            {
                 "peername": sockaddr(*conn.remote),
                 "sockname": sockaddr(*conn.local),
                 "socket": None,
                 "connection": conn,
-            }
+            },
         )
         self._runtime = runtime
         self._conn = conn
-        self._protocol = protocol
         self._pending = bytearray()
-        self._high = 64 * 1024
-        self._low = 16 * 1024
         self._writing_paused = False
-        self._reading_paused = False
         self._eof_wanted = False
         self._fin_sent = False
-        self._closing = False
-        self._lost = False
         self._peer_eof = False
         self._peer_eof_delivered = False
         self.soft_error: str | None = None
@@ -218,11 +278,7 @@ class SynackTransport(asyncio.Transport):
             data = conn.recv()
             self._runtime.kick()  # reading may open the window: a window update
             if not self._closing:
-                protocol = self._protocol
-                if isinstance(protocol, asyncio.BufferedProtocol):
-                    _feed_buffered(protocol, data)
-                else:
-                    protocol.data_received(data)  # type: ignore[attr-defined]
+                self._hand_over(data)
         if self._peer_eof and not self._peer_eof_delivered and not conn.recv_available:
             self._peer_eof_delivered = True
             if self._closing:
@@ -260,10 +316,6 @@ class SynackTransport(asyncio.Transport):
             self._writing_paused = True
             self._protocol.pause_writing()
 
-    def writelines(self, list_of_data: Any) -> None:
-        for data in list_of_data:
-            self.write(data)
-
     def _push(self) -> None:
         if self._lost:
             return
@@ -293,9 +345,6 @@ class SynackTransport(asyncio.Transport):
             self._writing_paused = False
             self._protocol.resume_writing()
 
-    def can_write_eof(self) -> bool:
-        return True
-
     def write_eof(self) -> None:
         """Half-close: a FIN follows the buffered data; reading continues."""
         if self._eof_wanted:
@@ -306,22 +355,7 @@ class SynackTransport(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         return len(self._pending)
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return (self._low, self._high)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        if high is None:
-            high = 64 * 1024 if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high, self._low = high, low
-
     # ------------------------------------------------------------ reading
-
-    def is_reading(self) -> bool:
-        return not self._reading_paused and not self._closing and not self._lost
 
     def pause_reading(self) -> None:
         self._reading_paused = True
@@ -332,9 +366,6 @@ class SynackTransport(asyncio.Transport):
             self._deliver()
 
     # ----------------------------------------------------------- closing
-
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
 
     def close(self) -> None:
         """Send FIN after buffered data; the protocol hears ``connection_lost(None)`` once flushed."""
@@ -350,12 +381,6 @@ class SynackTransport(asyncio.Transport):
         if not self._lost:
             self._runtime.abort(self._conn)
             self._lose(None)
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._protocol = protocol
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._protocol
 
     def __repr__(self) -> str:
         return f"<SynackTransport {self._conn!r}>"
