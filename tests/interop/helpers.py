@@ -35,6 +35,43 @@ conn.close()
 print(n, h.hexdigest(), flush=True)
 """
 
+# Read to EOF, answer "got N <sha256>", close.
+KERNEL_HALF_CLOSE_SERVER = """
+import hashlib, socket, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); print('listening', flush=True)
+c, _ = srv.accept(); h = hashlib.sha256(); n = 0
+while b := c.recv(65536):
+    h.update(b); n += len(b)
+c.sendall(f'got {n} {h.hexdigest()}'.encode()); c.close()
+print('done', flush=True)
+"""
+
+# N concurrent clients: send `size` bytes each, half-close, read the echo to EOF.
+KERNEL_CLIENTS = """
+import hashlib, socket, sys, threading
+host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ok = []; errors = []
+def one(i):
+    try:
+        payload = hashlib.shake_256(str(i).encode()).digest(size)
+        s = socket.create_connection((host, port), timeout=60)
+        def send():
+            s.sendall(payload); s.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=send); t.start()
+        got = bytearray()
+        while b := s.recv(65536):
+            got += b
+        t.join(); s.close()
+        (ok if bytes(got) == payload else errors).append(i)
+    except Exception as exc:
+        errors.append(f'{i}: {exc!r}')
+threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+print('ok', len(ok), 'errors', errors, flush=True)
+"""
+
 # A kernel-side sender: connect, send a file, half-close, wait for the peer's FIN.
 KERNEL_SEND_FILE = """
 import socket, sys, time
@@ -236,6 +273,27 @@ def kernel_capture(lab: NetnsLab, port: int, pcap: Path, *, ping: str) -> Iterat
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def curl_from_synack_serve(
+    lab: NetnsLab, tmp_path: Path, size: int, *options: str, seed: int, max_time: int = 90
+) -> None:
+    """``synack serve http`` (no offloads, ``options`` added) serves one file of ``size``
+    seeded random octets; the kernel's curl fetches it, once, exactly."""
+    www = tmp_path / "www"
+    www.mkdir()
+    digest = random_file(www / "file.bin", size, seed=seed)
+    argv = synack_argv(
+        lab, "serve", "--port", "80", "--max-connections", "1", *options, "http", str(www),
+        offload=False,
+    )  # fmt: skip
+    out = tmp_path / "got.bin"
+    with running(argv, "synack serve") as server:
+        server.expect("synack: serving http on")
+        result = curl_get(lab, "http://10.0.0.5/file.bin", out, max_time=max_time)
+        assert result.returncode == 0, result.stderr
+        assert server.wait(30) == 0
+    assert sha256_file(out) == digest
 
 
 def env_without_proxies() -> dict[str, str]:

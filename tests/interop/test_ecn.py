@@ -25,41 +25,20 @@ from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
 from synack.trace.capture import read_capture
 from tests.interop.conftest import KERNEL, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, kernel_capture, running, synack_argv
+from tests.interop.helpers import (
+    KERNEL_CLIENTS,
+    KERNEL_HALF_CLOSE_SERVER,
+    in_ns,
+    kernel_capture,
+    running,
+    synack_argv,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(300)]
 
 # RFC 3168 5: the ECN field's codepoints, as tshark prints ip.dsfield.ecn.
 ECT0, CE = 2, 3
 CONFIG = Config(ecn=True, send_buffer=4 << 20, recv_buffer=4 << 20)
-
-# Read to EOF, answer "got N <sha256>", close.
-KERNEL_SINK = """
-import hashlib, socket, sys
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); print('listening', flush=True)
-c, _ = srv.accept(); h = hashlib.sha256(); n = 0
-while b := c.recv(65536):
-    h.update(b); n += len(b)
-c.sendall(f'got {n} {h.hexdigest()}'.encode()); c.close()
-print('done', flush=True)
-"""
-
-# Send `size` bytes to an echo server, half-close, read the echo back.
-KERNEL_CLIENT = """
-import hashlib, socket, sys, threading
-host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-payload = hashlib.shake_256(b'ecn').digest(size)
-s = socket.create_connection((host, port), timeout=60)
-def send():
-    s.sendall(payload); s.shutdown(socket.SHUT_WR)
-t = threading.Thread(target=send); t.start()
-got = bytearray()
-while b := s.recv(65536):
-    got += b
-t.join(); s.close()
-print('ok' if bytes(got) == payload else 'mismatch', flush=True)
-"""
 
 FIELDS = (
     "frame.number",
@@ -134,7 +113,9 @@ def test_synack_sends_to_the_kernel_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
     payload = hashlib.shake_256(b"to the kernel").digest(1_500_000)
     try:
         with (
-            running(in_ns(lab, sys.executable, "-c", KERNEL_SINK, KERNEL, "7010"), "sink") as k,
+            running(
+                in_ns(lab, sys.executable, "-c", KERNEL_HALF_CLOSE_SERVER, KERNEL, "7010"), "sink"
+            ) as k,
             kernel_capture(lab, 7010, pcap, ping=SYNACK),
         ):
             k.expect("listening")
@@ -168,9 +149,10 @@ def test_the_kernel_sends_to_synack_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
         stack.run(start(), 10)
         with kernel_capture(lab, 7011, pcap, ping=SYNACK):
             done = lab.run(
-                [sys.executable, "-c", KERNEL_CLIENT, SYNACK, "7011", "1500000"], timeout=120
+                [sys.executable, "-c", KERNEL_CLIENTS, SYNACK, "7011", "1", "1500000"],
+                timeout=120,
             )
-        assert done.stdout.strip() == "ok", done.stdout + done.stderr
+        assert done.stdout.strip() == "ok 1 errors []", done.stdout + done.stderr
     finally:
         stack.close()
     segs = segments(pcap)
@@ -203,7 +185,9 @@ def test_the_tap_commands_negotiate_ecn_with_the_ecn_option(
     lab_tap.run(["sysctl", "-q", "-w", "net.ipv4.tcp_ecn=1"], check=True)
     pcap = tmp_path / "send.pcap"
     payload = 300_000
-    with running(in_ns(lab_tap, sys.executable, "-c", KERNEL_SINK, KERNEL, "7012"), "sink") as k:
+    with running(
+        in_ns(lab_tap, sys.executable, "-c", KERNEL_HALF_CLOSE_SERVER, KERNEL, "7012"), "sink"
+    ) as k:
         k.expect("listening")
         argv = synack_argv(
             lab_tap, "send", f"{KERNEL}:7012", "--bytes", str(payload), "--pcap", str(pcap)

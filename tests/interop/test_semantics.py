@@ -20,7 +20,13 @@ from synack.api.apps import echo_handler
 from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
 from tests.interop.conftest import KERNEL, KERNEL6, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, kernel_capture, running
+from tests.interop.helpers import (
+    KERNEL_CLIENTS,
+    KERNEL_HALF_CLOSE_SERVER,
+    in_ns,
+    kernel_capture,
+    running,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(180)]
 
@@ -53,43 +59,6 @@ else:
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 c.close()
 print('reset', flush=True)
-"""
-
-# Read to EOF, answer "got N <sha256>", close.
-KERNEL_HALF_CLOSE_SERVER = """
-import hashlib, socket, sys
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); print('listening', flush=True)
-c, _ = srv.accept(); h = hashlib.sha256(); n = 0
-while b := c.recv(65536):
-    h.update(b); n += len(b)
-c.sendall(f'got {n} {h.hexdigest()}'.encode()); c.close()
-print('done', flush=True)
-"""
-
-# N concurrent clients: send `size` bytes each, half-close, read the echo to EOF.
-KERNEL_CLIENTS = """
-import hashlib, socket, sys, threading
-host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-ok = []; errors = []
-def one(i):
-    try:
-        payload = hashlib.shake_256(str(i).encode()).digest(size)
-        s = socket.create_connection((host, port), timeout=60)
-        def send():
-            s.sendall(payload); s.shutdown(socket.SHUT_WR)
-        t = threading.Thread(target=send); t.start()
-        got = bytearray()
-        while b := s.recv(65536):
-            got += b
-        t.join(); s.close()
-        (ok if bytes(got) == payload else errors).append(i)
-    except Exception as exc:
-        errors.append(f'{i}: {exc!r}')
-threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-for t in threads: t.start()
-for t in threads: t.join()
-print('ok', len(ok), 'errors', errors, flush=True)
 """
 
 
