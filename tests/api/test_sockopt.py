@@ -15,7 +15,6 @@ import socket as stdsocket
 import struct
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -36,35 +35,6 @@ def _conn(sock: ssock.socket) -> Connection:
     conn = sock._connection()
     assert conn is not None
     return conn
-
-
-@pytest.fixture
-def server(stacks: tuple[ssock.Stack, ssock.Stack]) -> Iterator[ssock.socket]:
-    """A listening echo server on SERVER:7 (one thread per connection)."""
-    _, server_stack = stacks
-    listener = ssock.socket(stack=server_stack)
-    listener.bind(("", 7))
-    listener.listen()
-
-    def echo(conn: ssock.socket) -> None:
-        with conn:
-            try:
-                while data := conn.recv(65536):
-                    conn.sendall(data)
-            except OSError:
-                pass
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=echo, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener
-    listener.close()
 
 
 def _client(stacks: tuple[ssock.Stack, ssock.Stack], **options: int | bytes) -> ssock.socket:
@@ -174,7 +144,7 @@ def test_keepalive_options_reach_the_connection_and_kill_a_dead_peer() -> None:
 
 
 def test_buffers_maxseg_user_timeout_congestion_and_tos_before_connect(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     sock = _client(stacks)
     sock.setsockopt(S, stdsocket.SO_RCVBUF, 100_000)
@@ -212,7 +182,7 @@ def test_buffers_maxseg_user_timeout_congestion_and_tos_before_connect(
 
 
 def test_tcp_info_reports_rtt_counters_and_negotiated_options(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     with ssock.create_connection((SERVER, 7), timeout=10, stack=stacks[0]) as sock:
         sock.sendall(b"x" * 100_000)
@@ -271,7 +241,7 @@ def test_options_on_a_listener_apply_to_the_connections_it_accepts(
 
 
 def test_so_linger_zero_resets_and_linger_n_waits_for_delivery(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     client_stack, _ = stacks
     sock = ssock.create_connection((SERVER, 7), timeout=10, stack=client_stack)
@@ -297,7 +267,9 @@ def test_so_linger_zero_resets_and_linger_n_waits_for_delivery(
 
 
 def test_tcp_cork_holds_partial_segments_until_uncorked(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket, monkeypatch: pytest.MonkeyPatch
+    stacks: tuple[ssock.Stack, ssock.Stack],
+    echo_server: ssock.socket,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Linux's 200 ms ceiling (the next test) made a minute: only uncorking sends the rest.
     monkeypatch.setattr(ssock, "CORK_CEILING", 60.0)
@@ -327,7 +299,7 @@ def test_tcp_cork_holds_partial_segments_until_uncorked(
 
 
 def test_tcp_cork_sends_a_partial_segment_after_200_ms(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     # tcp(7), TCP_CORK: "there is a 200 millisecond ceiling on the time for which output
     # is corked by TCP_CORK. If this ceiling is reached, then queued data is
@@ -467,7 +439,7 @@ def test_so_reuseaddr_binds_over_a_time_wait_connection(
 
 
 def test_nonblocking_connect_einprogress_then_writable_and_so_error(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     sock = ssock.socket(stack=stacks[0])
     sock.setblocking(False)
@@ -518,7 +490,7 @@ def test_asyncio_server_sockets_lists_the_listening_sockets(
 
 
 def test_send_that_fits_returns_without_waiting_for_the_stack_thread(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     client_stack, _ = stacks
     sock = ssock.create_connection((SERVER, 7), timeout=10, stack=client_stack)
