@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -32,3 +33,32 @@ def stacks() -> Iterator[tuple[ssock.Stack, ssock.Stack]]:
     finally:
         server.close()
         client.close()
+
+
+@pytest.fixture
+def echo_server(stacks: tuple[ssock.Stack, ssock.Stack]) -> Iterator[ssock.socket]:
+    """A listening echo server on SERVER:7 (one thread per connection)."""
+    _, server_stack = stacks
+    listener = ssock.socket(stack=server_stack)
+    listener.bind(("", 7))
+    listener.listen()
+
+    def echo(conn: ssock.socket) -> None:
+        with conn:
+            try:
+                while data := conn.recv(65536):
+                    conn.sendall(data)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener
+    listener.close()

@@ -9,6 +9,7 @@ coroutine returns.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import threading
 from collections.abc import Callable
@@ -140,6 +141,55 @@ def test_linger_is_bounded_when_the_peer_never_acknowledges() -> None:
     waited, left = run(main())
     assert waited == pytest.approx(3.0, abs=0.01)
     assert left == 0
+
+
+class LingeringSink(Sink):
+    """A Sink whose connection has its own linger, as a socket with SO_LINGER on has."""
+
+    def __init__(self, close_linger: float | None) -> None:
+        super().__init__()
+        self.close_linger = close_linger
+
+
+def test_a_connections_own_linger_replaces_the_runtimes_when_it_closes() -> None:
+    # SO_LINGER on with N s: closing the runtime gives that connection N s, fewer or
+    # more than the runtime's own linger (3 s here); 0 resets it at once.
+    drop = threading.Event()
+    own = [None, 1.0, 5.0, 0.0]
+    records: list[dict[str, object]] = []
+
+    async def main() -> tuple[float, list[float | None]]:
+        loop = asyncio.get_running_loop()
+        pair = make_pair(loop, drop=lambda packet: drop.is_set())
+        pair.client.endpoint.tracer = records.append
+        await aio.create_server(Sink, port=9, runtime=pair.server)
+        ports = []
+        for linger in own:
+            transport, _ = await aio.create_connection(
+                functools.partial(LingeringSink, linger), SERVER, 9, runtime=pair.client
+            )
+            transport.write(b"never acknowledged")
+            ports.append(transport.get_extra_info("sockname")[1])
+        drop.set()  # from now on the client's packets are lost
+        start = round(loop.time() * 1e6)
+        await pair.client.aclose(linger=3.0)
+        # When each connection was reset: its move to CLOSED by an abort.
+        resets = {
+            r["conn"]: int(str(r["t"]))
+            for r in records
+            if r["ev"] == "state" and r["reason"] == "abort"
+        }
+        ends = [resets.get(f"10.0.0.1:{port}-{SERVER}:9") for port in ports]
+        return loop.time() - start / 1e6, [t if t is None else (t - start) / 1e6 for t in ends]
+
+    waited, ends = run(main())
+    assert ends == [
+        pytest.approx(3.0, abs=0.01),
+        pytest.approx(1.0, abs=0.01),
+        pytest.approx(5.0, abs=0.01),
+        0.0,
+    ]
+    assert waited == pytest.approx(5.0, abs=0.01)
 
 
 def test_default_linger_is_ten_seconds_and_linger_zero_resets_at_once() -> None:

@@ -7,7 +7,6 @@ import select
 import selectors
 import socket
 import ssl
-import threading
 
 import pytest
 
@@ -18,26 +17,6 @@ from synack.api.tls import TLSSocket
 from tests.api.conftest import SERVER
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def echo(stacks: tuple[ssock.Stack, ssock.Stack]) -> ssock.socket:
-    listener = ssock.socket(stack=stacks[1])
-    listener.bind(("", 7))
-    listener.listen()
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                while data := conn.recv(65536):
-                    conn.sendall(data)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener
 
 
 def test_tcp_sockets_go_to_synack_and_everything_else_stays_on_the_kernel(
@@ -63,7 +42,7 @@ def test_tcp_sockets_go_to_synack_and_everything_else_stays_on_the_kernel(
 
 
 def test_readiness_for_writing_through_selectors_select_and_poll(
-    stacks: tuple[ssock.Stack, ssock.Stack], echo: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     with synack.patch(stacks[0]):
         sock = socket.socket()

@@ -15,7 +15,6 @@ import socket as stdsocket
 import struct
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -36,35 +35,6 @@ def _conn(sock: ssock.socket) -> Connection:
     conn = sock._connection()
     assert conn is not None
     return conn
-
-
-@pytest.fixture
-def server(stacks: tuple[ssock.Stack, ssock.Stack]) -> Iterator[ssock.socket]:
-    """A listening echo server on SERVER:7 (one thread per connection)."""
-    _, server_stack = stacks
-    listener = ssock.socket(stack=server_stack)
-    listener.bind(("", 7))
-    listener.listen()
-
-    def echo(conn: ssock.socket) -> None:
-        with conn:
-            try:
-                while data := conn.recv(65536):
-                    conn.sendall(data)
-            except OSError:
-                pass
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=echo, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener
-    listener.close()
 
 
 def _client(stacks: tuple[ssock.Stack, ssock.Stack], **options: int | bytes) -> ssock.socket:
@@ -175,7 +145,7 @@ def test_keepalive_options_reach_the_connection_and_kill_a_dead_peer() -> None:
 
 
 def test_buffers_maxseg_user_timeout_congestion_and_tos_before_connect(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     sock = _client(stacks)
     sock.setsockopt(S, stdsocket.SO_RCVBUF, 100_000)
@@ -213,7 +183,7 @@ def test_buffers_maxseg_user_timeout_congestion_and_tos_before_connect(
 
 
 def test_tcp_info_reports_rtt_counters_and_negotiated_options(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     with ssock.create_connection((SERVER, 7), timeout=10, stack=stacks[0]) as sock:
         sock.sendall(b"x" * 100_000)
@@ -272,7 +242,7 @@ def test_options_on_a_listener_apply_to_the_connections_it_accepts(
 
 
 def test_so_linger_zero_resets_and_linger_n_waits_for_delivery(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     client_stack, _ = stacks
     sock = ssock.create_connection((SERVER, 7), timeout=10, stack=client_stack)
@@ -298,8 +268,12 @@ def test_so_linger_zero_resets_and_linger_n_waits_for_delivery(
 
 
 def test_tcp_cork_holds_partial_segments_until_uncorked(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack],
+    echo_server: ssock.socket,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Linux's 200 ms ceiling (the next test) made a minute: only uncorking sends the rest.
+    monkeypatch.setattr(ssock, "CORK_CEILING", 60.0)
     sock = ssock.create_connection((SERVER, 7), timeout=10, stack=stacks[0])
     sock.setsockopt(T, stdsocket.TCP_CORK, 1)
     assert sock.getsockopt(T, stdsocket.TCP_CORK) == 1
@@ -322,6 +296,27 @@ def test_tcp_cork_holds_partial_segments_until_uncorked(
     while len(got) < 2 * mss + 50:
         got += sock.recv(65536)
     assert got == b"x" * 50 + b"y" * (2 * mss)
+    sock.close()
+
+
+def test_tcp_cork_sends_a_partial_segment_after_200_ms(
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
+) -> None:
+    # tcp(7), TCP_CORK: "there is a 200 millisecond ceiling on the time for which output
+    # is corked by TCP_CORK. If this ceiling is reached, then queued data is
+    # automatically transmitted."
+    sock = ssock.create_connection((SERVER, 7), timeout=10, stack=stacks[0])
+    sock.setsockopt(T, stdsocket.TCP_CORK, 1)
+    start = time.monotonic()
+    sock.send(b"x" * 10)
+    sock.send(b"y" * 10)  # joins the wait, does not restart it
+    got = b""
+    while len(got) < 20:
+        got += sock.recv(65536)  # the echo: what was corked has left and come back
+    waited = time.monotonic() - start
+    assert got == b"x" * 10 + b"y" * 10
+    assert 0.2 <= waited < 10, waited
+    assert sock.getsockopt(T, stdsocket.TCP_CORK) == 1  # still corked
     sock.close()
 
 
@@ -350,6 +345,39 @@ def test_so_linger_zero_is_kept_when_the_stack_closes() -> None:
         assert peer._proto is not None and not peer._proto.eof  # a RST, never a FIN
         peer.close()
         listener.close()
+
+
+def test_so_linger_n_bounds_that_connection_when_the_stack_closes() -> None:
+    # The stack would linger 30 s; the socket's SO_LINGER of 1 s bounds its connection,
+    # whose data is never acknowledged, so the program's end waits about 1 s.
+    a, b = PairLink.pair()
+    drop = threading.Event()
+    a.drop = lambda packet: drop.is_set()
+
+    def client_rt(loop: asyncio.AbstractEventLoop) -> Runtime:
+        return Runtime(Endpoint([CLIENT], isn_secret=b"c" * 32), a, loop, linger=30.0)
+
+    def server_rt(loop: asyncio.AbstractEventLoop) -> Runtime:
+        return Runtime(Endpoint([SERVER], isn_secret=b"s" * 32), b, loop)
+
+    with ssock.Stack(server_rt) as server_stack:
+        listener = ssock.socket(stack=server_stack)
+        listener.bind(("", 14))
+        listener.listen()
+        listener.settimeout(10)
+        client_stack = ssock.Stack.sibling(server_stack, client_rt)
+        sock = ssock.create_connection((SERVER, 14), timeout=10, stack=client_stack)
+        sock.setsockopt(S, stdsocket.SO_LINGER, struct.pack("ii", 1, 1))
+        peer, _ = listener.accept()
+        drop.set()
+        sock.sendall(b"never acknowledged")
+        start = time.monotonic()
+        client_stack.close()  # the program ends with the socket still open
+        waited = time.monotonic() - start
+        assert 1.0 <= waited < 15, waited
+        peer.close()
+        listener.close()
+        server_stack.close(linger=0)  # its FIN would wait for a peer that is gone
 
 
 # ------------------------------------------------------- bind, listen, connect
@@ -412,7 +440,7 @@ def test_so_reuseaddr_binds_over_a_time_wait_connection(
 
 
 def test_nonblocking_connect_einprogress_then_writable_and_so_error(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     sock = ssock.socket(stack=stacks[0])
     sock.setblocking(False)
@@ -463,7 +491,7 @@ def test_asyncio_server_sockets_lists_the_listening_sockets(
 
 
 def test_send_that_fits_returns_without_waiting_for_the_stack_thread(
-    stacks: tuple[ssock.Stack, ssock.Stack], server: ssock.socket
+    stacks: tuple[ssock.Stack, ssock.Stack], echo_server: ssock.socket
 ) -> None:
     client_stack, _ = stacks
     sock = ssock.create_connection((SERVER, 7), timeout=10, stack=client_stack)

@@ -3,15 +3,19 @@
 The table holds the mistakes of issue 11 (and a few more). Each row runs the
 command in-process and checks: exit status 2 for a usage error or 1 for a
 failure, exactly one line on stderr that names the problem, no traceback, and
-no network namespace, network device or child process left behind. None of
-them sends a packet: every one is refused before a device is opened.
+no network namespace, network device or child process left behind (looking
+only at the names the command gives, so that other test runs on the machine do
+not count). None of them sends a packet: every one is refused before a device
+is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +23,16 @@ from pathlib import Path
 import pytest
 
 from synack.cli import main
+from synack.link.netns import in_netns, netns_exists
 
 TAP = ["--tap", "tap0"]
 GET = ["get", *TAP]
 SEND = ["send", *TAP]
 URL = "http://10.0.0.1/"
+RUN = ["run", *TAP, "--linger"]
+PROGRAM = ["--", "python", "-c", "pass"]
+PKT = str(Path(__file__).parents[1] / "packetdrill" / "options" / "timestamps-echo.pkt")
+NO_DIR = "cannot write /nonexistent/x: no directory /nonexistent"
 
 # (argv, exit status, what the one line must say)
 CASES: list[tuple[list[str], int, str]] = [
@@ -72,6 +81,13 @@ CASES: list[tuple[list[str], int, str]] = [
     (["demo", "--trace", "/nonexistent/d.jsonl"], 2, "no directory /nonexistent"),
     (["sim", "--pcap", "/nonexistent/s.pcap"], 2, "no directory /nonexistent"),
     (["sim", "--plot", "/nonexistent/s.png"], 2, "no directory /nonexistent"),
+    # --view is checked before the run, as --pcap is, not once the page is written.
+    (["demo", "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["sim", "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["attack", "syn-flood", "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["packetdrill", PKT, "--view", "/nonexistent/x"], 2, f"argument --view: {NO_DIR}"),
+    (["packetdrill", PKT, "--pcap", "/nonexistent/x"], 2, f"argument --pcap: {NO_DIR}"),
+    (["packetdrill", PKT, "--trace", "/tmp"], 2, "cannot write /tmp: it is a directory"),
     (["plot", "/nonexistent/t.jsonl"], 2, "cannot read /nonexistent/t.jsonl"),
     (["plot", "t.jsonl", "-o", "/nonexistent/t.png"], 2, "no directory /nonexistent"),
     (["serve", *TAP, "http", "/nonexistent/dir"], 2, "no directory /nonexistent/dir"),
@@ -84,6 +100,10 @@ CASES: list[tuple[list[str], int, str]] = [
     (["sim", "--bytes", "ten"], 2, "not a count"),
     (["sim", "--drop", "nonsense"], 2, "unknown segment kind"),
     (["sim", "--periodic-loss", "-2"], 2, "must be >= 0"),
+    (["sim", "--rtt", "inf"], 2, "--rtt: not a finite number: 'inf'"),
+    ([*RUN, "-1", *PROGRAM], 2, "argument --linger: must be >= 0, got -1.0"),
+    ([*RUN, "nan", *PROGRAM], 2, "argument --linger: not a finite number: 'nan'"),
+    (["packetdrill", PKT, "--tolerance-percent", "-5"], 2, "--tolerance-percent: must be >= 0"),
     (["handshake", "--client-isn", str(2**32)], 2, "ISN"),
     (["demo", "--server-isn", "-1"], 2, "ISN"),
     # Commands.
@@ -103,12 +123,46 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-def namespaces() -> set[str]:
-    return set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+def named(argv: list[str]) -> tuple[set[str], set[str]]:
+    """The namespaces and devices ``synack ARGV`` could create: the ones it names.
+
+    The CLI makes no names of its own: a TAP is ``--tap NAME`` (``netns up``'s
+    default is tap0), a namespace ``--netns NAME`` or ``netns up NAME``.
+    """
+    namespaces, devices = set(), {"tap0"}
+    for option, value in itertools.pairwise(argv):
+        if option == "--netns":
+            namespaces.add(value)
+        elif option == "--tap":
+            devices.add(value)
+    if argv[:1] == ["netns"] and len(argv) > 2:
+        namespaces.add(argv[2])
+    return namespaces, devices
 
 
-def links() -> set[str]:
-    return set(os.listdir("/sys/class/net"))
+def devices_here() -> set[str]:
+    """The devices of this thread's network namespace (/sys/class/net shows sysfs's own)."""
+    return {name for _, name in socket.if_nameindex()}
+
+
+def leftovers(argv: list[str]) -> tuple[set[str], set[tuple[str, str]]]:
+    """Which of the namespaces and devices ``argv`` names exist now (devices by namespace).
+
+    Only those names, so that other test runs creating or deleting their own
+    namespaces at the same moment (other pytest processes, CI jobs) do not count.
+    Devices are looked for in this process's namespace and in each named one.
+    """
+    names, devices = named(argv)
+    namespaces = set()
+    for name in names:
+        with contextlib.suppress(ValueError):  # not a valid name: nothing can exist by it
+            if netns_exists(name):
+                namespaces.add(name)
+    found = {("", d) for d in devices_here() & devices}
+    for ns in namespaces:
+        with contextlib.suppress(OSError), in_netns(ns):
+            found |= {(ns, d) for d in devices_here() & devices}
+    return namespaces, found
 
 
 def children() -> set[str]:
@@ -124,15 +178,41 @@ def test_a_bad_input_is_one_line_and_leaves_nothing_behind(
     argv: list[str], status: int, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    before = (namespaces(), links(), children())
+    before = (leftovers(argv), children())
     got, out, err = run_cli(argv)
     assert got == status, err
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert err.startswith("synack"), err
     assert says in err, err
     assert "Traceback" not in err and "Traceback" not in out
-    assert (namespaces(), links(), children()) == before
+    assert (leftovers(argv), children()) == before
     assert list(tmp_path.iterdir()) == []  # no half-written file either
+
+
+def test_the_leak_check_sees_what_the_command_names_and_nothing_else() -> None:
+    # A namespace and a TAP by the names the command gives are a leak; a namespace
+    # another test run makes at the same moment is not.
+    pid = os.getpid()
+    mine, theirs = f"synack-bad{pid}", f"synack-t{pid}-other"
+    argv = [*GET, "--netns", mine, URL]
+    before = leftovers(argv)
+    subprocess.run(["ip", "netns", "add", theirs], check=True)
+    try:
+        assert leftovers(argv) == before
+        subprocess.run(["ip", "netns", "add", mine], check=True)
+        assert leftovers(argv) == ({mine}, set())
+        subprocess.run(
+            ["ip", "-n", mine, "tuntap", "add", "dev", "tap0", "mode", "tap"], check=True
+        )
+        assert leftovers(argv) == ({mine}, {(mine, "tap0")})
+        subprocess.run(["ip", "netns", "delete", mine], check=True)
+        subprocess.run(["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"], check=True)
+        assert leftovers(argv) == (set(), {("", "tap0")})
+    finally:
+        subprocess.run(["ip", "link", "delete", "tap0"], capture_output=True)
+        for name in (mine, theirs):
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    assert leftovers(argv) == before
 
 
 def test_experiment_validate_outside_a_checkout_wants_an_output(

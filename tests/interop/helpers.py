@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from synack.link.netns import NetnsLab
+from synack.trace.capture import read_capture
 
 # A kernel-side TCP sink: accept one connection, read to EOF, print "<bytes> <sha256>".
 KERNEL_SINK = """
@@ -31,6 +33,43 @@ while True:
     h.update(b); n += len(b)
 conn.close()
 print(n, h.hexdigest(), flush=True)
+"""
+
+# Read to EOF, answer "got N <sha256>", close.
+KERNEL_HALF_CLOSE_SERVER = """
+import hashlib, socket, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); print('listening', flush=True)
+c, _ = srv.accept(); h = hashlib.sha256(); n = 0
+while b := c.recv(65536):
+    h.update(b); n += len(b)
+c.sendall(f'got {n} {h.hexdigest()}'.encode()); c.close()
+print('done', flush=True)
+"""
+
+# N concurrent clients: send `size` bytes each, half-close, read the echo to EOF.
+KERNEL_CLIENTS = """
+import hashlib, socket, sys, threading
+host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ok = []; errors = []
+def one(i):
+    try:
+        payload = hashlib.shake_256(str(i).encode()).digest(size)
+        s = socket.create_connection((host, port), timeout=60)
+        def send():
+            s.sendall(payload); s.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=send); t.start()
+        got = bytearray()
+        while b := s.recv(65536):
+            got += b
+        t.join(); s.close()
+        (ok if bytes(got) == payload else errors).append(i)
+    except Exception as exc:
+        errors.append(f'{i}: {exc!r}')
+threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+print('ok', len(ok), 'errors', errors, flush=True)
 """
 
 # A kernel-side sender: connect, send a file, half-close, wait for the peer's FIN.
@@ -184,6 +223,77 @@ def running(argv: Sequence[str], name: str) -> Iterator[Proc]:
         yield proc
     finally:
         proc.stop()
+
+
+def _has_ping(pcap: Path, size: int) -> bool:
+    """Whether the capture file holds an ICMP echo request (IPv4) with ``size`` octets of data."""
+    try:
+        packets = list(read_capture(pcap))
+    except (OSError, ValueError):  # not there yet, or cut in the middle of a block
+        return False
+    return any(
+        p.data[:1] == b"\x45" and p.data[9] == 1 and p.data[20] == 8 and len(p.data) == 28 + size
+        for p in packets
+    )
+
+
+@contextmanager
+def kernel_capture(lab: NetnsLab, port: int, pcap: Path, *, ping: str) -> Iterator[None]:
+    """tshark on the kernel's end of the lab's TAP (TCP port ``port``) for the block.
+
+    Start and end wait on conditions, not delays: pings from the kernel to
+    ``ping`` (synack's address), one size before the block and another after it,
+    each waited for in the file. The first proves the capture is live (tshark
+    says "Capturing on" a moment before it keeps packets); the second, that
+    every packet before it is written (dumpcap writes the file in batches). The
+    file holds those pings too: filter on ``tcp`` when reading it.
+    """
+    proc = lab.popen(
+        ["tshark", "-i", lab.tap, "-f", f"tcp port {port} or icmp", "-w", str(pcap)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def mark(size: int) -> None:
+        deadline = time.monotonic() + 60
+        while not _has_ping(pcap, size):
+            assert proc.poll() is None, f"tshark ended: {proc.communicate()[1]!r}"
+            assert time.monotonic() < deadline, f"tshark did not capture a {size}-octet ping"
+            lab.run(["ping", "-c", "1", "-W", "1", "-s", str(size), ping], timeout=30)
+            time.sleep(0.1)
+
+    try:
+        mark(11)
+        yield
+        mark(13)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def curl_from_synack_serve(
+    lab: NetnsLab, tmp_path: Path, size: int, *options: str, seed: int, max_time: int = 90
+) -> None:
+    """``synack serve http`` (no offloads, ``options`` added) serves one file of ``size``
+    seeded random octets; the kernel's curl fetches it, once, exactly."""
+    www = tmp_path / "www"
+    www.mkdir()
+    digest = random_file(www / "file.bin", size, seed=seed)
+    argv = synack_argv(
+        lab, "serve", "--port", "80", "--max-connections", "1", *options, "http", str(www),
+        offload=False,
+    )  # fmt: skip
+    out = tmp_path / "got.bin"
+    with running(argv, "synack serve") as server:
+        server.expect("synack: serving http on")
+        result = curl_get(lab, "http://10.0.0.5/file.bin", out, max_time=max_time)
+        assert result.returncode == 0, result.stderr
+        assert server.wait(30) == 0
+    assert sha256_file(out) == digest
 
 
 def env_without_proxies() -> dict[str, str]:

@@ -19,8 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,8 @@ TEXT = "hello from the kernel\n"
 BINARY = bytes(range(256)) * 64  # every byte value, NUL included
 BIG = 4_000_000_000  # a sparse file: more than any test lets through
 
-# A kernel-side sink that says how the connection ended: "eof N" or "reset N".
+# A kernel-side sink that says when data starts to arrive ("receiving") and how
+# the connection ended: "eof N" or "reset N".
 KERNEL_SINK_REPORT = """
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -45,6 +46,8 @@ c, _ = s.accept(); print('accepted', flush=True)
 n = 0
 try:
     while d := c.recv(1 << 20):
+        if not n:
+            print('receiving', flush=True)
         n += len(d)
     print('eof', n, flush=True)
 except ConnectionResetError:
@@ -169,7 +172,7 @@ def test_an_unreachable_neighbour_is_reported_in_about_three_seconds(lab_tap: Ne
     assert done.stderr.decode() == (
         "synack get: cannot connect to 10.0.0.99:80: No route to host (host_unreachable)\n"
     )
-    assert elapsed < 15, elapsed  # about 3 s, plus start-up on a loaded machine
+    assert elapsed < 30, elapsed  # about 3 s, plus start-up on a loaded machine
 
 
 def test_connect_timeout_gives_up_on_the_connection_alone(lab_tap: NetnsLab) -> None:
@@ -185,7 +188,7 @@ def test_connect_timeout_gives_up_on_the_connection_alone(lab_tap: NetnsLab) -> 
     assert last_line(done.stderr.decode()) == (
         "synack get: cannot connect to 10.0.0.1:8000 within 1 s (--connect-timeout)"
     )
-    assert elapsed < 15, elapsed
+    assert elapsed < 30, elapsed
 
 
 def test_max_time_bounds_the_whole_transfer(lab_tap: NetnsLab, www: Path) -> None:
@@ -203,8 +206,14 @@ def test_max_time_bounds_the_whole_transfer(lab_tap: NetnsLab, www: Path) -> Non
     ), line
 
 
-def _interrupt(proc: subprocess.Popen[bytes], ready: bytes, wait: float) -> tuple[int, str]:
-    """Wait for ``ready`` on the process's stderr, let it run ``wait`` s, send SIGINT."""
+def _interrupt(
+    proc: subprocess.Popen[bytes], ready: bytes, until: Callable[[], bool]
+) -> tuple[int, str]:
+    """Wait for ``ready`` on the process's stderr, then for ``until()``; send SIGINT.
+
+    Conditions, not delays: on a loaded machine a second after start-up may
+    still be before the first byte.
+    """
     assert proc.stderr is not None
     seen = b""
     deadline = time.monotonic() + 60
@@ -216,23 +225,39 @@ def _interrupt(proc: subprocess.Popen[bytes], ready: bytes, wait: float) -> tupl
                 break
             seen += chunk
     assert ready in seen, seen
-    time.sleep(wait)
+    deadline = time.monotonic() + 60
+    while not until():
+        assert proc.poll() is None, seen
+        assert time.monotonic() < deadline, f"the condition never held: {seen!r}"
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     return proc.returncode, (seen + err).decode()
 
 
+def _watches_stdin(pid: int) -> bool:
+    """Whether an epoll set of process ``pid`` watches its stdin (fd 0): asyncio's reader."""
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        with suppress(OSError):
+            if re.search(r"^tfd:\s+0\s", info.read_text(), re.MULTILINE):
+                return True
+    return False
+
+
 def test_ctrl_c_stops_get_with_a_summary_and_resets_the_connection(
     lab_tap: NetnsLab, www: Path, tmp_path: Path
 ) -> None:
-    pcap = tmp_path / "get.pcap"
+    pcap, body = tmp_path / "get.pcap", tmp_path / "body"
     with http_server(lab_tap, www):
         argv = synack_argv(
-            lab_tap, "get", "-o", "/dev/null", "--no-offload", "--pcap", str(pcap),
+            lab_tap, "get", "-o", str(body), "--no-offload", "--pcap", str(pcap),
             "http://10.0.0.1:8000/big.bin",
         )  # fmt: skip
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        status, err = _interrupt(proc, b"synack: tap tap0", 1.0)
+        # Once the body flows, the response's length is known: "received N of M bytes".
+        status, err = _interrupt(
+            proc, b"synack: tap tap0", lambda: body.exists() and body.stat().st_size > 0
+        )
     assert status == 130, err
     assert re.fullmatch(
         rf"synack get: interrupted: received [\d,]+ of {BIG:,} bytes in [\d.]+ s \(.*\)",
@@ -258,8 +283,8 @@ def test_ctrl_c_stops_send_with_a_summary_and_the_kernel_is_not_left_hanging(
         kernel.expect("listening")
         argv = synack_argv(lab_tap, "send", "10.0.0.1:9001", "--bytes", "100G")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        kernel.expect("accepted", timeout=60)
-        status, err = _interrupt(proc, b"synack: tap tap0", 1.0)
+        kernel.expect("receiving", timeout=60)
+        status, err = _interrupt(proc, b"synack: tap tap0", lambda: True)
         assert status == 130, err
         assert re.fullmatch(
             r"synack send: interrupted: sent [\d,]+ of 100,000,000,000 bytes in [\d.]+ s \(.*\)",
@@ -281,7 +306,9 @@ def test_ctrl_c_while_connect_waits_for_stdin(lab_tap: NetnsLab) -> None:
         proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        status, err = _interrupt(proc, b"synack: connected to 10.0.0.1:7", 0.5)
+        status, err = _interrupt(
+            proc, b"synack: connected to 10.0.0.1:7", lambda: _watches_stdin(proc.pid)
+        )
         assert status == 130, err
         assert "Fatal Python error" not in err
         assert last_line(err) == "synack connect: interrupted: sent 0 bytes, received 0 bytes"

@@ -11,13 +11,8 @@ and the sender's CWR, in both directions.
 from __future__ import annotations
 
 import hashlib
-import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,42 +23,22 @@ from synack.api.apps import echo_handler
 from synack.link.impair import Impairment
 from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
+from synack.trace.capture import read_capture
 from tests.interop.conftest import KERNEL, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, running
+from tests.interop.helpers import (
+    KERNEL_CLIENTS,
+    KERNEL_HALF_CLOSE_SERVER,
+    in_ns,
+    kernel_capture,
+    running,
+    synack_argv,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(300)]
 
 # RFC 3168 5: the ECN field's codepoints, as tshark prints ip.dsfield.ecn.
 ECT0, CE = 2, 3
 CONFIG = Config(ecn=True, send_buffer=4 << 20, recv_buffer=4 << 20)
-
-# Read to EOF, answer "got N <sha256>", close.
-KERNEL_SINK = """
-import hashlib, socket, sys
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); print('listening', flush=True)
-c, _ = srv.accept(); h = hashlib.sha256(); n = 0
-while b := c.recv(65536):
-    h.update(b); n += len(b)
-c.sendall(f'got {n} {h.hexdigest()}'.encode()); c.close()
-print('done', flush=True)
-"""
-
-# Send `size` bytes to an echo server, half-close, read the echo back.
-KERNEL_CLIENT = """
-import hashlib, socket, sys, threading
-host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-payload = hashlib.shake_256(b'ecn').digest(size)
-s = socket.create_connection((host, port), timeout=60)
-def send():
-    s.sendall(payload); s.shutdown(socket.SHUT_WR)
-t = threading.Thread(target=send); t.start()
-got = bytearray()
-while b := s.recv(65536):
-    got += b
-t.join(); s.close()
-print('ok' if bytes(got) == payload else 'mismatch', flush=True)
-"""
 
 FIELDS = (
     "frame.number",
@@ -78,35 +53,6 @@ RETRANSMITTED = (
     "tcp.analysis.retransmission || tcp.analysis.fast_retransmission"
     " || tcp.analysis.spurious_retransmission"
 )
-
-
-@contextmanager
-def kernel_side_capture(lab: NetnsLab, port: int, pcap: Path) -> Iterator[None]:
-    """tshark on the kernel's end of the TAP for the duration of the block."""
-    proc = subprocess.Popen(
-        in_ns(lab, "tshark", "-i", lab.tap, "-f", f"tcp port {port}", "-w", str(pcap)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        started = threading.Event()
-
-        def watch() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if "Capturing on" in line:
-                    started.set()
-                    return
-
-        threading.Thread(target=watch, daemon=True).start()
-        assert started.wait(30), "tshark did not start"
-        time.sleep(1)  # "Capturing on" can come a moment before the first packet is kept
-        yield
-        time.sleep(1)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
 
 
 def segments(pcap: Path) -> list[dict[str, str]]:
@@ -167,8 +113,10 @@ def test_synack_sends_to_the_kernel_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
     payload = hashlib.shake_256(b"to the kernel").digest(1_500_000)
     try:
         with (
-            running(in_ns(lab, sys.executable, "-c", KERNEL_SINK, KERNEL, "7010"), "sink") as k,
-            kernel_side_capture(lab, 7010, pcap),
+            running(
+                in_ns(lab, sys.executable, "-c", KERNEL_HALF_CLOSE_SERVER, KERNEL, "7010"), "sink"
+            ) as k,
+            kernel_capture(lab, 7010, pcap, ping=SYNACK),
         ):
             k.expect("listening")
             with ssock.create_connection((KERNEL, 7010), timeout=30, stack=stack) as sock:
@@ -199,11 +147,12 @@ def test_the_kernel_sends_to_synack_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
             return await aio.start_server(echo_handler(), port=7011, runtime=stack.runtime)
 
         stack.run(start(), 10)
-        with kernel_side_capture(lab, 7011, pcap):
+        with kernel_capture(lab, 7011, pcap, ping=SYNACK):
             done = lab.run(
-                [sys.executable, "-c", KERNEL_CLIENT, SYNACK, "7011", "1500000"], timeout=120
+                [sys.executable, "-c", KERNEL_CLIENTS, SYNACK, "7011", "1", "1500000"],
+                timeout=120,
             )
-        assert done.stdout.strip() == "ok", done.stdout + done.stderr
+        assert done.stdout.strip() == "ok 1 errors []", done.stdout + done.stderr
     finally:
         stack.close()
     segs = segments(pcap)
@@ -214,3 +163,49 @@ def test_the_kernel_sends_to_synack_with_ecn(lab: NetnsLab, tmp_path: Path) -> N
     ]
     assert kernel_data and all(int(s["ip.dsfield.ecn"]) == ECT0 for s in kernel_data)
     check_signalled(segs, KERNEL, SYNACK)
+
+
+def _tcp_packets(pcap: Path) -> list[tuple[bytes, int, int]]:
+    """(IPv4 source, ECN field, TCP flags) of each TCP packet in a capture."""
+    out = []
+    for packet in read_capture(pcap):
+        ip = packet.data
+        if ip[0] >> 4 == 4 and ip[9] == 6:
+            tcp = ip[(ip[0] & 0x0F) * 4 :]
+            out.append((ip[12:16], ip[1] & 0b11, tcp[13]))
+    return out
+
+
+@pytest.mark.parametrize("ecn", [True, False], ids=["--ecn", "without"])
+def test_the_tap_commands_negotiate_ecn_with_the_ecn_option(
+    lab_tap: NetnsLab, tmp_path: Path, ecn: bool
+) -> None:
+    # RFC 3168 6.1.1: an ECN-setup SYN has ECE (0x40) and CWR (0x80); the SYN-ACK
+    # agreeing has ECE alone; then data goes out ECT(0) (ECN field 0b10, RFC 3168 5).
+    lab_tap.run(["sysctl", "-q", "-w", "net.ipv4.tcp_ecn=1"], check=True)
+    pcap = tmp_path / "send.pcap"
+    payload = 300_000
+    with running(
+        in_ns(lab_tap, sys.executable, "-c", KERNEL_HALF_CLOSE_SERVER, KERNEL, "7012"), "sink"
+    ) as k:
+        k.expect("listening")
+        argv = synack_argv(
+            lab_tap, "send", f"{KERNEL}:7012", "--bytes", str(payload), "--pcap", str(pcap)
+        )
+        done = subprocess.run(
+            argv + (["--ecn"] if ecn else []), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        k.expect("done")
+    synack, kernel = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 1])
+    packets = _tcp_packets(pcap)
+    syn = next(flags for src, _, flags in packets if src == synack and flags & 0x12 == 0x02)
+    syn_ack = next(flags for src, _, flags in packets if src == kernel and flags & 0x12 == 0x12)
+    data_ecn = {field for src, field, flags in packets if src == synack and not flags & 0x02}
+    if ecn:
+        assert syn & 0xC0 == 0xC0, hex(syn)
+        assert syn_ack & 0xC0 == 0x40, hex(syn_ack)
+        assert 0b10 in data_ecn
+    else:
+        assert syn & 0xC0 == 0 and syn_ack & 0xC0 == 0
+        assert data_ecn == {0}

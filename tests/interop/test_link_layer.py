@@ -78,7 +78,7 @@ def test_unresolvable_neighbour_fails_the_connect_in_about_three_seconds(
         ssock.create_connection(("10.0.0.9", 80), timeout=60, stack=stack)
     elapsed = time.monotonic() - start
     assert err.value.errno == errno.EHOSTUNREACH
-    assert 2.5 <= elapsed < 10, elapsed
+    assert 2.5 <= elapsed < 30, elapsed  # about 3 s; SYN retries would take minutes
     link_counters = stack.call(lambda: dict(stack.runtime.link.netif.counters))  # type: ignore[attr-defined]
     assert link_counters["neighbor_unresolved"] >= 1
     assert link_counters["arp_request_out"] >= 3

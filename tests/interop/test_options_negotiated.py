@@ -17,7 +17,7 @@ import pytest
 from synack.link.netns import NetnsLab
 from tests.interop.conftest import _require_tools
 from tests.interop.helpers import (
-    curl_get,
+    curl_from_synack_serve,
     in_ns,
     random_file,
     running,
@@ -64,35 +64,9 @@ def check_negotiated(segs: list[dict[str, str]]) -> None:
 
 def test_synack_server_negotiates_with_the_kernel_client(lab_tap: NetnsLab, tmp_path: Path) -> None:
     _require_tools("curl", "tshark")
-    lab = lab_tap
-    www = tmp_path / "www"
-    www.mkdir()
-    digest = random_file(www / "f.bin", 2_000_000, seed=5)
     pcap = tmp_path / "serve.pcap"
-    argv = synack_argv(
-        lab,
-        "serve",
-        "--port",
-        "80",
-        "--max-connections",
-        "1",
-        "--pcap",
-        str(pcap),
-        "--drop",
-        "0.02",
-        "--seed",
-        "3",
-        "http",
-        str(www),
-        offload=False,
-    )
-    with running(argv, "synack serve") as server:
-        server.expect("synack: serving http on")
-        out = tmp_path / "got.bin"
-        result = curl_get(lab, "http://10.0.0.5/f.bin", out, max_time=90)
-        assert result.returncode == 0, result.stderr
-        assert server.wait(30) == 0
-    assert sha256_file(out) == digest
+    options = ["--pcap", str(pcap), "--drop", "0.02", "--seed", "3"]
+    curl_from_synack_serve(lab_tap, tmp_path, 2_000_000, *options, seed=5)
     segs = segments(pcap)
     check_negotiated(segs)
     # synack dropped 2% of what it sent: the kernel reported the holes with SACK.

@@ -8,11 +8,8 @@ APIs on a :class:`~synack.api.socket.Stack`); the kernel side is Python's
 from __future__ import annotations
 
 import hashlib
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,13 @@ from synack.api.apps import echo_handler
 from synack.link.netns import NetnsLab
 from synack.tcp.config import Config
 from tests.interop.conftest import KERNEL, KERNEL6, SYNACK, _require_tools, open_stack
-from tests.interop.helpers import in_ns, running
+from tests.interop.helpers import (
+    KERNEL_CLIENTS,
+    KERNEL_HALF_CLOSE_SERVER,
+    in_ns,
+    kernel_capture,
+    running,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(180)]
 
@@ -56,43 +59,6 @@ else:
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 c.close()
 print('reset', flush=True)
-"""
-
-# Read to EOF, answer "got N <sha256>", close.
-KERNEL_HALF_CLOSE_SERVER = """
-import hashlib, socket, sys
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); print('listening', flush=True)
-c, _ = srv.accept(); h = hashlib.sha256(); n = 0
-while b := c.recv(65536):
-    h.update(b); n += len(b)
-c.sendall(f'got {n} {h.hexdigest()}'.encode()); c.close()
-print('done', flush=True)
-"""
-
-# N concurrent clients: send `size` bytes each, half-close, read the echo to EOF.
-KERNEL_CLIENTS = """
-import hashlib, socket, sys, threading
-host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-ok = []; errors = []
-def one(i):
-    try:
-        payload = hashlib.shake_256(str(i).encode()).digest(size)
-        s = socket.create_connection((host, port), timeout=60)
-        def send():
-            s.sendall(payload); s.shutdown(socket.SHUT_WR)
-        t = threading.Thread(target=send); t.start()
-        got = bytearray()
-        while b := s.recv(65536):
-            got += b
-        t.join(); s.close()
-        (ok if bytes(got) == payload else errors).append(i)
-    except Exception as exc:
-        errors.append(f'{i}: {exc!r}')
-threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-for t in threads: t.start()
-for t in threads: t.join()
-print('ok', len(ok), 'errors', errors, flush=True)
 """
 
 
@@ -201,23 +167,11 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
 
         stack.run(start(), 10)
         pcap = tmp_path / "handshake.pcap"
-        capture = subprocess.Popen(
-            in_ns(lab, "tshark", "-i", lab.tap, "-f", "tcp port 80", "-w", str(pcap)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert capture.stderr is not None
-            _wait_for_capturing(capture)
+        with kernel_capture(lab, 80, pcap, ping=SYNACK):
             result = lab.run(
                 [sys.executable, "-c", KERNEL_CLIENTS, SYNACK, "80", "1", "10000"], timeout=60
             )
             assert result.stdout.strip() == "ok 1 errors []", result.stdout + result.stderr
-            time.sleep(1)
-        finally:
-            capture.send_signal(signal.SIGINT)
-            capture.wait(20)
     finally:
         stack.close()
     fields = subprocess.run(
@@ -225,6 +179,8 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
             "tshark",
             "-r",
             str(pcap),
+            "-Y",
+            "tcp",
             "-o",
             "tcp.relative_sequence_numbers:FALSE",
             "-T",
@@ -277,22 +233,3 @@ def test_tshark_sees_a_clean_handshake_with_the_seeded_isn(lab: NetnsLab, tmp_pa
     ).stdout
     assert bad == "", bad
     assert len(rows) >= 10  # handshake, 10 kB each way, both FINs
-
-
-def _wait_for_capturing(proc: subprocess.Popen[str]) -> None:
-    """tshark says "Capturing on 'tap0'" on stderr once the capture is live."""
-    assert proc.stderr is not None
-    seen: list[str] = []
-    done = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            seen.append(line)
-            if "Capturing on" in line:
-                done.set()
-                return
-
-    threading.Thread(target=read, daemon=True).start()
-    assert done.wait(30), f"tshark did not start: {seen!r}"
-    time.sleep(0.5)  # dumpcap reports before its first read: give it a moment

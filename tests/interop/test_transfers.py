@@ -19,6 +19,7 @@ from tests.interop.conftest import _require_tools
 from tests.interop.helpers import (
     KERNEL_SEND_FILE,
     KERNEL_SINK,
+    curl_from_synack_serve,
     curl_get,
     in_ns,
     random_file,
@@ -170,33 +171,9 @@ def test_impaired_transfers_complete_with_exact_bytes(
 
 def test_serve_writes_a_pcap_tshark_accepts_and_a_trace(lab_tap: NetnsLab, tmp_path: Path) -> None:
     _require_tools("curl", "tshark")
-    lab = lab_tap
-    www = tmp_path / "www"
-    www.mkdir()
-    digest = random_file(www / "small.bin", 200_000, seed=4)
     pcap, trace = tmp_path / "serve.pcap", tmp_path / "serve.jsonl"
-    argv = synack_argv(
-        lab,
-        "serve",
-        "--port",
-        "80",
-        "--max-connections",
-        "1",
-        "--pcap",
-        str(pcap),
-        "--trace",
-        str(trace),
-        "http",
-        str(www),
-        offload=False,
-    )
-    with running(argv, "synack serve") as server:
-        server.expect("synack: serving http on")
-        out = tmp_path / "got.bin"
-        result = curl_get(lab, "http://10.0.0.5/small.bin", out, max_time=60)
-        assert result.returncode == 0, result.stderr
-        assert server.wait(30) == 0
-    assert sha256_file(out) == digest
+    options = ["--pcap", str(pcap), "--trace", str(trace)]
+    curl_from_synack_serve(lab_tap, tmp_path, 200_000, *options, seed=4, max_time=60)
     tshark = [
         "tshark",
         "-r",

@@ -86,3 +86,20 @@ def test_an_unreachable_peer_ends_in_a_timeout_error_not_a_hang() -> None:
     assert not r.verified
     assert r.error is not None
     assert "syn_retries" in r.error
+
+
+def test_retransmissions_count_each_segment_sent_again_once() -> None:
+    # The count is what the trace shows: every segment the sender sent again,
+    # whether after a timeout, in fast recovery, or as a SYN, counted once.
+    records: list[dict[str, object]] = []
+    link = LinkConfig(delay=10_000, bandwidth=20_000_000, queue_packets=50, loss=0.01)
+    r = run_transfer(2_000_000, link, seed=1, tracer=records.append)
+    assert r.verified
+    resent = [
+        rec
+        for rec in records
+        if rec["ev"] == "seg_out" and rec["host"] == "client" and rec.get("rtx")
+    ]
+    fast = r.counters["conn.retransmit.fast"]
+    assert fast > 0  # some were sent again in recovery (counted there as well)
+    assert r.retransmissions == len(resent) > 0

@@ -49,6 +49,7 @@ from synack.wire.ip import addr_to_str
 __all__ = [
     "ListeningSocket",
     "Server",
+    "StreamTransport",
     "SynackTransport",
     "create_connection",
     "create_server",
@@ -123,10 +124,14 @@ def timed_out_error(reason: TimeoutReason, soft_error: SoftErrorReason | None) -
     return TimeoutError(errno.ETIMEDOUT, f"connection timed out ({reason})")
 
 
-class SynackTransport(asyncio.Transport):
-    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`.
+class StreamTransport(asyncio.Transport):
+    """What synack's stream transports share: :class:`SynackTransport` here and
+    :class:`~synack.api.bridge.BridgeTransport` (the same connection seen from
+    another thread's loop).
 
-    It feeds :class:`asyncio.Protocol` (``data_received``) and
+    The protocol, asyncio's write-buffer limits (64 KiB high, a quarter of it
+    low), the reading and closing questions, and handing received data to an
+    :class:`asyncio.Protocol` (``data_received``) or an
     :class:`asyncio.BufferedProtocol` (``get_buffer``/``buffer_updated``) alike,
     so ``loop.start_tls()`` (whose TLS layer is a buffered protocol) runs over it.
     """
@@ -134,27 +139,82 @@ class SynackTransport(asyncio.Transport):
     # loop.start_tls() only upgrades transports that say they can be upgraded.
     _start_tls_compatible = True
 
+    def __init__(self, protocol: asyncio.BaseProtocol, extra: dict[str, Any]) -> None:
+        super().__init__(extra=extra)
+        self._protocol = protocol
+        self._high = 64 * 1024
+        self._low = 16 * 1024
+        self._reading_paused = False
+        self._closing = False
+        self._lost = False
+
+    def _hand_over(self, data: bytes) -> None:
+        """Give received ``data`` to the protocol, whichever kind it is."""
+        protocol = self._protocol
+        if isinstance(protocol, asyncio.BufferedProtocol):
+            _feed_buffered(protocol, data)
+        else:
+            protocol.data_received(data)  # type: ignore[attr-defined]
+
+    def _limits_changed(self) -> None:
+        """Called after :meth:`set_write_buffer_limits` (a subclass may pause or resume writing)."""
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return (self._low, self._high)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
+        self._limits_changed()
+
+    def is_reading(self) -> bool:
+        return not self._reading_paused and not self._closing and not self._lost
+
+    def is_closing(self) -> bool:
+        return self._closing or self._lost
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._protocol
+
+
+class SynackTransport(StreamTransport):
+    """An asyncio transport over one synack :class:`~synack.tcp.connection.Connection`.
+
+    It feeds :class:`asyncio.Protocol` and :class:`asyncio.BufferedProtocol`
+    alike (see :class:`StreamTransport`).
+    """
+
     def __init__(self, runtime: Runtime, conn: Connection, protocol: asyncio.BaseProtocol) -> None:
         super().__init__(
-            extra={
+            protocol,
+            {
                 "peername": sockaddr(*conn.remote),
                 "sockname": sockaddr(*conn.local),
                 "socket": None,
                 "connection": conn,
-            }
+            },
         )
         self._runtime = runtime
         self._conn = conn
-        self._protocol = protocol
         self._pending = bytearray()
-        self._high = 64 * 1024
-        self._low = 16 * 1024
         self._writing_paused = False
-        self._reading_paused = False
         self._eof_wanted = False
         self._fin_sent = False
-        self._closing = False
-        self._lost = False
         self._peer_eof = False
         self._peer_eof_delivered = False
         self.soft_error: SoftErrorReason | None = None
@@ -165,9 +225,14 @@ class SynackTransport(asyncio.Transport):
         return self._conn
 
     @property
-    def reset_on_close(self) -> bool:
-        """Whether :meth:`Runtime.close` resets this connection (its protocol asks: SO_LINGER 0)."""
-        return bool(getattr(self._protocol, "reset_on_close", False))
+    def close_linger(self) -> float | None:
+        """What :meth:`Runtime.close` gives this connection instead of its own linger.
+
+        Its protocol's ``close_linger`` (a socket's SO_LINGER time when on; 0
+        resets), or None.
+        """
+        value = getattr(self._protocol, "close_linger", None)
+        return None if value is None else float(value)
 
     def start(self, *, notify: bool = True) -> None:
         """Tell the protocol it is connected and hand it what already arrived.
@@ -216,11 +281,7 @@ class SynackTransport(asyncio.Transport):
             data = conn.recv()
             self._runtime.kick()  # reading may open the window: a window update
             if not self._closing:
-                protocol = self._protocol
-                if isinstance(protocol, asyncio.BufferedProtocol):
-                    _feed_buffered(protocol, data)
-                else:
-                    protocol.data_received(data)  # type: ignore[attr-defined]
+                self._hand_over(data)
         if self._peer_eof and not self._peer_eof_delivered and not conn.recv_available:
             self._peer_eof_delivered = True
             if self._closing:
@@ -258,10 +319,6 @@ class SynackTransport(asyncio.Transport):
             self._writing_paused = True
             self._protocol.pause_writing()
 
-    def writelines(self, list_of_data: Any) -> None:
-        for data in list_of_data:
-            self.write(data)
-
     def _push(self) -> None:
         if self._lost:
             return
@@ -291,9 +348,6 @@ class SynackTransport(asyncio.Transport):
             self._writing_paused = False
             self._protocol.resume_writing()
 
-    def can_write_eof(self) -> bool:
-        return True
-
     def write_eof(self) -> None:
         """Half-close: a FIN follows the buffered data; reading continues."""
         if self._eof_wanted:
@@ -304,22 +358,7 @@ class SynackTransport(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         return len(self._pending)
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return (self._low, self._high)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        if high is None:
-            high = 64 * 1024 if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high, self._low = high, low
-
     # ------------------------------------------------------------ reading
-
-    def is_reading(self) -> bool:
-        return not self._reading_paused and not self._closing and not self._lost
 
     def pause_reading(self) -> None:
         self._reading_paused = True
@@ -330,9 +369,6 @@ class SynackTransport(asyncio.Transport):
             self._deliver()
 
     # ----------------------------------------------------------- closing
-
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
 
     def close(self) -> None:
         """Send FIN after buffered data; the protocol hears ``connection_lost(None)`` once flushed."""
@@ -348,12 +384,6 @@ class SynackTransport(asyncio.Transport):
         if not self._lost:
             self._runtime.abort(self._conn)
             self._lose(None)
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._protocol = protocol
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._protocol
 
     def __repr__(self) -> str:
         return f"<SynackTransport {self._conn!r}>"

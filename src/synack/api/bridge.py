@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synack.api import aio, sockopt
-from synack.api.aio import SynackTransport, _feed_buffered
+from synack.api.aio import StreamTransport, SynackTransport
 from synack.api.socket import Stack, _configure_listener, _reconfigure
 
 __all__ = ["BridgeServer", "BridgeTransport", "create_connection", "create_server"]
@@ -113,10 +113,8 @@ class _BridgeSocket:
         return sockopt.encode_value(option.from_config(value), buflen)
 
 
-class BridgeTransport(asyncio.Transport):
+class BridgeTransport(StreamTransport):
     """An asyncio transport in the program's loop for a synack connection in the stack's loop."""
-
-    _start_tls_compatible = True
 
     def __init__(
         self,
@@ -130,27 +128,23 @@ class BridgeTransport(asyncio.Transport):
         transport = side.transport
         assert transport is not None
         super().__init__(
-            extra={
+            protocol,
+            {
                 "peername": transport.get_extra_info("peername"),
                 "sockname": transport.get_extra_info("sockname"),
                 "socket": _BridgeSocket(stack, transport),
                 "connection": transport.connection,
-            }
+            },
         )
         self._loop = loop
         self._stack = stack
         self._side = side
         self._remote = transport
-        self._protocol = protocol
         self._rx: deque[tuple[str, Any]] = deque()
         self._reading_paused = paused
         self._crossing = 0  # octets written here, not yet taken by the stack's transport
         self._stack_paused = False
         self._protocol_paused = False
-        self._high = 64 * 1024
-        self._low = 16 * 1024
-        self._closing = False
-        self._lost = False
         self._eof_written = False
 
     # ------------------------------------------------ events from the stack's loop
@@ -186,15 +180,10 @@ class BridgeTransport(asyncio.Transport):
             if self._reading_paused:
                 return
             self._rx.popleft()
-            protocol = self._protocol
             if kind == "data":
-                if self._closing:
-                    continue
-                if isinstance(protocol, asyncio.BufferedProtocol):
-                    _feed_buffered(protocol, value)
-                else:
-                    protocol.data_received(value)  # type: ignore[attr-defined]
-            elif not self._closing and not protocol.eof_received():  # type: ignore[attr-defined]
+                if not self._closing:
+                    self._hand_over(value)
+            elif not self._closing and not self._protocol.eof_received():  # type: ignore[attr-defined]
                 self.close()
 
     def _flow(self) -> None:
@@ -228,13 +217,6 @@ class BridgeTransport(asyncio.Transport):
         self._remote_call(_write, self._side, chunk)
         self._flow()
 
-    def writelines(self, list_of_data: Any) -> None:
-        for data in list_of_data:
-            self.write(data)
-
-    def can_write_eof(self) -> bool:
-        return True
-
     def write_eof(self) -> None:
         if self._eof_written:
             return
@@ -244,21 +226,8 @@ class BridgeTransport(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         return max(0, self._crossing)
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return (self._low, self._high)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        if high is None:
-            high = 64 * 1024 if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high, self._low = high, low
+    def _limits_changed(self) -> None:
         self._flow()
-
-    def is_reading(self) -> bool:
-        return not self._reading_paused and not self._closing and not self._lost
 
     def pause_reading(self) -> None:
         if not self._reading_paused:
@@ -271,9 +240,6 @@ class BridgeTransport(asyncio.Transport):
             self._remote_call(self._remote.resume_reading)
             self._deliver()
 
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
-
     def close(self) -> None:
         if self._closing:
             return
@@ -283,12 +249,6 @@ class BridgeTransport(asyncio.Transport):
     def abort(self) -> None:
         self._closing = True
         self._remote_call(self._remote.abort)
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._protocol = protocol
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._protocol
 
     def __repr__(self) -> str:
         return f"<synack BridgeTransport {self.get_extra_info('peername')}>"

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Final, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Protocol
 
 from synack.link.device import DEFAULT_OFFLOADS, TunTapDevice
 from synack.link.gso import coalesce
@@ -43,9 +44,11 @@ __all__ = [
     "ConnectionHandler",
     "DeviceLink",
     "Link",
+    "LoopAlarm",
     "PairLink",
     "Runtime",
     "open_tap_runtime",
+    "tap_config",
 ]
 
 _US = 1_000_000
@@ -90,8 +93,9 @@ class ConnectionHandler(Protocol):
     """Receives the endpoint's events for one connection (a stream transport, a socket).
 
     A handler that also has a ``close()`` method is closed that way (gracefully)
-    by :meth:`Runtime.close`, unless its ``reset_on_close`` is true (SO_LINGER
-    on with a time of 0): then it is reset.
+    by :meth:`Runtime.close`. A handler's ``close_linger`` (seconds, or None; a
+    socket's SO_LINGER when on) replaces the runtime's linger for its connection:
+    0 resets it at once, N gives it N seconds to deliver before it is reset.
     """
 
     def on_event(self, event: Event) -> None: ...
@@ -101,6 +105,43 @@ class Closable(Protocol):
     """Something :meth:`Runtime.close` closes first (a server's listener)."""
 
     def close(self) -> None: ...
+
+
+class LoopAlarm:
+    """One loop timer at a deadline in integer microseconds of the loop's clock.
+
+    :meth:`set` moves it only when the deadline changes; at the deadline the
+    loop calls ``fire(deadline)``. The runtime (the endpoint's and the link's
+    next deadline) and :class:`~synack.api.simnet.SimNetwork` (the simulator's
+    next event) each keep one.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Callable[[int], None]) -> None:
+        self.loop = loop
+        self._fire = fire
+        self._handle: asyncio.TimerHandle | None = None
+        self.at: int | None = None
+
+    def set(self, deadline: int | None) -> None:
+        """Fire at ``deadline`` (None: never), instead of whatever was set before."""
+        if deadline == self.at:
+            return
+        self.cancel()
+        self.at = deadline
+        if deadline is not None:
+            self._handle = self.loop.call_at(deadline / _US, self._run, deadline)
+
+    def cancel(self) -> None:
+        """Fire at no time."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.at = None
+
+    def _run(self, deadline: int) -> None:
+        self._handle = None
+        self.at = None
+        self._fire(deadline)
 
 
 class Runtime:
@@ -120,8 +161,7 @@ class Runtime:
         self.handlers: dict[Connection, ConnectionHandler] = {}
         # Port -> callback taking each newly established, not yet accepted connection.
         self.acceptors: dict[int, Callable[[], None]] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: int | None = None
+        self._alarm = LoopAlarm(loop, self._on_timer)
         self._kick_pending = False
         self.linger = linger
         self._closing = False
@@ -217,8 +257,6 @@ class Runtime:
         self.pump(self.now())
 
     def _on_timer(self, deadline: int) -> None:
-        self._timer = None
-        self._timer_at = None
         # call_at may run a hair before the deadline once rounded to microseconds:
         # the deadline is what fired, so time is at least that.
         now = max(self.now(), deadline)
@@ -329,14 +367,7 @@ class Runtime:
         link_deadline = self.link.next_deadline()
         if link_deadline is not None and (deadline is None or link_deadline < deadline):
             deadline = link_deadline
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline / _US, self._on_timer, deadline)
+        self._alarm.set(deadline)
 
     # ------------------------------------------------------------- lifetime
 
@@ -347,11 +378,13 @@ class Runtime:
         open connection is closed: gracefully (FIN after the data already
         written) when its handler can close it and no received data is left
         unread, otherwise with a RST (RFC 1122 4.2.2.13: a CLOSE with received
-        data pending SHOULD send a RST). The runtime then lingers, at most
-        ``linger`` seconds (default :attr:`linger`, :data:`DEFAULT_LINGER`),
-        until every connection has delivered its data and FIN
-        (:meth:`all_delivered`); what is left after that is reset and the link
-        closes. ``linger=0`` resets everything at once.
+        data pending SHOULD send a RST). The runtime then lingers until every
+        connection has delivered its data and FIN (:meth:`all_delivered`), each
+        for at most ``linger`` seconds (default :attr:`linger`,
+        :data:`DEFAULT_LINGER`) or its own time when its socket has SO_LINGER on
+        (the handler's ``close_linger``: 0 resets that connection at once); a
+        connection whose time is up is reset, and when none is left waiting the
+        link closes. ``linger=0`` resets everything at once, SO_LINGER or not.
 
         This returns at once; the lingering runs in the loop. ``await``
         :meth:`wait_closed` (or use :meth:`aclose`) to wait for it. When
@@ -364,40 +397,56 @@ class Runtime:
         self._closing = True
         wait = self.linger if linger is None else linger
         now = self.now()
+        start = self.loop.time()
+        # Each connection still delivering, and when its time is up.
+        deadlines: dict[Connection, float] = {}
         for closable in list(self.closables):
             closable.close()
         for conn in self.endpoint.connections():
             state = conn.state
             if state in _DELIVERED and state is not State.FIN_WAIT_2:
                 continue
-            if wait > 0 and state in _FIN_SENT:
-                continue  # closed by the user: its FIN is on its way
             handler = self.handlers.get(conn)
+            own = getattr(handler, "close_linger", None)  # SO_LINGER, when on
+            bound = wait if own is None or wait <= 0 else own
+            if bound > 0 and state in _FIN_SENT:
+                deadlines[conn] = start + bound  # closed by the user: its FIN is on its way
+                continue
             close = getattr(handler, "close", None)
             if (
-                wait > 0
+                bound > 0
                 and state in (State.ESTABLISHED, State.CLOSE_WAIT)
                 and close is not None
                 and not conn.recv_available
-                and not getattr(handler, "reset_on_close", False)
             ):
                 close()
-            elif state is not State.FIN_WAIT_2 or wait <= 0:
+                deadlines[conn] = start + bound
+            elif state is not State.FIN_WAIT_2 or bound <= 0:
                 conn.abort(now)
         self.pump(now)
-        if wait <= 0 or self.all_delivered():
+        if _delivered(deadlines):
             self._finish_close()
             return
-        self._linger_task = self.loop.create_task(self._linger(self.loop.time() + wait))
+        self._linger_task = self.loop.create_task(self._linger(deadlines))
 
-    async def _linger(self, deadline: float) -> None:
+    async def _linger(self, deadlines: dict[Connection, float]) -> None:
+        """Wait until each connection of ``deadlines`` delivered; reset each one whose time is up."""
         try:
-            while not self._closed and not self.all_delivered():
-                left = deadline - self.loop.time()
-                if left <= 0:
+            while not self._closed:
+                waiting = {c: d for c, d in deadlines.items() if c.state not in _DELIVERED}
+                if not waiting:
                     break
+                left = min(waiting.values()) - self.loop.time()
+                if left <= 0:
+                    now = self.now()
+                    for conn, deadline in waiting.items():
+                        if deadline - self.loop.time() <= 0:
+                            conn.abort(now)
+                            del deadlines[conn]
+                    self.pump(now)
+                    continue
                 try:
-                    await self.wait_until(self.all_delivered, left)
+                    await self.wait_until(functools.partial(_delivered, tuple(waiting)), left)
                 except asyncio.CancelledError:
                     # asyncio.run() cancels every task once the program's main
                     # coroutine returns: finish the bounded wait first, as the
@@ -419,9 +468,7 @@ class Runtime:
             if not waiter.done():
                 waiter.set_result(False)
         self._waiters = []
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         self.link.close()
         if not self._closed_future.done():
             self._closed_future.set_result(None)
@@ -444,6 +491,11 @@ class Runtime:
     def closed(self) -> bool:
         """True once the link is closed (after any lingering)."""
         return self._closed
+
+
+def _delivered(conns: Iterable[Connection]) -> bool:
+    """Whether each of ``conns`` has delivered its data and FIN (see :meth:`Runtime.delivered`)."""
+    return all(c.state in _DELIVERED for c in conns)
 
 
 def _resolve_false(waiter: asyncio.Future[bool]) -> None:
@@ -648,6 +700,16 @@ class PairLink:
         self._runtime = None
 
 
+def tap_config(mtu: int = 1500, buffer: int = 4 << 20, **changes: Any) -> Config:
+    """The :class:`Config` :func:`open_tap_runtime` uses unless given one.
+
+    The MSS follows the link's ``mtu``; both buffers are ``buffer`` octets.
+    ``changes`` are further settings, e.g. ``ecn=True`` (what the CLI's
+    ``--ecn`` passes).
+    """
+    return Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer, **changes)
+
+
 def open_tap_runtime(
     *,
     tap: str,
@@ -694,7 +756,7 @@ def open_tap_runtime(
     )
     try:
         if config is None:
-            config = Config(mss=mtu - 40, send_buffer=buffer, recv_buffer=buffer)
+            config = tap_config(mtu, buffer)
         endpoint = Endpoint(
             [str(i.ip) for i in ifaces],
             config=config,

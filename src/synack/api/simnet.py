@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from synack.api.runtime import Runtime
+from synack.api.runtime import LoopAlarm, Runtime
 from synack.sim.engine import Simulator
 from synack.sim.link import Link, LinkConfig
 from synack.tcp.config import Config
@@ -37,8 +37,7 @@ class SimNetwork:
         self.loop = loop
         self.sim = Simulator()
         self.seed = seed
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: int | None = None
+        self._alarm = LoopAlarm(loop, self.run_due)
         self.links: dict[str, Link] = {}
 
     def now(self) -> int:
@@ -46,8 +45,6 @@ class SimNetwork:
 
     def run_due(self, scheduled: int) -> None:
         """Run every simulator event up to the loop's present, then re-arm."""
-        self._timer = None
-        self._timer_at = None
         # The loop may wake a hair before ``scheduled`` once rounded: that is the time.
         now = max(self.now(), self.sim.now, scheduled)
         self.sim.run(until=now)
@@ -55,15 +52,7 @@ class SimNetwork:
 
     def arm(self) -> None:
         """Make sure the loop wakes for the simulator's next event."""
-        t = self.sim.next_time()
-        if t == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = t
-        if t is not None:
-            self._timer = self.loop.call_at(t / _US, self.run_due, t)
+        self._alarm.set(self.sim.next_time())
 
     def host(
         self, address: str, *, config: Config | None = None, name: str | None = None

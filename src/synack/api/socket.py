@@ -25,7 +25,7 @@ import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from synack.api import aio, sockopt
 from synack.api.aio import Server, SynackTransport
@@ -61,6 +61,11 @@ T = TypeVar("T")
 _RECV_HIGH = 1 << 20  # pause reading (close synack's window) above this much unread data
 _RECV_LOW = 1 << 18
 _SEND_QUEUE = 1 << 16  # send() blocks while this much waits for the stack's thread
+
+# tcp(7), TCP_CORK: "there is a 200 millisecond ceiling on the time for which output is
+# corked by TCP_CORK. If this ceiling is reached, then queued data is automatically
+# transmitted." Seconds a partial segment waits at most.
+CORK_CEILING = 0.2
 
 
 class Stack:
@@ -230,10 +235,15 @@ class _SocketProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.outgoing = bytearray()
         self.flush_scheduled = False
-        # TCP_CORK: only whole segments leave until uncorked (or closed).
+        # TCP_CORK: only whole segments leave until uncorked (or closed), or until the
+        # rest has waited CORK_CEILING. cork_armed (under cond): that wait has begun, or a
+        # flush to begin it is scheduled; cork_timer (the stack's thread): its timer.
         self.corked = False
-        # SO_LINGER on with 0 s: the stack's close resets this connection too.
-        self.reset_on_close = False
+        self.cork_armed = False
+        self.cork_timer: asyncio.TimerHandle | None = None
+        # SO_LINGER's time when on: the stack's close gives this connection that long
+        # instead of its own linger (0: it resets it).
+        self.close_linger: float | None = None
         self.eof = False
         self.error: Exception | None = None
         self.lost = False
@@ -259,8 +269,11 @@ class _SocketProtocol(asyncio.Protocol):
         """Take up to the queue's room of ``view``; schedule a flush if none is pending."""
         n = min(len(view), _SEND_QUEUE - len(self.outgoing))
         self.outgoing += view[:n]
-        if not self.flush_scheduled and (not self.corked or len(self.outgoing) >= self.segment()):
+        if not self.flush_scheduled and (
+            not self.corked or not self.cork_armed or len(self.outgoing) >= self.segment()
+        ):
             self.flush_scheduled = True
+            self.cork_armed = self.corked
             self.stack.loop.call_soon_threadsafe(self.flush)
         if len(self.outgoing) >= _SEND_QUEUE:
             self.writability.update(False)
@@ -277,7 +290,11 @@ class _SocketProtocol(asyncio.Protocol):
                 self.stack.loop.call_soon_threadsafe(self.flush)
 
     def flush(self, everything: bool = False) -> None:
-        """Move queued writes to the transport (corked: whole segments only, unless ``everything``)."""
+        """Move queued writes to the transport (corked: whole segments only, unless ``everything``).
+
+        What a corked socket holds back leaves by itself :data:`CORK_CEILING`
+        seconds after it began to wait, as on Linux.
+        """
         with self.cond:
             self.flush_scheduled = False
             take = len(self.outgoing)
@@ -286,12 +303,24 @@ class _SocketProtocol(asyncio.Protocol):
                 take = take // mss * mss
             data = bytes(self.outgoing[:take])
             del self.outgoing[:take]
+            held = bool(self.outgoing)
+            self.cork_armed = held
+        if held and self.cork_timer is None:
+            self.cork_timer = self.stack.loop.call_later(CORK_CEILING, self._cork_ceiling)
+        elif not held and self.cork_timer is not None:
+            self.cork_timer.cancel()
+            self.cork_timer = None
         transport = self.transport
         if data and transport is not None and not self.lost:
             transport.write(data)
         with self.cond:
             self.writability.update(self.can_send())
             self.cond.notify_all()
+
+    def _cork_ceiling(self) -> None:
+        """The corked rest has waited long enough: send it."""
+        self.cork_timer = None
+        self.flush(everything=True)
 
     def close_transport(self, abort: bool) -> Connection | None:
         """The socket's close(): flush, then FIN (or RST with ``abort``)."""
@@ -338,6 +367,9 @@ class _SocketProtocol(asyncio.Protocol):
         return True  # half-close: the user may still send
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.cork_timer is not None:
+            self.cork_timer.cancel()
+            self.cork_timer = None
         with self.cond:
             self.lost = True
             if exc is not None and self.error is None:
@@ -483,7 +515,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             onoff, seconds = struct.unpack("ii", bytes(value[:8]))
             self._linger = (1 if onoff else 0, max(0, seconds))
             if self._proto is not None:
-                self._proto.reset_on_close = bool(onoff and not seconds)
+                self._proto.close_linger = self._linger_time()
             return
         if key == (_stdsocket.IPPROTO_TCP, _stdsocket.TCP_CORK):
             self._cork = bool(sockopt.decode_int(value))
@@ -682,7 +714,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         local_addr = self._bound[0] if self._bound and self._bound[0] != self._any() else None
         protocol = _SocketProtocol(self._stack, self._readable, self._writable)
         protocol.corked = self._cork
-        protocol.reset_on_close = bool(self._linger[0] and not self._linger[1])
+        protocol.close_linger = self._linger_time()
         runtime = self._stack.runtime
         config = self._config()
 
@@ -792,7 +824,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         # Socket-level options are inherited from the listener, as on Linux.
         child._linger, child._cork, child._reuseaddr = self._linger, self._cork, self._reuseaddr
         protocol.corked = self._cork
-        protocol.reset_on_close = bool(self._linger[0] and not self._linger[1])
+        protocol.close_linger = self._linger_time()
         return child, child.getpeername()
 
     # -------------------------------------------------------------- data
@@ -933,6 +965,11 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
     def detach(self) -> int:
         raise OSError(errno.EOPNOTSUPP, "synack sockets have no kernel descriptor to detach")
 
+    def _linger_time(self) -> float | None:
+        """SO_LINGER's time in seconds when it is on (0: close resets), else None."""
+        onoff, seconds = self._linger
+        return float(seconds) if onoff else None
+
     def _check_open(self) -> None:
         if self._closed:
             raise OSError(errno.EBADF, "Bad file descriptor")
@@ -959,32 +996,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         newline: str | None = None,
     ) -> Any:
         """A file object over the socket, as ``socket.socket.makefile`` returns."""
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        raw = _SocketIO(self, reading, writing)
-        self._io_refs += 1
-        if buffering is None:
-            buffering = -1
-        if buffering < 0:
-            buffering = io.DEFAULT_BUFFER_SIZE
-        if buffering == 0:
-            if "b" not in mode:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        buffer: io.BufferedIOBase
-        if reading and writing:
-            buffer = io.BufferedRWPair(raw, raw, buffering)
-        elif reading:
-            buffer = io.BufferedReader(raw, buffering)
-        else:
-            buffer = io.BufferedWriter(raw, buffering)
-        if "b" in mode:
-            return buffer
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)  # type: ignore[type-var]
-        text.mode = mode  # type: ignore[misc]
-        return text
+        return make_file(self, mode, buffering, encoding, errors, newline)
 
     def _decref_io(self) -> None:
         self._io_refs -= 1
@@ -1008,10 +1020,62 @@ def _configure_listener(server: Server, changes: dict[str, Any]) -> None:
         raise OSError(errno.EINVAL, f"Invalid argument: {exc}") from None
 
 
+class _FileSocket(Protocol):
+    """What :func:`make_file` needs of a socket (plain or TLS)."""
+
+    _io_refs: int
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int: ...
+
+    def send(self, data: Any, flags: int = 0) -> int: ...
+
+    def fileno(self) -> int: ...
+
+    def _decref_io(self) -> None: ...
+
+
+def make_file(
+    sock: _FileSocket,
+    mode: str = "r",
+    buffering: int | None = None,
+    encoding: str | None = None,
+    errors: str | None = None,
+    newline: str | None = None,
+) -> Any:
+    """``makefile`` for synack's sockets: a raw, buffered or text file over ``sock``.
+
+    As ``socket.socket.makefile``: the socket stays open until every file made
+    this way is closed too (``sock._io_refs`` counts them).
+    """
+    if not set(mode) <= {"r", "w", "b"}:
+        raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
+    writing = "w" in mode
+    reading = "r" in mode or not writing
+    raw = _SocketIO(sock, reading, writing)
+    sock._io_refs += 1
+    size = io.DEFAULT_BUFFER_SIZE if buffering is None or buffering < 0 else buffering
+    if size == 0:
+        if "b" not in mode:
+            raise ValueError("unbuffered streams must be binary")
+        return raw
+    buffer: io.BufferedIOBase
+    if reading and writing:
+        buffer = io.BufferedRWPair(raw, raw, size)
+    elif reading:
+        buffer = io.BufferedReader(raw, size)
+    else:
+        buffer = io.BufferedWriter(raw, size)
+    if "b" in mode:
+        return buffer
+    text = io.TextIOWrapper(buffer, encoding, errors, newline)  # type: ignore[type-var]
+    text.mode = mode  # type: ignore[misc]
+    return text
+
+
 class _SocketIO(io.RawIOBase):
     """Raw file I/O over a synack socket (what ``makefile`` buffers)."""
 
-    def __init__(self, sock: socket, reading: bool, writing: bool) -> None:
+    def __init__(self, sock: _FileSocket, reading: bool, writing: bool) -> None:
         super().__init__()
         self._sock = sock
         self._reading = reading

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import socket as _stdsocket
 import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from synack.api.socket import _SocketIO, socket
+from synack.api.socket import make_file, socket
 
 __all__ = ["TLSSocket", "wrap_socket"]
 
@@ -289,29 +288,7 @@ class TLSSocket:
         newline: str | None = None,
     ) -> Any:
         """A file object over the TLS stream, as ``SSLSocket.makefile`` returns."""
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        raw = _SocketIO(self, reading, writing)  # type: ignore[arg-type]
-        self._io_refs += 1
-        size = io.DEFAULT_BUFFER_SIZE if buffering is None or buffering < 0 else buffering
-        if size == 0:
-            if "b" not in mode:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        buffer: io.BufferedIOBase
-        if reading and writing:
-            buffer = io.BufferedRWPair(raw, raw, size)
-        elif reading:
-            buffer = io.BufferedReader(raw, size)
-        else:
-            buffer = io.BufferedWriter(raw, size)
-        if "b" in mode:
-            return buffer
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)  # type: ignore[type-var]
-        text.mode = mode  # type: ignore[misc]
-        return text
+        return make_file(self, mode, buffering, encoding, errors, newline)
 
     def _decref_io(self) -> None:
         self._io_refs -= 1

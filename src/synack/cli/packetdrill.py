@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from synack.cli.base import UsageError
+from synack.cli.units import non_negative_float, non_negative_int, output_file
 from synack.cli.view import add_view_option, write_view
 from synack.packetdrill.backend import RunObserver
 from synack.packetdrill.runner import RunOptions, ScriptResult
@@ -38,12 +39,18 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trace", metavar="PATH", help="write a JSON Lines trace (a directory for many scripts)"
     )
-    add_view_option(p)
+    add_view_option(p, check=False)  # a file for one script, a directory for many
     p.add_argument(
-        "--tolerance-usecs", type=int, metavar="N", help="override the scripts' timing tolerance"
+        "--tolerance-usecs",
+        type=non_negative_int,
+        metavar="N",
+        help="override the scripts' timing tolerance",
     )
     p.add_argument(
-        "--tolerance-percent", type=float, metavar="P", help="override the relative tolerance"
+        "--tolerance-percent",
+        type=non_negative_float,
+        metavar="P",
+        help="override the relative tolerance",
     )
     p.add_argument("--ignore-window", action="store_true", help="do not check outbound windows")
     p.add_argument(
@@ -61,6 +68,24 @@ def configure(p: argparse.ArgumentParser) -> None:
 def _target(option: str, path: str, many: bool, suffix: str) -> Path:
     """The file for one script: the option's path, or a file in its directory."""
     return Path(option) / f"{Path(path).stem}{suffix}" if many else Path(option)
+
+
+def _check_output(option: str, target: str | None, many: bool) -> None:
+    """Check an output path before any script runs: a directory (made now) for many scripts,
+    a file that can be written for one."""
+    if not target:
+        return
+    try:
+        if many:
+            Path(target).mkdir(parents=True, exist_ok=True)
+        else:
+            output_file(target)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"argument {option}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(
+            f"argument {option}: cannot make directory {target}: {exc.strerror}"
+        ) from None
 
 
 def _views(
@@ -105,9 +130,8 @@ def run(args: argparse.Namespace) -> int:
     with_views = args.verbose or args.ladder or args.pcap or args.trace or args.view
     if with_views and args.jobs > 1:
         raise UsageError("--verbose, --ladder, --pcap, --trace and --view need --jobs 1")
-    for target in (args.pcap, args.trace, args.view):
-        if target and many:
-            Path(target).mkdir(parents=True, exist_ok=True)
+    for option in ("pcap", "trace", "view"):
+        _check_output(f"--{option}", getattr(args, option), many)
     base = RunOptions(
         linux=args.linux,
         verbose=args.verbose,

@@ -17,6 +17,7 @@ from synack.api.runtime import DEFAULT_LINGER
 from synack.api.socket import Stack
 from synack.cli.base import UsageError
 from synack.cli.tap import add_link_options, describe, finish, log, open_runtime
+from synack.cli.units import non_negative_float
 
 __all__ = ["configure", "run"]
 
@@ -26,7 +27,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_link_options(p)
     p.add_argument(
         "--linger",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_LINGER,
         metavar="SECONDS",
         help=f"at the end, wait at most this long for data to be delivered (default {DEFAULT_LINGER:g})",
@@ -45,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
         program = program[1:]
     if not program:
         raise UsageError("no program: synack run LINK-OPTIONS -- python -m http.server 8000")
-    if args.linger < 0:
-        raise UsageError("--linger must be at least 0")
     stack = Stack(lambda loop: open_runtime(args, loop))
     try:
         log(args, f"synack run: {describe(stack.runtime)}")

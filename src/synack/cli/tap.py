@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from synack.api import aio
-from synack.api.runtime import DeviceLink, Runtime, open_tap_runtime
+from synack.api.runtime import DeviceLink, Runtime, open_tap_runtime, tap_config
 from synack.cli.base import CommandFailed, UsageError, describe_os_error
 from synack.cli.units import (
     MIN_MTU_IPV6,
@@ -149,6 +149,12 @@ def add_link_options(p: argparse.ArgumentParser) -> None:
         help="drop this fraction of synack's packets (0 to 1)",
     )
     g.add_argument("--seed", type=int, default=1, help="seed for the impairments (default 1)")
+    g.add_argument(
+        "--ecn",
+        action="store_true",
+        help="Explicit Congestion Notification (RFC 3168): ask for it in the SYN (or agree in "
+        "the SYN-ACK), send data ECN-capable, slow down on CE marks",
+    )
     g.add_argument(
         "--buffer",
         type=_buffer_size,
@@ -270,7 +276,7 @@ def open_runtime(args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> R
             impair_in=args.impair_in,
             impair_out=_out_impairment(args),
             seed=args.seed,
-            buffer=args.buffer,
+            config=tap_config(args.mtu, args.buffer, ecn=args.ecn),
             capture=capture,
             tracer=tracer,
         )

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import os
 import re
 import urllib.parse
 from pathlib import Path
 from typing import NamedTuple
+
+from synack import units
 
 __all__ = [
     "HttpUrl",
@@ -49,45 +52,21 @@ MIN_MSS, MAX_MSS = 88, 65495
 # RFC 8200 5: IPv6 needs links with an MTU of at least 1280 octets.
 MIN_MTU_IPV6 = 1280
 
-_SUFFIXES = {
-    "": 1,
-    "k": 1000,
-    "m": 1000**2,
-    "g": 1000**3,
-    "ki": 1024,
-    "mi": 1024**2,
-    "gi": 1024**3,
-}
-
 
 def parse_count(text: str) -> int:
     """``10000``, ``10M``, ``1G``, ``64Ki``, ``1.5MB`` (optionally ending in ``B``) as an int."""
-    t = text.strip().lower().replace("_", "")
-    if t.endswith("b"):
-        t = t[:-1]
-    i = len(t)
-    while i and not t[i - 1].isdigit():
-        i -= 1
-    number, suffix = t[:i], t[i:]
-    if suffix not in _SUFFIXES or not number:
-        raise argparse.ArgumentTypeError(f"not a count: {text!r} (try 10M, 1G, 64Ki)")
     try:
-        value = float(number) * _SUFFIXES[suffix]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a count: {text!r}") from None
-    if value < 0 or value != int(value):
-        raise argparse.ArgumentTypeError(f"not a whole non-negative count: {text!r}")
-    return int(value)
+        return units.parse_count(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_queue(text: str) -> tuple[int | None, int | None]:
     """``100`` or ``100p`` packets; ``64KB``/``150000B`` bytes -> (packets, bytes)."""
-    t = text.strip().lower()
-    if t.endswith("p"):
-        return parse_count(t[:-1]), None
-    if t.endswith("b"):
-        return None, parse_count(t)
-    return parse_count(t), None
+    try:
+        return units.parse_queue(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def probability(text: str) -> float:
@@ -102,11 +81,13 @@ def probability(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    """A number >= 0."""
+    """A finite number >= 0 (no ``nan`` or ``inf``: a time or a rate has to end somewhere)."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
     return v
@@ -132,7 +113,7 @@ def positive_count(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """A number > 0."""
+    """A finite number > 0."""
     v = non_negative_float(text)
     if v == 0:
         raise argparse.ArgumentTypeError("must be more than 0")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import webbrowser
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from synack.cli.base import CommandFailed, UsageError
+from synack.cli.units import output_file
 from synack.view import PageInfo, ViewError, write_page
 
 __all__ = ["add_view_option", "configure", "report", "run", "write_view"]
@@ -67,15 +70,46 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_view_option(p: argparse.ArgumentParser, *, default: str | None = None) -> None:
-    """``--view FILE.html`` for commands that can show their run as a page."""
+class _PagePath(argparse.Action):
+    """``--view [FILE.html]``: the page's path, checked when parsed (as ``--pcap`` is), not
+    when the run is over; ``--view`` alone checks its default."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        text = self.const if values is None else values
+        try:
+            setattr(namespace, self.dest, output_file(str(text)))
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentError(self, str(exc)) from None
+
+
+def add_view_option(
+    p: argparse.ArgumentParser, *, default: str | None = None, check: bool = True
+) -> None:
+    """``--view FILE.html`` for commands that can show their run as a page.
+
+    With ``default``, ``--view`` alone writes that file. The path is checked
+    like every output file (:func:`synack.cli.units.output_file`) unless
+    ``check`` is false: then the command checks it itself (``packetdrill``,
+    where it is a directory for many scripts).
+    """
+    action = _PagePath if check else "store"
     if default is None:
         p.add_argument(
-            "--view", metavar="FILE.html", help="write the connection's HTML page (synack view)"
+            "--view",
+            action=action,
+            metavar="FILE.html",
+            help="write the connection's HTML page (synack view)",
         )
     else:
         p.add_argument(
             "--view",
+            action=action,
             metavar="FILE.html",
             nargs="?",
             const=default,

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
+from synack import units
 from synack.lab.spec import SpecError
 from synack.sim.aqm import AqmConfig, CoDel, Red, StepMark
 from synack.sim.link import GilbertElliott
 
 __all__ = ["parse_aqm", "parse_burst", "parse_count", "parse_queue"]
 
-_SUFFIXES = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
-
 
 def parse_count(text: str) -> int:
     """``10000``, ``10M``, ``1G``, ``64Ki`` (optionally ending in ``B``) as an int."""
-    t = text.strip().lower().replace("_", "")
-    if t.endswith("b"):
-        t = t[:-1]
-    i = len(t)
-    while i and not t[i - 1].isdigit():
-        i -= 1
-    number, suffix = t[:i], t[i:]
-    if suffix not in _SUFFIXES or not number:
-        raise SpecError(f"not a count: {text!r} (try 10M, 1G, 64Ki)")
     try:
-        value = float(number) * _SUFFIXES[suffix]
-    except ValueError:
-        raise SpecError(f"not a count: {text!r}") from None
-    if value < 0 or value != int(value):
-        raise SpecError(f"not a whole non-negative count: {text!r}")
-    return int(value)
+        return units.parse_count(text)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def parse_queue(text: str) -> tuple[int | None, int | None, float | None]:
@@ -43,11 +30,11 @@ def parse_queue(text: str) -> tuple[int | None, int | None, float | None]:
         if f <= 0:
             raise SpecError(f"queue must be > 0 BDP: {text!r}")
         return None, None, f
-    if t.endswith("p"):
-        return parse_count(t[:-1]), None, None
-    if t.endswith("b"):
-        return None, parse_count(t), None
-    return parse_count(t), None, None
+    try:
+        packets, octets = units.parse_queue(t)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    return packets, octets, None
 
 
 def parse_burst(text: str) -> GilbertElliott:

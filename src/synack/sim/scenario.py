@@ -240,11 +240,9 @@ def run_transfer(
             if k.startswith("drop.") and v:
                 drops[k[5:]] = drops.get(k[5:], 0) + v
     conn_counters = conn.counters if conn is not None else {}
-    # Segments sent again: go-back-N resends after an RTO, fast retransmits, SYNs.
-    retransmissions = sum(
-        int(conn_counters.get(k, 0))
-        for k in ("retransmit.segments", "retransmit.fast", "retransmit.syn")
-    )
+    # Segments sent again, each once (after an RTO, in recovery, as TLP, SYNs): TCP_INFO's
+    # count. retransmit.fast and retransmit.tlp are parts of retransmit.segments.
+    retransmissions = conn.info().retransmits if conn is not None else 0
     error = sender.error or next(iter(sink.errors.values()), None)
     if error is None and not finished():
         error = f"time limit of {time_limit / 1e6:g} s reached"

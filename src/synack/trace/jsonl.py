@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
+from synack.trace.output import FileOutput
 from synack.trace.packet import endpoint_str, peek
 
 __all__ = ["JsonlWriter", "TraceCollector", "link_record", "read_jsonl"]
@@ -67,19 +67,14 @@ class TraceCollector:
         self.records.append(link_record(now, link, what, packet, detail))
 
 
-class JsonlWriter:
+class JsonlWriter(FileOutput[TextIO]):
     """Writes each record as one JSON line to ``dest`` (a path or a text file).
 
     Call it as the core's tracer; use :meth:`observe` as a link observer.
     """
 
     def __init__(self, dest: str | Path | TextIO) -> None:
-        if isinstance(dest, str | Path):
-            self._file: TextIO = open(dest, "w", encoding="utf-8")  # noqa: SIM115
-            self._owned = True
-        else:
-            self._file = dest
-            self._owned = False
+        super().__init__(dest, lambda path: open(path, "w", encoding="utf-8"))  # noqa: SIM115
         self.records = 0
         self._encode = json.JSONEncoder(
             separators=(",", ":"), ensure_ascii=False, default=_default
@@ -94,23 +89,6 @@ class JsonlWriter:
     def observe(self, now: int, link: str, what: str, packet: bytes, detail: str | None) -> None:
         """A link observer."""
         self(link_record(now, link, what, packet, detail))
-
-    def close(self) -> None:
-        if self._owned:
-            self._file.close()
-        else:
-            self._file.flush()
-
-    def __enter__(self) -> JsonlWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _default(value: object) -> object:

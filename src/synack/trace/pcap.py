@@ -12,8 +12,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO, Final
+
+from synack.trace.output import FileOutput
 
 __all__ = [
     "LINKTYPE_ETHERNET",
@@ -32,7 +33,7 @@ _GLOBAL = struct.Struct("<IHHiIII")
 _RECORD = struct.Struct("<IIII")
 
 
-class PcapWriter:
+class PcapWriter(FileOutput[BinaryIO]):
     """Append packets to a classic pcap file.
 
     ``dest`` is a path (opened and owned by the writer) or a binary file object
@@ -47,12 +48,7 @@ class PcapWriter:
         linktype: int = LINKTYPE_RAW,
         snaplen: int = 65535,
     ) -> None:
-        if isinstance(dest, str | Path):
-            self._file: BinaryIO = open(dest, "wb")  # noqa: SIM115 - closed in close()
-            self._owned = True
-        else:
-            self._file = dest
-            self._owned = False
+        super().__init__(dest, lambda path: open(path, "wb"))  # noqa: SIM115 - closed in close()
         self.linktype = linktype
         self.snaplen = snaplen
         self.packets = 0
@@ -71,24 +67,6 @@ class PcapWriter:
 
     def flush(self) -> None:
         self._file.flush()
-
-    def close(self) -> None:
-        """Flush, and close the file if the writer opened it."""
-        if self._owned:
-            self._file.close()
-        else:
-            self._file.flush()
-
-    def __enter__(self) -> PcapWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class PcapObserver:

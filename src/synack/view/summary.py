@@ -42,6 +42,36 @@ def sack_blocks(opts: str) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in _BLOCK.findall(m.group(1))]
 
 
+# The rows each direction has in the summary, in order (tcptrace's names).
+_FLAGS = "SYN/FIN/RST pkts"
+_DIRECTION_ROWS = (
+    "total packets",
+    "ack pkts sent",
+    "pure acks sent",
+    "sack pkts sent",
+    "dsack pkts sent",
+    "max sack blks/ack",
+    "unique bytes sent",
+    "actual data pkts",
+    "actual data bytes",
+    "rexmt data pkts",
+    "rexmt data bytes",
+    "outoforder pkts",
+    _FLAGS,
+    "zero win adv",
+    "max segm size",
+    "min segm size",
+    "avg segm size",
+    "max win adv",
+    "min win adv",
+)
+
+
+def _flags(st: dict[str, float]) -> str:
+    """The SYN/FIN/RST row's cell: three counts."""
+    return "/".join(str(int(st[k])) for k in ("_syn", "_fin", "_rst"))
+
+
 def _after(a: int, b: int) -> bool:
     """a > b modulo 2**32 (RFC 9293 3.4)."""
     d = (a - b) & MASK
@@ -50,30 +80,7 @@ def _after(a: int, b: int) -> bool:
 
 def direction_stats(view: ConnectionView, d: int) -> dict[str, float]:
     """Counts for the segments end ``d`` sent (the keys are the summary's row names)."""
-    st: dict[str, float] = dict.fromkeys(
-        (
-            "total packets",
-            "ack pkts sent",
-            "pure acks sent",
-            "sack pkts sent",
-            "dsack pkts sent",
-            "max sack blks/ack",
-            "unique bytes sent",
-            "actual data pkts",
-            "actual data bytes",
-            "rexmt data pkts",
-            "rexmt data bytes",
-            "outoforder pkts",
-            "zero win adv",
-            "SYN/FIN/RST pkts",
-            "max segm size",
-            "min segm size",
-            "avg segm size",
-            "max win adv",
-            "min win adv",
-        ),
-        0,
-    )
+    st: dict[str, float] = dict.fromkeys(_DIRECTION_ROWS, 0)
     scale = view.ends[d].wscale or 0
     snd_max: int | None = None
     sizes: list[int] = []
@@ -129,7 +136,6 @@ def direction_stats(view: ConnectionView, d: int) -> dict[str, float]:
             elif s.length:
                 st["unique bytes sent"] += s.length
             snd_max = end
-    st["SYN/FIN/RST pkts"] = 0
     if sizes:
         st["max segm size"] = max(sizes)
         st["min segm size"] = min(sizes)
@@ -173,35 +179,12 @@ def common_summary(view: ConnectionView) -> list[SummarySection]:
     ]
     sections = [SummarySection("Connection", ["", ""], facts)]
     stats = [direction_stats(view, 0), direction_stats(view, 1)]
-    names = [
-        "total packets",
-        "ack pkts sent",
-        "pure acks sent",
-        "sack pkts sent",
-        "dsack pkts sent",
-        "max sack blks/ack",
-        "unique bytes sent",
-        "actual data pkts",
-        "actual data bytes",
-        "rexmt data pkts",
-        "rexmt data bytes",
-        "outoforder pkts",
-        "zero win adv",
-        "max segm size",
-        "min segm size",
-        "avg segm size",
-        "max win adv",
-        "min win adv",
+    rows = [
+        [n, _flags(stats[0]), _flags(stats[1])]
+        if n == _FLAGS
+        else [n, fmt_bytes(stats[0][n]), fmt_bytes(stats[1][n])]
+        for n in _DIRECTION_ROWS
     ]
-    rows = [[n, fmt_bytes(stats[0][n]), fmt_bytes(stats[1][n])] for n in names]
-    rows.insert(
-        12,
-        [
-            "SYN/FIN/RST pkts",
-            "/".join(str(int(stats[0][k])) for k in ("_syn", "_fin", "_rst")),
-            "/".join(str(int(stats[1][k])) for k in ("_syn", "_fin", "_rst")),
-        ],
-    )
     rtt = [_rtt_row(view, 0), _rtt_row(view, 1)]
     for i, label in enumerate(["RTT samples", "RTT min", "RTT avg", "RTT max", "RTT stdev"]):
         rows.append([label, rtt[0][i], rtt[1][i]])
