@@ -192,7 +192,7 @@ class SynackTransport(asyncio.Transport):
             self._peer_eof = True
             self._deliver()
         elif isinstance(event, Reset):
-            self._lose(ConnectionResetError(errno.ECONNRESET, "connection reset by peer"))
+            self._lose(ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET)))
         elif isinstance(event, TimedOut):
             self._lose(timed_out_error(event.reason, self.soft_error))
         elif isinstance(event, SoftError):
@@ -401,11 +401,11 @@ class _Connector:
         elif isinstance(event, Reset):
             if event.refused or self._conn.state is not State.ESTABLISHED:
                 self.future.set_exception(
-                    ConnectionRefusedError(errno.ECONNREFUSED, "connection refused")
+                    ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED))
                 )
             else:
                 self.future.set_exception(
-                    ConnectionResetError(errno.ECONNRESET, "connection reset by peer")
+                    ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
                 )
         elif isinstance(event, TimedOut):
             self.future.set_exception(timed_out_error(event.reason, self.soft_error))
@@ -421,7 +421,7 @@ class _Connector:
                 self.future.set_exception(OSError(code, f"{os.strerror(code)} ({event.reason})"))
         elif isinstance(event, Closed):
             self.future.set_exception(
-                ConnectionAbortedError(errno.ECONNABORTED, "connection closed")
+                ConnectionAbortedError(errno.ECONNABORTED, os.strerror(errno.ECONNABORTED))
             )
 
 

@@ -47,7 +47,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from synack.api import bridge
-from synack.api.socket import Stack
+from synack.api.socket import READINESS_CHANGE, Stack
 from synack.api.socket import socket as synack_socket
 from synack.api.tls import TLSSocket, wrap_socket
 
@@ -149,11 +149,16 @@ def _getaddrinfo(
     addr: tuple[Any, ...] = (
         (str(ip), number) if af == _stdsocket.AF_INET else (str(ip), number, 0, 0)
     )
-    kinds = [type] if type else [_stdsocket.SOCK_STREAM, _stdsocket.SOCK_DGRAM, _stdsocket.SOCK_RAW]
     protos: dict[int, int] = {
         int(_stdsocket.SOCK_STREAM): _stdsocket.IPPROTO_TCP,
         int(_stdsocket.SOCK_DGRAM): _stdsocket.IPPROTO_UDP,
     }
+    if type:
+        kinds = [type]
+    elif proto:  # as glibc: the socket types that carry this protocol
+        kinds = [kind for kind, number in protos.items() if number == proto]
+    else:
+        kinds = [_stdsocket.SOCK_STREAM, _stdsocket.SOCK_DGRAM, _stdsocket.SOCK_RAW]
     return [
         (
             _stdsocket.AddressFamily(af),
@@ -193,8 +198,21 @@ def _select_fn(
         else:
             watches.append(_WriteWatch(fd, obj))
     r, w, x = _ORIG_SELECT(reads + watches, kernel_writes, xlist, timeout)
+    if watches and (r or w or x) and timeout != 0:
+        # A synack socket's read and write readiness are two eventfds, which the stack
+        # sets one after the other (a failed connect makes both ready): wait for such a
+        # change to end, and look once more, so that both are seen, as with a kernel
+        # socket.
+        with READINESS_CHANGE:
+            pass
+        again = _ORIG_SELECT(reads + watches, kernel_writes, xlist, 0)
+        r, w, x = (_merge(a, b) for a, b in zip((r, w, x), again, strict=True))
     ready_writes = [o.owner for o in r if isinstance(o, _WriteWatch)]
     return [o for o in r if not isinstance(o, _WriteWatch)], w + ready_writes, x
+
+
+def _merge(first: list[Any], second: list[Any]) -> list[Any]:
+    return first + [o for o in second if o not in first]
 
 
 class _Poll:
@@ -240,7 +258,12 @@ class _Poll:
 
     def poll(self, timeout: float | None = None) -> list[tuple[int, int]]:
         out: dict[int, int] = {}
-        for fd, ev in self._poll.poll(timeout):
+        events = self._poll.poll(timeout)
+        if events and self._write_fds and timeout != 0:
+            with READINESS_CHANGE:  # both readinesses of a socket (see _select_fn)
+                pass
+            events += self._poll.poll(0)
+        for fd, ev in events:
             owner = self._write_fds.get(fd)
             if owner is not None:
                 out[owner] = out.get(owner, 0) | (_select.POLLOUT if ev & _select.POLLIN else ev)
@@ -326,7 +349,12 @@ class SynackSelector(selectors.BaseSelector):
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         ready: dict[int, tuple[selectors.SelectorKey, int]] = {}
-        for inner_key, events in self._inner.select(timeout):
+        found = self._inner.select(timeout)
+        if found and timeout != 0 and any(w is not None for _, w in self._keys.values()):
+            with READINESS_CHANGE:  # both readinesses of a socket (see _select_fn)
+                pass
+            found += self._inner.select(0)
+        for inner_key, events in found:
             key, mapped = inner_key.data
             current = self._keys.get(key.fd)
             if current is None or current[0] is not key:
