@@ -65,18 +65,29 @@ def test_recv_flags_peek_dontwait_and_waitall(pair: Pair) -> None:
     # MSG_PEEK leaves the data where it is.
     assert client.recv(4, stdsocket.MSG_PEEK) == b"peek"
     assert client.recv(100) == b"peekdata"
-    # MSG_DONTWAIT: this call does not block, even on a blocking socket.
-    assert client.gettimeout() == 10
-    started = time.monotonic()
+    # MSG_DONTWAIT: this call does not block on a blocking socket...
+    client.settimeout(None)
     with pytest.raises(BlockingIOError) as nothing:
         client.recv(10, stdsocket.MSG_DONTWAIT)
     assert nothing.value.errno == errno.EAGAIN
-    assert time.monotonic() - started < 1
-    # MSG_WAITALL: wait for the whole amount, across separate arrivals.
+    # ... while a socket with a timeout waits for it anyway (CPython polls first).
+    client.settimeout(0.2)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        client.recv(10, stdsocket.MSG_DONTWAIT)
+    assert time.monotonic() - started >= 0.2
+    # MSG_WAITALL on a blocking socket: the whole amount, across separate arrivals...
+    client.settimeout(None)
     server.sendall(b"abcd")
     threading.Timer(0.2, server.sendall, args=(b"efgh",)).start()
     assert client.recv(8, stdsocket.MSG_WAITALL) == b"abcdefgh"
-    # ... but the end of the stream ends the wait with what there is.
+    # ... with a timeout, what has arrived (CPython reads a non-blocking descriptor).
+    client.settimeout(10)
+    server.sendall(b"ab")
+    _wait_readable(client)
+    assert client.recv(8, stdsocket.MSG_WAITALL) == b"ab"
+    # The end of the stream ends a blocking wait with what there is.
+    client.settimeout(None)
     server.sendall(b"xy")
     server.shutdown(stdsocket.SHUT_WR)
     assert client.recv(8, stdsocket.MSG_WAITALL) == b"xy"

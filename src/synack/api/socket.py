@@ -887,6 +887,13 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
         return self._proto
 
+    def _call_timeout(self, flags: int) -> float | None:
+        """How long this call may wait: MSG_DONTWAIT makes a blocking socket's call not
+        wait; a socket with a timeout waits for it anyway (CPython polls first)."""
+        if flags & _stdsocket.MSG_DONTWAIT and self._timeout is None:
+            return 0.0
+        return self._timeout
+
     def _wait(
         self,
         cond: threading.Condition,
@@ -911,7 +918,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         view = memoryview(data).cast("B")
         if not view:
             return 0
-        timeout = 0.0 if flags & _stdsocket.MSG_DONTWAIT else self._timeout
+        timeout = self._call_timeout(flags)
         with proto.cond:
             if not proto.can_send() and not self._wait(proto.cond, proto.can_send, timeout):
                 if timeout == 0.0:
@@ -982,8 +989,10 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         proto = self._connected()
         if bufsize == 0:
             return b""
-        timeout = 0.0 if flags & _stdsocket.MSG_DONTWAIT else self._timeout
-        want = bufsize if flags & _stdsocket.MSG_WAITALL else 1
+        timeout = self._call_timeout(flags)
+        # CPython waits for a socket with a timeout in poll(), then reads from a
+        # non-blocking descriptor: MSG_WAITALL waits for it all only when blocking.
+        want = bufsize if flags & _stdsocket.MSG_WAITALL and self._timeout is None else 1
 
         def ready() -> bool:
             return len(proto.buffer) >= want or proto.eof or proto.lost or self._shut_rd
