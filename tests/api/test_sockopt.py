@@ -452,9 +452,10 @@ def test_asyncio_server_sockets_lists_the_listening_sockets(
     assert len(sockets) == 1
     name = sockets[0].getsockname()
     assert name == ("0.0.0.0", srv.port) and 49152 <= name[1] <= 65535
-    sockets[0].setsockopt(T, stdsocket.TCP_NODELAY, 1)
-    assert srv.listener.config.nodelay
-    assert sockets[0].getsockopt(T, stdsocket.TCP_NODELAY) == 1
+    assert sockets[0].getsockopt(T, stdsocket.TCP_NODELAY) == 1  # asyncio's default
+    sockets[0].setsockopt(T, stdsocket.TCP_NODELAY, 0)
+    assert not srv.listener.config.nodelay
+    assert sockets[0].getsockopt(T, stdsocket.TCP_NODELAY) == 0
     server_stack.call(srv.close)
     assert srv.sockets == ()
 

@@ -772,6 +772,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 local_port=local_port,
                 local_addr=local_addr,
                 config=config,
+                nodelay=False,  # a kernel socket starts with Nagle on
             )
 
         future = asyncio.run_coroutine_threadsafe(go(), self._stack.loop)
@@ -849,6 +850,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 runtime=stack.runtime,
                 backlog=max(1, backlog),
                 config=self._config(),
+                nodelay=False,
             )
         )
 
