@@ -31,6 +31,7 @@ supported.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.util
 import io
@@ -39,9 +40,11 @@ import os
 import runpy
 import select as _select
 import selectors
+import signal
 import socket as _stdsocket
 import ssl as _ssl
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -535,7 +538,9 @@ def patch(stack: Stack) -> Iterator[Stack]:
 # ------------------------------------------------------------ programs
 
 
-def run_program(stack: Stack, argv: Sequence[str]) -> int:
+def run_program(
+    stack: Stack, argv: Sequence[str], *, as_process: bool = False, linger: float | None = None
+) -> int:
     """Run a Python program in this process with :func:`patch` active; its exit status.
 
     ``argv`` is a command line as given to Python: ``python -m MODULE ARGS``,
@@ -543,8 +548,17 @@ def run_program(stack: Stack, argv: Sequence[str]) -> int:
     optional; ``-u`` makes stdout and stderr unbuffered). The program sees
     ``sys.argv`` as it would under Python and runs as ``__main__``; its
     ``SystemExit`` is its exit status, an uncaught exception prints its
-    traceback and gives 1. ``stack`` stays open: close it afterwards (that
-    lingers until the program's closed connections delivered their data).
+    traceback and gives 1 (``KeyboardInterrupt``: 130). ``stack`` stays open:
+    close it afterwards (that lingers until the program's closed connections
+    delivered their data).
+
+    ``as_process=True`` (for a process that exits next, as ``synack run``) ends
+    the program as the interpreter ends one, with the patch still active: it
+    waits for the program's non-daemon threads and runs its ``atexit``
+    handlers, whatever way its main module ended; and SIGTERM, which would kill
+    a process whose sockets the kernel then closes, closes the stack's
+    connections (lingering at most ``linger`` seconds) before the process dies
+    of it.
     """
     args = list(argv)
     if args and os.path.basename(args[0]).startswith("python"):
@@ -566,31 +580,101 @@ def run_program(stack: Stack, argv: Sequence[str]) -> int:
         print(f"{sys.executable}: can't open file {args[0]!r}", file=sys.stderr)
         return 2
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_sigterm = _terminate_with(stack, linger) if as_process else None
+    if as_process:
+        atexit.unregister(stack.close)  # the caller closes it, after the program's handlers
     try:
         with patch(stack):
-            if args[0] == "-m":
-                sys.argv = [args[1], *args[2:]]
-                sys.path.insert(0, os.getcwd())
-                runpy.run_module(args[1], run_name="__main__", alter_sys=True)
-            elif args[0] == "-c":
-                sys.argv = ["-c", *args[2:]]
-                sys.path.insert(0, "")
-                exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
-            else:
-                sys.argv = args
-                sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))
-                runpy.run_path(args[0], run_name="__main__")
+            status = _run_main(args)
+            if as_process:
+                status = _end_like_the_interpreter(status)
+        return status
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        if saved_sigterm is not None:
+            signal.signal(signal.SIGTERM, saved_sigterm)
+
+
+def _run_main(args: list[str]) -> int:
+    """Run the program's ``__main__``; its exit status."""
+    try:
+        if args[0] == "-m":
+            sys.argv = [args[1], *args[2:]]
+            sys.path.insert(0, os.getcwd())
+            runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+        elif args[0] == "-c":
+            sys.argv = ["-c", *args[2:]]
+            sys.path.insert(0, "")
+            exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = args
+            sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))
+            runpy.run_path(args[0], run_name="__main__")
         return 0
     except SystemExit as exc:
-        code = exc.code
-        if code is None or isinstance(code, int):
-            return code or 0
-        print(code, file=sys.stderr)
-        return 1
+        return _exit_status(exc)
     except KeyboardInterrupt:
+        traceback.print_exc()  # as Python prints it; status 130 (128 + SIGINT)
         return 130
     except BaseException:
         traceback.print_exc()
         return 1
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
+
+
+def _exit_status(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _end_like_the_interpreter(status: int) -> int:
+    """After ``__main__``: wait for non-daemon threads, then run the atexit handlers.
+
+    The interpreter does both before the process exits (``Py_FinalizeEx``), while
+    the program's sockets still work; threading's own exit hooks (say,
+    ``concurrent.futures`` telling idle workers to stop) run first. A Ctrl-C
+    while waiting ends the wait, as it does in Python.
+    """
+    try:
+        shutdown = getattr(threading, "_shutdown", None)  # what Py_FinalizeEx calls
+        if shutdown is not None:
+            shutdown()
+        else:  # pragma: no cover - every CPython has it
+            for thread in threading.enumerate():
+                if thread is not threading.current_thread() and not thread.daemon:
+                    thread.join()
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        status = 130
+    try:
+        atexit._run_exitfuncs()  # prints and ignores a failing handler, as at exit
+    except SystemExit as exc:
+        status = _exit_status(exc)
+    return status
+
+
+def _terminate_with(stack: Stack, linger: float | None) -> Any:
+    """On SIGTERM (default action: die), close the stack's connections first.
+
+    The kernel closes a killed process's sockets (a FIN after the data written,
+    a RST if data was left unread); synack's connections die with the process
+    unless they are closed before it. A program that handles SIGTERM itself
+    replaces this, as it would replace the default.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        # From another thread: the main thread may hold a lock the stack needs.
+        closer = threading.Thread(target=stack.close, args=(linger,), daemon=True)
+        closer.start()
+        closer.join((linger if linger is not None else stack.runtime.linger) + 5)
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return signal.signal(signal.SIGTERM, on_sigterm)
