@@ -98,6 +98,9 @@ def test_run_program_runs_python_command_lines_with_the_patch(
     assert "can't open file" in capsys.readouterr().err
     assert run_program(stacks[0], ["-c", "raise KeyError('boom')"]) == 1  # traceback, status 1
     assert "KeyError: 'boom'" in capsys.readouterr().err
+    # Ctrl-C: Python prints the KeyboardInterrupt traceback; the status is 128 + SIGINT.
+    assert run_program(stacks[0], ["-c", "raise KeyboardInterrupt"]) == 130
+    assert capsys.readouterr().err.endswith("KeyboardInterrupt\n")
     with pytest.raises(ValueError, match="no program"):
         run_program(stacks[0], ["python"])
 

@@ -260,7 +260,7 @@ class SynackTransport(StreamTransport):
             self._peer_eof = True
             self._deliver()
         elif isinstance(event, Reset):
-            self._lose(ConnectionResetError(errno.ECONNRESET, "connection reset by peer"))
+            self._lose(ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET)))
         elif isinstance(event, TimedOut):
             self._lose(timed_out_error(event.reason, self.soft_error))
         elif isinstance(event, SoftError):
@@ -434,11 +434,11 @@ class _Connector:
         elif isinstance(event, Reset):
             if event.refused or self._conn.state is not State.ESTABLISHED:
                 self.future.set_exception(
-                    ConnectionRefusedError(errno.ECONNREFUSED, "connection refused")
+                    ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED))
                 )
             else:
                 self.future.set_exception(
-                    ConnectionResetError(errno.ECONNRESET, "connection reset by peer")
+                    ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
                 )
         elif isinstance(event, TimedOut):
             self.future.set_exception(timed_out_error(event.reason, self.soft_error))
@@ -454,8 +454,17 @@ class _Connector:
                 self.future.set_exception(OSError(code, f"{os.strerror(code)} ({event.reason})"))
         elif isinstance(event, Closed):
             self.future.set_exception(
-                ConnectionAbortedError(errno.ECONNABORTED, "connection closed")
+                ConnectionAbortedError(errno.ECONNABORTED, os.strerror(errno.ECONNABORTED))
             )
+
+
+def _asyncio_config(rt: Runtime, config: Config | None, nodelay: bool) -> Config | None:
+    """``config`` with TCP_NODELAY when ``nodelay``: asyncio sets it on every TCP
+    transport (``base_events._set_nodelay``), so request/response code does not
+    wait for Nagle's algorithm and delayed ACKs."""
+    if not nodelay:
+        return config
+    return dataclasses.replace(config if config is not None else rt.endpoint.config, nodelay=True)
 
 
 async def create_connection(
@@ -469,8 +478,12 @@ async def create_connection(
     config: Config | None = None,
     ssl: _ssl.SSLContext | bool | None = None,
     server_hostname: str | None = None,
+    nodelay: bool = True,
 ) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
     """Like ``loop.create_connection``: active open, then ``(transport, protocol)``.
+
+    As asyncio does for every TCP transport, the connection has TCP_NODELAY
+    (Nagle off; ``nodelay=False`` keeps the setting of ``config``).
 
     With ``ssl`` (an :class:`ssl.SSLContext`, or True for the default client
     context) the transport is asyncio's TLS transport over the connection,
@@ -482,6 +495,7 @@ async def create_connection(
     last ICMP soft error.
     """
     rt = _resolve(runtime)
+    config = _asyncio_config(rt, config, nodelay)
     now = rt.now()
     try:
         conn = rt.endpoint.connect(
@@ -722,8 +736,12 @@ async def create_server(
     config: Config | None = None,
     ssl: _ssl.SSLContext | None = None,
     ssl_handshake_timeout: float | None = None,
+    nodelay: bool = True,
 ) -> Server:
     """Like ``loop.create_server``: listen on ``port`` (0 picks a free one).
+
+    Accepted connections have TCP_NODELAY, as asyncio's transports
+    (``nodelay=False`` keeps the setting of ``config``).
 
     With ``ssl`` (a server :class:`ssl.SSLContext`) every accepted connection
     first does the TLS handshake; its protocol then hears ``connection_made``
@@ -734,6 +752,7 @@ async def create_server(
     connections it accepts (socket options set on the listening socket).
     """
     rt = _resolve(runtime)
+    config = _asyncio_config(rt, config, nodelay)
     named = host if host not in (None, "", "0.0.0.0", "::") else None
     if named is not None:
         packed = ipaddress.ip_address(_parse_host(named)).packed

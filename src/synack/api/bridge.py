@@ -16,6 +16,7 @@ TLS layer on top of it. :mod:`synack.api.patch` installs these as
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket as _stdsocket
 import ssl as _ssl
 from collections import deque
@@ -316,19 +317,26 @@ async def create_connection(
         local_addr[0] if local_addr and local_addr[0] not in ("", "0.0.0.0", "::") else None
     )
     local_port = local_addr[1] if local_addr and local_addr[1] else None
-    await asyncio.wrap_future(
-        asyncio.run_coroutine_threadsafe(
-            aio.create_connection(
-                lambda: side,
-                host,
-                port,
-                runtime=stack.runtime,
-                local_addr=local_host,
-                local_port=local_port,
-            ),
-            stack.loop,
+    try:
+        await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(
+                aio.create_connection(
+                    lambda: side,
+                    host,
+                    port,
+                    runtime=stack.runtime,
+                    local_addr=local_host,
+                    local_port=local_port,
+                ),
+                stack.loop,
+            )
         )
-    )
+    except OSError as exc:
+        if exc.errno not in _CONNECT_ERRORS:
+            raise
+        # asyncio's words for a connect that failed (base_events' sock_connect).
+        address = (host, port) if ":" not in host else (host, port, 0, 0)
+        raise OSError(exc.errno, f"Connect call failed {address}") from None
     protocol = protocol_factory()
     hostname = server_hostname if server_hostname is not None else host
     transport = await _wrap(
@@ -342,6 +350,18 @@ async def create_connection(
         ssl_handshake_timeout=ssl_handshake_timeout,
     )
     return transport, protocol
+
+
+_CONNECT_ERRORS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+    }
+)
 
 
 class _ServerSocket(aio.ListeningSocket):
@@ -377,6 +397,9 @@ class BridgeServer(asyncio.AbstractServer):
         self._serving = False
         self._closed: asyncio.Future[None] = loop.create_future()
         self._tasks: set[asyncio.Task[asyncio.Transport]] = set()
+        # Accepted before start_serving(): they wait, as in a kernel backlog.
+        self._waiting: list[_StackSide] = []
+        self._serving_forever: asyncio.Future[None] | None = None
 
     def _made(self, side: _StackSide) -> None:
         """(stack's loop) A connection was accepted."""
@@ -384,8 +407,11 @@ class BridgeServer(asyncio.AbstractServer):
 
     def _accept(self, side: _StackSide) -> None:
         if not self._serving:
-            if side.transport is not None:
-                self._stack.call_soon(side.transport.abort)
+            if self._closed.done():
+                if side.transport is not None:
+                    self._stack.call_soon(side.transport.abort)
+            else:
+                self._waiting.append(side)
             return
         protocol = self._factory()
         task = self._loop.create_task(
@@ -421,8 +447,15 @@ class BridgeServer(asyncio.AbstractServer):
         self._serving = False
         if self._server is not None:
             self._stack.call(self._server.close)
+        for side in self._waiting:
+            if side.transport is not None:
+                self._stack.call_soon(side.transport.abort)
+        self._waiting.clear()
         if not self._closed.done():
             self._closed.set_result(None)
+        if self._serving_forever is not None and not self._serving_forever.done():
+            self._serving_forever.cancel()  # serve_forever() raises CancelledError
+        self._serving_forever = None
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
@@ -430,12 +463,33 @@ class BridgeServer(asyncio.AbstractServer):
     def is_serving(self) -> bool:
         return self._serving
 
-    async def start_serving(self) -> None:
+    def _start(self) -> None:
+        if self._closed.done():
+            raise RuntimeError(f"server {self!r} is closed")
         self._serving = True
+        waiting, self._waiting = self._waiting, []
+        for side in waiting:
+            self._accept(side)
+
+    async def start_serving(self) -> None:
+        self._start()
 
     async def serve_forever(self) -> None:
-        self._serving = True
-        await asyncio.shield(self._closed)
+        """Serve until cancelled; then the server is closed (asyncio's contract)."""
+        if self._serving_forever is not None:
+            raise RuntimeError(f"server {self!r} is already being awaited on serve_forever()")
+        self._start()
+        self._serving_forever = self._loop.create_future()
+        try:
+            await self._serving_forever  # until cancelled, or close() cancels it
+        except asyncio.CancelledError:
+            try:
+                self.close()
+                await self.wait_closed()
+            finally:
+                raise
+        finally:
+            self._serving_forever = None
 
     async def wait_closed(self) -> None:
         await asyncio.shield(self._closed)

@@ -31,6 +31,7 @@ supported.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.util
 import io
@@ -39,15 +40,17 @@ import os
 import runpy
 import select as _select
 import selectors
+import signal
 import socket as _stdsocket
 import ssl as _ssl
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from synack.api import bridge
-from synack.api.socket import Stack
+from synack.api.socket import READINESS_CHANGE, Stack
 from synack.api.socket import socket as synack_socket
 from synack.api.tls import TLSSocket, wrap_socket
 
@@ -149,11 +152,16 @@ def _getaddrinfo(
     addr: tuple[Any, ...] = (
         (str(ip), number) if af == _stdsocket.AF_INET else (str(ip), number, 0, 0)
     )
-    kinds = [type] if type else [_stdsocket.SOCK_STREAM, _stdsocket.SOCK_DGRAM, _stdsocket.SOCK_RAW]
     protos: dict[int, int] = {
         int(_stdsocket.SOCK_STREAM): _stdsocket.IPPROTO_TCP,
         int(_stdsocket.SOCK_DGRAM): _stdsocket.IPPROTO_UDP,
     }
+    if type:
+        kinds = [type]
+    elif proto:  # as glibc: the socket types that carry this protocol
+        kinds = [kind for kind, number in protos.items() if number == proto]
+    else:
+        kinds = [_stdsocket.SOCK_STREAM, _stdsocket.SOCK_DGRAM, _stdsocket.SOCK_RAW]
     return [
         (
             _stdsocket.AddressFamily(af),
@@ -193,8 +201,21 @@ def _select_fn(
         else:
             watches.append(_WriteWatch(fd, obj))
     r, w, x = _ORIG_SELECT(reads + watches, kernel_writes, xlist, timeout)
+    if watches and (r or w or x) and timeout != 0:
+        # A synack socket's read and write readiness are two eventfds, which the stack
+        # sets one after the other (a failed connect makes both ready): wait for such a
+        # change to end, and look once more, so that both are seen, as with a kernel
+        # socket.
+        with READINESS_CHANGE:
+            pass
+        again = _ORIG_SELECT(reads + watches, kernel_writes, xlist, 0)
+        r, w, x = (_merge(a, b) for a, b in zip((r, w, x), again, strict=True))
     ready_writes = [o.owner for o in r if isinstance(o, _WriteWatch)]
     return [o for o in r if not isinstance(o, _WriteWatch)], w + ready_writes, x
+
+
+def _merge(first: list[Any], second: list[Any]) -> list[Any]:
+    return first + [o for o in second if o not in first]
 
 
 class _Poll:
@@ -240,7 +261,12 @@ class _Poll:
 
     def poll(self, timeout: float | None = None) -> list[tuple[int, int]]:
         out: dict[int, int] = {}
-        for fd, ev in self._poll.poll(timeout):
+        events = self._poll.poll(timeout)
+        if events and self._write_fds and timeout != 0:
+            with READINESS_CHANGE:  # both readinesses of a socket (see _select_fn)
+                pass
+            events += self._poll.poll(0)
+        for fd, ev in events:
             owner = self._write_fds.get(fd)
             if owner is not None:
                 out[owner] = out.get(owner, 0) | (_select.POLLOUT if ev & _select.POLLIN else ev)
@@ -326,7 +352,12 @@ class SynackSelector(selectors.BaseSelector):
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         ready: dict[int, tuple[selectors.SelectorKey, int]] = {}
-        for inner_key, events in self._inner.select(timeout):
+        found = self._inner.select(timeout)
+        if found and timeout != 0 and any(w is not None for _, w in self._keys.values()):
+            with READINESS_CHANGE:  # both readinesses of a socket (see _select_fn)
+                pass
+            found += self._inner.select(0)
+        for inner_key, events in found:
             key, mapped = inner_key.data
             current = self._keys.get(key.fd)
             if current is None or current[0] is not key:
@@ -507,7 +538,9 @@ def patch(stack: Stack) -> Iterator[Stack]:
 # ------------------------------------------------------------ programs
 
 
-def run_program(stack: Stack, argv: Sequence[str]) -> int:
+def run_program(
+    stack: Stack, argv: Sequence[str], *, as_process: bool = False, linger: float | None = None
+) -> int:
     """Run a Python program in this process with :func:`patch` active; its exit status.
 
     ``argv`` is a command line as given to Python: ``python -m MODULE ARGS``,
@@ -515,8 +548,17 @@ def run_program(stack: Stack, argv: Sequence[str]) -> int:
     optional; ``-u`` makes stdout and stderr unbuffered). The program sees
     ``sys.argv`` as it would under Python and runs as ``__main__``; its
     ``SystemExit`` is its exit status, an uncaught exception prints its
-    traceback and gives 1. ``stack`` stays open: close it afterwards (that
-    lingers until the program's closed connections delivered their data).
+    traceback and gives 1 (``KeyboardInterrupt``: 130). ``stack`` stays open:
+    close it afterwards (that lingers until the program's closed connections
+    delivered their data).
+
+    ``as_process=True`` (for a process that exits next, as ``synack run``) ends
+    the program as the interpreter ends one, with the patch still active: it
+    waits for the program's non-daemon threads and runs its ``atexit``
+    handlers, whatever way its main module ended; and SIGTERM, which would kill
+    a process whose sockets the kernel then closes, closes the stack's
+    connections (lingering at most ``linger`` seconds) before the process dies
+    of it.
     """
     args = list(argv)
     if args and os.path.basename(args[0]).startswith("python"):
@@ -538,31 +580,101 @@ def run_program(stack: Stack, argv: Sequence[str]) -> int:
         print(f"{sys.executable}: can't open file {args[0]!r}", file=sys.stderr)
         return 2
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_sigterm = _terminate_with(stack, linger) if as_process else None
+    if as_process:
+        atexit.unregister(stack.close)  # the caller closes it, after the program's handlers
     try:
         with patch(stack):
-            if args[0] == "-m":
-                sys.argv = [args[1], *args[2:]]
-                sys.path.insert(0, os.getcwd())
-                runpy.run_module(args[1], run_name="__main__", alter_sys=True)
-            elif args[0] == "-c":
-                sys.argv = ["-c", *args[2:]]
-                sys.path.insert(0, "")
-                exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
-            else:
-                sys.argv = args
-                sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))
-                runpy.run_path(args[0], run_name="__main__")
+            status = _run_main(args)
+            if as_process:
+                status = _end_like_the_interpreter(status)
+        return status
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        if saved_sigterm is not None:
+            signal.signal(signal.SIGTERM, saved_sigterm)
+
+
+def _run_main(args: list[str]) -> int:
+    """Run the program's ``__main__``; its exit status."""
+    try:
+        if args[0] == "-m":
+            sys.argv = [args[1], *args[2:]]
+            sys.path.insert(0, os.getcwd())
+            runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+        elif args[0] == "-c":
+            sys.argv = ["-c", *args[2:]]
+            sys.path.insert(0, "")
+            exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = args
+            sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))
+            runpy.run_path(args[0], run_name="__main__")
         return 0
     except SystemExit as exc:
-        code = exc.code
-        if code is None or isinstance(code, int):
-            return code or 0
-        print(code, file=sys.stderr)
-        return 1
+        return _exit_status(exc)
     except KeyboardInterrupt:
+        traceback.print_exc()  # as Python prints it; status 130 (128 + SIGINT)
         return 130
     except BaseException:
         traceback.print_exc()
         return 1
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
+
+
+def _exit_status(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _end_like_the_interpreter(status: int) -> int:
+    """After ``__main__``: wait for non-daemon threads, then run the atexit handlers.
+
+    The interpreter does both before the process exits (``Py_FinalizeEx``), while
+    the program's sockets still work; threading's own exit hooks (say,
+    ``concurrent.futures`` telling idle workers to stop) run first. A Ctrl-C
+    while waiting ends the wait, as it does in Python.
+    """
+    try:
+        shutdown = getattr(threading, "_shutdown", None)  # what Py_FinalizeEx calls
+        if shutdown is not None:
+            shutdown()
+        else:  # pragma: no cover - every CPython has it
+            for thread in threading.enumerate():
+                if thread is not threading.current_thread() and not thread.daemon:
+                    thread.join()
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        status = 130
+    try:
+        atexit._run_exitfuncs()  # prints and ignores a failing handler, as at exit
+    except SystemExit as exc:
+        status = _exit_status(exc)
+    return status
+
+
+def _terminate_with(stack: Stack, linger: float | None) -> Any:
+    """On SIGTERM (default action: die), close the stack's connections first.
+
+    The kernel closes a killed process's sockets (a FIN after the data written,
+    a RST if data was left unread); synack's connections die with the process
+    unless they are closed before it. A program that handles SIGTERM itself
+    replaces this, as it would replace the default.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        # From another thread: the main thread may hold a lock the stack needs.
+        closer = threading.Thread(target=stack.close, args=(linger,), daemon=True)
+        closer.start()
+        closer.join((linger if linger is not None else stack.runtime.linger) + 5)
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return signal.signal(signal.SIGTERM, on_sigterm)

@@ -25,7 +25,7 @@ import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from synack.api import aio, sockopt
 from synack.api.aio import Server, SynackTransport
@@ -66,6 +66,37 @@ _SEND_QUEUE = 1 << 16  # send() blocks while this much waits for the stack's thr
 # corked by TCP_CORK. If this ceiling is reached, then queued data is automatically
 # transmitted." Seconds a partial segment waits at most.
 CORK_CEILING = 0.2
+
+# recv()/send() flags: the ones with a meaning here; MSG_NOSIGNAL and friends change
+# nothing (Python ignores SIGPIPE already); any other flag raises EOPNOTSUPP.
+_RECV_FLAGS = _stdsocket.MSG_PEEK | _stdsocket.MSG_DONTWAIT | _stdsocket.MSG_WAITALL
+_SEND_FLAGS = _stdsocket.MSG_DONTWAIT
+_HARMLESS_FLAGS = (
+    _stdsocket.MSG_NOSIGNAL
+    | _stdsocket.MSG_CMSG_CLOEXEC
+    | getattr(_stdsocket, "MSG_MORE", 0)  # a hint: sending at once is always correct
+    | _stdsocket.MSG_EOR
+)
+
+
+def _timed_out() -> TimeoutError:
+    """What a socket timeout raises in CPython: ``TimeoutError('timed out')``, no errno."""
+    return TimeoutError("timed out")
+
+
+def _check_flags(flags: int, allowed: int, call: str) -> None:
+    unknown = flags & ~(allowed | _HARMLESS_FLAGS)
+    if unknown:
+        names = [
+            name
+            for name in dir(_stdsocket)
+            if name.startswith("MSG_") and getattr(_stdsocket, name) & unknown
+        ]
+        raise OSError(
+            errno.EOPNOTSUPP,
+            f"Operation not supported: {call}() flag {' | '.join(sorted(names)) or hex(unknown)} "
+            "on a synack socket",
+        )
 
 
 class Stack:
@@ -139,7 +170,7 @@ class Stack:
             return fut.result(timeout)
         except concurrent.futures.TimeoutError:
             fut.cancel()
-            raise TimeoutError(errno.ETIMEDOUT, "timed out") from None
+            raise _timed_out() from None
 
     def close(self, linger: float | None = None) -> None:
         """Close every connection without losing data, close the device and stop the thread.
@@ -185,6 +216,12 @@ def get_default_stack() -> Stack:
     if _default_stack is None:
         raise RuntimeError("no synack stack: pass stack= or call set_default_stack()")
     return _default_stack
+
+
+# Held while both readinesses of a socket change together (a connect that ended, a
+# connection lost): synack.patch's pollers take it after they wake, then look again,
+# so that they see both, as a kernel socket's poll() does.
+READINESS_CHANGE = threading.Lock()
 
 
 class _Readiness:
@@ -246,6 +283,9 @@ class _SocketProtocol(asyncio.Protocol):
         self.close_linger: float | None = None
         self.eof = False
         self.error: Exception | None = None
+        # As Linux's sk_err: a connection's error is reported once (by recv, send or
+        # SO_ERROR); afterwards recv() returns b"" and send() raises EPIPE.
+        self.error_reported = False
         self.lost = False
         self.write_paused = False
         self.read_paused = False
@@ -374,9 +414,25 @@ class _SocketProtocol(asyncio.Protocol):
             self.lost = True
             if exc is not None and self.error is None:
                 self.error = exc
-            self.readiness.update(True)
-            self.writability.update(True)
+                if self.eof and isinstance(exc, ConnectionResetError):
+                    # A RST after the peer's FIN (CLOSE-WAIT): Linux reports EPIPE
+                    # (tcp_reset), so send() raises BrokenPipeError; recv() already
+                    # returns b"".
+                    self.error = BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+            with READINESS_CHANGE:
+                self.readiness.update(True)
+                self.writability.update(True)
             self.cond.notify_all()
+
+    def take_error(self) -> OSError | None:
+        """(under cond) The connection's error if not reported yet; it is reported now."""
+        err = self.error
+        if err is None or self.error_reported:
+            return None
+        self.error_reported = True
+        if isinstance(err, OSError):
+            return type(err)(*err.args)
+        return OSError(errno.EIO, str(err))
 
     def pause_writing(self) -> None:
         with self.cond:
@@ -452,6 +508,10 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         self._proto: _SocketProtocol | None = None
         self._connecting: tuple[concurrent.futures.Future[Any], _SocketProtocol] | None = None
         self._so_error = 0
+        # A non-blocking connect() said EINPROGRESS: the next connect() after it
+        # completed returns 0 once (Linux), then EISCONN.
+        self._connect_unreported = False
+        self._connect_failed = False
         self._server: Server | None = None
         self._accept_cond = threading.Condition()
         self._accept_queue: deque[_SocketProtocol] = deque()
@@ -556,9 +616,17 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         if key == (sol, _stdsocket.SO_ERROR):
             self._poll_connect()
             err, self._so_error = self._so_error, 0
+            if not err and self._proto is not None:
+                with self._proto.cond:
+                    pending = self._proto.take_error()
+                err = (pending.errno or errno.EIO) if pending is not None else 0
             return sockopt.encode_value(err, buflen)
         if key == (sol, _stdsocket.SO_TYPE):
             return sockopt.encode_value(SOCK_STREAM, buflen)
+        if key == (sol, _stdsocket.SO_DOMAIN):
+            return sockopt.encode_value(self.family, buflen)
+        if key == (sol, _stdsocket.SO_PROTOCOL):
+            return sockopt.encode_value(_stdsocket.IPPROTO_TCP, buflen)
         if key == (sol, _stdsocket.SO_ACCEPTCONN):
             return sockopt.encode_value(int(self._server is not None), buflen)
         if key == (sol, _stdsocket.SO_REUSEADDR):
@@ -677,6 +745,9 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         self._check_open()
         self._poll_connect()
         if self._proto is not None:
+            if self._connect_unreported:
+                self._connect_unreported = False
+                return
             raise OSError(errno.EISCONN, "Transport endpoint is already connected")
         if self._server is not None:
             raise OSError(errno.EINVAL, "Invalid argument: the socket is listening")
@@ -686,6 +757,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 raise OSError(err, os.strerror(err))
             self._start_connect(address)
             if self._timeout == 0.0:
+                self._connect_unreported = True
                 raise BlockingIOError(errno.EINPROGRESS, "Operation now in progress")
         elif self._timeout == 0.0:
             raise BlockingIOError(errno.EALREADY, "Operation already in progress")
@@ -696,14 +768,19 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         except concurrent.futures.TimeoutError:
             future.cancel()
             self._connecting = None
-            raise TimeoutError(errno.ETIMEDOUT, "timed out") from None
-        except BaseException:
+            raise _timed_out() from None
+        except BaseException as exc:
             self._connecting = None
+            self._connect_unreported = False
+            self._connect_failed = isinstance(exc, OSError)
             raise
         self._poll_connect()
+        self._connect_unreported = False
 
     def _start_connect(self, address: tuple[Any, ...]) -> None:
         host, port = str(address[0]), int(address[1])
+        self._connect_failed = False
+        self._readable.update(False)
         try:
             host = _ip_literal(host, self.family)
         except _stdsocket.gaierror:
@@ -727,6 +804,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 local_port=local_port,
                 local_addr=local_addr,
                 config=config,
+                nodelay=False,  # a kernel socket starts with Nagle on
             )
 
         future = asyncio.run_coroutine_threadsafe(go(), self._stack.loop)
@@ -734,9 +812,13 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         readable, writable = self._readable, self._writable
 
         def done(f: concurrent.futures.Future[Any]) -> None:
-            if f.cancelled() or f.exception() is not None:
-                readable.update(True)  # as Linux: a failed connect is readable and writable
-            writable.update(True)
+            # As Linux: a finished connect is writable, a failed one readable too
+            # (readable first, so that writable implies it; synack.patch's pollers
+            # look again when they wake, to see both).
+            with READINESS_CHANGE:
+                if f.cancelled() or f.exception() is not None:
+                    readable.update(True)
+                writable.update(True)
 
         future.add_done_callback(done)
 
@@ -757,7 +839,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             self._so_error = errno.ECONNABORTED
         elif exc is not None:
             self._so_error = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EIO
-            self._readable.update(False)
+            self._connect_failed = True
         else:
             self._proto = protocol
 
@@ -800,6 +882,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
                 runtime=stack.runtime,
                 backlog=max(1, backlog),
                 config=self._config(),
+                nodelay=False,
             )
         )
 
@@ -811,7 +894,7 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             if not self._wait(self._accept_cond, lambda: bool(self._accept_queue) or self._closed):
                 if self._timeout == 0.0:
                     raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
-                raise TimeoutError(errno.ETIMEDOUT, "timed out")
+                raise _timed_out()
             self._check_open()
             protocol = self._accept_queue.popleft()
             self._readable.update(bool(self._accept_queue))
@@ -838,34 +921,74 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
         return self._proto
 
-    def _wait(self, cond: threading.Condition, predicate: Callable[[], bool]) -> bool:
-        if self._timeout == 0.0:
+    def _call_timeout(self, flags: int) -> float | None:
+        """How long this call may wait: MSG_DONTWAIT makes a blocking socket's call not
+        wait; a socket with a timeout waits for it anyway (CPython polls first)."""
+        if flags & _stdsocket.MSG_DONTWAIT and self._timeout is None:
+            return 0.0
+        return self._timeout
+
+    def _wait(
+        self,
+        cond: threading.Condition,
+        predicate: Callable[[], bool],
+        timeout: float | Literal["socket"] | None = "socket",
+    ) -> bool:
+        wait = self._timeout if timeout == "socket" else timeout
+        if wait == 0.0:
             return predicate()
-        return cond.wait_for(predicate, self._timeout)
+        return cond.wait_for(predicate, wait)
 
     def send(self, data: bytes | bytearray | memoryview, flags: int = 0) -> int:
+        """Queue what fits of ``data``; flags: MSG_DONTWAIT (MSG_NOSIGNAL, MSG_MORE: no effect)."""
+        _check_flags(flags, _SEND_FLAGS, "send")
+        self._check_open()
+        self._poll_connect()
+        if self._proto is None and self._connecting is None:
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))  # as Linux
         proto = self._connected()
         if self._shut_wr:
-            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
         view = memoryview(data).cast("B")
         if not view:
             return 0
+        timeout = self._call_timeout(flags)
         with proto.cond:
-            if not proto.can_send() and not self._wait(proto.cond, proto.can_send):
-                if self._timeout == 0.0:
+            if not proto.can_send() and not self._wait(proto.cond, proto.can_send, timeout):
+                if timeout == 0.0:
                     raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
-                raise TimeoutError(errno.ETIMEDOUT, "timed out")
+                raise _timed_out()
             if proto.lost:
-                if isinstance(proto.error, ConnectionResetError):
-                    raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
-                raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+                if not proto.eof:
+                    err = proto.take_error()
+                    if err is not None:
+                        raise err
+                raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
             return proto.queue(view)
 
     def sendall(self, data: bytes | bytearray | memoryview, flags: int = 0) -> None:
         view = memoryview(data).cast("B")
         while view:
-            n = self.send(view)
+            n = self.send(view, flags)
             view = view[n:]
+
+    def sendto(self, data: bytes | bytearray | memoryview, *args: Any) -> int:
+        """``sendto(data[, flags], address)``: on a connected TCP socket the address is ignored."""
+        if len(args) not in (1, 2):
+            raise TypeError(f"sendto() takes 2 or 3 arguments ({len(args) + 1} given)")
+        return self.send(data, args[0] if len(args) == 2 else 0)
+
+    def sendmsg(
+        self,
+        buffers: Any,
+        ancdata: Any = (),
+        flags: int = 0,
+        address: Any = None,
+    ) -> int:
+        """``sendmsg`` without ancillary data (TCP has none to carry here)."""
+        if list(ancdata):
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported: ancillary data on synack")
+        return self.send(b"".join(bytes(memoryview(b).cast("B")) for b in buffers), flags)
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         """``socket.sendfile`` without the zero-copy path: read and ``sendall``."""
@@ -883,27 +1006,52 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         return total
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Read up to ``bufsize`` octets; flags: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL.
+
+        As on Linux: data first, then b"" at the end of the stream; a reset is
+        raised once (``ConnectionResetError``), b"" after that; ``shutdown(SHUT_RD)``
+        (from any thread) makes a waiting or later ``recv`` return what is buffered,
+        then b"".
+        """
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        _check_flags(flags, _RECV_FLAGS, "recv")
+        self._check_open()
+        self._poll_connect()
+        if self._proto is None and self._connect_failed:
+            return b""  # as Linux after a failed connect (its error went to SO_ERROR/connect)
         proto = self._connected()
-        if self._shut_rd or bufsize == 0:
+        if bufsize == 0:
             return b""
+        timeout = self._call_timeout(flags)
+        # CPython waits for a socket with a timeout in poll(), then reads from a
+        # non-blocking descriptor: MSG_WAITALL waits for it all only when blocking.
+        want = bufsize if flags & _stdsocket.MSG_WAITALL and self._timeout is None else 1
+
+        def ready() -> bool:
+            return len(proto.buffer) >= want or proto.eof or proto.lost or self._shut_rd
+
         with proto.cond:
-            if not self._wait(proto.cond, lambda: bool(proto.buffer) or proto.eof or proto.lost):
-                if self._timeout == 0.0:
+            if not self._wait(proto.cond, ready, timeout) and not (want > 1 and proto.buffer):
+                if timeout == 0.0:
                     raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
-                raise TimeoutError(errno.ETIMEDOUT, "timed out")
+                raise _timed_out()
             if proto.buffer:
                 data = bytes(proto.buffer[:bufsize])
+                if flags & _stdsocket.MSG_PEEK:
+                    return data
                 del proto.buffer[:bufsize]
                 if proto.read_paused and len(proto.buffer) < _RECV_LOW:
                     proto.read_paused = False
                     self._stack.call_soon(proto._resume_reading)
-                proto.readiness.update(bool(proto.buffer) or proto.eof or proto.lost)
+                proto.readiness.update(
+                    bool(proto.buffer) or proto.eof or proto.lost or self._shut_rd
+                )
                 return data
-            if proto.error is not None:
-                err = proto.error
-                raise type(err)(*err.args)
+            if not proto.eof and not self._shut_rd:
+                err = proto.take_error()
+                if err is not None:
+                    raise err
             return b""
 
     def recv_into(self, buffer: bytearray | memoryview, nbytes: int = 0, flags: int = 0) -> int:
@@ -913,10 +1061,33 @@ class socket:  # noqa: N801 - named after the standard class it stands in for
         view[: len(data)] = data
         return len(data)
 
+    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, None]:
+        """``recv`` and no address, as for a connected TCP socket."""
+        return self.recv(bufsize, flags), None
+
+    def recvfrom_into(
+        self, buffer: bytearray | memoryview, nbytes: int = 0, flags: int = 0
+    ) -> tuple[int, None]:
+        return self.recv_into(buffer, nbytes, flags), None
+
+    def recvmsg(
+        self, bufsize: int, ancbufsize: int = 0, flags: int = 0
+    ) -> tuple[bytes, list[Any], int, None]:
+        """``recv`` as ``recvmsg`` returns it: no ancillary data, no message flags."""
+        return self.recv(bufsize, flags), [], 0, None
+
+    def dup(self) -> socket:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported: synack sockets cannot be dup()ed")
+
     def shutdown(self, how: int) -> None:
+        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+            raise OSError(errno.EINVAL, "Invalid argument")
         proto = self._connected()
         if how in (SHUT_RD, SHUT_RDWR):
-            self._shut_rd = True
+            with proto.cond:
+                self._shut_rd = True
+                proto.readiness.update(True)
+                proto.cond.notify_all()  # a recv() waiting in another thread returns
         if how in (SHUT_WR, SHUT_RDWR) and not self._shut_wr:
             self._shut_wr = True
             if not proto.lost and not self._stack.closed:

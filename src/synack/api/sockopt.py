@@ -154,7 +154,9 @@ def decode_int(value: Any) -> int:
 def encode_value(value: Any, buflen: int | None) -> int | bytes:
     """What ``getsockopt`` returns: the int, or bytes of ``buflen`` when one is given."""
     if isinstance(value, bytes):
-        return value[:buflen].ljust(buflen, b"\0") if buflen is not None else value
+        if buflen is None:  # as the kernel: without a buffer length, the first C int
+            return int(struct.unpack("i", value[:4].ljust(4, b"\0"))[0])
+        return value[:buflen].ljust(buflen, b"\0")
     if buflen is None:
         return int(value)
     return struct.pack("i", int(value))[:buflen].ljust(buflen, b"\0")
@@ -163,4 +165,21 @@ def encode_value(value: Any, buflen: int | None) -> int | bytes:
 def option_name(level: int, optname: int) -> str:
     """A readable name for an error message."""
     known = CONFIG_OPTIONS.get((level, optname))
-    return known.name if known is not None else f"level {level} option {optname}"
+    if known is not None:
+        return known.name
+    prefix = _PREFIXES.get(level)
+    if prefix is not None:
+        names = sorted(
+            name
+            for name in dir(_so)
+            if name.startswith(prefix)
+            and getattr(_so, name) == optname
+            # options only: not the CAN J1939 / vsock families' SO_ names, nor IP_ limits
+            and not name.startswith(("SO_J1939", "SO_VM_", "IP_DEFAULT_", "IP_MAX_"))
+        )
+        if names:
+            return names[0]
+    return f"level {level} option {optname}"
+
+
+_PREFIXES: Final = {_S: "SO_", _T: "TCP_", _so.IPPROTO_IP: "IP_", _so.IPPROTO_IPV6: "IPV6_"}

@@ -128,6 +128,12 @@ class TLSSocket:
                 else:
                     self._in.write_eof()
                 continue
+            except ssl.SSLError:
+                # A failed handshake leaves its alert in the outgoing BIO: send it, as
+                # OpenSSL over a kernel socket does, so the peer learns why.
+                with contextlib.suppress(OSError):
+                    self._flush()
+                raise
             self._flush()
             return result
 

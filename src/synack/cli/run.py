@@ -3,8 +3,10 @@
 ``synack run --tap tap0 --netns lab -- python -m http.server 8000`` opens the
 stack the link options describe and runs the program in this process with
 :func:`synack.api.patch.patch` active (see that module for what is patched and
-what is not). At the program's end the stack lingers (``--linger``) until its
-closed connections have delivered their data; the exit status is the program's.
+what is not). The program ends as under Python (its non-daemon threads, then
+its atexit handlers; SIGTERM closes its connections as the kernel would); then
+the stack lingers (``--linger``) until its closed connections have delivered
+their data; the exit status is the program's.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         log(args, f"synack run: {describe(stack.runtime)}")
         try:
-            return run_program(stack, program)
+            return run_program(stack, program, as_process=True, linger=args.linger)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     finally:
