@@ -111,6 +111,31 @@ CASES: list[tuple[list[str], int, str]] = [
     (["experiment", "nosuch"], 2, "invalid choice: 'nosuch'"),
 ]
 
+# Found by the outside review of issue 11 (a careless user, from the outside).
+PNG = str(Path(__file__).parents[2] / "docs" / "img" / "view-demo.png")  # not a trace
+CASES += [
+    # A peer that no packet could reach: refused up front, as Linux's connect() does.
+    ([*GET, "--addr", "10.0.0.5/32", URL], 2, "10.0.0.1 is on none of synack's networks"),
+    ([*SEND, "--addr", "10.0.0.5/24", "192.0.2.1:80"], 2, "and there is no --gateway"),
+    ([*GET, "--addr", "10.0.0.1/24", URL], 2, "10.0.0.1 is synack's own address (--addr)"),
+    ([*GET, "--gateway", "10.9.9.9", URL], 2, "--gateway 10.9.9.9 is on none of synack's"),
+    # URLs and ADDR:PORT that only looked right.
+    ([*GET, "http://10.0.0.1/a b"], 2, "' ' cannot be in a URL: percent-encode it"),
+    ([*GET, "http://10.0.0.1/caf\u00e9"], 2, "cannot be in a URL: percent-encode it"),
+    ([*SEND, "--addr", "fd00::5/64", "[fd00::1:80"], 2, "unbalanced brackets in '[fd00::1:80'"),
+    # An extra word is named with its command, not as "synack: unrecognized arguments".
+    (["handshake", "extra"], 2, "synack handshake: unrecognized arguments: extra"),
+    (["--bogus", "demo"], 2, "synack demo: unrecognized arguments: --bogus"),
+    # Files that are not what the command reads.
+    (["view", PNG], 2, "neither a pcap/pcapng capture nor a JSON Lines trace"),
+    (["view", "/tmp"], 2, "/tmp is a directory: give a trace or a capture file"),
+    (["view", PNG, "-o", "/nonexistent/x.html"], 2, "cannot write /nonexistent/x.html"),
+    (["plot", "/dev/null"], 2, "/dev/null has no segments to plot"),
+    (["experiment", "report", "/nonexistent/r.parquet"], 2, "r.parquet: no such file"),
+    # A run that fails says so on stderr too (the ladder on stdout shows where).
+    (["demo", "--delay", "100000"], 1, "synack demo: the exchange did not complete"),
+]
+
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
     """``synack ARGV`` in this process: (exit status, stdout, stderr)."""
@@ -255,4 +280,62 @@ def test_an_unexpected_exception_is_one_line_that_points_at_debug(
     assert status == 1
     assert (
         err == "synack handshake: internal error: KeyError: 'oops' (--debug shows the traceback)\n"
+    )
+
+
+def run_as_nobody(argv: list[str]) -> tuple[int, str]:
+    """``synack ARGV`` in a child process that gave up root: (exit status, stderr).
+
+    The child is forked from this process and drops to uid and gid 65534 before
+    ``main``: Python itself may live where "nobody" cannot read (under /root), so
+    the modules the command needs must be loaded already (run it as root first).
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.chdir("/")
+            status, _, err = run_cli(argv)
+            os.write(write, err.encode())
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as f:
+        err = f.read()
+    _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status), err
+
+
+@pytest.mark.netns
+def test_without_root_each_mistake_is_still_one_line(tmp_path: Path) -> None:
+    # As a user without privileges ("nobody"): `netns down` cannot delete the
+    # namespace and must say so (it used to print "deleted"), and an output file
+    # behind a directory nobody may search is a usage error, not a PermissionError
+    # traceback out of argparse.
+    if os.geteuid() != 0:
+        pytest.fail("this test switches to another user: it needs root (CI runs as root)")
+    name = f"synack-nr{os.getpid()}"
+    # The same commands as root first, where they fail otherwise, to load their modules.
+    assert run_cli(["netns", "down", "synack-no-such-ns"])[0] == 1
+    assert run_cli(["demo", "--pcap", str(tmp_path / "warm.pcap")])[0] == 0
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        status, err = run_as_nobody(["netns", "down", name])
+        assert status == 1
+        assert err.startswith(f"synack netns: cannot delete namespace {name}: ")
+        assert err.endswith(" (network namespaces need root or CAP_SYS_ADMIN)\n")
+        assert err.count("\n") == 1
+        assert netns_exists(name)
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    hidden = tmp_path / "d.pcap"  # pytest's tmp_path is root's own (mode 0700)
+    assert run_as_nobody(["demo", "--pcap", str(hidden)]) == (
+        2,
+        f"synack demo: argument --pcap: cannot write {hidden}: Permission denied "
+        "(see synack demo --help)\n",
     )

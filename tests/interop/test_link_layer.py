@@ -83,3 +83,24 @@ def test_unresolvable_neighbour_fails_the_connect_in_about_three_seconds(
     assert link_counters["neighbor_unresolved"] >= 1
     assert link_counters["arp_request_out"] >= 3
     assert stack.call(lambda: stack.runtime.endpoint.counters["icmp.host_unreachable"]) >= 1
+
+
+def test_no_route_fails_the_connect_at_once_with_network_unreachable(
+    lab: NetnsLab, stack: Stack
+) -> None:
+    # 192.0.2.1 is on none of synack's networks (10.0.0.5/24) and the stack has no
+    # gateway: there is no route. Linux's connect() says ENETUNREACH at once; so
+    # does synack, rather than retransmitting SYNs that never leave for ~3 minutes.
+    import errno
+    import time
+
+    from synack.api import socket as ssock
+
+    start = time.monotonic()
+    with pytest.raises(OSError) as err:
+        ssock.create_connection(("192.0.2.1", 80), timeout=60, stack=stack)
+    assert err.value.errno == errno.ENETUNREACH
+    assert time.monotonic() - start < 5
+    link_counters = stack.call(lambda: dict(stack.runtime.link.netif.counters))  # type: ignore[attr-defined]
+    assert link_counters["drop.no_route"] >= 1
+    assert stack.call(lambda: stack.runtime.endpoint.counters["icmp.net_unreachable"]) == 1

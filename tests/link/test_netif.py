@@ -200,10 +200,16 @@ def test_gratuitous_arp_updates_an_existing_entry_only() -> None:
 
 
 def test_off_link_destinations_use_the_gateway_or_are_dropped() -> None:
-    nif, _ = make()
-    nif.send_ip(tcp_packet(dst="192.0.2.1"), 0)
+    nif, ep = make()
+    packet = tcp_packet(dst="192.0.2.1")
+    nif.send_ip(packet, 0)
     assert frames(nif) == []
     assert nif.counters["drop.no_route"] == 1
+    # TCP hears "network unreachable" at once, as from an ICMP error (Linux: ENETUNREACH).
+    assert ep.errors == [("net_unreachable", packet, None)]
+    nif.send_ip(bytes(IP(src="10.0.0.5", dst="192.0.2.1") / UDP(sport=1, dport=2)), 1)
+    assert nif.counters["drop.no_route"] == 2
+    assert len(ep.errors) == 1  # about TCP only
     gw, _ = make(gateways=["10.0.0.1"])
     gw.send_ip(tcp_packet(dst="192.0.2.1"), 0)
     (request,) = frames(gw)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from synack.packetdrill import run_file
 from synack.packetdrill.lexer import ScriptSyntaxError, tokenize
-from synack.packetdrill.parser import parse_script, parse_seconds
+from synack.packetdrill.parser import parse_file, parse_script, parse_seconds
 from synack.packetdrill.script import (
     BinOp,
     Command,
@@ -215,3 +218,16 @@ def test_errors_name_the_line(text: str, line: int, message: str) -> None:
     assert info.value.line == line
     assert str(info.value).startswith(f"bad.pkt:{line}: ")
     assert message in str(info.value)
+
+
+def test_a_binary_file_is_a_syntax_error_on_its_line(tmp_path: Path) -> None:
+    # `synack packetdrill capture.pcap` by mistake: a failed script with a line
+    # number, not a UnicodeDecodeError out of the runner.
+    path = tmp_path / "not-a-script.pkt"
+    path.write_bytes(b"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 \xd4\xc3\xb2\xa1\n")
+    with pytest.raises(ScriptSyntaxError) as err:
+        parse_file(path)
+    assert str(err.value) == f"{path}:2: not a text file (UTF-8)"
+    result = run_file(str(path))
+    assert not result.passed
+    assert result.error == f"{path}:2: not a text file (UTF-8)"

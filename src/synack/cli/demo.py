@@ -81,6 +81,11 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
     if trace is not None and trace != args.trace:  # our temporary trace: not worth a line
         result.footer = [line for line in result.footer if trace not in line]
     sys.stdout.write(result.text())
+    if not result.ok:
+        print(
+            "synack demo: the exchange did not complete (the ladder above shows where it stopped)",
+            file=sys.stderr,
+        )
     return 0 if result.ok else 1
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from synack.cli.base import CommandFailed
 from synack.cli.units import interface_address, interface_name, namespace_name
-from synack.link.netns import NetnsError, NetnsLab, netns_exists
+from synack.link.netns import NetnsError, NetnsLab, delete_netns, netns_exists
 
 __all__ = ["configure", "run"]
 
@@ -37,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "down":
         if not netns_exists(args.name):
             raise CommandFailed(f"no namespace {args.name!r}")
-        lab.down()
+        try:
+            delete_netns(args.name, check=True)
+        except NetnsError as exc:
+            raise CommandFailed(_with_hint(exc)) from None
         print(f"deleted namespace {args.name}")
         return 0
     if netns_exists(args.name):
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         lab.up()  # deletes what it made if a step fails
     except NetnsError as exc:
-        raise CommandFailed(str(exc)) from None
+        raise CommandFailed(_with_hint(exc)) from None
     kaddrs = ", ".join(lab.kernel_addrs)
     print(f"namespace {args.name}: {args.tap} with kernel address {kaddrs}")
     print("next:")
@@ -55,3 +59,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  ip netns exec {args.name} curl -o /dev/null http://10.0.0.5/FILE")
     print(f"  synack netns down {args.name}")
     return 0
+
+
+def _with_hint(exc: NetnsError) -> str:
+    """``ip``'s reason, and what to do when it is a matter of privilege."""
+    text = str(exc)
+    if os.geteuid() != 0 and ("not permitted" in text or "denied" in text):
+        text += " (network namespaces need root or CAP_SYS_ADMIN)"
+    return text

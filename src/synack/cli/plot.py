@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise UsageError(f"cannot read {source}: {exc}") from None
+    if not data.flows:
+        raise UsageError(
+            f"{source} has no segments to plot (write one with synack sim --trace FILE)"
+        )
     try:
         out = args.output or output_file(str(source.with_suffix(".png")))
     except argparse.ArgumentTypeError as exc:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import io
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import NoReturn
 
 from synack import __version__
@@ -79,7 +86,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(
             leaf, help=cmd.help, description=cmd.help, formatter_class=_HelpFormatter
         )
-        p.set_defaults(_command=cmd)
+        p.set_defaults(_command=cmd, _parser=p)
         # Also after the command (`synack get --debug ...`); SUPPRESS keeps the global value.
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
         if only is None or only == cmd.name:
@@ -100,11 +107,32 @@ def _named_command(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``synack`` with ``argv`` (default: the process arguments); return the exit status."""
+    """Run ``synack`` with ``argv`` (default: the process arguments); return the exit status.
+
+    SIGTERM is an interruption like Ctrl-C (status 130, clean-up done: no
+    namespace or device left behind), from the first moment, parsing included.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(_named_command(argv)).parse_args(argv)
+    with _terminate_interrupts(), _standard_streams():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:
+            if "--debug" in argv:
+                raise
+            # Before a command started (while its modules were imported) or after it ended.
+            name = _named_command(argv)
+            print(f"synack{' ' + name if name else ''}: interrupted", file=sys.stderr, flush=True)
+            return 130
+
+
+def _main(argv: list[str]) -> int:
+    args, extra = build_parser(_named_command(argv)).parse_known_args(argv)
     if not hasattr(args, "_run"):  # the scan and argparse disagree: parse with everything
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+    if extra:
+        # The command's own parser says it, so the line names the command (argparse's
+        # top-level parser would say "synack: unrecognized arguments").
+        args._parser.error(f"unrecognized arguments: {' '.join(extra)}")
     command: Command = args._command
     run: Run = args._run
     try:
@@ -116,6 +144,80 @@ def main(argv: Sequence[str] | None = None) -> int:
     if line:
         print(f"synack {command.name}: {line}", file=sys.stderr, flush=True)
     return status
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while the body runs, so clean-up code runs for it too.
+
+    (Commands on an event loop install their own handlers for both signals.)
+    Only the main thread can set handlers; elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _ClosedBinary(io.RawIOBase):
+    """A binary stream that was closed when synack started: writing raises ``OSError(EBADF)``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise OSError(errno.EBADF, f"cannot write to {self.name}: it is closed")
+
+
+class _ClosedStream(io.TextIOBase):
+    """Stands for a standard stream that was closed when synack started (``synack ... >&-``).
+
+    Writing to it (or its ``buffer``) raises ``OSError(EBADF)``, which the
+    command reports in one line.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.buffer = _ClosedBinary(name)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buffer.write(text)
+
+
+@contextlib.contextmanager
+def _standard_streams() -> Iterator[None]:
+    """Hold descriptors 0-2 if they were closed, and make writing to a closed stdout an error.
+
+    A closed descriptor 1 would otherwise be the next file opened (a TAP device,
+    a pcap) and receive what is printed. Reading a closed stdin gives end of file.
+    """
+    saved = sys.stdout, sys.stderr
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream("standard output")
+    if sys.stderr is None:  # nobody will read our errors; print(file=None) would use stdout
+        sys.stderr = io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _report(exc: BaseException) -> tuple[int, str]:

@@ -66,6 +66,8 @@ __all__ = [
 ]
 
 DEFAULT_ADDR = "10.0.0.5/24"
+# RFC 4291 2.5.6: link-local addresses are on every IPv6 link.
+_LINK_LOCAL6 = ipaddress.ip_network("fe80::/10")
 # The smallest send/receive buffer: one maximum-size segment's worth.
 MIN_BUFFER = 1024
 
@@ -210,16 +212,42 @@ def check_link_options(args: argparse.Namespace, peers: Sequence[str] = ()) -> N
         raise UsageError(
             f"IPv6 needs an MTU of at least {MIN_MTU_IPV6} (RFC 8200 5), got --mtu {args.mtu}"
         )
-    for gateway in args.gateway:
-        if ipaddress.ip_address(gateway).version not in families:
+
+    def on_link(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return addr in _LINK_LOCAL6 or any(addr in i.network for i in ifaces)
+
+    def networks(version: int) -> str:
+        return ", ".join(str(i) for i in ifaces if i.version == version)
+
+    gateways = {ipaddress.ip_address(g) for g in args.gateway}
+    for gateway in gateways:
+        if gateway.version not in families:
             raise UsageError(f"--gateway {gateway}: no --addr of its IP version")
+        if not on_link(gateway):
+            # As `ip route add default via` refuses it: a router must be a neighbour.
+            raise UsageError(
+                f"--gateway {gateway} is on none of synack's networks "
+                f"({networks(gateway.version)}): a gateway must be on the link"
+            )
     for peer in peers:
-        version = ipaddress.ip_address(peer).version
+        addr = ipaddress.ip_address(peer)
+        version = addr.version
         if version not in families:
             example = "fd00::5/64" if version == 6 else DEFAULT_ADDR
             raise UsageError(
                 f"{peer} is an IPv{version} address but synack has no IPv{version} "
                 f"address: add --addr {example}"
+            )
+        if any(addr == i.ip for i in ifaces):
+            raise UsageError(
+                f"{peer} is synack's own address (--addr): synack has no loopback; "
+                "talk to another host on the link"
+            )
+        if not on_link(addr) and not any(g.version == version for g in gateways):
+            # Linux's connect() would fail with ENETUNREACH: there is no route.
+            raise UsageError(
+                f"{peer} is on none of synack's networks ({networks(version)}) and there "
+                f"is no --gateway: add --gateway ROUTER, or an --addr on {peer}'s network"
             )
     if args.netns is not None and not netns_exists(args.netns):
         raise CommandFailed(

@@ -144,6 +144,8 @@ def parse_hostport(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"expected ADDRESS:PORT, got {text!r}")
     if ":" in host and not host.startswith("["):
         raise argparse.ArgumentTypeError(f"write an IPv6 address in brackets: [{host}]:{port_text}")
+    if host.startswith("[") != host.endswith("]"):
+        raise argparse.ArgumentTypeError(f"unbalanced brackets in {text!r} (try [fd00::1]:80)")
     return host_address(host), port(port_text)
 
 
@@ -219,15 +221,15 @@ def output_file(text: str) -> Path:
     and removes it again if it did not exist.
     """
     path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text}: it is a directory")
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {path.parent}")
-    existed = path.exists()
     try:
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"cannot write {text}: it is a directory")
+        if not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {path.parent}")
+        existed = path.exists()
         with path.open("ab"):
             pass
-    except OSError as exc:
+    except OSError as exc:  # e.g. a directory on the way that we may not search
         raise argparse.ArgumentTypeError(f"cannot write {text}: {exc.strerror}") from None
     if not existed:
         path.unlink(missing_ok=True)
@@ -237,7 +239,11 @@ def output_file(text: str) -> Path:
 def directory(text: str) -> Path:
     """An existing, readable directory."""
     path = Path(text)
-    if not path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read directory {text}: {exc.strerror}") from None
+    if not is_dir:
         raise argparse.ArgumentTypeError(f"no directory {text}")
     if not os.access(path, os.R_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot read directory {text}: permission denied")
@@ -256,6 +262,12 @@ class HttpUrl(NamedTuple):
 def parse_url(text: str) -> HttpUrl:
     """``http://10.0.0.1:8000/file`` or ``http://[fd00::1]/``: http, an IP address, a port."""
     hint = "(try http://10.0.0.1:8000/FILE)"
+    bad = [c for c in text if not "!" <= c <= "~"]
+    if bad:
+        # RFC 3986 2: a URL is printable ASCII; anything else travels percent-encoded.
+        raise argparse.ArgumentTypeError(
+            f"{bad[0]!r} cannot be in a URL: percent-encode it (a space is %20), in {text!r}"
+        )
     parts = urllib.parse.urlsplit(text)
     if parts.scheme != "http":
         what = f"{parts.scheme}:// URLs" if parts.scheme else "URLs without http://"

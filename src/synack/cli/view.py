@@ -55,9 +55,14 @@ def _size(n: int) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``synack view``."""
     source = Path(args.source)
+    if source.is_dir():
+        raise UsageError(f"{source} is a directory: give a trace or a capture file")
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
-    out = Path(args.output) if args.output else source.with_name(source.name + ".html")
+    try:
+        out = output_file(args.output or str(source.with_name(source.name + ".html")))
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(str(exc)) from None
     try:
         info = write_page(source, out, connection=args.connection)
     except ViewError as exc:

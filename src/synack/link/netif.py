@@ -240,7 +240,7 @@ class NetInterface:
             self._out.append((b"", packet))
             return
         try:
-            version, _, _, dst, _, _ = peek_ip(
+            version, proto, _, dst, _, _ = peek_ip(
                 packet.packet if isinstance(packet, GsoPacket) else packet
             )
         except MalformedPacket:
@@ -261,6 +261,15 @@ class NetInterface:
         hop = self._next_hop(dst)
         if hop is None:
             self._drop("no_route", now, dst=_fmt(dst))
+            if proto == PROTO_TCP:
+                # No route and no gateway: tell TCP at once, as an ICMP "network
+                # unreachable" from ourselves would (a soft error, RFC 1122 4.2.3.9),
+                # so that a connect fails now with ENETUNREACH as on Linux rather
+                # than after its SYN retransmissions.
+                data = packet.packet if isinstance(packet, GsoPacket) else packet
+                self.endpoint.handle_icmp_error(
+                    now, kind="net_unreachable", original=data[:_QUOTE4]
+                )
             return
         entry = self.neighbors.get(hop)
         if entry is not None and entry.mac is not None:

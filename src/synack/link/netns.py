@@ -93,9 +93,15 @@ class NetnsError(OSError):
 
 
 def _ip(*args: str, what: str) -> None:
-    """Run ``ip ARGS``; on failure raise :class:`NetnsError` saying ``what`` failed and why."""
+    """Run ``ip ARGS``; on failure raise :class:`NetnsError` saying ``what`` failed and why.
+
+    ``ip`` runs in a process group of its own, so that a Ctrl-C at the terminal
+    reaches synack (which cleans up) but cannot stop ``ip`` half-way.
+    """
     try:
-        done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["ip", *args], capture_output=True, text=True, check=False, process_group=0
+        )
     except FileNotFoundError:
         raise NetnsError("cannot run the ip command: install iproute2") from None
     if done.returncode != 0:
@@ -111,11 +117,20 @@ def add_netns(name: str) -> None:
     _ip("-n", name, "link", "set", "lo", "up", what=f"bring up lo in {name}")
 
 
-def delete_netns(name: str) -> None:
-    """``ip netns delete NAME`` (its processes should be gone; devices in it vanish)."""
+def delete_netns(name: str, *, check: bool = False) -> None:
+    """``ip netns delete NAME`` (its processes should be gone; devices in it vanish).
+
+    Failures are ignored (this is clean-up code), unless ``check``: then a
+    namespace that could not be deleted raises :class:`NetnsError` with ``ip``'s reason.
+    """
     _check_name(name)
-    if netns_exists(name):
-        subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
+    if not netns_exists(name):
+        return
+    try:
+        _ip("netns", "delete", name, what=f"delete namespace {name}")
+    except NetnsError:
+        if check:
+            raise
 
 
 def run_in(name: str, argv: Sequence[str], **kwargs: object) -> subprocess.CompletedProcess[str]:

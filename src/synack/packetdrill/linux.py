@@ -25,6 +25,7 @@ import fcntl
 import itertools
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -32,7 +33,8 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import Final
 
 from synack.link.device import TunTapDevice
@@ -66,6 +68,32 @@ BASELINE_SYSCTLS: Final = (
 
 TUN_NAME: Final = "tun0"
 _counter = itertools.count()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the body runs, then deliver them.
+
+    Creating and deleting the namespace must not be cut in half by Ctrl-C (or a
+    SIGTERM that the command turns into one): that would leave the namespace
+    behind. Only the main thread can set handlers; elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    saved = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)  # now the usual handler acts (KeyboardInterrupt)
 
 
 def linux_available() -> str | None:
@@ -117,11 +145,12 @@ class LinuxBackend(Backend):
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(0.0002)
         self._wake_r, self._wake_w = os.pipe()
-        add_netns(self.netns)
         try:
-            self._setup()
+            with _signals_held():  # a signal held during set-up is delivered at its end...
+                add_netns(self.netns)
+                self._setup()
         except BaseException:
-            self.close()
+            self.close()  # ...and lands here, as any failure does
             raise
 
     # -------------------------------------------------------------- setup
@@ -397,27 +426,34 @@ class LinuxBackend(Backend):
 
     # ------------------------------------------------------------ cleanup
     def close(self) -> None:
+        """Shut the sockets down and delete the namespace (Ctrl-C waits until that is done)."""
+        with _signals_held():
+            self._close()
+
+    def _close(self) -> None:
         self._stop = True
-        for h in self._socks:
-            if not h.closed:
-                with contextlib.suppress(OSError):
-                    h.sock.shutdown(socket.SHUT_RDWR)
-        for th in self._threads:
-            th.join(0.5)
-        for h in self._socks:
-            h.closed = True
-            h.sock.close()
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
-        if self._reader is not None:
-            self._reader.join(2.0)
-        if self.tun is not None:
-            self.tun.close()
-        for fd in (self._wake_r, self._wake_w):
+        try:
+            for h in self._socks:
+                if not h.closed:
+                    with contextlib.suppress(OSError):
+                        h.sock.shutdown(socket.SHUT_RDWR)
+            for th in self._threads:
+                th.join(0.5)
+            for h in self._socks:
+                h.closed = True
+                h.sock.close()
             with contextlib.suppress(OSError):
-                os.close(fd)
-        delete_netns(self.netns)
-        sys.setswitchinterval(self._switch)
+                os.write(self._wake_w, b"x")
+            if self._reader is not None:
+                self._reader.join(2.0)
+            if self.tun is not None:
+                self.tun.close()
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        finally:
+            delete_netns(self.netns)  # whatever failed above, the namespace goes
+            sys.setswitchinterval(self._switch)
 
 
 def _is_tcp(packet: bytes) -> bool:

@@ -86,7 +86,11 @@ def parse_seconds(text: str) -> int:
 
 def parse_file(path: str | Path) -> Script:
     """Read and parse the script at ``path``."""
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[: exc.start].count(b"\n") + 1
+        raise ScriptSyntaxError(str(path), line, "not a text file (UTF-8)") from None
     return parse_script(text, str(path))
 
 

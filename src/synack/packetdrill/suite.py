@@ -10,10 +10,13 @@ side in worker processes; synack runs them in virtual time, one after another.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from synack.packetdrill.format import format_time
@@ -38,9 +41,35 @@ def find_scripts(paths: Iterable[str | Path]) -> list[str]:
     return found
 
 
+# In a worker process: whether a script is running (see _worker_signal).
+_running = False
+
+
+def _worker_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM in a worker: stop the script (its clean-up runs), or exit if there is none."""
+    if _running:
+        raise KeyboardInterrupt
+    os._exit(130)
+
+
+def _worker_init() -> None:
+    # The parent decides when to stop (a terminal's Ctrl-C reaches every process of
+    # the group): workers, and the `ip` commands they start, ignore SIGINT, and the
+    # parent stops them with SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_signal)
+
+
 def _run_plain(args: tuple[str, RunOptions]) -> ScriptResult:
+    global _running
     path, options = args
-    return run_file(path, options)
+    _running = True
+    try:
+        return run_file(path, options)
+    except KeyboardInterrupt:
+        os._exit(130)  # the script has cleaned up after itself; take no other
+    finally:
+        _running = False
 
 
 def run_many(
@@ -67,14 +96,25 @@ def run_many(
         raise ValueError("views (--verbose, --ladder, --pcap, --trace) need one job at a time")
     plain = replace(options, observers=())
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    others = set(multiprocessing.active_children())
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
         futures = [pool.submit(_run_plain, (path, plain)) for path in paths]
+        workers = set(multiprocessing.active_children()) - others
         results = []
-        for f in futures:
-            r = f.result()
-            if on_result is not None:
-                on_result(r)
-            results.append(r)
+        try:
+            for f in futures:
+                r = f.result()
+                if on_result is not None:
+                    on_result(r)
+                results.append(r)
+        except BaseException:
+            # Interrupted: no new script starts, and the running ones stop, each
+            # deleting its namespace, before the pool is left.
+            for f in futures:
+                f.cancel()
+            for worker in workers:
+                worker.terminate()
+            raise
     return results
 
 

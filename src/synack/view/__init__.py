@@ -72,7 +72,16 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     import json
 
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+        lines = enumerate(f, 1)
+        while True:
+            try:
+                n, line = next(lines)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise ViewError(
+                    f"{path}: neither a pcap/pcapng capture nor a JSON Lines trace (binary data)"
+                ) from None
             if line.strip():
                 try:
                     rec = json.loads(line)

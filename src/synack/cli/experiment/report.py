@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from synack.cli.base import CommandFailed
+from synack.cli.base import CommandFailed, UsageError
 
 __all__ = ["configure", "run"]
 
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the report; print where it went."""
     from synack.lab.report import write_report
 
+    if not Path(args.results).is_file():
+        raise UsageError(f"{args.results}: no such file (write one with synack experiment sweep)")
     try:
         report = write_report(args.results, args.output, plots=not args.no_plots)
     except (OSError, ValueError) as exc:
