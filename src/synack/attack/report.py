@@ -169,7 +169,7 @@ def blind_inject_experiment(
     return _none_check("blind-inject", setting, results, 2 * ack_range / analytic.SPACE)
 
 
-def syn_flood_experiment(rate: float, seeds: Sequence[int], cookies: bool = False) -> Check:
+def syn_flood_experiment(rate: float, cookies: bool, seeds: Sequence[int]) -> Check:
     """syn-flood at ``rate`` over ``seeds``: a full queue against Erlang B, clients' success.
 
     Each run measures for four half-open lifetimes after two (a single run: one
@@ -304,9 +304,9 @@ def _rows(
             partial(blind_inject_experiment, 262_144, True, True, seeds[:few]),
         ],
         "syn-flood": [
-            *(partial(syn_flood_experiment, r, seeds[: 5 if not quick else 2]) for r in rates),
+            *(partial(syn_flood_experiment, r, False, seeds[: 5 if not quick else 2]) for r in rates),
             *(
-                partial(syn_flood_experiment, r, seeds[: 5 if not quick else 2], True)
+                partial(syn_flood_experiment, r, True, seeds[: 5 if not quick else 2])
                 for r in (10.0, 100.0)
             ),
         ],
