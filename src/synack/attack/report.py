@@ -304,7 +304,10 @@ def _rows(
             partial(blind_inject_experiment, 262_144, True, True, seeds[:few]),
         ],
         "syn-flood": [
-            *(partial(syn_flood_experiment, r, False, seeds[: 5 if not quick else 2]) for r in rates),
+            *(
+                partial(syn_flood_experiment, r, False, seeds[: 5 if not quick else 2])
+                for r in rates
+            ),
             *(
                 partial(syn_flood_experiment, r, True, seeds[: 5 if not quick else 2])
                 for r in (10.0, 100.0)
