@@ -7,7 +7,6 @@ from synack.tcp.connection import Connection
 from synack.tcp.events import Closed, StateChanged, TimedOut
 from synack.tcp.state import State
 from synack.wire.tcp import ACK, PSH, Segment
-from tests.tcp.test_timestamps import PEER_TS, peer_ts, ts_established
 from tests.tcp.helpers import (
     LOCAL_ISS,
     MSS,
@@ -20,6 +19,7 @@ from tests.tcp.helpers import (
     syn_received,
     us,
 )
+from tests.tcp.test_timestamps import PEER_TS, peer_ts, ts_established
 
 IDLE = 10_000_000
 INTERVAL = 2_000_000
