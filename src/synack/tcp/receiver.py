@@ -373,6 +373,19 @@ class Receiver:
                 fin = False  # even the FIN is old
             payload = payload[cut:]
             off = 0
+        fin_abs = self.peer_fin_abs
+        if fin_abs is not None:
+            # A FIN is held out of order: it is where the peer's data ends (RFC 9293
+            # 3.10.7.4 eighth). Octets beyond it are not the peer's stream, and a FIN
+            # elsewhere contradicts it (a broken or hostile peer): neither is kept,
+            # else they would carry RCV.NXT past the FIN, which would never be taken.
+            limit = fin_abs - self.rcv_abs
+            if fin and off + len(payload) != limit:
+                fin = False
+                self.report.counters["fin_moved"] += 1
+            if off + len(payload) > limit:
+                payload = payload[: max(0, limit - off)]
+                self.report.counters["trimmed_after_fin"] += 1
         end = off + len(payload)
         if off:
             # RFC 9293 3.10.7.4: out-of-order data is kept only inside the window
