@@ -300,11 +300,14 @@ class Recovery:
         dupack: bool,
         tsecr: int | None,
         srtt: int | None,
+        max_wnd: int = 1 << 30,
     ) -> int:
         """Process one acceptable ACK (``ack`` and ``blocks`` in unwrapped offsets).
 
-        ``dupack`` is RFC 5681's definition, from the connection. Calls the
-        congestion controller. Returns the octets newly acknowledged cumulatively.
+        ``dupack`` is RFC 5681's definition, from the connection; ``max_wnd`` the
+        largest window the peer offered (MAX.SND.WND), which bounds how far below
+        SND.UNA a D-SACK block may lie. Calls the congestion controller. Returns
+        the octets newly acknowledged cumulatively.
         """
         sb = self.sb
         cc = self.cc
@@ -333,14 +336,19 @@ class Recovery:
         dsack: tuple[int, int] | None = None
         if blocks:
             l0, r0 = blocks[0]
+            first = 0
             if r0 <= ack or (len(blocks) > 1 and blocks[1][0] <= l0 and r0 <= blocks[1][1]):
                 # RFC 2883 4: a first block below the cumulative ACK, or inside the
                 # second block, reports a duplicate (D-SACK).
-                dsack = (l0, r0)
-                self.counters["dsack_received"] += 1
+                first = 1
+                if _dsack_valid(l0, r0, sb.una, sb.nxt, max_wnd):
+                    dsack = (l0, r0)
+                    self.counters["dsack_received"] += 1
+                else:
+                    self.counters["drop.sack_block_invalid"] += 1
             cache = self._sack_cache
             valid = []
-            for left, right in sorted(blocks[1:] if dsack else blocks):
+            for left, right in sorted(blocks[first:] if first else blocks):
                 if left >= right or right > sb.nxt or left < sb.una - (1 << 30):
                     self.counters["drop.sack_block_invalid"] += 1
                     continue
@@ -774,3 +782,22 @@ class Recovery:
         """The peer's window opened after probing: resend whatever it may have dropped."""
         self.sb.mark_all_lost()
         self.force_rtx = 1
+
+
+def _dsack_valid(left: int, right: int, una: int, nxt: int, max_wnd: int) -> bool:
+    """Whether a D-SACK block ``[left, right)`` names data this sender could have sent twice.
+
+    A D-SACK block reports a duplicate the receiver got (RFC 2883 4): data
+    already sent, so never beyond SND.NXT, and either still in flight (above
+    SND.UNA, inside the second block) or acknowledged already, wholly below
+    SND.UNA and not older than the largest window the peer ever offered
+    (MAX.SND.WND): nothing older can still be arriving. Anything else is forged
+    or broken, and must neither widen RACK's reordering window (RFC 8985 6.2)
+    nor count towards an undo (RFC 3708 2). Linux's tcp_is_sackblock_valid() applies the same
+    bounds (it measures "too old" from its undo marker, with max_window slack).
+    """
+    if left >= right or right > nxt:
+        return False
+    if left > una:
+        return True
+    return right <= una and left >= una - max_wnd
