@@ -309,6 +309,11 @@ class Connection(SegmentArrives):
                 if new_mss < snd.mss_limit:
                     self._set_path_mss(new_mss)  # less this connection's option overhead
                     counters["pmtu_reduced"] += 1
+                    # What is in flight and now too big is resent at once, cut to
+                    # the new size, with no congestion response (Recovery.mtu_reduced).
+                    if resend := snd.rec.mtu_reduced():
+                        counters["pmtu_retransmit"] += resend
+                        self._wake()
             return
         if (kind == "port_unreachable" or kind == "proto_unreachable") and self.state in (
             S.SYN_SENT,

@@ -783,6 +783,33 @@ class Recovery:
         self.sb.mark_all_lost()
         self.force_rtx = 1
 
+    def mtu_reduced(self) -> int:
+        """The path MTU shrank (an ICMP error lowered :attr:`mss`): resend what no longer fits.
+
+        Every segment in flight longer than the new MSS was dropped by the hop
+        that sent the ICMP error (or will be), so it is marked lost, not SACKed
+        ones, and goes again at once, cut to the new size, instead of waiting for
+        the RTO. RFC 8201 5.4: "the retransmission could be done in immediate
+        response to a notification that the Path MTU was decreased, but only for
+        the specific connection specified by the Packet Too Big message"; RFC
+        1191 6.5: "a retransmission caused by a Datagram Too Big message should
+        not change the congestion window". As Linux's tcp_simple_retransmit():
+        cwnd and ssthresh stay, and, like its high_seq, ``recover`` moves to
+        SND.NXT so that these losses start no fast recovery (RFC 6582 "recover").
+        Returns the number of segments marked.
+        """
+        sb = self.sb
+        mss = self.mss
+        segs = sb.segs
+        n = 0
+        for i in range(sb.head, len(segs)):
+            s = segs[i]
+            if s.end - s.start - s.fin > mss and sb.mark_lost(s):
+                n += 1
+        if n and not self.in_recovery and sb.nxt > self.recover:
+            self.recover = sb.nxt
+        return n
+
 
 def _dsack_valid(left: int, right: int, una: int, nxt: int, max_wnd: int) -> bool:
     """Whether a D-SACK block ``[left, right)`` names data this sender could have sent twice.
