@@ -42,6 +42,18 @@ def test_dctcp_receiver_echoes_each_segments_mark_and_acks_at_a_change() -> None
     assert rx.on_segment(ce=False, cwr=True, has_data=False) is False and rx.ece
 
 
+def test_dctcp_receiver_says_a_change_is_coming_while_ece_still_holds_the_prior_state() -> None:
+    rx = EcnReceiver(echo_every_ce=True)
+    # Asked before on_segment: a held-back ACK sent now carries ECE as it is (RFC 8257 3.2).
+    assert rx.changes_state(ce=True, has_data=True) and not rx.ece
+    rx.on_segment(ce=True, cwr=False, has_data=True)
+    assert not rx.changes_state(ce=True, has_data=True)
+    assert rx.changes_state(ce=False, has_data=True) and rx.ece
+    assert not rx.changes_state(ce=False, has_data=False)  # a pure ACK is no data
+    # An RFC 3168 receiver has no per-segment state to change.
+    assert not EcnReceiver().changes_state(ce=True, has_data=True)
+
+
 def test_sender_reacts_once_per_window_and_marks_one_segment_cwr() -> None:
     tx = EcnSender()
     assert tx.on_ack(ece=False, delivered=1000, sent=10_000, in_recovery=False) is False

@@ -30,15 +30,27 @@ class EcnReceiver:
         """Set ECE on the ACKs sent from now on."""
         self._ce_state = False
 
+    def changes_state(self, *, ce: bool, has_data: bool) -> bool:
+        """Whether this segment flips the DCTCP CE state (always False for RFC 3168).
+
+        Asked *before* :meth:`on_segment`: while it is True, :attr:`ece` still
+        holds the prior state, which is what an ACK still owed for the data
+        that arrived before this segment must carry (RFC 8257 3.2). The
+        connection sends that ACK first, so that each ACK covers only data of
+        one CE state and the sender's count of marked octets is exact.
+        """
+        return self.echo_every_ce and has_data and ce != self._ce_state
+
     def on_segment(self, *, ce: bool, cwr: bool, has_data: bool) -> bool:
         """A segment arrived (``ce``: its IP header was marked CE). True: ACK it at once.
 
         RFC 3168 6.1.3: a CWR ends the echo; a CE mark (on the same segment
         too) starts it again, and it lasts until the next CWR. With
-        ``echo_every_ce`` (RFC 8257 3.2) ECE follows each data segment's mark,
-        and a change of mark asks for an immediate ACK so that the marked and
-        unmarked data are acknowledged apart (the delayed-ACK state machine of
-        RFC 8257 3.2, without its extra ACK for the data before the change).
+        ``echo_every_ce`` (RFC 8257 3.2) ECE follows each data segment's mark:
+        "If the CE codepoint is set and DCTCP.CE is false, set DCTCP.CE to
+        true and send an immediate ACK", and the same for a change back to
+        not set. (The ACK owed for data before the change is the caller's:
+        see :meth:`changes_state`.)
         """
         if self.echo_every_ce:
             if not has_data:

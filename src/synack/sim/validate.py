@@ -1251,7 +1251,10 @@ _NOTES = [
     "- **ECN** (RFC 3168): both ends negotiate ECN, data goes out ECT(0), CoDel marks CE "
     "where it would drop, the receiver echoes ECE until CWR and the sender cuts its window "
     "once per window of data, as for a loss. **DCTCP** (RFC 8257) runs over a queue that "
-    "marks every packet arriving to more than K packets; its receivers echo each mark.",
+    "marks every packet arriving to more than K packets; its receivers echo each mark "
+    "exactly, delayed ACKs or not: when the CE state of arriving data changes, an ACK "
+    "still held back goes out first with the prior state's ECE (RFC 8257 3.2), so no ACK "
+    "mixes marked and unmarked octets.",
     "- **CoDel** (RFC 8289, TARGET 5 ms, INTERVAL 100 ms) manages an 8-BDP buffer that "
     "drop-tail would keep full; its queueing delay is the wait of every packet the "
     "bottleneck sent in the measured window.",

@@ -326,9 +326,18 @@ class SegmentArrives(TcbNames):
             return
         ecn = rcv.ecn
         if ecn is not None:
-            if self._ce_in:
+            ce, has_data = self._ce_in, bool(seg.payload)
+            if ce:
                 self.counters["ecn.ce_received"] += 1
-            if ecn.on_segment(ce=self._ce_in, cwr=bool(fl & CWR), has_data=bool(seg.payload)):
+                self.counters["ecn.ce_bytes"] += len(seg.payload)
+            if rcv.ack_owed and ecn.changes_state(ce=ce, has_data=has_data):
+                # RFC 8257 3.2: the CE state changes. The ACK held back (delayed,
+                # or owed and not yet flushed) covers data of the prior state:
+                # it goes now, RCV.NXT and ECE still as they were, so that no
+                # ACK mixes marked and unmarked octets (Linux's
+                # dctcp_ece_ack_update does the same).
+                snd.send_ack(now)
+            if ecn.on_segment(ce=ce, cwr=bool(fl & CWR), has_data=has_data):
                 rcv.ack_now = True  # the echo changed: tell the sender at once
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:

@@ -284,7 +284,10 @@ class SendPath:
         if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
         if self.neg.ecn:
-            self._on_ecn_echo(bool(seg.flags & ECE), self.una_abs - prior_una, now)
+            newly = self.una_abs - prior_una
+            if newly and self.fin_acked():
+                newly -= 1  # our FIN's octet is sequence space, not data that could be marked
+            self._on_ecn_echo(bool(seg.flags & ECE), newly, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         seq = seg.seq
@@ -305,7 +308,10 @@ class SendPath:
         return None
 
     def _on_ecn_echo(self, ece: bool, newly_acked: int, now: int) -> None:
-        """RFC 3168 6.1.2: an ACK's ECN-Echo, and the congestion controller's reaction."""
+        """RFC 3168 6.1.2: an ACK's ECN-Echo, and the congestion controller's reaction.
+
+        ``newly_acked``: the data octets this ACK acknowledged for the first time.
+        """
         cc = self.cc
         delivered = self.una_abs
         sent = delivered + sub(self.snd_max, self.snd_una)
@@ -314,7 +320,9 @@ class SendPath:
                 now=now, bytes_acked=newly_acked, ece=ece, delivered=delivered, sent=sent
             )
         if ece:
-            self.report.counters["ecn.ece_received"] += 1
+            counters = self.report.counters
+            counters["ecn.ece_received"] += 1
+            counters["ecn.ece_bytes"] += newly_acked
         rec = self.rec
         if self.ecn_tx.on_ack(ece=ece, delivered=delivered, sent=sent, in_recovery=rec.in_recovery):
             # At most once per window of data; never on top of a loss response.
