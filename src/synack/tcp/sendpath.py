@@ -81,7 +81,7 @@ class SendPath:
 
     # fmt: off
     __slots__ = (
-        "cc", "config", "ecn_syn", "ecn_tx", "fin_queued", "fin_seq", "iss", "last_data_at",
+        "cc", "config", "ecn_syn", "ecn_syn_sent", "ecn_tx", "fin_queued", "fin_seq", "iss", "last_data_at",
         "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg", "opt_len", "outbox",
         "outbox_ect", "pace_at", "persist_backoff", "probes_since", "probes_unanswered", "rcv",
         "rec", "remote_port", "report", "retries", "rtt", "rtt_seq", "rtt_time",
@@ -132,7 +132,8 @@ class SendPath:
         self.send_space_wanted = False
         self.outbox: list[Segment] = []
         self.outbox_ect: list[bool] = []  # per outbox segment: send it ECT(0) (RFC 3168 6.1.2)
-        self.ecn_syn = False  # our SYN was an ECN-setup SYN (RFC 3168 6.1.1)
+        self.ecn_syn = False  # every SYN we sent was an ECN-setup SYN (RFC 3168 6.1.1)
+        self.ecn_syn_sent = False  # at least one was (it commits us to echo CE)
         self.ecn_tx = EcnSender()
         # -- RTT, congestion control, recovery -------------------------------------
         self.rtt = RttEstimator(config.initial_rto, config.min_rto, config.max_rto)
