@@ -75,3 +75,14 @@ def test_ece_during_loss_recovery_starts_no_second_reduction() -> None:
     assert tx.take_cwr() is True  # the window was reduced (by recovery): say so
     assert tx.on_ack(ece=True, delivered=8000, sent=12_000, in_recovery=False) is False
     assert tx.reactions == 0
+
+
+def test_sender_marks_cwr_once_after_each_loss_reduction_too() -> None:
+    tx = EcnSender()
+    assert tx.take_cwr(0) is False
+    # RFC 3168 6.1.2: a window reduction "for any reason" (a fast retransmit, an
+    # RTO): the next new data segment carries CWR, once.
+    assert tx.take_cwr(1) is True and tx.take_cwr(1) is False
+    assert tx.take_cwr(3) is True and tx.take_cwr(3) is False
+    tx.queue_cwr()  # e.g. the one-segment window after a lost SYN
+    assert tx.take_cwr(3) is True and tx.take_cwr(3) is False

@@ -341,3 +341,33 @@ def test_retransmissions_are_not_ect() -> None:
     again = out(conn, conn.timers.rtx or 0)
     assert [s.payload for s in again] == [bytes(MSS)]
     assert conn.out_ect == [False]  # RFC 3168 6.1.5
+
+
+def test_a_fast_retransmit_is_a_reduction_too_the_next_new_data_says_cwr() -> None:
+    # RFC 3168 6.1.2: "When an ECN-Capable TCP sender reduces its congestion window
+    # for any reason (because of a retransmit timeout, a Fast Retransmit, or in
+    # response to an ECN Notification), the TCP sender sets the CWR flag in the TCP
+    # header of the first new data packet sent after the window reduction."
+    conn = ecn_established()
+    conn.send(bytes(6 * MSS))
+    sent = out(conn)
+    assert len(sent) == 6 and not any(s.flags & CWR for s in sent)
+    for t in (1000, 2000, 3000):  # the first segment was lost: three duplicate ACKs
+        feed(conn, t, ack=LOCAL_ISS + 1)
+    rtx = out(conn, 3000)
+    assert [s.seq for s in rtx] == [LOCAL_ISS + 1]
+    assert not rtx[0].flags & CWR and conn.out_ect == [False]  # 6.1.5: not ECT, no CWR
+    feed(conn, 4000, ack=LOCAL_ISS + 1 + 6 * MSS)  # all repaired
+    conn.send(bytes(2 * MSS))
+    new = out(conn, 4000)
+    assert len(new) == 2 and conn.out_ect == [True, True]
+    assert new[0].flags & CWR and not new[1].flags & CWR  # once, on the first only
+
+
+def test_without_a_reduction_no_data_says_cwr() -> None:
+    conn = ecn_established()
+    for t in (0, 1000, 2000):
+        conn.send(bytes(MSS))
+        (seg,) = out(conn, t)
+        assert not seg.flags & CWR
+        feed(conn, t + 500, ack=seg.seq + MSS)

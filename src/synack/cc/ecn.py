@@ -78,11 +78,12 @@ class EcnSender:
     data segment leaving and says whether that segment carries CWR.
     """
 
-    __slots__ = ("_cwr_pending", "_react_after", "reactions")
+    __slots__ = ("_cwr_pending", "_losses_seen", "_react_after", "reactions")
 
     def __init__(self) -> None:
         self._react_after = -1
         self._cwr_pending = False
+        self._losses_seen = 0
         self.reactions = 0
         """How many times the sender has reduced its window for ECE."""
 
@@ -104,8 +105,23 @@ class EcnSender:
         self.reactions += 1
         return True
 
-    def take_cwr(self) -> bool:
-        """A new data segment is leaving: whether it carries CWR (once per reduction)."""
+    def queue_cwr(self) -> None:
+        """The window was reduced for another reason (a lost SYN): CWR on the next new data."""
+        self._cwr_pending = True
+
+    def take_cwr(self, losses: int = 0) -> bool:
+        """A new data segment is leaving: whether it carries CWR (once per reduction).
+
+        ``losses`` counts the window reductions for loss so far (fast recovery,
+        RTO): RFC 3168 6.1.2, "When an ECN-Capable TCP sender reduces its
+        congestion window for any reason (because of a retransmit timeout, a
+        Fast Retransmit, or in response to an ECN Notification), the TCP sender
+        sets the CWR flag in the TCP header of the first new data packet sent
+        after the window reduction."
+        """
+        if losses != self._losses_seen:
+            self._losses_seen = losses
+            self._cwr_pending = True
         if self._cwr_pending:
             self._cwr_pending = False
             return True

@@ -151,6 +151,9 @@ class Sender(SendPath):
                 rtt.rto = min(max(RTO_AFTER_SYN_LOSS, rtt.min_rto), rtt.max_rto)
                 rtt.backoff = 0
             self.cc.cwnd = self.mss
+            # RFC 3168 6.1.2: the window was reduced (a retransmit timeout of the
+            # SYN or SYN-ACK): the first new data segment says CWR, as on Linux.
+            self.ecn_tx.queue_cwr()
         self.una_abs = sub(self.snd_una, add(self.iss, 1))
         self.rec = self._new_recovery()
         self.trace_cc(now, "init")

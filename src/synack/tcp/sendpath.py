@@ -547,11 +547,11 @@ class SendPath:
                 flags |= PSH
             if fin:
                 flags |= FIN
-            # RFC 3168 6.1.2: after a window reduction for ECE, CWR goes on the next
-            # new data segment; new data (a tail loss probe's too) goes out ECT(0),
-            # retransmissions (6.1.5) and zero-window probes (6.1.6) do not.
+            # RFC 3168 6.1.2: after a window reduction (for ECE, or a loss), CWR goes
+            # on the next new data segment; new data (a tail loss probe's too) goes out
+            # ECT(0), retransmissions (6.1.5) and zero-window probes (6.1.6) do not.
             ect = self.neg.ecn and n > 0
-            if ect and self.ecn_tx.take_cwr():
+            if ect and self.ecn_tx.take_cwr(self.rec.reductions):
                 flags |= CWR
             self.emit(self.make(flags, snd_nxt, now, payload), now, ect=ect)
             end = n + (1 if fin else 0)
