@@ -81,8 +81,9 @@ class SendPath:
 
     # fmt: off
     __slots__ = (
-        "cc", "config", "ecn_syn", "ecn_syn_sent", "ecn_tx", "fin_queued", "fin_seq", "iss", "last_data_at",
-        "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg", "opt_len", "outbox",
+        "cc", "config", "ecn_syn", "ecn_syn_sent", "ecn_tx", "fin_queued", "fin_seq", "iss",
+        "last_data_at", "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg",
+        "opt_len", "outbox",
         "outbox_ect", "pace_at", "persist_backoff", "probes_since", "probes_unanswered", "rcv",
         "rec", "remote_port", "report", "retries", "rtt", "rtt_seq", "rtt_time",
         "send_space_wanted", "sendbuf", "snd_max", "snd_nxt", "snd_una", "snd_up", "snd_wl1",
