@@ -238,6 +238,11 @@ class Receiver:
         """The window of our SYN or SYN-ACK: RFC 7323 2.2, never scaled."""
         return min(self.rcv_wnd, 0xFFFF)
 
+    @property
+    def ack_owed(self) -> bool:
+        """An ACK is due or held back (delayed) for data already received."""
+        return self.ack_now or self.ack_pending > 0
+
     def on_delack_timeout(self) -> None:
         """The delayed-ACK timer fired: send what it held back."""
         if self.ack_pending or self.ack_now:
