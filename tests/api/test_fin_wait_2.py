@@ -10,6 +10,7 @@ connection waits for the peer's FIN as long as it takes (RFC 9293 3.6).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket as stdsocket
 import threading
 import time
@@ -107,10 +108,8 @@ def _held_open_server(stacks: tuple[ssock.Stack, ssock.Stack], port: int) -> lis
     held: list[ssock.socket] = [listener]
 
     def serve() -> None:
-        try:
+        with contextlib.suppress(OSError):
             held.append(listener.accept()[0])
-        except OSError:
-            pass
 
     threading.Thread(target=serve, daemon=True).start()
     return held
