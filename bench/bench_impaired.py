@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -47,7 +48,7 @@ b = TunTapDevice(tap_k, offloads=False, netns=ns_k, persist=True)
 peer = {a.fd: b, b.fd: a}
 held = []  # (release time, n, device, frame)
 n = 0
-stats = dict(frames=0, lost=0, duplicated=0, reordered=0, corrupted=0)
+stats = dict(frames=0, lost=0, duplicated=0, reordered=0, corrupted=0, largest=0)
 print("relaying", flush=True)
 def now():
     return time.monotonic_ns() // 1000
@@ -71,6 +72,8 @@ while True:
             if frame is None:
                 break
             stats["frames"] += 1
+            if len(frame) > stats["largest"]:
+                stats["largest"] = len(frame)
             if rng.random() < loss:
                 stats["lost"] += 1
                 continue
@@ -94,9 +97,12 @@ while True:
 
 SENDER = """
 import socket, sys, time, random
-host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host, port, size, cc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 data = random.Random(7).randbytes(size)
-s = socket.create_connection((host, port), timeout=60)
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+s.settimeout(60)
+s.connect((host, port))
 t = time.monotonic()
 s.sendall(data)
 s.shutdown(socket.SHUT_WR)
@@ -118,6 +124,10 @@ while True:
     c.close()
     print(f"{n} {h.hexdigest()} {time.monotonic() - (t or time.monotonic()):.6f}", flush=True)
 """
+
+
+Sender = Callable[["ImpairedLab", int], tuple[float, bool, str]]
+"""A transfer: (seconds, data exact, counters to print)."""
 
 
 def _ip(*args: str) -> None:
@@ -208,7 +218,38 @@ class ImpairedLab:
             os.unlink(self.flag)
 
 
-def kernel_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
+KERNEL_COUNTERS = (
+    "TcpRetransSegs",
+    "TCPTimeouts",
+    "TCPLossProbes",
+    "TCPSackRecovery",
+    "TCPDSACKRecv",
+    "TCPFullUndo",
+    "TCPPartialUndo",
+    "TCPSpuriousRTOs",
+)
+
+
+def _nstat(ns: str) -> dict[str, int]:
+    """The namespace's TCP counters (absolute, the history file left alone)."""
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, "nstat", "-a", "-s", "-z"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    counters = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            counters[parts[0].removeprefix("Tcp").removeprefix("Ext")] = int(parts[1])
+            counters[parts[0]] = int(parts[1])
+    return counters
+
+
+def kernel_sender(lab: ImpairedLab, size: int, cc: str) -> tuple[float, bool, str]:
+    """The kernel's TCP in ns S with congestion control ``cc`` (TCP_CONGESTION)."""
+    before = _nstat(lab.ns_s)
     start = time.monotonic()
     subprocess.run(
         [
@@ -222,16 +263,23 @@ def kernel_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
             "10.3.0.1",
             "9001",
             str(size),
+            cc,
         ],
         check=True,
         timeout=TIME_LIMIT,
         capture_output=True,
     )
     n, digest, _ = lab.received(TIME_LIMIT)
-    return time.monotonic() - start, n == size and digest == _digest(size)
+    seconds = time.monotonic() - start
+    after = _nstat(lab.ns_s)
+    notes = " ".join(
+        f"{k.removeprefix('Tcp')}={after.get(k, 0) - before.get(k, 0)}" for k in KERNEL_COUNTERS
+    )
+    return seconds, n == size and digest == _digest(size), notes
 
 
-def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
+def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool, str]:
+    """`synack send`: synack's defaults (NewReno, RFC 6298's 1 s RTO floor)."""
     start = time.monotonic()
     done = subprocess.run(
         [
@@ -259,7 +307,7 @@ def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
     )
     n, digest, _ = lab.received(TIME_LIMIT)
     # `synack send` sends its own pattern and prints its SHA-256: compare with the receiver's.
-    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest
+    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest, ""
 
 
 SYNACK_SENDER = r"""
@@ -267,10 +315,11 @@ import asyncio, hashlib, random, sys, time
 sys.path.insert(0, sys.argv[1])
 from synack import aio
 from synack.tcp import Config
-ns, size, min_rto = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+ns, size, min_rto, cc = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 async def main():
     loop = asyncio.get_running_loop()
-    cfg = Config(mss=1460, send_buffer=4 << 20, recv_buffer=4 << 20, min_rto=min_rto)
+    cfg = Config(mss=1460, send_buffer=4 << 20, recv_buffer=4 << 20, min_rto=min_rto,
+                 congestion_control=cc)
     rt = aio.open_tap_runtime(tap="tapS", addrs=["10.3.0.5/24"], netns=ns, loop=loop,
                               config=cfg, offloads=False)
     data = random.Random(7).randbytes(size)
@@ -280,26 +329,43 @@ async def main():
     await writer.drain()
     writer.write_eof()
     await reader.read()
+    conn = writer.get_extra_info("connection")
     writer.close()
     await rt.settle(60)
+    keys = ("retransmit.rto", "tlp", "recovery.sack", "recovery.spurious", "dsack_received")
+    notes = " ".join(f"{k}={conn.counters.get(k, 0)}" for k in keys)
+    print(notes, flush=True)
     print(f"{time.monotonic() - t:.6f} {hashlib.sha256(data).hexdigest()}", flush=True)
     rt.close()
 asyncio.run(main())
 """
 
 
-def synack_api_sender(lab: ImpairedLab, size: int, min_rto: int) -> tuple[float, bool]:
-    """synack through its asyncio API with a chosen RTO floor (``Config.min_rto``)."""
+def synack_api_sender(
+    lab: ImpairedLab, size: int, min_rto: int, cc: str
+) -> tuple[float, bool, str]:
+    """synack through its asyncio API with a chosen RTO floor and congestion control."""
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", SYNACK_SENDER, str(ROOT / "src"), lab.ns_s, str(size), str(min_rto)],
+        [
+            sys.executable,
+            "-c",
+            SYNACK_SENDER,
+            str(ROOT / "src"),
+            lab.ns_s,
+            str(size),
+            str(min_rto),
+            cc,
+        ],
         check=True,
         timeout=TIME_LIMIT,
         capture_output=True,
         text=True,
     )
     n, digest, _ = lab.received(TIME_LIMIT)
-    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest
+    lines = done.stdout.splitlines()
+    ok = n == size and lines[-1].split()[-1] == digest
+    return time.monotonic() - start, ok, lines[-2] if len(lines) > 1 else ""
 
 
 def _digest(size: int) -> str:
@@ -320,6 +386,14 @@ def run(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--hold-ms", type=float, default=2.0, help="how long a held frame waits")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2, help="runs per sender, interleaved")
+    parser.add_argument(
+        "--cc",
+        action="append",
+        help="congestion control for both stacks (repeatable; default cubic and bbr)",
+    )
+    parser.add_argument(
+        "--no-defaults", action="store_true", help="leave out `synack send` with its defaults"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     if os.geteuid() != 0:
         print("bench_impaired needs root (it creates network namespaces); skipped")
@@ -328,26 +402,42 @@ def run(argv: Sequence[str] | None = None) -> None:
     print(
         f"{args.mb} MB through a relay with {args.loss:g}% loss, {args.dup:g}% duplication, "
         f"{args.reorder:g}% reordering (held {args.hold_ms:g} ms), {args.corrupt:g}% corruption, "
-        "both directions"
+        f"both directions; load average {os.getloadavg()[0]:.1f}"
     )
-    senders: dict[str, Callable[[ImpairedLab, int], tuple[float, bool]]] = {
-        "kernel": kernel_sender,
-        "synack": synack_sender,  # `synack send`: RFC 6298's 1 s RTO floor
-        "synack, min RTO 200 ms": lambda lab, n: synack_api_sender(lab, n, 200_000),
-    }
+    senders: dict[str, Sender] = {}
+    if not args.no_defaults:
+        # `synack send`: synack's defaults (NewReno, RFC 6298's 1 s RTO floor).
+        senders["synack send (newreno, 1 s)"] = synack_sender
+    for cc in args.cc or ["cubic", "bbr"]:
+        # The same congestion control on both stacks: the kernel's default here
+        # may be BBR, which does not treat random loss as congestion.
+        senders[f"kernel {cc}"] = lambda lab, n, cc=cc: kernel_sender(lab, n, cc)
+        senders[f"synack {cc}, 1 s floor"] = lambda lab, n, cc=cc: synack_api_sender(
+            lab, n, 1_000_000, cc.replace("reno", "newreno")
+        )
+        senders[f"synack {cc}, 200 ms floor"] = lambda lab, n, cc=cc: synack_api_sender(
+            lab, n, 200_000, cc.replace("reno", "newreno")
+        )
     results: dict[str, list[float]] = {name: [] for name in senders}
     with ImpairedLab(args) as lab:
         for _ in range(args.repeat):
             for name, fn in senders.items():
-                seconds, ok = fn(lab, size)
+                seconds, ok, notes = fn(lab, size)
                 if not ok:
                     raise RuntimeError(f"{name}: the receiver did not get the data exactly")
                 results[name].append(seconds)
-                print(f"  {name:<24} {seconds:8.2f} s  {size / seconds / MB:7.2f} MB/s", flush=True)
+                print(
+                    f"  {name:<28} {seconds:8.2f} s  {size / seconds / MB:7.2f} MB/s  {notes}",
+                    flush=True,
+                )
         print("  relay: " + lab.relay_stats())
-    best = {k: min(v) for k, v in results.items()}
-    for name, seconds in best.items():
-        print(f"best {name}: {seconds:.2f} s ({seconds / best['kernel']:.1f}x the kernel's time)")
+    for name, times in results.items():
+        cc = name.split()[1].rstrip(",")
+        ref = min(results.get(f"kernel {cc}", results.get("kernel cubic", times)))
+        print(
+            f"best {name}: {min(times):.2f} s ({min(times) / ref:.1f}x the kernel's with {cc}), "
+            f"median {statistics.median(times):.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,7 @@ COUNTERS = (
 )
 
 
-def one(
-    args: argparse.Namespace, seed: int, min_rto: int
-) -> tuple[float, dict[str, int], bool]:
+def one(args: argparse.Namespace, seed: int, min_rto: int) -> tuple[float, dict[str, int], bool]:
     link = LinkConfig(
         delay=int(args.rtt * 500),
         loss=args.loss / 100,
