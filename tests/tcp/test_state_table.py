@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from synack.tcp import connection as connection_module
+from synack.tcp import arrives as arrives_module
 from synack.tcp.connection import Connection
 from synack.tcp.events import StateChanged
 from synack.tcp.state import TRANSITIONS, State, Trigger, next_state
@@ -200,7 +200,7 @@ def test_every_edge_of_the_table_is_taken_by_the_code(monkeypatch: pytest.Monkey
         taken.add((state, trigger))
         return next_state(state, trigger)
 
-    monkeypatch.setattr(connection_module, "next_state", recording)
+    monkeypatch.setattr(arrives_module, "next_state", recording)
     for scenario in SCENARIOS.values():
         scenario()
     assert taken == set(TRANSITIONS)
