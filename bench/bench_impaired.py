@@ -316,12 +316,16 @@ sys.path.insert(0, sys.argv[1])
 from synack import aio
 from synack.tcp import Config
 ns, size, min_rto, cc = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+trace = None
+if len(sys.argv) > 6:
+    from synack.trace.jsonl import JsonlWriter
+    trace = JsonlWriter(sys.argv[6])
 async def main():
     loop = asyncio.get_running_loop()
     cfg = Config(mss=1460, send_buffer=4 << 20, recv_buffer=4 << 20, min_rto=min_rto,
                  congestion_control=cc)
     rt = aio.open_tap_runtime(tap="tapS", addrs=["10.3.0.5/24"], netns=ns, loop=loop,
-                              config=cfg, offloads=False)
+                              config=cfg, offloads=False, tracer=trace)
     data = random.Random(7).randbytes(size)
     t = time.monotonic()
     reader, writer = await aio.open_connection("10.3.0.1", 9001, runtime=rt)
@@ -338,6 +342,8 @@ async def main():
     print(f"{time.monotonic() - t:.6f} {hashlib.sha256(data).hexdigest()}", flush=True)
     rt.close()
 asyncio.run(main())
+if trace is not None:
+    trace.close()
 """
 
 
@@ -356,6 +362,7 @@ def synack_api_sender(
             str(size),
             str(min_rto),
             cc,
+            *([f"{TRACE}.{cc}.{min_rto // 1000}"] if TRACE else []),
         ],
         check=True,
         timeout=TIME_LIMIT,
