@@ -47,3 +47,25 @@ def test_paws_rejected_segment_beyond_rcv_nxt_is_not_dsacked() -> None:
     assert conn.counters["drop.paws"] == 1
     (reply,) = out(conn, 21_000)
     assert sack_blocks(reply) == []
+
+
+def test_new_data_one_tick_older_than_ts_recent_passes_paws() -> None:
+    conn, _ = ts_established()
+    a, b = b"a" * MSS, b"b" * MSS
+    # The peer sent b (TSval +2) and then, a tick later, retransmitted a (TSval +3);
+    # the path held b back, so a filled the hole first and set TS.Recent.
+    feed(conn, 20_000, seq=R, ack=L, flags=ACK, options=peer_ts(PEER_TS + 3), payload=a)
+    out(conn, 20_000)
+    feed(conn, 21_000, seq=R + MSS, ack=L, flags=ACK, options=peer_ts(PEER_TS + 2), payload=b)
+    # One tick (Linux's TCP_PAWS_WINDOW) is no sign of a wrapped sequence space.
+    assert conn.counters["drop.paws"] == 0
+    assert conn.recv() == a + b
+
+
+def test_two_ticks_older_than_ts_recent_fails_paws() -> None:
+    conn, _ = ts_established()
+    feed(conn, 20_000, seq=R, ack=L, flags=ACK, options=peer_ts(PEER_TS + 3), payload=b"a")
+    feed(conn, 21_000, seq=R + 1, ack=L, flags=ACK, options=peer_ts(PEER_TS + 1), payload=b"b")
+    # RFC 7323 5.3 R1: "SEG.TSval < TS.Recent": not acceptable.
+    assert conn.counters["drop.paws"] == 1
+    assert conn.recv() == b"a"
