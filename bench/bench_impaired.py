@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,7 +249,7 @@ def _nstat(ns: str) -> dict[str, int]:
     return counters
 
 
-def kernel_sender(lab: ImpairedLab, size: int, cc: str) -> tuple[float, bool, str]:
+def kernel_sender(lab: ImpairedLab, size: int, cc: str) -> tuple[float, float, bool, str]:
     """The kernel's TCP in ns S with congestion control ``cc`` (TCP_CONGESTION)."""
     before = _nstat(lab.ns_s)
     start = time.monotonic()
@@ -279,7 +280,7 @@ def kernel_sender(lab: ImpairedLab, size: int, cc: str) -> tuple[float, bool, st
     return seconds, data_time, n == size and digest == _digest(size), notes
 
 
-def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool, str]:
+def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, float, bool, str]:
     """`synack send`: synack's defaults (NewReno, RFC 6298's 1 s RTO floor)."""
     start = time.monotonic()
     done = subprocess.run(
@@ -351,7 +352,7 @@ if trace is not None:
 
 def synack_api_sender(
     lab: ImpairedLab, size: int, min_rto: int, cc: str
-) -> tuple[float, bool, str]:
+) -> tuple[float, float, bool, str]:
     """synack through its asyncio API with a chosen RTO floor and congestion control."""
     start = time.monotonic()
     done = subprocess.run(
@@ -420,13 +421,10 @@ def run(argv: Sequence[str] | None = None) -> None:
     for cc in args.cc or ["cubic", "bbr"]:
         # The same congestion control on both stacks: the kernel's default here
         # may be BBR, which does not treat random loss as congestion.
-        senders[f"kernel {cc}"] = lambda lab, n, cc=cc: kernel_sender(lab, n, cc)
-        senders[f"synack {cc}, 1 s floor"] = lambda lab, n, cc=cc: synack_api_sender(
-            lab, n, 1_000_000, cc.replace("reno", "newreno")
-        )
-        senders[f"synack {cc}, 200 ms floor"] = lambda lab, n, cc=cc: synack_api_sender(
-            lab, n, 200_000, cc.replace("reno", "newreno")
-        )
+        ours = "newreno" if cc == "reno" else cc  # the kernel's "reno" is NewReno with SACK
+        senders[f"kernel {cc}"] = partial(kernel_sender, cc=cc)
+        senders[f"synack {cc}, 1 s floor"] = partial(synack_api_sender, min_rto=1_000_000, cc=ours)
+        senders[f"synack {cc}, 200 ms floor"] = partial(synack_api_sender, min_rto=200_000, cc=ours)
     # Two times per transfer: in all (the sender's process start, handshake and
     # close included: a lost SYN alone costs either stack its 1 s initial RTO),
     # and the data time the receiver measures (first octet to end of stream).
