@@ -36,7 +36,9 @@ COUNTERS = (
 )
 
 
-def one(args: argparse.Namespace, seed: int, min_rto: int) -> tuple[float, dict[str, int], bool]:
+def one(
+    args: argparse.Namespace, seed: int, min_rto: int, cc: str
+) -> tuple[float, dict[str, int], bool]:
     link = LinkConfig(
         delay=int(args.rtt * 500),
         loss=args.loss / 100,
@@ -46,7 +48,7 @@ def one(args: argparse.Namespace, seed: int, min_rto: int) -> tuple[float, dict[
         corrupt=args.corrupt / 100,
         bandwidth=int(args.bandwidth * 1e6) if args.bandwidth else None,
     )
-    r = run_transfer(args.mb * MB, link, seed=seed, config=Config(min_rto=min_rto))
+    r = run_transfer(args.mb * MB, link, seed=seed, cc=cc, config=Config(min_rto=min_rto))
     counters = {k: r.counters.get(f"conn.{k}", 0) for k in COUNTERS}
     return r.sim_seconds, counters, r.verified
 
@@ -63,6 +65,9 @@ def run(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reorder-delay", type=float, default=2.0, help="ms (default 2)")
     parser.add_argument("--corrupt", type=float, default=1.0)
     parser.add_argument("--floor", type=int, action="append", help="min RTO, ms (repeatable)")
+    parser.add_argument(
+        "--cc", action="append", help="congestion control (repeatable; default newreno)"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     floors = args.floor or [1000, 200]
     print(
@@ -70,18 +75,18 @@ def run(argv: Sequence[str] | None = None) -> None:
         f"{args.dup:g}% duplication, {args.reorder:g}% reordering ({args.reorder_delay:g} ms), "
         f"{args.corrupt:g}% corruption, both directions; seeds 1-{args.seeds}"
     )
-    for floor in floors:
+    for cc, floor in [(cc, floor) for cc in args.cc or ["newreno"] for floor in floors]:
         times = []
         totals = dict.fromkeys(COUNTERS, 0)
         for seed in range(1, args.seeds + 1):
-            seconds, counters, ok = one(args, seed, floor * 1000)
+            seconds, counters, ok = one(args, seed, floor * 1000, cc)
             if not ok:
                 raise RuntimeError(f"seed {seed}: data not delivered exactly")
             times.append(seconds)
             for k, v in counters.items():
                 totals[k] += v
         print(
-            f"  min RTO {floor:>4} ms: median {statistics.median(times):6.2f} s "
+            f"  {cc:<8} min RTO {floor:>4} ms: median {statistics.median(times):6.2f} s "
             f"(min {min(times):.2f}, max {max(times):.2f})  "
             + " ".join(f"{k}={v}" for k, v in totals.items()),
             flush=True,
