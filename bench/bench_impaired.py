@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,7 @@ b = TunTapDevice(tap_k, offloads=False, netns=ns_k, persist=True)
 peer = {a.fd: b, b.fd: a}
 held = []  # (release time, n, device, frame)
 n = 0
-stats = dict(frames=0, lost=0, duplicated=0, reordered=0, corrupted=0)
+stats = dict(frames=0, lost=0, duplicated=0, reordered=0, corrupted=0, largest=0)
 print("relaying", flush=True)
 def now():
     return time.monotonic_ns() // 1000
@@ -71,6 +73,8 @@ while True:
             if frame is None:
                 break
             stats["frames"] += 1
+            if len(frame) > stats["largest"]:
+                stats["largest"] = len(frame)
             if rng.random() < loss:
                 stats["lost"] += 1
                 continue
@@ -94,9 +98,12 @@ while True:
 
 SENDER = """
 import socket, sys, time, random
-host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host, port, size, cc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 data = random.Random(7).randbytes(size)
-s = socket.create_connection((host, port), timeout=60)
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+s.settimeout(60)
+s.connect((host, port))
 t = time.monotonic()
 s.sendall(data)
 s.shutdown(socket.SHUT_WR)
@@ -118,6 +125,11 @@ while True:
     c.close()
     print(f"{n} {h.hexdigest()} {time.monotonic() - (t or time.monotonic()):.6f}", flush=True)
 """
+
+
+Sender = Callable[["ImpairedLab", int], tuple[float, float, bool, str]]
+"""A transfer: (seconds in all, seconds from the first octet received to the
+last, data exact, counters to print)."""
 
 
 def _ip(*args: str) -> None:
@@ -208,7 +220,38 @@ class ImpairedLab:
             os.unlink(self.flag)
 
 
-def kernel_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
+KERNEL_COUNTERS = (
+    "TcpRetransSegs",
+    "TCPTimeouts",
+    "TCPLossProbes",
+    "TCPSackRecovery",
+    "TCPDSACKRecv",
+    "TCPFullUndo",
+    "TCPPartialUndo",
+    "TCPSpuriousRTOs",
+)
+
+
+def _nstat(ns: str) -> dict[str, int]:
+    """The namespace's TCP counters (absolute, the history file left alone)."""
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, "nstat", "-a", "-s", "-z"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    counters = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            counters[parts[0].removeprefix("Tcp").removeprefix("Ext")] = int(parts[1])
+            counters[parts[0]] = int(parts[1])
+    return counters
+
+
+def kernel_sender(lab: ImpairedLab, size: int, cc: str) -> tuple[float, float, bool, str]:
+    """The kernel's TCP in ns S with congestion control ``cc`` (TCP_CONGESTION)."""
+    before = _nstat(lab.ns_s)
     start = time.monotonic()
     subprocess.run(
         [
@@ -222,16 +265,23 @@ def kernel_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
             "10.3.0.1",
             "9001",
             str(size),
+            cc,
         ],
         check=True,
         timeout=TIME_LIMIT,
         capture_output=True,
     )
-    n, digest, _ = lab.received(TIME_LIMIT)
-    return time.monotonic() - start, n == size and digest == _digest(size)
+    n, digest, data_time = lab.received(TIME_LIMIT)
+    seconds = time.monotonic() - start
+    after = _nstat(lab.ns_s)
+    notes = " ".join(
+        f"{k.removeprefix('Tcp')}={after.get(k, 0) - before.get(k, 0)}" for k in KERNEL_COUNTERS
+    )
+    return seconds, data_time, n == size and digest == _digest(size), notes
 
 
-def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
+def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, float, bool, str]:
+    """`synack send`: synack's defaults (NewReno, RFC 6298's 1 s RTO floor)."""
     start = time.monotonic()
     done = subprocess.run(
         [
@@ -257,9 +307,10 @@ def synack_sender(lab: ImpairedLab, size: int) -> tuple[float, bool]:
         capture_output=True,
         text=True,
     )
-    n, digest, _ = lab.received(TIME_LIMIT)
+    n, digest, data_time = lab.received(TIME_LIMIT)
     # `synack send` sends its own pattern and prints its SHA-256: compare with the receiver's.
-    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest
+    ok = n == size and done.stdout.split()[-1] == digest
+    return time.monotonic() - start, data_time, ok, ""
 
 
 SYNACK_SENDER = r"""
@@ -267,12 +318,17 @@ import asyncio, hashlib, random, sys, time
 sys.path.insert(0, sys.argv[1])
 from synack import aio
 from synack.tcp import Config
-ns, size, min_rto = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+ns, size, min_rto, cc = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+trace = None
+if len(sys.argv) > 6:
+    from synack.trace.jsonl import JsonlWriter
+    trace = JsonlWriter(sys.argv[6])
 async def main():
     loop = asyncio.get_running_loop()
-    cfg = Config(mss=1460, send_buffer=4 << 20, recv_buffer=4 << 20, min_rto=min_rto)
+    cfg = Config(mss=1460, send_buffer=4 << 20, recv_buffer=4 << 20, min_rto=min_rto,
+                 congestion_control=cc)
     rt = aio.open_tap_runtime(tap="tapS", addrs=["10.3.0.5/24"], netns=ns, loop=loop,
-                              config=cfg, offloads=False)
+                              config=cfg, offloads=False, tracer=trace)
     data = random.Random(7).randbytes(size)
     t = time.monotonic()
     reader, writer = await aio.open_connection("10.3.0.1", 9001, runtime=rt)
@@ -280,26 +336,46 @@ async def main():
     await writer.drain()
     writer.write_eof()
     await reader.read()
+    conn = writer.get_extra_info("connection")
     writer.close()
     await rt.settle(60)
+    keys = ("retransmit.rto", "tlp", "recovery.sack", "recovery.spurious", "dsack_received")
+    notes = " ".join(f"{k}={conn.counters.get(k, 0)}" for k in keys)
+    print(notes, flush=True)
     print(f"{time.monotonic() - t:.6f} {hashlib.sha256(data).hexdigest()}", flush=True)
     rt.close()
 asyncio.run(main())
+if trace is not None:
+    trace.close()
 """
 
 
-def synack_api_sender(lab: ImpairedLab, size: int, min_rto: int) -> tuple[float, bool]:
-    """synack through its asyncio API with a chosen RTO floor (``Config.min_rto``)."""
+def synack_api_sender(
+    lab: ImpairedLab, size: int, min_rto: int, cc: str
+) -> tuple[float, float, bool, str]:
+    """synack through its asyncio API with a chosen RTO floor and congestion control."""
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", SYNACK_SENDER, str(ROOT / "src"), lab.ns_s, str(size), str(min_rto)],
+        [
+            sys.executable,
+            "-c",
+            SYNACK_SENDER,
+            str(ROOT / "src"),
+            lab.ns_s,
+            str(size),
+            str(min_rto),
+            cc,
+            *([f"{TRACE}.{cc}.{min_rto // 1000}"] if TRACE else []),
+        ],
         check=True,
         timeout=TIME_LIMIT,
         capture_output=True,
         text=True,
     )
-    n, digest, _ = lab.received(TIME_LIMIT)
-    return time.monotonic() - start, n == size and done.stdout.split()[-1] == digest
+    n, digest, data_time = lab.received(TIME_LIMIT)
+    lines = done.stdout.splitlines()
+    ok = n == size and lines[-1].split()[-1] == digest
+    return time.monotonic() - start, data_time, ok, lines[-2] if len(lines) > 1 else ""
 
 
 def _digest(size: int) -> str:
@@ -320,6 +396,14 @@ def run(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--hold-ms", type=float, default=2.0, help="how long a held frame waits")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2, help="runs per sender, interleaved")
+    parser.add_argument(
+        "--cc",
+        action="append",
+        help="congestion control for both stacks (repeatable; default cubic and bbr)",
+    )
+    parser.add_argument(
+        "--no-defaults", action="store_true", help="leave out `synack send` with its defaults"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     if os.geteuid() != 0:
         print("bench_impaired needs root (it creates network namespaces); skipped")
@@ -328,26 +412,50 @@ def run(argv: Sequence[str] | None = None) -> None:
     print(
         f"{args.mb} MB through a relay with {args.loss:g}% loss, {args.dup:g}% duplication, "
         f"{args.reorder:g}% reordering (held {args.hold_ms:g} ms), {args.corrupt:g}% corruption, "
-        "both directions"
+        f"both directions; load average {os.getloadavg()[0]:.1f}"
     )
-    senders: dict[str, Callable[[ImpairedLab, int], tuple[float, bool]]] = {
-        "kernel": kernel_sender,
-        "synack": synack_sender,  # `synack send`: RFC 6298's 1 s RTO floor
-        "synack, min RTO 200 ms": lambda lab, n: synack_api_sender(lab, n, 200_000),
-    }
+    senders: dict[str, Sender] = {}
+    if not args.no_defaults:
+        # `synack send`: synack's defaults (NewReno, RFC 6298's 1 s RTO floor).
+        senders["synack send (newreno, 1 s)"] = synack_sender
+    for cc in args.cc or ["cubic", "bbr"]:
+        # The same congestion control on both stacks: the kernel's default here
+        # may be BBR, which does not treat random loss as congestion.
+        ours = "newreno" if cc == "reno" else cc  # the kernel's "reno" is NewReno with SACK
+        senders[f"kernel {cc}"] = partial(kernel_sender, cc=cc)
+        senders[f"synack {cc}, 1 s floor"] = partial(synack_api_sender, min_rto=1_000_000, cc=ours)
+        senders[f"synack {cc}, 200 ms floor"] = partial(synack_api_sender, min_rto=200_000, cc=ours)
+    # Two times per transfer: in all (the sender's process start, handshake and
+    # close included: a lost SYN alone costs either stack its 1 s initial RTO),
+    # and the data time the receiver measures (first octet to end of stream).
     results: dict[str, list[float]] = {name: [] for name in senders}
+    data: dict[str, list[float]] = {name: [] for name in senders}
     with ImpairedLab(args) as lab:
         for _ in range(args.repeat):
             for name, fn in senders.items():
-                seconds, ok = fn(lab, size)
+                seconds, data_time, ok, notes = fn(lab, size)
                 if not ok:
                     raise RuntimeError(f"{name}: the receiver did not get the data exactly")
                 results[name].append(seconds)
-                print(f"  {name:<24} {seconds:8.2f} s  {size / seconds / MB:7.2f} MB/s", flush=True)
+                data[name].append(data_time)
+                print(
+                    f"  {name:<28} {seconds:7.2f} s (data {data_time:6.2f} s, "
+                    f"{size / data_time / MB:6.2f} MB/s)  {notes}",
+                    flush=True,
+                )
         print("  relay: " + lab.relay_stats())
-    best = {k: min(v) for k, v in results.items()}
-    for name, seconds in best.items():
-        print(f"best {name}: {seconds:.2f} s ({seconds / best['kernel']:.1f}x the kernel's time)")
+    print("median over the rounds (vs the kernel with the same congestion control):")
+    for name, times in results.items():
+        cc = name.split()[1].rstrip(",")
+        ref = f"kernel {cc}" if f"kernel {cc}" in results else "kernel cubic"
+        med, dmed = statistics.median(times), statistics.median(data[name])
+        line = f"  {name:<28} in all {med:7.2f} s, data {dmed:6.2f} s"
+        if ref in results and ref != name:
+            line += (
+                f"  ({med / statistics.median(results[ref]):.1f}x and "
+                f"{dmed / statistics.median(data[ref]):.1f}x {ref})"
+            )
+        print(line)
 
 
 if __name__ == "__main__":

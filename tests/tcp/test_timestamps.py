@@ -115,7 +115,7 @@ def test_passive_open_without_timestamps_in_the_syn_sends_none() -> None:
 
 def test_paws_drops_an_old_timestamp_and_acknowledges() -> None:
     conn, _ = ts_established()
-    feed(conn, 20_000, seq=R, ack=L, flags=ACK | PSH, options=peer_ts(PEER_TS - 1), payload=b"old")
+    feed(conn, 20_000, seq=R, ack=L, flags=ACK | PSH, options=peer_ts(PEER_TS - 2), payload=b"old")
     (reply,) = out(conn, 20_000)
     assert (reply.seq, reply.ack, reply.payload) == (L, R, b"")
     assert conn.counters["drop.paws"] == 1

@@ -183,6 +183,15 @@ class CongestionControl(ABC):
         """Octets per second to pace at, or ``None`` for no pacing."""
         return None
 
+    def pacing_quantum(self) -> int:
+        """Octets that may leave back to back when pacing (one MSS unless overridden).
+
+        The paced schedule may run this far ahead of the clock, so that each
+        wake-up of the sender releases a burst of about this size, as a kernel's
+        pacing releases one TSO segment (BBR's send quantum).
+        """
+        return self.mss
+
     def set_mss(self, mss: int) -> None:
         """The effective MSS became known (after the handshake) or changed."""
         self.mss = mss

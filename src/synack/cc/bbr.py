@@ -133,6 +133,11 @@ class Bbr(CongestionControl):
     def pacing_rate(self) -> int:
         return self._pacing_rate
 
+    def pacing_quantum(self) -> int:
+        # draft-cardwell-iccrg-bbr-congestion-control 4.2.2: "BBR.send_quantum"
+        # is the size of the aggregates the sender schedules and sends together.
+        return max(self.send_quantum, self.mss)
+
     # ------------------------------------------------------------- the hooks
     def on_ack(
         self, *, now: int, bytes_acked: int, rtt: int | None, in_flight: int, in_recovery: bool

@@ -296,22 +296,33 @@ class Receiver:
             # an acknowledgment in reply ... and drop the segment."
             tsval = tso.tsval
             if paws and tsval != ts.ts_recent and ts.paws_rejects(tsval, now):
+                # An old copy of data we already hold (the original of a segment
+                # whose retransmission overtook it, or a network duplicate): the
+                # sender learns of it only from a D-SACK (RFC 2883 4 (1) reports
+                # "duplicate segments", whatever made them unacceptable), which
+                # undoes a spurious retransmission's window cut (RFC 3708) and
+                # widens RACK's reordering window (RFC 8985 6.2 step 4). Linux's
+                # tcp_send_dupack does the same for a PAWS-rejected segment.
+                self._note_duplicate(seg)
                 return "paws"
         if not self.acceptable(seg):
             if fl & RST:
                 return "rst_out_of_window"
-            if seg.payload and self.neg.sack and self.config.dsack:
-                off = sub(seg.seq, self.rcv_nxt)
-                if off < 0:
-                    # RFC 2883 4 (1): report the duplicate in a D-SACK block.
-                    end = min(off + len(seg.payload), 0)
-                    self.sack.note_duplicate(self.rcv_abs + off, self.rcv_abs + end)
+            self._note_duplicate(seg)
             return "out_of_window"
         if tso is not None:
             # RFC 7323 4.3 (1) and 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =<
             # Last.ACK.sent", remember the peer's TSval for our TSecr.
             ts.update_recent(tso.tsval, seg.seq, self.last_ack_sent, now)
         return None
+
+    def _note_duplicate(self, seg: Segment) -> None:
+        """RFC 2883 4 (1): data below RCV.NXT goes into the next ACK's D-SACK block."""
+        if seg.payload and self.neg.sack and self.config.dsack:
+            off = sub(seg.seq, self.rcv_nxt)
+            if off < 0:
+                end = min(off + len(seg.payload), 0)
+                self.sack.note_duplicate(self.rcv_abs + off, self.rcv_abs + end)
 
     def invalid_ack_allowed(self, now: int) -> bool:
         """At most one ACK per :data:`INVALID_ACK_INTERVAL` answers invalid segments without data."""

@@ -451,7 +451,7 @@ class SendPath:
         timers = self.timers
         cfg = self.config
         rate = self.cc.pacing_rate() if rec.cc_paces and cfg.pacing and not probe else None
-        if rate and self.pace_at is not None and self.pace_at > now:
+        if rate and self.pace_at is not None and self.pace_at - self._pace_lead(rate) > now:
             timers.pacing = self.pace_at
             return
         timers.pacing = None
@@ -627,15 +627,29 @@ class SendPath:
             self.cc.on_packet_sent(now=now, bytes_sent=n, in_flight=rec.pipe)
 
     def _paced(self, now: int, size: int, rate: int) -> bool:
-        """Pacing: the next segment may leave ``size / rate`` after this one; True to stop."""
+        """Pacing: the next segment may leave ``size / rate`` after this one; True to stop.
+
+        The schedule may run ahead of the clock by the congestion controller's
+        pacing quantum (less one MSS): a wake-up sends a burst of about that
+        size, then the sender sleeps until the clock has caught up with the
+        schedule. One segment per wake-up would tie the rate to how promptly the
+        driver's timers fire (a millisecond in an event loop), not to the rate
+        asked for.
+        """
         at = self.pace_at
         base = at if at is not None and at > now else now
         at = base + size * 1_000_000 // rate
         self.pace_at = at
-        if at > now:
+        lead = self._pace_lead(rate)
+        if at - lead > now:
             self.timers.pacing = at
             return True
         return False
+
+    def _pace_lead(self, rate: int) -> int:
+        """Microseconds the paced schedule may be ahead of the clock (0: segment by segment)."""
+        extra = self.cc.pacing_quantum() - self.mss
+        return extra * 1_000_000 // rate if extra > 0 else 0
 
     def send_ack(self, now: int) -> None:
         """An ACK of RCV.NXT, at SND.NXT."""

@@ -9,7 +9,7 @@ from synack.tcp.entropy import random_bytes
 from synack.wire.seq import MASK, le, lt, sub
 from synack.wire.tcp import NoOperation, Timestamps
 
-__all__ = ["PAWS_IDLE", "TICK", "TimestampOffsets", "TimestampState"]
+__all__ = ["PAWS_IDLE", "PAWS_WINDOW", "TICK", "TimestampOffsets", "TimestampState"]
 
 _NOP: Final = NoOperation()
 
@@ -17,6 +17,17 @@ TICK: Final = 1_000
 """Our timestamp clock ticks every millisecond (RFC 7323 5.4: between 1 ms and 1 s per tick)."""
 PAWS_IDLE: Final = 24 * 24 * 3600 * 1_000_000
 """RFC 7323 5.5: TS.Recent is invalid after 24 days of idleness."""
+PAWS_WINDOW: Final = 1
+"""Ticks by which a TSval may trail TS.Recent and still pass PAWS (Linux's TCP_PAWS_WINDOW).
+
+With a millisecond clock, a segment sent a tick before a retransmission that
+overtook it (the path reordered it) carries an older TSval although it is new
+data at RCV.NXT; strict R1 of RFC 7323 5.3 drops it and the sender must time
+out. PAWS only has to reject segments from an earlier cycle of the sequence
+space (RFC 7323 5: old duplicates of wrapped sequence numbers), which trail
+TS.Recent by at least the time it takes to send 2**31 octets: far more than one
+tick at any rate this stack reaches. Linux accepts the same one tick.
+"""
 
 
 class TimestampOffsets:
@@ -98,7 +109,10 @@ class TimestampState:
         self.ts_recent_age = now
 
     def paws_rejects(self, tsval: int, now: int) -> bool:
-        """RFC 7323 5.3 R1: "SEG.TSval < TS.Recent and ... TS.Recent is valid"."""
+        """RFC 7323 5.3 R1: "SEG.TSval < TS.Recent and ... TS.Recent is valid".
+
+        "Less than" by more than :data:`PAWS_WINDOW` ticks.
+        """
         if le(self.ts_recent, tsval):
             return False
         if now - self.ts_recent_age > PAWS_IDLE:
@@ -108,7 +122,7 @@ class TimestampState:
             # taken from the segment by update_recent() once it proved acceptable
             # (5.3 R3), never from one that may be a blind guess.
             return False
-        return lt(tsval, self.ts_recent)
+        return lt(tsval, self.ts_recent) and sub(self.ts_recent, tsval) > PAWS_WINDOW
 
     def update_recent(self, tsval: int, seq: int, last_ack_sent: int, now: int) -> None:
         """RFC 7323 4.3 (1) / 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent".
