@@ -801,7 +801,8 @@ class Recovery:
         1191 6.5: "a retransmission caused by a Datagram Too Big message should
         not change the congestion window". As Linux's tcp_simple_retransmit():
         cwnd and ssthresh stay, and, like its high_seq, ``recover`` moves to
-        SND.NXT so that these losses start no fast recovery (RFC 6582 "recover").
+        SND.NXT so that these losses start no fast recovery (RFC 6582 "recover"),
+        unless a recovery (fast or after an RTO) is under way already.
         Returns the number of segments marked.
         """
         sb = self.sb
@@ -812,7 +813,7 @@ class Recovery:
             s = segs[i]
             if s.end - s.start - s.fin > mss and sb.mark_lost(s):
                 n += 1
-        if n and not self.in_recovery and sb.nxt > self.recover:
+        if n and not self.in_recovery and not self.rto_recovery and sb.nxt > self.recover:
             self.recover = sb.nxt
         return n
 
