@@ -681,7 +681,9 @@ class SendPath:
         # RFC 2018 3-4: SACK blocks while data is held out of order or a duplicate
         # is to be reported (the receiver's sack_option() says which), as many as
         # fit (a data segment has less room for options: RFC 6691).
-        if self.neg.sack and (rcv.reasm is not None or rcv.sack.dsack is not None):
+        if self.neg.sack and (
+            rcv.reasm is not None or rcv.sack.dsack is not None or rcv.peer_fin_abs is not None
+        ):
             room = min(self.mss_limit - len(payload), 40) if payload else 40
             sack = rcv.sack_option((room - self.opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN)
             if sack is not None:
