@@ -299,7 +299,7 @@ class SegmentArrives(TcbNames):
                     # RFC 3168 6.1.1.1: the peer fell back to a non-ECN-setup SYN;
                     # so do we (our SYN-ACK goes again without ECE).
                     self._agree(replace(self.neg, ecn=False))
-                snd.send_syn(now, ack=True, rtx=True)
+                snd.send_syn(now, ack=True, rtx=True, why="dup_syn")
                 return
             if (
                 not self.passive
