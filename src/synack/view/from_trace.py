@@ -6,8 +6,9 @@ whether the core retransmitted), joined with the simulator's ``link`` records
 without links (a TAP run), with the receiver's ``seg_in`` records. The series
 are the core's own variables: ``cwnd`` records (cwnd, ssthresh, and the pacing
 rate and pipe when traced), ``rtt`` records (sample, SRTT, RTO). The cause of
-each retransmission is read from the sender's timer records (see
-:func:`_Cause`); docs/view.md lists the rules.
+each retransmission is the core's own (the ``why`` of its ``seg_out`` record,
+:data:`CAUSES`); in older traces without it, it is inferred from the sender's
+timer records (see :class:`_Cause`); docs/view.md lists the rules.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
+from synack.tcp.reasons import RetransmitReason
 from synack.view.model import (
     ConnectionView,
     ConnInfo,
@@ -32,7 +34,22 @@ from synack.view.model import (
 from synack.wire.seq import MASK
 from synack.wire.tcp import ACK, SYN, flag_names
 
-__all__ = ["connections_from_records"]
+__all__ = ["CAUSES", "connections_from_records"]
+
+CAUSES: Final[dict[RetransmitReason, str]] = {
+    "syn": "RTO (handshake)",
+    "dup_syn": "SYN-ACK again (the peer's SYN came again)",
+    "rto": "RTO",
+    "rto_recovery": "RTO recovery",
+    "tlp": "TLP",
+    "rack": "RACK (on an ACK)",
+    "rack_timer": "RACK (reordering timer)",
+    "dupthresh": "DupThresh (duplicate ACKs / SACK, RFC 6675)",
+    "newreno": "NewReno partial ACK",
+    "window_probe": "zero-window probe",
+    "window_reopened": "window reopened",
+}
+"""How the page names each retransmission cause the core reports (``seg_out`` ``why``)."""
 
 _FLAG_BITS = {flag_names(1 << i)[0]: 1 << i for i in range(12)}
 _HUGE = 1 << 40  # an ssthresh at or above this is "not set yet"
@@ -246,6 +263,7 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
     drops_link: Counter[tuple[str, str]] = Counter()
     impairs: Counter[str] = Counter()
     rtx_causes: Counter[str] = Counter()
+    inferred = 0  # retransmissions without the core's ``why`` (older traces)
     acked_at_sender: dict[int, list[tuple[int, int]]] = {0: [], 1: []}
 
     def add(end: int, name: str, t: int, v: float) -> None:
@@ -315,7 +333,12 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
                 rtx=bool(rec.get("rtx")),
             )
             if s.rtx:
-                s.cause = str(rec.get("why") or causes[end].classify(t, s.flags))
+                why = rec.get("why")
+                if why:
+                    s.cause = CAUSES.get(why, str(why))
+                else:
+                    s.cause = causes[end].classify(t, s.flags)
+                    inferred += 1
                 rtx_causes[s.cause] += 1
             causes[end].sent(s.seq, s.seg_len)
             segs.append(s)
@@ -399,10 +422,10 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
         segs=segs,
         series=series,
         summary=[],
-        notes=_notes(has_link, series),
+        notes=_notes(has_link, series, inferred),
         events=sorted(events),
     )
-    view.summary = _summary(view, drops_core, drops_link, impairs, rtx_causes)
+    view.summary = _summary(view, drops_core, drops_link, impairs, rtx_causes, inferred)
     return view
 
 
@@ -463,12 +486,15 @@ def _series(
     return out
 
 
-def _notes(has_link: bool, series: dict[int, list[Series]]) -> list[str]:
+def _notes(has_link: bool, series: dict[int, list[Series]], inferred: int) -> list[str]:
     notes = [
         "Exact: segments, states, cwnd, ssthresh, RTT, SRTT and RTO are the core's own records.",
         "Bytes in flight is SND.MAX - SND.UNA computed from the sender's own segments and ACKs; "
         "goodput is the rate of newly acknowledged bytes.",
-        "Retransmission causes are read from the sender's timer records (docs/view.md).",
+        "Retransmission causes are the core's own (why it sent each one)."
+        if not inferred
+        else "Retransmission causes are inferred from the sender's timer records (this trace "
+        "predates the core's own; docs/view.md).",
     ]
     if not has_link:
         notes.append(
@@ -507,6 +533,7 @@ def _summary(
     drops_link: Counter[tuple[str, str]],
     impairs: Counter[str],
     rtx_causes: Counter[str],
+    inferred: int,
 ) -> list[SummarySection]:
     from synack.view.summary import common_summary, fmt_us
 
@@ -550,7 +577,9 @@ def _summary(
     if rtx_causes:
         secs.append(
             SummarySection(
-                "Retransmissions by cause (from the sender's timers)",
+                "Retransmissions by cause (inferred from the sender's timers)"
+                if inferred
+                else "Retransmissions by cause (the core's own)",
                 ["cause", "count"],
                 [[k, f"{v:,}"] for k, v in rtx_causes.most_common()],
             )
