@@ -12,7 +12,9 @@ their data; the exit status is the program's.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from synack.api.patch import run_program
 from synack.api.runtime import DEFAULT_LINGER
@@ -51,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
     stack = Stack(lambda loop: open_runtime(args, loop))
     try:
         log(args, f"synack run: {describe(stack.runtime)}")
+        if threading.current_thread() is threading.main_thread():
+            # The program starts as under Python, with SIGTERM's default action
+            # (die), not the CLI's "interrupted": run_program then closes its
+            # connections before the signal kills the process.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             return run_program(stack, program, as_process=True, linger=args.linger)
         except ValueError as exc:
