@@ -44,11 +44,11 @@ from synack.wire.errors import MalformedPacket
 from synack.wire.ip import addr_to_str, parse_ip_addresses
 from synack.wire.render import format_options
 from synack.wire.seq import MASK
+from synack.wire.seq import gt as _after
 from synack.wire.tcp import ACK, FIN, RST, SYN, Timestamps, parse_options
 
 __all__ = ["connections_from_capture"]
 
-_HALF = 1 << 31
 # RFC 6298 (2.4): "Whenever RTO is computed, if it is less than 1 second, then
 # the RTO SHOULD be rounded up to 1 second."
 _RTO_MIN = 1_000_000
@@ -56,11 +56,6 @@ _RTO_INITIAL = 1_000_000  # RFC 6298 (2.1)
 
 Packet = tuple[int, str, int, str, int, int, int, int, int, int, int, str, int]
 # t, src, sport, dst, dport, flags, seq, ack, win, urg, payload length, options text, tsval|-1
-
-
-def _after(a: int, b: int) -> bool:
-    d = (a - b) & MASK
-    return 0 < d < _HALF
 
 
 def _parse(t: int, data: bytes) -> tuple[Packet, int] | None:
