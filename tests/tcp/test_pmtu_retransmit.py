@@ -45,6 +45,7 @@ def test_too_big_segments_in_flight_are_resent_at_once_cut_to_the_new_mss() -> N
         (i * MSS + off, size) for i in range(5) for off, size in ((0, NEW_MSS), (NEW_MSS, 440))
     ]
     assert conn.counters["pmtu_retransmit"] == 5
+    assert conn.counters["retransmit.pmtu"] == 10  # the segments sent: 5 cut in two
     # RFC 1191 6.5: no congestion response.
     assert (conn.cwnd, conn.ssthresh) == (cwnd, ssthresh)
     # Everything is acknowledged long before the RTO would have fired.

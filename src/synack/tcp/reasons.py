@@ -124,6 +124,7 @@ RetransmitReason = Literal[
     "newreno",
     "window_probe",
     "window_reopened",
+    "pmtu",
 ]
 """Why a segment was sent again: the ``why`` of a retransmission's ``seg_out`` trace record."""
 
@@ -139,6 +140,7 @@ RETRANSMIT_REASONS: Final[dict[RetransmitReason, str]] = {
     "newreno": "the first unacknowledged segment after a partial ACK in fast recovery without SACK (RFC 6582 3.2 (5))",
     "window_probe": "one octet already sent, probing the peer's zero window (RFC 9293 3.8.6.1)",
     "window_reopened": "what the peer's closed window may have dropped, resent when it reopened",
+    "pmtu": "too big for the path MTU an ICMP error lowered: resent at once, cut to the new MSS (RFC 8201 5.4, RFC 1191 6.5)",
 }
 
 assert set(get_args(TcpDropReason)) == set(DROP_REASONS)

@@ -820,7 +820,7 @@ class Recovery:
         n = 0
         for i in range(sb.head, len(segs)):
             s = segs[i]
-            if s.end - s.start - s.fin > mss and sb.mark_lost(s):
+            if s.end - s.start - s.fin > mss and sb.mark_lost(s, "pmtu"):
                 n += 1
         if n and not self.in_recovery and not self.rto_recovery and sb.nxt > self.recover:
             self.recover = sb.nxt

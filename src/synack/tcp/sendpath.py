@@ -73,6 +73,7 @@ _RTX_COUNTERS: Final[dict[RetransmitReason | None, str]] = {
     "dupthresh": "retransmit.dupthresh",
     "newreno": "retransmit.newreno",
     "rto_recovery": "retransmit.rto_recovery",
+    "pmtu": "retransmit.pmtu",
 }
 
 
