@@ -74,6 +74,10 @@ NOT_TAKEN = {
 NOT_DRAWN = {
     (S.SYN_RECEIVED, S.CLOSE_WAIT),  # 3.10.7.4 eighth: a FIN before the ACK of our SYN
 }
+# Edges beyond RFC 9293: an abandoned connection's FIN-WAIT-2 ends (Linux's tcp_fin_timeout).
+BEYOND_THE_RFC = {
+    (S.FIN_WAIT_2, S.CLOSED),
+}
 # Note 3 and 3.10.5 ABORT, 3.8.3 R2 / USER TIMEOUT: to CLOSED from (almost) anywhere.
 TO_CLOSED = {T.RCV_RST, T.ABORT, T.TIMEOUT}
 
@@ -84,7 +88,7 @@ def test_the_table_is_figure_5_with_the_edges_the_text_adds() -> None:
         for (src, trig), dst in TRANSITIONS.items()
         if trig not in TO_CLOSED or (src, dst) in FIGURE_5
     }
-    assert drawn == (FIGURE_5 - NOT_TAKEN) | NOT_DRAWN
+    assert drawn == (FIGURE_5 - NOT_TAKEN) | NOT_DRAWN | BEYOND_THE_RFC
     for (src, trig), dst in TRANSITIONS.items():
         if trig in TO_CLOSED:
             assert dst is S.CLOSED and src is not S.CLOSED
@@ -125,6 +129,13 @@ def _run_timers(conn: Connection, until: int) -> None:
     while (t := conn.next_deadline()) is not None and t <= until:
         conn.handle_timer(t)
         out(conn, t)
+
+
+def _abandon_in_fin_wait_2() -> None:
+    conn = fin_wait_2()
+    conn.close(0, abandon=True)
+    _run_timers(conn, 10**12)
+    assert conn.state is S.CLOSED
 
 
 def _time_out(conn: Connection) -> None:
@@ -169,6 +180,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ack of FIN in CLOSING": lambda: feed(closing(), seq=R + 1, ack=L + 1),
     "ack of FIN in LAST-ACK": lambda: feed(last_ack(), seq=R + 1, ack=L + 1),
     "2MSL": lambda: _run_timers(time_wait(), 10**12),
+    "FIN-WAIT-2 timeout": lambda: _abandon_in_fin_wait_2(),
     # the text's edges
     "FIN with the SYN": lambda: feed(
         listen(), seq=REMOTE_ISS, ack=0, flags=SYN | FIN, options=(MaxSegmentSize(1000),)

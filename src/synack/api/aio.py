@@ -215,6 +215,7 @@ class SynackTransport(StreamTransport):
         self._writing_paused = False
         self._eof_wanted = False
         self._fin_sent = False
+        self._abandoned = False
         self._peer_eof = False
         self._peer_eof_delivered = False
         self.soft_error: SoftErrorReason | None = None
@@ -338,8 +339,16 @@ class SynackTransport(StreamTransport):
                 self._runtime.kick()
         if not pending and self._eof_wanted and not self._fin_sent:
             self._fin_sent = True
+            self._abandoned = self._closing
             if conn.state is not State.CLOSED:
-                self._runtime.close_connection(conn)
+                # close() (not write_eof()): nobody will read any more, so the
+                # connection's FIN-WAIT-2 is bounded (Config.fin_wait_2_timeout).
+                self._runtime.close_connection(conn, abandon=self._closing)
+        elif not pending and self._closing and self._fin_sent and not self._abandoned:
+            # close() after write_eof(): the FIN went already; now the user is gone.
+            self._abandoned = True
+            if conn.state is not State.CLOSED:
+                self._runtime.close_connection(conn, abandon=True)
         if not pending and self._closing and self._fin_sent:
             self._lose(None)
 

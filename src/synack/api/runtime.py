@@ -247,9 +247,14 @@ class Runtime:
         conn.abort(self.now())
         self.kick()
 
-    def close_connection(self, conn: Connection) -> None:
-        """CLOSE ``conn`` (FIN after queued data, or delete it in SYN-SENT) and pump soon."""
-        conn.close(self.now())
+    def close_connection(self, conn: Connection, *, abandon: bool = False) -> None:
+        """CLOSE ``conn`` (FIN after queued data, or delete it in SYN-SENT) and pump soon.
+
+        ``abandon`` when the user has gone (a socket's or transport's close(), not
+        a half-close): FIN-WAIT-2 is then bounded by ``Config.fin_wait_2_timeout``
+        (see :meth:`Connection.close <synack.tcp.connection.Connection.close>`).
+        """
+        conn.close(self.now(), abandon=abandon)
         self.kick()
 
     def _on_kick(self) -> None:

@@ -66,6 +66,27 @@ def _user_timeout(value: Any) -> int | None:
     return ms * 1000 if ms else None
 
 
+# Linux's TCP_FIN_TIMEOUT_MAX: TCP_LINGER2 caps larger values at 120 seconds.
+_LINGER2_MAX: Final = 120
+
+
+def _linger2(value: Any) -> int:
+    # Linux (do_tcp_setsockopt): negative = no FIN-WAIT-2 wait at all, 0 = the
+    # system default (net.ipv4.tcp_fin_timeout, 60 s), else seconds up to 120.
+    seconds = decode_int(value)
+    if seconds < 0:
+        return 0
+    return (min(seconds, _LINGER2_MAX) if seconds else 60) * _US
+
+
+def _from_linger2(value: int | None) -> int:
+    # Linux's getsockopt answers -1 for "no wait", else seconds. None (wait for
+    # ever, which Linux cannot be told) reads as 0.
+    if value is None:
+        return 0
+    return -1 if value == 0 else value // _US
+
+
 def _cc_name(value: Any) -> str:
     name = value.rstrip(b"\0").decode() if isinstance(value, bytes | bytearray) else str(value)
     if name not in available():
@@ -128,6 +149,9 @@ CONFIG_OPTIONS: Final[dict[tuple[int, int], ConfigOption]] = {
     (_T, _so.TCP_MAXSEG): ConfigOption("TCP_MAXSEG", "mss", _positive, _same),
     (_T, _so.TCP_USER_TIMEOUT): ConfigOption(
         "TCP_USER_TIMEOUT", "user_timeout", _user_timeout, _from_user_timeout
+    ),
+    (_T, _so.TCP_LINGER2): ConfigOption(
+        "TCP_LINGER2", "fin_wait_2_timeout", _linger2, _from_linger2
     ),
     (_T, _so.TCP_CONGESTION): ConfigOption(
         "TCP_CONGESTION", "congestion_control", _cc_name, _cc_bytes

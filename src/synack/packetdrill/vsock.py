@@ -333,8 +333,9 @@ class VirtualSockets:
             # holds state.
             conn.abort(now)
             return
-        if not s.shut_wr:
-            conn.close(now)
+        # The socket is gone (an orphan, in Linux's words), shut down for writing
+        # before or not: FIN-WAIT-2 is bounded by Config.fin_wait_2_timeout.
+        conn.close(now, abandon=True)
         if not _closed(conn):
             self.orphans.add(conn)
 
@@ -485,6 +486,10 @@ def _config_change(level: int, name: int, value: Any) -> dict[str, Any] | None:
             "user_timeout": int(v) * 1000 if v else None
         },
         (_IPPROTO_TCP, SYMBOLS["TCP_CONGESTION"]): _cc_change,
+        # Linux: -1 = no FIN-WAIT-2 wait, 0 = tcp_fin_timeout (60 s), else seconds (max 120).
+        (_IPPROTO_TCP, SYMBOLS["TCP_LINGER2"]): lambda v: {
+            "fin_wait_2_timeout": 0 if int(v) < 0 else (min(int(v), 120) or 60) * 1_000_000
+        },
     }
     fn = table.get((level, name))
     return None if fn is None else fn(value)

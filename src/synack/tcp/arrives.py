@@ -86,8 +86,8 @@ class SegmentArrives(TcbNames):
 
     # fmt: off
     __slots__ = (
-        "_ce_in", "_closed_reported", "_keepalive_probes", "_report", "config", "local", "neg",
-        "out_ect", "passive", "rcv", "remote", "snd", "state", "timers", "ts",
+        "_ce_in", "_closed_reported", "_keepalive_probes", "_report", "abandoned", "config",
+        "local", "neg", "out_ect", "passive", "rcv", "remote", "snd", "state", "timers", "ts",
     )
     # fmt: on
 
@@ -124,6 +124,8 @@ class SegmentArrives(TcbNames):
         )
         self.state = S.CLOSED
         self.passive = False
+        self.abandoned = False
+        """The user has gone (``close(now, abandon=True)``): FIN-WAIT-2 is bounded."""
         self._ce_in = False  # the segment being processed arrived marked CE (RFC 3168)
         self.out_ect: list[bool] = []
         """Per segment of the last :meth:`segments_to_send`: send it ECT(0) (RFC 3168 6.1.2)."""
@@ -405,6 +407,8 @@ class SegmentArrives(TcbNames):
         st = self.state
         if st is S.FIN_WAIT_1 and snd.fin_acked():
             self._transition(T.RCV_ACK_OF_FIN, "rcv ACK of FIN", now)
+            if self.abandoned:
+                self._arm_fin_wait_2(now)
         elif st is S.CLOSING and snd.fin_acked():
             self._enter_time_wait(T.RCV_ACK_OF_FIN, now)
             return
@@ -594,8 +598,21 @@ class SegmentArrives(TcbNames):
         # RFC 9293 3.10.7.4: "Start the time-wait timer, turn off the other timers."
         t = self.timers
         t.rtx = t.persist = t.keepalive = t.user = t.reorder = t.tlp = t.pacing = None
+        t.finwait2 = None
         t.timewait = now + 2 * self.config.msl
         self._report_closed()
+
+    def _arm_fin_wait_2(self, now: int) -> None:
+        """An abandoned connection in FIN-WAIT-2 waits at most ``Config.fin_wait_2_timeout``.
+
+        RFC 9293 3.6 lets FIN-WAIT-2 last as long as the peer keeps its half
+        open, which is right while the user may still read (a half-close). Once
+        the user has gone, Linux waits tcp_fin_timeout (TCP_LINGER2) from the
+        later of close() and the ACK of the FIN, and no segment restarts it.
+        """
+        timeout = self.config.fin_wait_2_timeout
+        if timeout is not None and self.timers.finwait2 is None:
+            self.timers.finwait2 = now + timeout
 
     # ----------------------------------------------------------- bookkeeping
     def _transition(self, trigger: Trigger, reason: str, now: int) -> None:

@@ -55,6 +55,19 @@ class Config:
     """RFC 9293 3.8.3 R2: retransmissions of one segment before the connection is closed."""
     msl: int = 30_000_000
     """Maximum segment lifetime; TIME-WAIT lasts 2*MSL (60 s here, as Linux's)."""
+    fin_wait_2_timeout: int | None = 60_000_000
+    """How long an abandoned connection waits in FIN-WAIT-2 for the peer's FIN; None: for ever.
+
+    Only once the user has gone (``Connection.close(now, abandon=True)``: the
+    socket is closed, nothing will read what the peer still sends). After a
+    half-close (``close(now)``, shutdown(SHUT_WR)) the connection waits as long
+    as the peer keeps its half open, as RFC 9293 3.6 allows. Linux's
+    net.ipv4.tcp_fin_timeout (60 s) and per-socket TCP_LINGER2 bound orphaned
+    sockets the same way: a peer that acknowledges our FIN and never sends its
+    own would otherwise hold the TCB for ever. When it expires the connection
+    is deleted silently (Linux drops its FIN-WAIT-2 "timewait" socket without a
+    segment); a later segment from the peer draws a RST. 0 deletes the
+    connection as soon as it is abandoned in FIN-WAIT-2 (TCP_LINGER2 = -1)."""
     keepalive: bool = False
     """RFC 9293 3.8.4 (MUST-24): keep-alives are off unless the application asks."""
     keepalive_idle: int = 7_200_000_000
@@ -131,6 +144,8 @@ class Config:
             raise ValueError(f"mss {self.mss} out of range 88..65495")
         if self.send_buffer < 1 or self.recv_buffer < 1:
             raise ValueError("buffer sizes must be positive")
+        if self.fin_wait_2_timeout is not None and self.fin_wait_2_timeout < 0:
+            raise ValueError("fin_wait_2_timeout must be >= 0 microseconds, or None")
         if not 0 < self.min_rto <= self.max_rto:
             raise ValueError("need 0 < min_rto <= max_rto")
         if not 0 <= self.delayed_ack < 500_000:

@@ -241,9 +241,30 @@ class Connection(SegmentArrives):
             self._wake()
         return data
 
-    def close(self, now: int) -> None:
-        """CLOSE (RFC 9293 3.10.4): send FIN after the queued data (half-close)."""
+    def close(self, now: int, *, abandon: bool = False) -> None:
+        """CLOSE (RFC 9293 3.10.4): send FIN after the queued data (half-close).
+
+        ``abandon=True`` also says the user has gone: nothing will read what the
+        peer still sends (a socket's close(), as opposed to shutdown(SHUT_WR)).
+        It may come after a plain ``close`` (shutdown first, close later). Such
+        a connection waits in FIN-WAIT-2 for the peer's FIN at most
+        ``Config.fin_wait_2_timeout``, counted from the later of this call and
+        the ACK of our FIN, then is deleted silently, as Linux does with
+        orphaned sockets (tcp_fin_timeout, TCP_LINGER2); with a timeout of 0 a
+        connection already in FIN-WAIT-2 is reset at once, as Linux's close()
+        does with TCP_LINGER2 = -1. The other states are unchanged: they are
+        bounded by retransmissions (R2) and TIME-WAIT by 2 MSL.
+        """
         st = self.state
+        if abandon and st is not S.CLOSED:
+            self.abandoned = True
+            if st is S.FIN_WAIT_2:
+                if self.config.fin_wait_2_timeout == 0:
+                    self.counters["fin_wait_2.reset"] += 1
+                    self.abort(now)
+                    return
+                self._arm_fin_wait_2(now)
+                self._wake()
         if st is S.SYN_SENT or st is S.LISTEN:
             # RFC 9293 3.10.4 SYN-SENT: "Delete the TCB and return 'error: closing'
             # responses to any queued SENDs".
@@ -309,6 +330,11 @@ class Connection(SegmentArrives):
                 if new_mss < snd.mss_limit:
                     self._set_path_mss(new_mss)  # less this connection's option overhead
                     counters["pmtu_reduced"] += 1
+                    # What is in flight and now too big is resent at once, cut to
+                    # the new size, with no congestion response (Recovery.mtu_reduced).
+                    if resend := snd.rec.mtu_reduced():
+                        counters["pmtu_retransmit"] += resend
+                        self._wake()
             return
         if (kind == "port_unreachable" or kind == "proto_unreachable") and self.state in (
             S.SYN_SENT,
@@ -388,6 +414,15 @@ class Connection(SegmentArrives):
             self._trace_fired(now, timer)
             self._transition(T.TIMEOUT_2MSL, "2MSL timeout", now)
             self._finish(now)
+        elif timer is Timer.FINWAIT2:
+            if st is S.FIN_WAIT_2:
+                # Config.fin_wait_2_timeout: the user has gone and the peer never
+                # sent its FIN. Linux deletes such a socket without a segment.
+                self._trace_fired(now, timer)
+                self.counters["timeout.fin_wait_2"] += 1
+                self._report.event(TimedOut("fin_wait_2"))
+                self._transition(T.TIMEOUT_FIN_WAIT_2, "FIN-WAIT-2 timeout", now)
+                self._finish(now)
         elif timer is Timer.USER:
             self._time_out(now, "user_timeout")
         elif timer is Timer.REORDER:

@@ -92,7 +92,7 @@ class Reset:
 
 @dataclass(frozen=True, slots=True)
 class TimedOut:
-    """Retransmission (R2), SYN retry, keepalive or user timeout gave up."""
+    """Retransmission (R2), SYN retry, keepalive, user or FIN-WAIT-2 timeout gave up."""
 
     reason: TimeoutReason
 

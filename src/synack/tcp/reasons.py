@@ -93,7 +93,7 @@ DROP_REASONS: Final[dict[TcpDropReason, str]] = {
     "sack_block_invalid": "a SACK block outside the data in flight (RFC 2018; the ACK itself is used)",
 }
 
-TimeoutReason = Literal["syn_retries", "retransmissions", "keepalive", "user_timeout"]
+TimeoutReason = Literal["syn_retries", "retransmissions", "keepalive", "user_timeout", "fin_wait_2"]
 """Why a connection gave up (:class:`~synack.tcp.events.TimedOut`)."""
 
 TIMEOUT_REASONS: Final[dict[TimeoutReason, str]] = {
@@ -101,6 +101,7 @@ TIMEOUT_REASONS: Final[dict[TimeoutReason, str]] = {
     "retransmissions": "one segment was retransmitted R2 times (RFC 9293 3.8.3)",
     "keepalive": "Config.keepalive_probes keep-alives went unanswered (RFC 9293 3.8.4)",
     "user_timeout": "data stayed unacknowledged for Config.user_timeout (RFC 9293 3.8.3)",
+    "fin_wait_2": "abandoned by the user, no FIN from the peer within Config.fin_wait_2_timeout (Linux's tcp_fin_timeout)",
 }
 
 SoftErrorReason = IcmpKind | Literal["r1_reached"]
@@ -123,6 +124,7 @@ RetransmitReason = Literal[
     "newreno",
     "window_probe",
     "window_reopened",
+    "pmtu",
 ]
 """Why a segment was sent again: the ``why`` of a retransmission's ``seg_out`` trace record."""
 
@@ -138,6 +140,7 @@ RETRANSMIT_REASONS: Final[dict[RetransmitReason, str]] = {
     "newreno": "the first unacknowledged segment after a partial ACK in fast recovery without SACK (RFC 6582 3.2 (5))",
     "window_probe": "one octet already sent, probing the peer's zero window (RFC 9293 3.8.6.1)",
     "window_reopened": "what the peer's closed window may have dropped, resent when it reopened",
+    "pmtu": "too big for the path MTU an ICMP error lowered: resent at once, cut to the new MSS (RFC 8201 5.4, RFC 1191 6.5)",
 }
 
 assert set(get_args(TcpDropReason)) == set(DROP_REASONS)

@@ -303,11 +303,14 @@ class Recovery:
         dupack: bool,
         tsecr: int | None,
         srtt: int | None,
+        max_wnd: int = 1 << 30,
     ) -> int:
         """Process one acceptable ACK (``ack`` and ``blocks`` in unwrapped offsets).
 
-        ``dupack`` is RFC 5681's definition, from the connection. Calls the
-        congestion controller. Returns the octets newly acknowledged cumulatively.
+        ``dupack`` is RFC 5681's definition, from the connection; ``max_wnd`` the
+        largest window the peer offered (MAX.SND.WND), which bounds how far below
+        SND.UNA a D-SACK block may lie. Calls the congestion controller. Returns
+        the octets newly acknowledged cumulatively.
         """
         sb = self.sb
         cc = self.cc
@@ -336,14 +339,19 @@ class Recovery:
         dsack: tuple[int, int] | None = None
         if blocks:
             l0, r0 = blocks[0]
+            first = 0
             if r0 <= ack or (len(blocks) > 1 and blocks[1][0] <= l0 and r0 <= blocks[1][1]):
                 # RFC 2883 4: a first block below the cumulative ACK, or inside the
                 # second block, reports a duplicate (D-SACK).
-                dsack = (l0, r0)
-                self.counters["dsack_received"] += 1
+                first = 1
+                if _dsack_valid(l0, r0, sb.una, sb.nxt, max_wnd):
+                    dsack = (l0, r0)
+                    self.counters["dsack_received"] += 1
+                else:
+                    self.counters["drop.sack_block_invalid"] += 1
             cache = self._sack_cache
             valid = []
-            for left, right in sorted(blocks[1:] if dsack else blocks):
+            for left, right in sorted(blocks[first:] if first else blocks):
                 if left >= right or right > sb.nxt or left < sb.una - (1 << 30):
                     self.counters["drop.sack_block_invalid"] += 1
                     continue
@@ -789,3 +797,50 @@ class Recovery:
         """The peer's window opened after probing: resend whatever it may have dropped."""
         self.sb.mark_all_lost("window_reopened")
         self.force_rtx = 1
+
+    def mtu_reduced(self) -> int:
+        """The path MTU shrank (an ICMP error lowered :attr:`mss`): resend what no longer fits.
+
+        Every segment in flight longer than the new MSS was dropped by the hop
+        that sent the ICMP error (or will be), so it is marked lost, not SACKed
+        ones, and goes again at once, cut to the new size, instead of waiting for
+        the RTO. RFC 8201 5.4: "the retransmission could be done in immediate
+        response to a notification that the Path MTU was decreased, but only for
+        the specific connection specified by the Packet Too Big message"; RFC
+        1191 6.5: "a retransmission caused by a Datagram Too Big message should
+        not change the congestion window". As Linux's tcp_simple_retransmit():
+        cwnd and ssthresh stay, and, like its high_seq, ``recover`` moves to
+        SND.NXT so that these losses start no fast recovery (RFC 6582 "recover"),
+        unless a recovery (fast or after an RTO) is under way already.
+        Returns the number of segments marked.
+        """
+        sb = self.sb
+        mss = self.mss
+        segs = sb.segs
+        n = 0
+        for i in range(sb.head, len(segs)):
+            s = segs[i]
+            if s.end - s.start - s.fin > mss and sb.mark_lost(s, "pmtu"):
+                n += 1
+        if n and not self.in_recovery and not self.rto_recovery and sb.nxt > self.recover:
+            self.recover = sb.nxt
+        return n
+
+
+def _dsack_valid(left: int, right: int, una: int, nxt: int, max_wnd: int) -> bool:
+    """Whether a D-SACK block ``[left, right)`` names data this sender could have sent twice.
+
+    A D-SACK block reports a duplicate the receiver got (RFC 2883 4): data
+    already sent, so never beyond SND.NXT, and either still in flight (above
+    SND.UNA, inside the second block) or acknowledged already, wholly below
+    SND.UNA and not older than the largest window the peer ever offered
+    (MAX.SND.WND): nothing older can still be arriving. Anything else is forged
+    or broken, and must neither widen RACK's reordering window (RFC 8985 6.2)
+    nor count towards an undo (RFC 3708 2). Linux's tcp_is_sackblock_valid() applies the same
+    bounds (it measures "too old" from its undo marker, with max_window slack).
+    """
+    if left >= right or right > nxt:
+        return False
+    if left > una:
+        return True
+    return right <= una and left >= una - max_wnd

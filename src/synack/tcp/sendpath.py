@@ -73,6 +73,7 @@ _RTX_COUNTERS: Final[dict[RetransmitReason | None, str]] = {
     "dupthresh": "retransmit.dupthresh",
     "newreno": "retransmit.newreno",
     "rto_recovery": "retransmit.rto_recovery",
+    "pmtu": "retransmit.pmtu",
 }
 
 
@@ -389,7 +390,15 @@ class SendPath:
             if lt(self.snd_nxt, ack):
                 self.snd_nxt = ack
             self.retries = 0
-        rec.on_ack(now, ack_abs, abs_blocks, dupack=dupack, tsecr=tsecr, srtt=self.rtt.srtt)
+        rec.on_ack(
+            now,
+            ack_abs,
+            abs_blocks,
+            dupack=dupack,
+            tsecr=tsecr,
+            srtt=self.rtt.srtt,
+            max_wnd=self.max_snd_wnd,
+        )
         if advanced:
             if tso is not None:
                 # RFC 7323 4.1 RTTM: a sample from every ACK that advances the

@@ -71,6 +71,7 @@ class Trigger(enum.Enum):
     RCV_RST_TO_LISTEN = "rcv RST (passive open)"
     ABORT = "ABORT / snd RST"
     TIMEOUT = "retransmission or user timeout"
+    TIMEOUT_FIN_WAIT_2 = "timeout=FIN-WAIT-2 (abandoned)"
 
 
 S = State
@@ -94,6 +95,9 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (S.FIN_WAIT_1, T.RCV_ACK_OF_FIN): S.FIN_WAIT_2,
     (S.FIN_WAIT_1, T.RCV_FIN): S.CLOSING,
     (S.FIN_WAIT_2, T.RCV_FIN): S.TIME_WAIT,
+    # Not in RFC 9293: a connection the user abandoned stops waiting for the
+    # peer's FIN (Config.fin_wait_2_timeout; Linux's tcp_fin_timeout).
+    (S.FIN_WAIT_2, T.TIMEOUT_FIN_WAIT_2): S.CLOSED,
     (S.CLOSE_WAIT, T.CLOSE): S.LAST_ACK,
     (S.CLOSING, T.RCV_ACK_OF_FIN): S.TIME_WAIT,
     (S.LAST_ACK, T.RCV_ACK_OF_FIN): S.CLOSED,
@@ -102,8 +106,8 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
 
 # RST and ABORT close a connection from any synchronized or opening state (RFC
 # 9293 3.10.7, 3.10.5 ABORT); so does giving up (3.8.3 R2, the user timeout,
-# keep-alives), except where no timer can: FIN-WAIT-2 has nothing outstanding
-# and TIME-WAIT only its 2MSL timer.
+# keep-alives), except where no such timer runs: FIN-WAIT-2 has nothing
+# outstanding (only its own timeout, above) and TIME-WAIT only its 2MSL timer.
 for _s in State:
     if _s not in (S.CLOSED, S.LISTEN):
         TRANSITIONS[(_s, T.RCV_RST)] = S.CLOSED

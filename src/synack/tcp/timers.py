@@ -38,6 +38,8 @@ class Timer(enum.StrEnum):
     """Keep-alive probes (RFC 9293 3.8.4)."""
     TIMEWAIT = "timewait"
     """2*MSL in TIME-WAIT (RFC 9293 3.6)."""
+    FINWAIT2 = "finwait2"
+    """How long an abandoned connection waits in FIN-WAIT-2 (``Config.fin_wait_2_timeout``)."""
     USER = "user"
     """The user timeout (RFC 9293 3.8.3 USER TIMEOUT)."""
     REORDER = "reorder"
@@ -50,6 +52,7 @@ class Timer(enum.StrEnum):
 
 FIRING_ORDER: Final = (
     Timer.TIMEWAIT,
+    Timer.FINWAIT2,
     Timer.USER,
     Timer.PACING,
     Timer.REORDER,
@@ -78,6 +81,7 @@ class TimerSet:
     __slots__ = (
         "_traced",
         "delack",
+        "finwait2",
         "keepalive",
         "pacing",
         "persist",
@@ -93,6 +97,7 @@ class TimerSet:
     delack: int | None
     keepalive: int | None
     timewait: int | None
+    finwait2: int | None
     user: int | None
     reorder: int | None
     tlp: int | None
@@ -100,7 +105,7 @@ class TimerSet:
 
     def __init__(self) -> None:
         self.rtx = self.persist = self.delack = self.keepalive = self.timewait = None
-        self.user = self.reorder = self.tlp = self.pacing = None
+        self.finwait2 = self.user = self.reorder = self.tlp = self.pacing = None
         self._traced: tuple[int | None, ...] = _NONE
 
     def get(self, timer: Timer) -> int | None:
@@ -115,7 +120,7 @@ class TimerSet:
     def cancel_all(self) -> None:
         """Turn every timer off."""
         self.rtx = self.persist = self.delack = self.keepalive = self.timewait = None
-        self.user = self.reorder = self.tlp = self.pacing = None
+        self.finwait2 = self.user = self.reorder = self.tlp = self.pacing = None
 
     def deadlines(self) -> tuple[int | None, ...]:
         """Every deadline, in :class:`Timer` order."""

@@ -48,6 +48,7 @@ CAUSES: Final[dict[RetransmitReason, str]] = {
     "newreno": "NewReno partial ACK",
     "window_probe": "zero-window probe",
     "window_reopened": "window reopened",
+    "pmtu": "path MTU decreased (ICMP)",
 }
 """How the page names each retransmission cause the core reports (``seg_out`` ``why``)."""
 
