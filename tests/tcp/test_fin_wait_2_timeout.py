@@ -61,9 +61,9 @@ def test_abandoned_before_the_ack_of_the_fin_closes_silently_sixty_seconds_after
     deadline = 5_000 + SIXTY_S
     assert conn.next_deadline() == deadline
     events(conn)
-    # The peer's segments (ACKs, data) do not restart it, as on Linux.
-    feed(conn, 30_000_000, seq=R, ack=L + 1, payload=b"x")
-    assert out(conn, 30_000_000) == [us(seq=L + 1, ack=R + 1, window=64_000 - 1)]
+    # The peer's segments (a window update here) do not restart it, as on Linux.
+    feed(conn, 30_000_000, seq=R, ack=L + 1, window=1000)
+    assert out(conn, 30_000_000) == []
     assert conn.next_deadline() == deadline
     conn.handle_timer(deadline - 1)
     assert conn.state is S.FIN_WAIT_2
@@ -140,14 +140,37 @@ def test_zero_closes_at_the_ack_of_the_fin() -> None:
     assert out(conn, 1_000) == []
 
 
-def test_data_received_before_the_timeout_is_still_acknowledged() -> None:
-    # Until it is deleted, an abandoned connection still ACKs what arrives (the
-    # API's drainer reads and discards it), so the peer is not left retransmitting.
+def test_new_data_after_the_user_has_gone_is_answered_with_a_reset() -> None:
+    # RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its TCP
+    # SHOULD send a RST to show that data was lost" (Linux does, for a closed
+    # socket): nobody will read it, and the peer must not think it was delivered.
     conn = fin_wait_2()
     conn.close(0, abandon=True)
+    events(conn)
+    feed(conn, 10, seq=R, ack=L + 1, payload=b"abc")
+    assert DataReceived(3) not in events(conn)
+    assert out(conn, 10) == [us(seq=L + 1, ack=0, flags=RST, window=0)]
+    assert conn.state is S.CLOSED
+    assert conn.counters["reset.data_after_close"] == 1
+
+
+def test_a_duplicate_after_the_user_has_gone_is_only_acknowledged() -> None:
+    # Old data (already taken before the close) is no loss: the usual ACK answers it.
+    conn = fin_wait_2()
+    feed(conn, 10, seq=R, ack=L + 1, payload=b"abc")
+    out(conn, 10)
+    conn.close(20, abandon=True)
+    feed(conn, 30, seq=R, ack=L + 1, payload=b"abc")
+    assert conn.state is S.FIN_WAIT_2
+    assert [seg.flags & RST for seg in out(conn, 30)] == [0]
+
+
+def test_a_half_closed_connection_still_takes_data() -> None:
+    conn = fin_wait_2()  # shutdown(SHUT_WR): the user still reads
     feed(conn, 10, seq=R, ack=L + 1, payload=b"abc")
     assert DataReceived(3) in events(conn)
-    assert out(conn, 10) == [us(seq=L + 1, ack=R + 3, window=64_000 - 3)]
+    assert conn.recv() == b"abc"
+    assert conn.state is S.FIN_WAIT_2
 
 
 def test_a_negative_timeout_is_refused() -> None:

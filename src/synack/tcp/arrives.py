@@ -51,7 +51,7 @@ from synack.tcp.timers import TimerSet
 from synack.tcp.timestamps import TICK as TS_TICK
 from synack.tcp.timestamps import TimestampState
 from synack.wire.ip import addr_to_str, str_to_addr
-from synack.wire.seq import MASK, add, gt, le
+from synack.wire.seq import MASK, add, gt, le, sub
 from synack.wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, URG, Segment
 
 if TYPE_CHECKING:
@@ -549,6 +549,22 @@ class SegmentArrives(TcbNames):
             return
         if not seg.payload and not seg.flags & FIN and rcv.peer_fin_abs is None:
             return  # a pure ACK: no text, and no early FIN waiting for it
+        if (
+            self.abandoned
+            and seg.payload
+            and (st is S.FIN_WAIT_1 or st is S.FIN_WAIT_2)
+            and sub(add(seq, len(seg.payload)), rcv.rcv_nxt) > 0
+        ):
+            # RFC 1122 4.2.2.13: "if new data is received after CLOSE is called,
+            # its TCP SHOULD send a RST to show that data was lost." Only once the
+            # user has gone (a half-closed connection still reads); Linux does the
+            # same for a closed socket (tcp_rcv_state_process). <SEQ=SND.NXT><CTL=RST>.
+            snd = self.snd
+            snd.emit(Segment(self.local[1], self.remote[1], snd.snd_nxt, 0, RST), now)
+            self.counters["reset.data_after_close"] += 1
+            self._transition(T.ABORT, "data after close: reset", now)
+            self._finish(now)
+            return
         result = rcv.on_text(seg, seq, now)
         if result & TEXT_FIN:
             self._on_fin(now)
