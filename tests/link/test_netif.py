@@ -435,3 +435,39 @@ def test_scapy_reads_our_arp_reply() -> None:
     assert frame[ARP].op == 2
     assert frame[ARP].hwsrc == "02:53:4b:00:00:05"
     assert frame[ARP].psrc == "10.0.0.5"
+
+
+@pytest.mark.parametrize(
+    "src", ["224.0.0.1", "255.255.255.255", "10.0.0.255", "127.0.0.1", "0.0.0.0", "10.0.0.5"]
+)
+def test_no_icmp_error_or_echo_reply_to_a_source_that_is_not_one_host(src: str) -> None:
+    # RFC 1122 3.2.2: "An ICMP error message MUST NOT be sent as the result of
+    # receiving ... a datagram whose source address does not define a single host
+    # -- e.g., a zero address, a loopback address, a broadcast address, a multicast
+    # address". Before the fix a UDP packet "from" 255.255.255.255 drew a protocol
+    # unreachable to the whole link (a smurf amplifier), one "from" ourselves or
+    # from 127.0.0.1 an ARP request to send it back over the wire.
+    nif, _ = make()
+    resolve_kernel(nif)
+    udp = bytes(IP(src=src, dst="10.0.0.5") / UDP(sport=5000, dport=53) / b"q")
+    ping = bytes(IP(src=src, dst="10.0.0.5") / ICMP(type=8, id=1, seq=1))
+    for packet in (udp, ping):
+        nif.receive_frame(emit_ethernet(OUR_MAC, KERNEL_MAC, ETHERTYPE_IPV4, packet), 0)
+    assert frames(nif) == []
+    assert nif.counters["icmp_error_not_to_single_host"] == 1
+    assert nif.counters["icmp_echo_ignored"] == 1
+
+
+@pytest.mark.parametrize("src", ["ff02::1", "::1", "::", "::ffff:10.0.0.1", "fd00::5"])
+def test_no_icmpv6_error_or_echo_reply_to_a_source_that_is_not_one_node(src: str) -> None:
+    # RFC 4443 2.4 (e.6): no ICMPv6 error for "a packet whose source address does
+    # not uniquely identify a single node -- e.g., the IPv6 Unspecified Address, an
+    # IPv6 multicast address"; loopback and our own address are not a peer either.
+    nif, _ = make()
+    udp = bytes(IPv6(src=src, dst="fd00::5") / UDP(sport=5000, dport=53) / b"q")
+    ping = bytes(IPv6(src=src, dst="fd00::5") / ICMPv6EchoRequest(id=1, seq=1))
+    for packet in (udp, ping):
+        nif.receive_ip(packet, 0)
+    assert frames(nif) == []
+    assert nif.counters["icmp_error_not_to_single_host"] == 1
+    assert nif.counters["icmp_echo_ignored"] == 1

@@ -121,6 +121,29 @@ def test_window_update_follows_wl1_wl2_rule() -> None:
     assert (conn.snd_wl1, conn.snd_wl2) == (R, LOCAL_ISS + 1)
 
 
+def test_an_ack_older_than_snd_una_never_updates_the_window() -> None:
+    # RFC 9293 3.10.7.4 fifth: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
+    # should be updated" and only then the SND.WL1/WL2 test applies; "Note that
+    # SND.WND is an offset from SND.UNA". A window offered at an ACK behind SND.UNA
+    # (an acceptable one: RFC 5961 5.2 lets it lie up to MAX.SND.WND back) has its
+    # right edge at SEG.ACK + SEG.WND: taken as an offset from SND.UNA it would
+    # let us send beyond what the peer offered. Before the fix a segment with a
+    # newer SEQ (out-of-order data here) but such an ACK set SND.WND.
+    conn = established(nodelay=True)
+    conn.send(b"a" * 1000)
+    out(conn)
+    feed(conn, seq=R, ack=LOCAL_ISS + 1001, window=5000)
+    assert (conn.snd_una, conn.snd_wnd) == (LOCAL_ISS + 1001, 5000)
+    # Out-of-order data (SEG.SEQ > SND.WL1) carrying an old ACK and a window whose
+    # right edge (501 + 5400 = 5901) is still below the one offered (1001 + 5000).
+    feed(conn, seq=R + 10, ack=LOCAL_ISS + 501, flags=ACK | PSH, window=5400, payload=b"z")
+    assert conn.snd_wnd == 5000
+    assert (conn.snd_wl1, conn.snd_wl2) == (R, LOCAL_ISS + 1001)
+    conn.send(b"b" * 6000)
+    assert sum(len(seg.payload) for seg in out(conn)) == 5000  # not 5400: past the edge
+    assert conn.counters["drop.ack_too_old"] == 0  # the segment itself was acceptable
+
+
 def test_send_is_limited_by_peer_window_and_mss() -> None:
     conn = established(nodelay=True)
     feed(conn, window=2500)

@@ -19,6 +19,7 @@ from tests.tcp.helpers import (
     syn_received,
     us,
 )
+from tests.tcp.test_timestamps import PEER_TS, peer_ts, ts_established
 
 IDLE = 10_000_000
 INTERVAL = 2_000_000
@@ -248,3 +249,45 @@ def test_user_timeout_covers_data_queued_before_the_handshake_completes() -> Non
     run_timers(conn, 2_500_000)
     assert conn.state is State.CLOSED
     assert TimedOut("user_timeout") in events(conn)
+
+
+def test_unacceptable_segments_do_not_keep_a_dead_connection_alive() -> None:
+    # RFC 9293 3.8.4 (MUST-26): the idle interval counts from the last data or
+    # acknowledgment *received*; a segment that fails the acceptability test (RFC
+    # 9293 3.10.7.4 first: here a blind guess far outside the window) is neither.
+    # Before the fix every segment for the 4-tuple restarted the idle timer and
+    # the probe count, so a spoofer (or a stale duplicate) sending one now and then
+    # kept a connection whose peer had vanished open for ever.
+    conn = keepalive_conn()
+    t = 0
+    for _ in range(20):
+        t += IDLE // 2
+        feed(conn, now=t, seq=REMOTE_ISS + 1 + 5_000_000, ack=LOCAL_ISS + 1)
+        out(conn, t)
+        run_timers(conn, t)
+        if conn.state is State.CLOSED:
+            break
+    assert conn.state is State.CLOSED
+    assert conn.counters["timeout.keepalive"] == 1
+    assert conn.counters["drop.out_of_window"] >= 1
+
+
+def test_a_segment_failing_paws_does_not_restart_the_keepalive_idle_time() -> None:
+    # The same for an old duplicate caught by PAWS (RFC 7323 5.3 R1: "treat the
+    # arriving segment as not acceptable").
+    conn, _ = ts_established(
+        rtt=0,
+        keepalive=True,
+        keepalive_idle=IDLE,
+        keepalive_interval=INTERVAL,
+        keepalive_probes=PROBES,
+    )
+    assert conn.next_deadline() == IDLE
+    feed(conn, now=IDLE // 2, options=peer_ts(PEER_TS + 1))  # acceptable: restarts it
+    out(conn, IDLE // 2)
+    assert conn.next_deadline() == IDLE // 2 + IDLE
+    # Data stamped older than TS.Recent (not a reordered pure ACK, which is exempt).
+    feed(conn, now=IDLE, options=peer_ts(PEER_TS - 1), payload=b"old")
+    out(conn, IDLE)
+    assert conn.counters["drop.paws"] == 1
+    assert conn.next_deadline() == IDLE // 2 + IDLE

@@ -140,6 +140,34 @@ def test_an_early_fin_waits_for_the_data_before_it() -> None:
     assert rcv.on_text(data(1001, 10), 1001, 0) & TEXT_FIN
 
 
+def test_nothing_beyond_an_early_fin_is_kept_and_the_fin_still_ends_the_stream() -> None:
+    # RFC 9293 3.10.7.4 eighth: the FIN is the end of the peer's data; a segment
+    # claiming octets after it (a broken or hostile peer) adds nothing to the stream.
+    # Before the fix those octets were queued, delivered once the hole filled, and
+    # carried RCV.NXT past the held FIN, which was then never processed: the
+    # application read data after the end of the stream and never saw it end.
+    rcv, report = receiver()
+    assert rcv.on_text(data(1011, 0, ACK | FIN), 1011, 0) == TEXT_ACK  # FIN at 1011, early
+    assert rcv.on_text(data(1011, 20), 1011, 0) == TEXT_ACK  # "after" the FIN
+    assert rcv.on_text(data(1021, 5, ACK | FIN), 1021, 0) == TEXT_ACK  # a second, later FIN
+    assert report.counters["trimmed_after_fin"] == 2
+    assert report.counters["fin_moved"] == 1
+    result = rcv.on_text(data(1001, 10), 1001, 0)
+    assert result & TEXT_FIN
+    assert rcv.rcv_nxt == 1012 and rcv.peer_closed
+    assert rcv.read(-1, True) == b"d" * 10
+
+
+def test_a_fin_that_moves_is_not_believed() -> None:
+    # The first FIN fixes where the stream ends: a later one elsewhere is ignored.
+    rcv, report = receiver()
+    rcv.on_text(data(1011, 0, ACK | FIN), 1011, 0)
+    rcv.on_text(data(1005, 0, ACK | FIN), 1005, 0)  # an earlier end: not believed either
+    assert report.counters["fin_moved"] == 1
+    assert rcv.on_text(data(1001, 10), 1001, 0) & TEXT_FIN
+    assert rcv.rcv_nxt == 1012
+
+
 @given(
     recv_buffer=st.integers(1, 20_000),
     free=EDGE,

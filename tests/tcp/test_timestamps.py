@@ -184,6 +184,31 @@ def test_paws_test_is_skipped_after_24_days_idle() -> None:
     assert conn.counters["drop.paws"] == 1
 
 
+def test_after_24_days_idle_an_out_of_window_segment_cannot_reset_ts_recent() -> None:
+    # RFC 7323 5.5: past 24 days the PAWS test is skipped, but the segment must
+    # still be "acceptable by sequence number" before its TSval counts: TS.Recent is
+    # only ever taken from an acceptable segment (5.3 R2 then R3, 4.3). Before the
+    # fix the 24-day branch stored the TSval of whatever segment failed PAWS first,
+    # so a blind attacker who knew only the 4-tuple (any SEQ) could plant a TSval
+    # ahead of the peer's clock; every segment of the real peer then failed PAWS
+    # until its clock caught up (here 2**30 ms, 12 days): the connection was dead.
+    days_25 = 25 * 24 * 3600 * 1_000_000
+    conn, _ = ts_established()
+    t = 10_000 + days_25
+    peer_now = (PEER_TS + days_25 // 1000) & 0xFFFFFFFF  # the peer's 1 ms clock, 25 days on
+    planted = peer_ts((peer_now + (1 << 30)) & 0xFFFFFFFF)
+    feed(conn, t, seq=R + 10_000_000, ack=L, flags=ACK, options=planted, payload=b"evil")
+    assert conn.counters["drop.out_of_window"] == 1
+    feed(conn, t + 1, seq=R, ack=L, flags=ACK, options=peer_ts(peer_now), payload=b"real")
+    assert conn.recv() == b"real"
+    assert conn.counters["drop.paws"] == 0
+    (ack,) = out(conn, t + 1)
+    assert ts_of(ack).tsecr == peer_now  # TS.Recent now from the real peer
+    # ... and PAWS is in force again from there.
+    feed(conn, t + 2, seq=R + 4, ack=L, flags=ACK, options=peer_ts(peer_now - 5), payload=b"o")
+    assert conn.counters["drop.paws"] == 1
+
+
 def test_rttm_samples_a_retransmitted_segment_through_tsecr() -> None:
     conn, _ = ts_established(rtt=10_000)
     assert conn.srtt == 10_000

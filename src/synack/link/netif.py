@@ -74,6 +74,9 @@ __all__ = ["IPInterface", "NetInterface", "PacketEndpoint", "default_mac"]
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 _ALL_NODES: Final = ipaddress.IPv6Address("ff02::1").packed
+_V6_UNSPECIFIED: Final = bytes(16)
+_V6_LOOPBACK: Final = bytes(15) + b"\x01"
+_V6_V4MAPPED: Final = bytes(10) + b"\xff\xff"
 _UNSPECIFIED6: Final = bytes(16)
 _LINK_LOCAL6: Final = ipaddress.IPv6Network("fe80::/10")
 _ETH_V4: Final = ETHERTYPE_IPV4.to_bytes(2, "big")
@@ -478,6 +481,9 @@ class NetInterface:
                 # RFC 1122 3.2.2.6: replying to broadcast echoes is optional; synack does not.
                 self.counters["icmp_echo_broadcast_ignored"] += 1
                 return
+            if not self._single_host(ip.src):
+                self.counters["icmp_echo_ignored"] += 1  # RFC 1122 3.2.1.3: a bogus source
+                return
             self.counters["icmp_echo_in"] += 1
             reply = msg.answer().emit()
             self.send_ip(IPv4Header(ip.dst, ip.src, PROTO_ICMP).emit(len(reply)) + reply, now)
@@ -518,7 +524,7 @@ class NetInterface:
                 self._receive_na(ip, msg, now)
             return
         if isinstance(msg, Icmp6Echo):
-            if msg.reply or multicast:
+            if msg.reply or multicast or not self._single_host(ip.src):
                 self.counters["icmp_echo_ignored"] += 1
                 return
             self.counters["icmp_echo_in"] += 1
@@ -573,6 +579,28 @@ class NetInterface:
 
     # ----------------------------------------------------------------- ICMP out
 
+    def _single_host(self, addr: bytes) -> bool:
+        """``addr`` names one host other than us: an ICMP error or echo reply may go to it.
+
+        RFC 1122 3.2.2: "An ICMP error message MUST NOT be sent as the result of
+        receiving ... a datagram whose source address does not define a single
+        host -- e.g., a zero address, a loopback address, a broadcast address, a
+        multicast address, or a Class E address"; RFC 4443 2.4 (e.6) for ICMPv6
+        (the unspecified address, multicast). Answering them would send errors to
+        a whole network (a smurf amplifier) or to ourselves over the wire.
+        """
+        if len(addr) == 4:
+            b0 = addr[0]
+            return not (
+                b0 == 0 or b0 == 127 or b0 >= 224 or addr in self._broadcast4 or addr in self._own4
+            )
+        return not (
+            addr[0] == 0xFF
+            or addr in (_V6_UNSPECIFIED, _V6_LOOPBACK)
+            or addr[:12] == _V6_V4MAPPED
+            or addr in self._own6
+        )
+
     def _icmp_error_allowed(self, now: int) -> bool:
         window = now // 1_000_000
         if window != self._icmp_window:
@@ -584,6 +612,9 @@ class NetInterface:
         return True
 
     def _send_icmp4_error(self, to: bytes, src: bytes, message: bytes, now: int) -> None:
+        if not self._single_host(to):
+            self.counters["icmp_error_not_to_single_host"] += 1
+            return
         if not self._icmp_error_allowed(now):
             return
         self.counters["icmp_error_out"] += 1
@@ -593,6 +624,9 @@ class NetInterface:
         self, src: bytes, dst: bytes, message: bytes, now: int, *, error: bool, hops: int = 64
     ) -> None:
         if error:
+            if not self._single_host(dst):
+                self.counters["icmp_error_not_to_single_host"] += 1
+                return
             if not self._icmp_error_allowed(now):
                 return
             self.counters["icmp_error_out"] += 1

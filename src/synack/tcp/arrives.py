@@ -288,9 +288,6 @@ class SegmentArrives(TcbNames):
         fl = seg.flags
         cfg = self.config
         rcv, snd = self.rcv, self.snd
-        if cfg.keepalive and (st is S.ESTABLISHED or st is S.CLOSE_WAIT):
-            self._keepalive_probes = 0
-            self.timers.keepalive = now + cfg.keepalive_idle
         if st is S.SYN_RECEIVED:
             if fl & SYN and not fl & ACK and seg.seq == rcv.irs:
                 # A retransmitted SYN: our SYN-ACK was lost, so send it again now.
@@ -324,6 +321,8 @@ class SegmentArrives(TcbNames):
                 # RFC 7323 5.3 R1: "Send an acknowledgment in reply" (rate-limited).
                 self._ack_unacceptable(seg, now)
             return
+        if cfg.keepalive:
+            self._peer_heard(now)
         ecn = rcv.ecn
         if ecn is not None:
             if self._ce_in:
@@ -402,6 +401,20 @@ class SegmentArrives(TcbNames):
         # seventh and eighth: segment text and FIN
         self._queue_text(seg, seg.seq, now)
 
+    def _peer_heard(self, now: int) -> None:
+        """An acceptable segment arrived: the keep-alive's idle interval starts again.
+
+        RFC 9293 3.8.4 (MUST-26): probe only when "no data or acknowledgment
+        packets have been received for the connection within an interval". Only
+        a segment that passed PAWS and the sequence check counts: one that failed
+        them proves nothing of the peer, and a spoofer sending one now and then
+        would otherwise keep a connection to a vanished peer open for ever.
+        """
+        st = self.state
+        if st is S.ESTABLISHED or st is S.CLOSE_WAIT:
+            self._keepalive_probes = 0
+            self.timers.keepalive = now + self.config.keepalive_idle
+
     def _on_unacceptable(self, seg: Segment, now: int) -> None:
         """What an unacceptable segment still gets (RFC 9293 3.10.7.4 first), then an ACK."""
         fl = seg.flags
@@ -416,6 +429,8 @@ class SegmentArrives(TcbNames):
         ):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs"
             # when RCV.WND is zero.
+            if self.config.keepalive:
+                self._peer_heard(now)  # the peer's zero-window probe
             self._process_ack(seg, now)
             if fl & URG:
                 self._on_urgent(seg)  # MUST-66: URG is processed at zero window too

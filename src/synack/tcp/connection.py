@@ -281,8 +281,9 @@ class Connection(SegmentArrives):
         """An ICMP error about one of our segments (RFC 9293 3.9.2.2, RFC 5927, RFC 5461).
 
         ``seq`` is the sequence number in the quoted TCP header: an error quoting
-        a sequence number we have no data outstanding for is forged or stale and
-        is ignored (RFC 5927 4.1). Then:
+        a sequence number outside SND.UNA..SND.NXT is forged or stale and is
+        ignored (RFC 5927 4.1; SND.NXT itself is accepted, as Linux does: the
+        RFC's bound is SND.UNA =< SEG.SEQ < SND.NXT). Then:
 
         * Source Quench is discarded silently (MUST-55, RFC 6633);
         * "fragmentation needed" / "packet too big" lower the MSS (RFC 1191/8201);

@@ -264,10 +264,10 @@ class Endpoint:
                 conn.state is State.TIME_WAIT
                 and (lst := self._listeners.get(seg.dst_port)) is not None
                 and seg.flags & (SYN | ACK | RST) == SYN
-                and gt(seg.seq, conn.rcv_nxt)
+                and _reopens_time_wait(conn, seg, lst.config)
             ):
-                # RFC 9293 3.6.1 (MAY-2): a new SYN above the old incarnation's
-                # sequence space reopens the connection from TIME-WAIT, with an ISS
+                # RFC 9293 3.6.1 (MAY-2), RFC 6191: a new SYN that cannot be an old
+                # duplicate reopens the connection from TIME-WAIT, with an ISS
                 # above every sequence number the old one used. Only a SYN the
                 # listener takes replaces the TIME-WAIT TCB: one it would drop (or
                 # answer with a cookie, whose ISS could not respect that floor)
@@ -645,6 +645,25 @@ class Endpoint:
     def __repr__(self) -> str:
         addrs = ", ".join(addr_to_str(a) for a in self.addresses)
         return f"<Endpoint {self.name or addrs} conns={len(self._conns)}>"
+
+
+def _reopens_time_wait(conn: Connection, syn: Segment, config: Config) -> bool:
+    """RFC 6191 2: may ``syn`` start a new incarnation of ``conn``, which is in TIME-WAIT?
+
+    "If the previous incarnation of the connection used Timestamps, then: if TCP
+    Timestamps would be enabled for the new incarnation of the connection, and
+    the timestamp contained in the incoming SYN segment is greater than the last
+    timestamp seen on the previous incarnation ..., honor the connection
+    request"; an equal timestamp needs a greater sequence number. Without
+    timestamps on both, the sequence number must be greater than the last one
+    seen (RFC 9293 3.6.1, MAY-2). "Otherwise, silently drop the incoming SYN".
+    """
+    tso = syn.timestamps
+    if conn.neg.timestamps and tso is not None and config.timestamps:
+        recent = conn.ts.ts_recent
+        if tso.tsval != recent:
+            return gt(tso.tsval, recent)
+    return gt(syn.seq, conn.rcv_nxt)
 
 
 _V4_BROADCAST = b"\xff\xff\xff\xff"

@@ -129,7 +129,9 @@ class Receiver:
         # -- receive sequence variables (RFC 9293 3.3.1) -----------------------
         self.irs = 0
         self.rcv_nxt = 0
-        self.rcv_up = 0  # RCV.UP: first octet after the peer's urgent data
+        # RCV.UP, the first octet after the peer's urgent data, while any is unread;
+        # None otherwise (a stale RCV.UP 2**31 behind would compare as ahead).
+        self.rcv_up: int | None = None
         self.rcv_adv = 0  # right edge of the window we last advertised
         self.rcv_abs = 0  # unwrapped stream offset of RCV.NXT
         self.eff_snd_mss = 536  # Eff.snd.MSS (RFC 9293 3.8.6.2.2): see configure()
@@ -162,7 +164,8 @@ class Receiver:
         """The peer's SYN: IRS and RCV.NXT from it (RFC 9293 3.10.7.2-3), TS.Recent (RFC 7323 3.2)."""
         self.neg = neg
         self.irs = seg.seq
-        self.rcv_nxt = self.rcv_up = add(seg.seq, 1)
+        self.rcv_nxt = add(seg.seq, 1)
+        self.rcv_up = None
         # The right edge our SYN or SYN-ACK offers: its window is never scaled
         # (RFC 7323 2.2), so at most 65,535 octets whatever the buffer.
         self.rcv_adv = add(self.rcv_nxt, min(self.config.recv_buffer, 0xFFFF))
@@ -332,10 +335,14 @@ class Receiver:
         """RFC 9293 3.10.7.4 sixth and 3.8.5: track RCV.UP and tell the user."""
         # MUST-62: the urgent pointer points to the first non-urgent octet.
         up = add(seg.seq, seg.urgent)
-        if gt(up, self.rcv_up):
+        rcv_up = self.rcv_up
+        if not gt(up, self._read_point()):
+            return  # urgent octets the user has read already: nothing new to signal
+        if rcv_up is None or gt(up, rcv_up):
             # "If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal the user
             # that the remote side has urgent data if the urgent pointer (RCV.UP) is in
-            # advance of the data consumed" (MUST-32).
+            # advance of the data consumed" (MUST-32). RCV.UP is None once that data
+            # is read (see read()): the comparison is always within half the space.
             self.rcv_up = up
             self.report.counters["urgent"] += 1
             self.report.event(UrgentData(self.urgent_pending))
@@ -343,8 +350,14 @@ class Receiver:
     @property
     def urgent_pending(self) -> int:
         """Octets of urgent data not yet read (MUST-33); 0 if none."""
-        read_point = add(self.rcv_nxt, -len(self.ready))
-        return max(0, sub(self.rcv_up, read_point))
+        rcv_up = self.rcv_up
+        if rcv_up is None:
+            return 0
+        return max(0, sub(rcv_up, self._read_point()))
+
+    def _read_point(self) -> int:
+        """The sequence number of the next octet :meth:`read` returns."""
+        return add(self.rcv_nxt, -len(self.ready))
 
     # ---------------------------------------------------------- segment text
     def on_text(self, seg: Segment, seq: int, now: int) -> int:
@@ -371,6 +384,19 @@ class Receiver:
                 fin = False  # even the FIN is old
             payload = payload[cut:]
             off = 0
+        fin_abs = self.peer_fin_abs
+        if fin_abs is not None:
+            # A FIN is held out of order: it is where the peer's data ends (RFC 9293
+            # 3.10.7.4 eighth). Octets beyond it are not the peer's stream, and a FIN
+            # elsewhere contradicts it (a broken or hostile peer): neither is kept,
+            # else they would carry RCV.NXT past the FIN, which would never be taken.
+            limit = fin_abs - self.rcv_abs
+            if fin and off + len(payload) != limit:
+                fin = False
+                self.report.counters["fin_moved"] += 1
+            if off + len(payload) > limit:
+                payload = payload[: max(0, limit - off)]
+                self.report.counters["trimmed_after_fin"] += 1
         end = off + len(payload)
         if off:
             # RFC 9293 3.10.7.4: out-of-order data is kept only inside the window
@@ -492,6 +518,12 @@ class Receiver:
         else:
             data = bytes(ready[:max_bytes])
             del ready[:max_bytes]
+        rcv_up = self.rcv_up
+        if rcv_up is not None and not gt(rcv_up, self._read_point()):
+            # RFC 9293 3.8.5: the urgent data is consumed; RCV.UP is forgotten so that
+            # it never lags the stream by 2**31 octets (modulo 2**32 it would then
+            # look ahead again: MUST-33's "in advance of the data consumed").
+            self.rcv_up = None
         if window_update:
             gain = before + len(data)
             threshold = self._sws_floor

@@ -287,9 +287,12 @@ class SendPath:
             self._on_ecn_echo(bool(seg.flags & ECE), self.una_abs - prior_una, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+        # An ACK behind SND.UNA (acceptable up to MAX.SND.WND back, RFC 5961 5.2)
+        # updates nothing: "SND.WND is an offset from SND.UNA", and its window is
+        # an offset from an older point.
         seq = seg.seq
         wl1 = self.snd_wl1
-        if le(self.snd_wl2, ack) if wl1 == seq else lt(wl1, seq):
+        if (advanced or ack == snd_una) and (le(self.snd_wl2, ack) if wl1 == seq else lt(wl1, seq)):
             if wnd != self.snd_wnd:
                 self._window_update(wnd, now)
             self.snd_wl1 = seq

@@ -116,14 +116,23 @@ class TimestampState:
         if le(self.ts_recent, tsval):
             return False
         if now - self.ts_recent_age > PAWS_IDLE:
-            # RFC 7323 5.5: after 24 days idle the PAWS test is skipped and
-            # TS.Recent is taken afresh from this segment.
-            self.set_recent(tsval, now)
+            # RFC 7323 5.5: after 24 days idle TS.Recent is no longer valid and the
+            # PAWS test is skipped; the segment may be accepted "but only if
+            # acceptable by sequence number". TS.Recent is not touched here: it is
+            # taken from the segment by update_recent() once it proved acceptable
+            # (5.3 R3), never from one that may be a blind guess.
             return False
         return lt(tsval, self.ts_recent) and sub(self.ts_recent, tsval) > PAWS_WINDOW
 
     def update_recent(self, tsval: int, seq: int, last_ack_sent: int, now: int) -> None:
-        """RFC 7323 4.3 (1) / 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent"."""
+        """RFC 7323 4.3 (1) / 5.3 R3: "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent".
+
+        Called for a segment that passed PAWS and the sequence check. An invalid
+        TS.Recent (older than 24 days, RFC 7323 5.5) is replaced whatever the
+        TSval, as Linux's tcp_replace_ts_recent does.
+        """
         recent = self.ts_recent
-        if (tsval == recent or le(recent, tsval)) and le(seq, last_ack_sent):
+        if (tsval == recent or le(recent, tsval) or now - self.ts_recent_age > PAWS_IDLE) and le(
+            seq, last_ack_sent
+        ):
             self.set_recent(tsval, now)
