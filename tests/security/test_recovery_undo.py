@@ -8,6 +8,7 @@ spurious, and CUBIC undid its reduction without any evidence.
 
 from __future__ import annotations
 
+from synack.cc.bbr import Bbr
 from synack.sim import LinkConfig
 from synack.sim.scenario import run_transfer
 from synack.tcp import Config, Endpoint
@@ -98,12 +99,14 @@ def test_eifel_undo_ends_bbrs_recovery_and_restores_its_window() -> None:
             opts += (NoOperation(), NoOperation(), Sack(sack))
         peer.send(Segment(peer.sport, 80, peer.snd_nxt, ack, ACK, 65535, 0, opts))
 
+    bbr = conn.cc
+    assert isinstance(bbr, Bbr)
     ack(5_000, first.seq, original_ts, ((flight[1].seq, end),))
     assert conn.in_recovery
-    assert conn.cc.in_recovery  # type: ignore[attr-defined]
+    assert bbr.in_recovery
     # The ACK for everything echoes the original's TSval: Eifel says spurious.
     ack(6_000, end, original_ts)
     assert conn.counters["recovery.spurious_eifel"] == 1
     assert not conn.in_recovery
-    assert not conn.cc.in_recovery  # type: ignore[attr-defined]
+    assert not bbr.in_recovery
     assert conn.info().cwnd >= cwnd_before
