@@ -42,6 +42,18 @@ def test_dctcp_receiver_echoes_each_segments_mark_and_acks_at_a_change() -> None
     assert rx.on_segment(ce=False, cwr=True, has_data=False) is False and rx.ece
 
 
+def test_dctcp_receiver_says_a_change_is_coming_while_ece_still_holds_the_prior_state() -> None:
+    rx = EcnReceiver(echo_every_ce=True)
+    # Asked before on_segment: a held-back ACK sent now carries ECE as it is (RFC 8257 3.2).
+    assert rx.changes_state(ce=True, has_data=True) and not rx.ece
+    rx.on_segment(ce=True, cwr=False, has_data=True)
+    assert not rx.changes_state(ce=True, has_data=True)
+    assert rx.changes_state(ce=False, has_data=True) and rx.ece
+    assert not rx.changes_state(ce=False, has_data=False)  # a pure ACK is no data
+    # An RFC 3168 receiver has no per-segment state to change.
+    assert not EcnReceiver().changes_state(ce=True, has_data=True)
+
+
 def test_sender_reacts_once_per_window_and_marks_one_segment_cwr() -> None:
     tx = EcnSender()
     assert tx.on_ack(ece=False, delivered=1000, sent=10_000, in_recovery=False) is False
@@ -63,3 +75,14 @@ def test_ece_during_loss_recovery_starts_no_second_reduction() -> None:
     assert tx.take_cwr() is True  # the window was reduced (by recovery): say so
     assert tx.on_ack(ece=True, delivered=8000, sent=12_000, in_recovery=False) is False
     assert tx.reactions == 0
+
+
+def test_sender_marks_cwr_once_after_each_loss_reduction_too() -> None:
+    tx = EcnSender()
+    assert tx.take_cwr(0) is False
+    # RFC 3168 6.1.2: a window reduction "for any reason" (a fast retransmit, an
+    # RTO): the next new data segment carries CWR, once.
+    assert tx.take_cwr(1) is True and tx.take_cwr(1) is False
+    assert tx.take_cwr(3) is True and tx.take_cwr(3) is False
+    tx.queue_cwr()  # e.g. the one-segment window after a lost SYN
+    assert tx.take_cwr(3) is True and tx.take_cwr(3) is False

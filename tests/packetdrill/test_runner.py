@@ -187,10 +187,11 @@ def test_sysctls_map_to_the_config_and_other_commands_are_skipped() -> None:
 
 
 def test_a_bad_sysctl_value_fails_on_its_line() -> None:
-    r = run("+0 `sysctl -q net.ipv4.tcp_ecn=1`\n")
+    r = run("+0 `sysctl -q net.ipv4.tcp_ecn=2`\n")
     assert r.error == (
-        "t.pkt:9: command `sysctl -q net.ipv4.tcp_ecn=1`: net.ipv4.tcp_ecn=1: synack does "
-        "not negotiate ECN: only tcp_ecn=0 is supported"
+        "t.pkt:9: command `sysctl -q net.ipv4.tcp_ecn=2`: net.ipv4.tcp_ecn=2: synack "
+        "negotiates RFC 3168 ECN both ways or not at all: tcp_ecn=0 or 1 (no accept-only 2, "
+        "no Accurate ECN 3)"
     )
 
 

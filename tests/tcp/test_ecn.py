@@ -115,6 +115,92 @@ def test_a_server_falls_back_when_the_peer_resends_a_plain_syn() -> None:
     assert not conn.neg.ecn
 
 
+def test_without_fallback_a_retransmitted_syn_asks_for_ecn_again() -> None:
+    conn = new_conn(ecn=True, ecn_fallback=False, initial_rto=1_000_000)
+    conn.connect(0)
+    out(conn)
+    conn.handle_timer(1_000_000)
+    # RFC 3168 6.1.1.1's fallback is a MAY; Linux's net.ipv4.tcp_ecn_fallback=0 keeps asking.
+    assert [s.flags for s in out(conn, 1_000_000)] == [SYN | ECE | CWR]
+    feed(conn, 1_100_000, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK | ECE)
+    assert conn.neg.ecn
+
+
+def test_after_a_fallback_syn_an_ecn_setup_syn_ack_gets_ce_echoed_but_no_ect() -> None:
+    # RFC 3168 6.1.1, scenario of 6.1.1.1: the first SYN offered ECN, the resent one
+    # did not, and the peer's answer to the first arrives (it was only delayed).
+    conn = new_conn(ecn=True, initial_rto=1_000_000)
+    conn.connect(0)
+    out(conn)
+    conn.handle_timer(1_000_000)
+    assert [s.flags for s in out(conn, 1_000_000)] == [SYN]
+    feed(
+        conn,
+        1_100_000,
+        seq=REMOTE_ISS,
+        ack=LOCAL_ISS + 1,
+        flags=SYN | ACK | ECE,
+        options=(MaxSegmentSize(MSS),),
+    )
+    out(conn, 1_100_000)
+    # "A host MUST NOT set ECT on data packets unless it ... has sent no non-ECN-setup
+    # SYN": our data is Not-ECT ...
+    assert not conn.neg.ecn
+    conn.send(bytes(MSS))
+    assert [len(s.payload) for s in out(conn, 1_100_000)] == [MSS]
+    assert conn.out_ect == [False]
+    # ... but "If a host has sent at least one ECN-setup SYN ..., and has received no
+    # non-ECN-setup SYN or non-ECN-setup SYN-ACK packet, then if that host receives
+    # TCP data packets with ECT and CE codepoints set ..., then that host MUST process
+    # these packets as specified for an ECN-capable connection": CE is echoed.
+    seg = Segment(49152, 80, REMOTE_ISS + 1, LOCAL_ISS + 1, ACK, 60_000, payload=b"a")
+    conn.receive_segment(seg, 1_200_000, ecn=CE)
+    assert out(conn, 1_200_000)[-1].flags & ECE
+    assert conn.counters["ecn.ce_received"] == 1
+
+
+def test_a_non_ecn_setup_syn_ack_turns_the_echo_off_too() -> None:
+    conn = syn_sent(ecn=True)
+    feed(conn, seq=REMOTE_ISS, ack=LOCAL_ISS + 1, flags=SYN | ACK)
+    out(conn)
+    assert not conn.neg.ecn and not conn.neg.ecn_echo
+    seg = Segment(49152, 80, REMOTE_ISS + 1, LOCAL_ISS + 1, ACK, 60_000, payload=b"a")
+    conn.receive_segment(seg, 0, ecn=CE)
+    assert not out(conn)[-1].flags & ECE
+
+
+def test_a_server_that_fell_back_still_echoes_ce() -> None:
+    conn = new_conn(ecn=True)
+    conn.listen(0)
+    feed(conn, seq=REMOTE_ISS, ack=0, flags=SYN | ECE | CWR, options=(MaxSegmentSize(MSS),))
+    out(conn)
+    feed(conn, 1_000_000, seq=REMOTE_ISS, ack=0, flags=SYN, options=(MaxSegmentSize(MSS),))
+    assert [s.flags for s in out(conn, 1_000_000)] == [SYN | ACK]
+    # The peer got our first, ECN-setup, SYN-ACK (Linux then sends ECT data although
+    # its last SYN was not ECN-setup): a CE mark on its data is echoed all the same.
+    feed(conn, 1_100_000, seq=REMOTE_ISS + 1, ack=LOCAL_ISS + 1)
+    seg = Segment(49152, 80, REMOTE_ISS + 1, LOCAL_ISS + 1, ACK, 60_000, payload=b"a")
+    conn.receive_segment(seg, 1_200_000, ecn=CE)
+    assert out(conn, 1_200_000)[-1].flags & ECE
+    # Our own data stays Not-ECT (6.1.1: we sent a non-ECN-setup SYN-ACK).
+    assert not conn.neg.ecn
+    conn.send(bytes(MSS))
+    out(conn, 1_200_000)
+    assert conn.out_ect == [False]
+
+
+def test_a_syn_ack_resent_on_its_timeout_still_agrees_to_ecn() -> None:
+    # RFC 3168 has no fallback for the SYN-ACK; Linux resends it with ECE (tcp_ecn_make_synack).
+    conn = new_conn(ecn=True, initial_rto=1_000_000)
+    conn.listen(0)
+    feed(conn, seq=REMOTE_ISS, ack=0, flags=SYN | ECE | CWR, options=(MaxSegmentSize(MSS),))
+    assert [s.flags for s in out(conn)] == [SYN | ACK | ECE]
+    conn.handle_timer(1_000_000)
+    assert [s.flags for s in out(conn, 1_000_000)] == [SYN | ACK | ECE]
+    feed(conn, 1_100_000, seq=REMOTE_ISS + 1, ack=LOCAL_ISS + 1)
+    assert conn.neg.ecn
+
+
 # ------------------------------------------------------------------ the echo
 
 
@@ -255,3 +341,33 @@ def test_retransmissions_are_not_ect() -> None:
     again = out(conn, conn.timers.rtx or 0)
     assert [s.payload for s in again] == [bytes(MSS)]
     assert conn.out_ect == [False]  # RFC 3168 6.1.5
+
+
+def test_a_fast_retransmit_is_a_reduction_too_the_next_new_data_says_cwr() -> None:
+    # RFC 3168 6.1.2: "When an ECN-Capable TCP sender reduces its congestion window
+    # for any reason (because of a retransmit timeout, a Fast Retransmit, or in
+    # response to an ECN Notification), the TCP sender sets the CWR flag in the TCP
+    # header of the first new data packet sent after the window reduction."
+    conn = ecn_established()
+    conn.send(bytes(6 * MSS))
+    sent = out(conn)
+    assert len(sent) == 6 and not any(s.flags & CWR for s in sent)
+    for t in (1000, 2000, 3000):  # the first segment was lost: three duplicate ACKs
+        feed(conn, t, ack=LOCAL_ISS + 1)
+    rtx = out(conn, 3000)
+    assert [s.seq for s in rtx] == [LOCAL_ISS + 1]
+    assert not rtx[0].flags & CWR and conn.out_ect == [False]  # 6.1.5: not ECT, no CWR
+    feed(conn, 4000, ack=LOCAL_ISS + 1 + 6 * MSS)  # all repaired
+    conn.send(bytes(2 * MSS))
+    new = out(conn, 4000)
+    assert len(new) == 2 and conn.out_ect == [True, True]
+    assert new[0].flags & CWR and not new[1].flags & CWR  # once, on the first only
+
+
+def test_without_a_reduction_no_data_says_cwr() -> None:
+    conn = ecn_established()
+    for t in (0, 1000, 2000):
+        conn.send(bytes(MSS))
+        (seg,) = out(conn, t)
+        assert not seg.flags & CWR
+        feed(conn, t + 500, ack=seg.seq + MSS)

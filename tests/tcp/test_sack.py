@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from synack.sim import LinkConfig
+from synack.sim.rules import DropRule, is_data
+from synack.sim.scenario import run_transfer
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
-from synack.wire.tcp import ACK, SYN, MaxSegmentSize, NoOperation, Sack, SackPermitted, Segment
+from synack.wire.tcp import ACK, FIN, SYN, MaxSegmentSize, NoOperation, Sack, SackPermitted, Segment
 from tests.tcp.helpers import LOCAL_ISS, MSS, REMOTE_ISS, events, feed, new_conn, out
 
 L = LOCAL_ISS + 1
@@ -98,6 +101,39 @@ def test_out_of_order_data_is_reported_newest_block_first() -> None:
     (full,) = out(conn)
     assert full.ack == R + 4000
     assert full.sack_blocks == ()
+
+
+def test_a_fin_held_out_of_order_is_inside_its_block() -> None:
+    # RFC 2018 3: the right edge is "the sequence number immediately following the
+    # last sequence number of this block"; the FIN has one (RFC 9293 3.4), so the
+    # block of a segment with data and FIN ends after the FIN, as Linux's do.
+    conn = sack_established()
+    feed(conn, seq=R + 1000, ack=L, flags=ACK | FIN, payload=b"a" * 1000)
+    (reply,) = out(conn)
+    assert reply.ack == R
+    assert reply.sack_blocks == ((R + 1000, R + 2001),)
+    feed(conn, seq=R, ack=L, payload=b"d" * 1000)  # fills the hole: data and FIN in order
+    (full,) = out(conn)
+    assert full.ack == R + 2001
+    assert full.sack_blocks == ()
+
+
+def test_a_bare_fin_held_out_of_order_is_a_block_of_one() -> None:
+    conn = sack_established()
+    feed(conn, seq=R + 1000, ack=L, flags=ACK | FIN)
+    (reply,) = out(conn)
+    assert reply.ack == R
+    assert reply.sack_blocks == ((R + 1000, R + 1001),)
+
+
+def test_a_loss_just_before_the_fin_is_repaired_without_a_timeout() -> None:
+    # The last data segments carry the FIN; one lost before it used to wait for
+    # the RTO (1 s here) because the FIN's segment could never be seen SACKed.
+    link = LinkConfig(delay=10_000, rules=(DropRule.nth(is_data, 69),))
+    result = run_transfer(100_000, link)
+    assert result.verified
+    assert result.counters.get("conn.retransmit.rto", 0) == 0
+    assert result.sim_seconds < 0.5
 
 
 def test_blocks_come_most_recent_first_whatever_order_the_data_arrives_in() -> None:

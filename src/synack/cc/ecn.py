@@ -30,15 +30,27 @@ class EcnReceiver:
         """Set ECE on the ACKs sent from now on."""
         self._ce_state = False
 
+    def changes_state(self, *, ce: bool, has_data: bool) -> bool:
+        """Whether this segment flips the DCTCP CE state (always False for RFC 3168).
+
+        Asked *before* :meth:`on_segment`: while it is True, :attr:`ece` still
+        holds the prior state, which is what an ACK still owed for the data
+        that arrived before this segment must carry (RFC 8257 3.2). The
+        connection sends that ACK first, so that each ACK covers only data of
+        one CE state and the sender's count of marked octets is exact.
+        """
+        return self.echo_every_ce and has_data and ce != self._ce_state
+
     def on_segment(self, *, ce: bool, cwr: bool, has_data: bool) -> bool:
         """A segment arrived (``ce``: its IP header was marked CE). True: ACK it at once.
 
         RFC 3168 6.1.3: a CWR ends the echo; a CE mark (on the same segment
         too) starts it again, and it lasts until the next CWR. With
-        ``echo_every_ce`` (RFC 8257 3.2) ECE follows each data segment's mark,
-        and a change of mark asks for an immediate ACK so that the marked and
-        unmarked data are acknowledged apart (the delayed-ACK state machine of
-        RFC 8257 3.2, without its extra ACK for the data before the change).
+        ``echo_every_ce`` (RFC 8257 3.2) ECE follows each data segment's mark:
+        "If the CE codepoint is set and DCTCP.CE is false, set DCTCP.CE to
+        true and send an immediate ACK", and the same for a change back to
+        not set. (The ACK owed for data before the change is the caller's:
+        see :meth:`changes_state`.)
         """
         if self.echo_every_ce:
             if not has_data:
@@ -66,11 +78,12 @@ class EcnSender:
     data segment leaving and says whether that segment carries CWR.
     """
 
-    __slots__ = ("_cwr_pending", "_react_after", "reactions")
+    __slots__ = ("_cwr_pending", "_losses_seen", "_react_after", "reactions")
 
     def __init__(self) -> None:
         self._react_after = -1
         self._cwr_pending = False
+        self._losses_seen = 0
         self.reactions = 0
         """How many times the sender has reduced its window for ECE."""
 
@@ -92,8 +105,23 @@ class EcnSender:
         self.reactions += 1
         return True
 
-    def take_cwr(self) -> bool:
-        """A new data segment is leaving: whether it carries CWR (once per reduction)."""
+    def queue_cwr(self) -> None:
+        """The window was reduced for another reason (a lost SYN): CWR on the next new data."""
+        self._cwr_pending = True
+
+    def take_cwr(self, losses: int = 0) -> bool:
+        """A new data segment is leaving: whether it carries CWR (once per reduction).
+
+        ``losses`` counts the window reductions for loss so far (fast recovery,
+        RTO): RFC 3168 6.1.2, "When an ECN-Capable TCP sender reduces its
+        congestion window for any reason (because of a retransmit timeout, a
+        Fast Retransmit, or in response to an ECN Notification), the TCP sender
+        sets the CWR flag in the TCP header of the first new data packet sent
+        after the window reduction."
+        """
+        if losses != self._losses_seen:
+            self._losses_seen = losses
+            self._cwr_pending = True
         if self._cwr_pending:
             self._cwr_pending = False
             return True

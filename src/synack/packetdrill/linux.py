@@ -51,7 +51,7 @@ BASELINE_SYSCTLS: Final = (
     ("net.ipv4.tcp_rmem", "4096 131072 262144"),
     # synack's default congestion control is NewReno (RFC 5681, 6582).
     ("net.ipv4.tcp_congestion_control", "reno"),
-    # synack does not negotiate ECN (RFC 3168 makes it optional).
+    # synack's Config.ecn is off by default (Linux's 2 accepts ECN from peers that ask).
     ("net.ipv4.tcp_ecn", "0"),
     # One MSS per socket buffer, as synack builds segments: Linux otherwise
     # sizes buffers of several MSS for segmentation offload, and its PSH flag

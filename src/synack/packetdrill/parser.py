@@ -289,7 +289,7 @@ class _Parser:
         if tok.kind == "WORD" and tok.text in _ECN_WORDS:
             self.next()
             if tok.text == "ect01":
-                raise self.error("[ect01] is not supported (synack does not do ECN)", tok.line)
+                raise self.error("[ect01] (either ECT codepoint) is not supported", tok.line)
             return tok.text
         raise self.error(
             f"unsupported IP information {self._found()} (supported: noecn, ect0, ect1, ce)"

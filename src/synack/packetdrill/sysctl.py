@@ -58,9 +58,14 @@ def _triple(field_name: str, index: int) -> Callable[[str], dict[str, Any]]:
 
 
 def _ecn(value: str) -> dict[str, Any]:
-    if value != "0":
-        raise ValueError("synack does not negotiate ECN: only tcp_ecn=0 is supported")
-    return {}
+    # Linux: 0 off, 1 request and accept ECN (RFC 3168), 2 accept only (its
+    # default), 3 and up Accurate ECN. synack's Config.ecn both requests and accepts.
+    if value not in ("0", "1"):
+        raise ValueError(
+            "synack negotiates RFC 3168 ECN both ways or not at all: "
+            "tcp_ecn=0 or 1 (no accept-only 2, no Accurate ECN 3)"
+        )
+    return {"ecn": value == "1"}
 
 
 def _cc(value: str) -> dict[str, Any]:
@@ -92,7 +97,15 @@ SYSCTLS: Final[dict[str, Sysctl]] = {
             _flag("window_scaling"),
             "offer Window Scale (RFC 7323)",
         ),
-        Sysctl("net.ipv4.tcp_ecn", "(none)", _ecn, "only 0: synack does not negotiate ECN"),
+        Sysctl(
+            "net.ipv4.tcp_ecn", "ecn", _ecn, "0 or 1: RFC 3168 ECN off, or requested and accepted"
+        ),
+        Sysctl(
+            "net.ipv4.tcp_ecn_fallback",
+            "ecn_fallback",
+            _flag("ecn_fallback"),
+            "a resent SYN is a non-ECN-setup SYN (RFC 3168 6.1.1.1)",
+        ),
         Sysctl(
             "net.ipv4.tcp_rto_min_us",
             "min_rto",

@@ -1251,7 +1251,21 @@ _NOTES = [
     "- **ECN** (RFC 3168): both ends negotiate ECN, data goes out ECT(0), CoDel marks CE "
     "where it would drop, the receiver echoes ECE until CWR and the sender cuts its window "
     "once per window of data, as for a loss. **DCTCP** (RFC 8257) runs over a queue that "
-    "marks every packet arriving to more than K packets; its receivers echo each mark.",
+    "marks every packet arriving to more than K packets; its receivers echo each mark "
+    "exactly, delayed ACKs or not: when the CE state of arriving data changes, an ACK "
+    "still held back goes out first with the prior state's ECE (RFC 8257 3.2), so no ACK "
+    "mixes marked and unmarked octets.",
+    "- **Not yet: Accurate ECN** (RFC 9768, the tcpm working group's AccECN). synack "
+    "speaks RFC 3168 ECN only: one ECE signal per round trip, so DCTCP learns the "
+    "fraction of marked octets from the receiver's per-change ACKs. AccECN would "
+    "negotiate with AE, CWR and ECE all set on the SYN, echo the SYN's and the "
+    "SYN-ACK's IP ECN field in the ACE bits of the handshake, then count CE-marked "
+    "packets in the 3-bit ACE field of every ACK and marked octets in the AccECN "
+    "option. Negotiation alone would be wrong (a peer that agrees expects ACE "
+    "feedback on every ACK), so an AccECN SYN is answered as RFC 3168 asks, with "
+    "ECE alone, which an AccECN client takes as classic ECN "
+    "(tests/packetdrill/ecn/accecn-syn-answered-classic.pkt, on Linux too). Nor is "
+    "there L4S (RFC 9330-9332: the ECT(1) identifier and a scalable, Prague-style sender).",
     "- **CoDel** (RFC 8289, TARGET 5 ms, INTERVAL 100 ms) manages an 8-BDP buffer that "
     "drop-tail would keep full; its queueing delay is the wait of every packet the "
     "bottleneck sent in the measured window.",

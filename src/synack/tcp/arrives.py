@@ -258,7 +258,11 @@ class SegmentArrives(TcbNames):
         """The peer's SYN settles what both sides use (see :class:`Negotiated`)."""
         snd = self.snd
         neg = Negotiated.from_syn(
-            seg, self.config, len(self.local[0]) == 4, ecn_requested=snd.ecn_syn
+            seg,
+            self.config,
+            len(self.local[0]) == 4,
+            ecn_requested=snd.ecn_syn,
+            ecn_offered=snd.ecn_syn_sent,
         )
         self._agree(neg)
         self.ts.enabled = neg.timestamps
@@ -269,7 +273,11 @@ class SegmentArrives(TcbNames):
     def _agree(self, neg: Negotiated) -> None:
         """What the handshake settled, for the connection and its two halves."""
         self.neg = self.snd.neg = self.rcv.neg = neg
-        self.rcv.ecn = EcnReceiver(echo_every_ce=self.snd.cc.echo_every_ce) if neg.ecn else None
+        ecn = self.rcv.ecn
+        if not neg.ecn_echo:
+            self.rcv.ecn = None
+        elif ecn is None:
+            self.rcv.ecn = EcnReceiver(echo_every_ce=self.snd.cc.echo_every_ce)
 
     def _set_path_mss(self, limit: int) -> None:
         self.snd.set_path_mss(limit)
@@ -294,7 +302,11 @@ class SegmentArrives(TcbNames):
                 self._report.drop(now, "duplicate_syn")
                 if self.neg.ecn and fl & (ECE | CWR) != ECE | CWR:
                     # RFC 3168 6.1.1.1: the peer fell back to a non-ECN-setup SYN;
-                    # so do we (our SYN-ACK goes again without ECE).
+                    # so do we: our SYN-ACK goes again without ECE, and having
+                    # received a non-ECN-setup SYN we "SHOULD NOT set ECT" (6.1.1;
+                    # after our non-ECN-setup SYN-ACK, MUST NOT). We still echo
+                    # CE: our first SYN-ACK offered ECN, and a peer that got it
+                    # (Linux does, and then sends ECT) hears of its congestion.
                     self._agree(replace(self.neg, ecn=False))
                 snd.send_syn(now, ack=True, rtx=True)
                 return
@@ -325,9 +337,18 @@ class SegmentArrives(TcbNames):
             self._peer_heard(now)
         ecn = rcv.ecn
         if ecn is not None:
-            if self._ce_in:
+            ce, has_data = self._ce_in, bool(seg.payload)
+            if ce:
                 self.counters["ecn.ce_received"] += 1
-            if ecn.on_segment(ce=self._ce_in, cwr=bool(fl & CWR), has_data=bool(seg.payload)):
+                self.counters["ecn.ce_bytes"] += len(seg.payload)
+            if rcv.ack_owed and ecn.changes_state(ce=ce, has_data=has_data):
+                # RFC 8257 3.2: the CE state changes. The ACK held back (delayed,
+                # or owed and not yet flushed) covers data of the prior state:
+                # it goes now, RCV.NXT and ECE still as they were, so that no
+                # ACK mixes marked and unmarked octets (Linux's
+                # dctcp_ece_ack_update does the same).
+                snd.send_ack(now)
+            if ecn.on_segment(ce=ce, cwr=bool(fl & CWR), has_data=has_data):
                 rcv.ack_now = True  # the echo changed: tell the sender at once
         # second: check the RST bit (RFC 5961 3.2)
         if fl & RST:

@@ -113,6 +113,12 @@ class Config:
     a peer's request; once both agree, data goes out ECT(0), a CE mark is echoed
     with ECE until CWR, and the sender answers ECE as it answers a loss, once per
     window. Off by default, as for Linux's outgoing connections."""
+    ecn_fallback: bool = True
+    """With ``ecn``: a SYN sent again after a timeout is a non-ECN-setup SYN (ECE and
+    CWR clear), so a path that drops ECN-setup SYNs still connects (RFC 3168
+    6.1.1.1 "MAY resend the SYN and any subsequent SYN retransmissions with CWR
+    and ECE cleared"). On by default, as Linux's ``net.ipv4.tcp_ecn_fallback``;
+    off: every retransmitted SYN asks for ECN again."""
     fixed_iss: int | None = None
     """For illustration and tests only: use this ISS instead of RFC 6528's."""
 

@@ -56,7 +56,13 @@ class Negotiated:
     timestamps: bool = False
     """Both SYNs carried Timestamps (RFC 7323 3.2): RTTM and PAWS are in use."""
     ecn: bool = False
-    """An ECN-setup SYN was answered by an ECN-setup SYN-ACK (RFC 3168 6.1.1)."""
+    """An ECN-setup SYN was answered by an ECN-setup SYN-ACK (RFC 3168 6.1.1), and we
+    sent no non-ECN-setup SYN or SYN-ACK: our new data goes out ECT(0) and we answer ECE."""
+    ecn_echo: bool = False
+    """We echo CE marks with ECE (RFC 3168 6.1.3). Set with :attr:`ecn`, and also when
+    it is not: a client whose ECN-setup SYN was followed by a fallback SYN and that
+    then gets an ECN-setup SYN-ACK may not send ECT but "MUST process these packets
+    as specified for an ECN-capable connection" (RFC 3168 6.1.1)."""
 
     @classmethod
     def before_syn(cls, ipv4: bool) -> Negotiated:
@@ -65,12 +71,19 @@ class Negotiated:
 
     @classmethod
     def from_syn(
-        cls, seg: Segment, config: Config, ipv4: bool, *, ecn_requested: bool = False
+        cls,
+        seg: Segment,
+        config: Config,
+        ipv4: bool,
+        *,
+        ecn_requested: bool = False,
+        ecn_offered: bool = False,
     ) -> Negotiated:
         """What the peer's SYN (or SYN-ACK) and our ``config`` agree on.
 
-        ``ecn_requested``: for a SYN-ACK, whether the SYN it answers was an
-        ECN-setup SYN (a retransmitted SYN is not, RFC 3168 6.1.1.1).
+        For a SYN-ACK: ``ecn_requested``, every SYN we sent was an ECN-setup SYN;
+        ``ecn_offered``, at least one was (a retransmitted SYN may not be, RFC 3168
+        6.1.1.1).
         """
         # RFC 9293 3.7.1 (MUST-15): honour the peer's MSS; the default when absent.
         mss = seg.mss
@@ -92,6 +105,7 @@ class Negotiated:
                 # RFC 7323 3.2: timestamps only if both SYNs carry the option.
                 timestamps=config.timestamps and seg.timestamps is not None,
                 ecn=config.ecn and _ecn_setup(seg, ecn_requested),
+                ecn_echo=config.ecn and _ecn_setup(seg, ecn_requested or ecn_offered),
             )
         )
 

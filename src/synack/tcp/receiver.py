@@ -238,6 +238,11 @@ class Receiver:
         """The window of our SYN or SYN-ACK: RFC 7323 2.2, never scaled."""
         return min(self.rcv_wnd, 0xFFFF)
 
+    @property
+    def ack_owed(self) -> bool:
+        """An ACK is due or held back (delayed) for data already received."""
+        return self.ack_now or self.ack_pending > 0
+
     def on_delack_timeout(self) -> None:
         """The delayed-ACK timer fired: send what it held back."""
         if self.ack_pending or self.ack_now:
@@ -247,13 +252,14 @@ class Receiver:
     def sack_option(self, limit: int) -> Sack | None:
         """The SACK option for the next segment, with at most ``limit`` blocks, or None.
 
-        RFC 2018 3-4: blocks while data is queued out of order, and a D-SACK
-        block once after a duplicate (RFC 2883).
+        RFC 2018 3-4: blocks while data (or a FIN) is held out of order, and a
+        D-SACK block once after a duplicate (RFC 2883).
         """
         reasm = self.reasm
-        if limit <= 0 or (reasm is None and self.sack.dsack is None):
+        fin = self.peer_fin_abs
+        if limit <= 0 or (reasm is None and self.sack.dsack is None and fin is None):
             return None
-        return self.sack.option(self.rcv_nxt, self.rcv_abs, reasm, limit)
+        return self.sack.option(self.rcv_nxt, self.rcv_abs, reasm, limit, fin)
 
     # ---------------------------------------------------------- acceptability
     def acceptable(self, seg: Segment) -> bool:

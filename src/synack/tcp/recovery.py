@@ -103,6 +103,7 @@ class Recovery:
         "rate",
         "recover",
         "recover_fs",
+        "reductions",
         "reo_delay",
         "reo_wnd_mult",
         "reo_wnd_persist",
@@ -146,6 +147,7 @@ class Recovery:
         self.rto_recovery = False  # after an RTO, until the flight at the RTO is acked
         self.recover = -1  # the ISS: "recover" starts there (RFC 6582 3.2 (1))
         self.dupacks = 0
+        self.reductions = 0  # window reductions for loss so far (for ECN's CWR, RFC 3168 6.1.2)
         self.force_rtx = 0  # retransmissions allowed now regardless of cwnd
         self._undo_retrans = -1  # RFC 3708: retransmissions of the episode not yet D-SACKed
         self._undo_ranges: list[tuple[int, int]] = []  # ... and what they covered
@@ -445,6 +447,7 @@ class Recovery:
             self.in_recovery = True
             self.recover = sb.nxt
             self.counters["fast_retransmit"] += 1
+            self.reductions += 1
             cc.on_recovery_start(now=now, in_flight=self.flight_size)
             self._mark_head_lost()
         elif self.dupacks < DUPTHRESH:
@@ -508,6 +511,7 @@ class Recovery:
         self._undo_sent = 0
         self._undo_ranges = []
         self._eifel_ts = None
+        self.reductions += 1
         cc.on_recovery_start(now=now, in_flight=self.reduction_base)
         if self.prr:
             # RFC 6937 3: "prr_delivered = 0; prr_out = 0; RecoverFS = snd.nxt - snd.una".
@@ -740,6 +744,7 @@ class Recovery:
             # The probe repaired a lost segment: respond as to a fast recovery.
             self.tlp_end = None
             self.counters["tlp.recovered_loss"] += 1
+            self.reductions += 1
             self.cc.on_recovery_start(now=now, in_flight=self.reduction_base)
             self.cc.on_recovery_end(now=now, in_flight=self.sb.pipe)
             return
@@ -766,6 +771,7 @@ class Recovery:
         else:
             cc.on_rto(now=now, in_flight=self.reduction_base)
         self._undo_retrans = -1
+        self.reductions += 1
         self.in_recovery = False
         self.rto_recovery = True
         self.recover = sb.nxt  # RFC 6582 4: recover = highest sequence number sent

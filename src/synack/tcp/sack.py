@@ -392,10 +392,31 @@ class SackReceiver:
         return out
 
     def option(
-        self, rcv_nxt: int, rcv_abs: int, held: Reassembler | None, limit: int
+        self,
+        rcv_nxt: int,
+        rcv_abs: int,
+        held: Reassembler | None,
+        limit: int,
+        fin_abs: int | None = None,
     ) -> Sack | None:
-        """The SACK option for the next segment (``rcv_abs`` is RCV.NXT's offset), or None."""
+        """The SACK option for the next segment (``rcv_abs`` is RCV.NXT's offset), or None.
+
+        ``fin_abs`` is the offset of a FIN held out of order. A FIN occupies a
+        sequence number (RFC 9293 3.4), and RFC 2018 3's right edge is "the
+        sequence number immediately following the last sequence number of this
+        block": the block that ends where the FIN is includes it (Linux's blocks
+        do too), and a FIN held alone is a block of one. Without it a sender
+        could never see the segment that carried the FIN as SACKed, and a loss
+        just before the end of a transfer waited for the retransmission timeout.
+        """
+        dsack = self.dsack is not None
         blocks = self.blocks(rcv_abs, held, limit)
+        if fin_abs is not None:
+            if any(hi == fin_abs for _, hi in blocks):
+                blocks = [(lo, hi + 1 if hi == fin_abs else hi) for lo, hi in blocks]
+            elif limit > 0:
+                blocks.insert(1 if dsack else 0, (fin_abs, fin_abs + 1))
+                del blocks[limit:]
         if not blocks:
             return None
         base = rcv_nxt - rcv_abs

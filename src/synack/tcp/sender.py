@@ -66,12 +66,19 @@ class Sender(SendPath):
         rcv = self.rcv
         flags = SYN | ACK if ack else SYN
         if not ack:
-            # RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR set. 6.1.1.1: a SYN
-            # sent again after a timeout is a non-ECN-setup SYN (a middlebox may
-            # drop ECN-setup SYNs), so the connection falls back to no ECN.
-            self.ecn_syn = cfg.ecn and not rtx
+            # RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR set. 6.1.1.1: "A host
+            # that receives no reply to an ECN-setup SYN within the normal SYN
+            # retransmission timeout interval MAY resend the SYN and any subsequent
+            # SYN retransmissions with CWR and ECE cleared" (a middlebox may drop
+            # ECN-setup SYNs). Like Linux (tcp_ecn_fallback), from the first
+            # retransmission on, unless Config.ecn_fallback is off.
+            if rtx and cfg.ecn_fallback:
+                self.ecn_syn = False
+            elif not rtx:
+                self.ecn_syn = cfg.ecn
             if self.ecn_syn:
                 flags |= ECE | CWR
+                self.ecn_syn_sent = True
         elif self.neg.ecn:
             flags |= ECE  # RFC 3168 6.1.1: the ECN-setup SYN-ACK: ECE set, CWR clear
         seg = Segment(
@@ -144,6 +151,9 @@ class Sender(SendPath):
                 rtt.rto = min(max(RTO_AFTER_SYN_LOSS, rtt.min_rto), rtt.max_rto)
                 rtt.backoff = 0
             self.cc.cwnd = self.mss
+            # RFC 3168 6.1.2: the window was reduced (a retransmit timeout of the
+            # SYN or SYN-ACK): the first new data segment says CWR, as on Linux.
+            self.ecn_tx.queue_cwr()
         self.una_abs = sub(self.snd_una, add(self.iss, 1))
         self.rec = self._new_recovery()
         self.trace_cc(now, "init")

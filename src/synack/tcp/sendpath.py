@@ -81,8 +81,9 @@ class SendPath:
 
     # fmt: off
     __slots__ = (
-        "cc", "config", "ecn_syn", "ecn_tx", "fin_queued", "fin_seq", "iss", "last_data_at",
-        "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg", "opt_len", "outbox",
+        "cc", "config", "ecn_syn", "ecn_syn_sent", "ecn_tx", "fin_queued", "fin_seq", "iss",
+        "last_data_at", "local_mss", "local_port", "max_snd_wnd", "mss", "mss_limit", "neg",
+        "opt_len", "outbox",
         "outbox_ect", "pace_at", "persist_backoff", "probes_since", "probes_unanswered", "rcv",
         "rec", "remote_port", "report", "retries", "rtt", "rtt_seq", "rtt_time",
         "send_space_wanted", "sendbuf", "snd_max", "snd_nxt", "snd_una", "snd_up", "snd_wl1",
@@ -132,7 +133,8 @@ class SendPath:
         self.send_space_wanted = False
         self.outbox: list[Segment] = []
         self.outbox_ect: list[bool] = []  # per outbox segment: send it ECT(0) (RFC 3168 6.1.2)
-        self.ecn_syn = False  # our SYN was an ECN-setup SYN (RFC 3168 6.1.1)
+        self.ecn_syn = False  # every SYN we sent was an ECN-setup SYN (RFC 3168 6.1.1)
+        self.ecn_syn_sent = False  # at least one was (it commits us to echo CE)
         self.ecn_tx = EcnSender()
         # -- RTT, congestion control, recovery -------------------------------------
         self.rtt = RttEstimator(config.initial_rto, config.min_rto, config.max_rto)
@@ -284,7 +286,10 @@ class SendPath:
         if advanced or dupack or blocks:
             self._on_ack(seg, ack, advanced, dupack, blocks, now)
         if self.neg.ecn:
-            self._on_ecn_echo(bool(seg.flags & ECE), self.una_abs - prior_una, now)
+            newly = self.una_abs - prior_una
+            if newly and self.fin_acked():
+                newly -= 1  # our FIN's octet is sequence space, not data that could be marked
+            self._on_ecn_echo(bool(seg.flags & ECE), newly, now)
         # RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
         # be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         # An ACK behind SND.UNA (acceptable up to MAX.SND.WND back, RFC 5961 5.2)
@@ -308,7 +313,10 @@ class SendPath:
         return None
 
     def _on_ecn_echo(self, ece: bool, newly_acked: int, now: int) -> None:
-        """RFC 3168 6.1.2: an ACK's ECN-Echo, and the congestion controller's reaction."""
+        """RFC 3168 6.1.2: an ACK's ECN-Echo, and the congestion controller's reaction.
+
+        ``newly_acked``: the data octets this ACK acknowledged for the first time.
+        """
         cc = self.cc
         delivered = self.una_abs
         sent = delivered + sub(self.snd_max, self.snd_una)
@@ -317,7 +325,9 @@ class SendPath:
                 now=now, bytes_acked=newly_acked, ece=ece, delivered=delivered, sent=sent
             )
         if ece:
-            self.report.counters["ecn.ece_received"] += 1
+            counters = self.report.counters
+            counters["ecn.ece_received"] += 1
+            counters["ecn.ece_bytes"] += newly_acked
         rec = self.rec
         if self.ecn_tx.on_ack(ece=ece, delivered=delivered, sent=sent, in_recovery=rec.in_recovery):
             # At most once per window of data; never on top of a loss response.
@@ -541,11 +551,11 @@ class SendPath:
                 flags |= PSH
             if fin:
                 flags |= FIN
-            # RFC 3168 6.1.2: after a window reduction for ECE, CWR goes on the next
-            # new data segment; new data (a tail loss probe's too) goes out ECT(0),
-            # retransmissions (6.1.5) and zero-window probes (6.1.6) do not.
+            # RFC 3168 6.1.2: after a window reduction (for ECE, or a loss), CWR goes
+            # on the next new data segment; new data (a tail loss probe's too) goes out
+            # ECT(0), retransmissions (6.1.5) and zero-window probes (6.1.6) do not.
             ect = self.neg.ecn and n > 0
-            if ect and self.ecn_tx.take_cwr():
+            if ect and self.ecn_tx.take_cwr(self.rec.reductions):
                 flags |= CWR
             self.emit(self.make(flags, snd_nxt, now, payload), now, ect=ect)
             end = n + (1 if fin else 0)
@@ -663,7 +673,9 @@ class SendPath:
         # RFC 2018 3-4: SACK blocks while data is held out of order or a duplicate
         # is to be reported (the receiver's sack_option() says which), as many as
         # fit (a data segment has less room for options: RFC 6691).
-        if self.neg.sack and (rcv.reasm is not None or rcv.sack.dsack is not None):
+        if self.neg.sack and (
+            rcv.reasm is not None or rcv.sack.dsack is not None or rcv.peer_fin_abs is not None
+        ):
             room = min(self.mss_limit - len(payload), 40) if payload else 40
             sack = rcv.sack_option((room - self.opt_len - SACK_OPTION_BASE) // SACK_BLOCK_LEN)
             if sack is not None:
