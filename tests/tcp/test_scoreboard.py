@@ -47,8 +47,8 @@ def test_lost_then_retransmitted_segment_counts_once_in_pipe() -> None:
     sb = board(5)
     first = sb.first()
     assert first is not None
-    assert sb.mark_lost(first)
-    assert not sb.mark_lost(first)  # already waiting for retransmission
+    assert sb.mark_lost(first, "rack")
+    assert not sb.mark_lost(first, "rack")  # already waiting for retransmission
     assert sb.pipe == 4 * MSS  # RFC 6675 SetPipe: a lost segment is not in the pipe
     assert sb.next_lost() is first
     sb.on_retransmit(first, 100)
@@ -56,7 +56,7 @@ def test_lost_then_retransmitted_segment_counts_once_in_pipe() -> None:
     assert sb.pipe == 5 * MSS  # ... but its retransmission is
     assert sb.next_lost() is None
     # RACK may find the retransmission lost too: it leaves the pipe and is queued again.
-    assert sb.mark_lost(first)
+    assert sb.mark_lost(first, "rack")
     assert sb.pipe == 4 * MSS
     assert sb.next_lost() is first
 
@@ -65,7 +65,7 @@ def test_next_lost_returns_the_lowest_sequence_first() -> None:
     sb = board(6)
     segs = list(sb)
     for i in (4, 1, 3):
-        sb.mark_lost(segs[i])
+        sb.mark_lost(segs[i], "rack")
     order = []
     while (s := sb.next_lost()) is not None:
         order.append(s.start)
@@ -78,7 +78,7 @@ def test_cumulative_ack_removes_segments_and_their_totals() -> None:
     segs = list(sb)
     newly: list[TxSeg] = []
     sb.sack(3 * MSS, 4 * MSS, newly)
-    sb.mark_lost(segs[0])
+    sb.mark_lost(segs[0], "rack")
     sb.on_retransmit(segs[0], 5)
     acked: list[TxSeg] = []
     sb.advance(4 * MSS, acked)
@@ -103,8 +103,8 @@ def test_ack_inside_a_segment_trims_it() -> None:
 def test_lost_segments_acknowledged_before_retransmission_are_skipped() -> None:
     sb = board(3)
     segs = list(sb)
-    sb.mark_lost(segs[0])
-    sb.mark_lost(segs[1])
+    sb.mark_lost(segs[0], "rack")
+    sb.mark_lost(segs[1], "rack")
     sb.advance(MSS, [])
     assert sb.next_lost() is segs[1]
 
@@ -112,7 +112,7 @@ def test_lost_segments_acknowledged_before_retransmission_are_skipped() -> None:
 def test_mark_all_lost_skips_sacked_segments() -> None:
     sb = board(5)
     sb.sack(MSS, 2 * MSS, [])
-    assert sb.mark_all_lost() == 4
+    assert sb.mark_all_lost("rto_recovery") == 4
     assert sb.pipe == 0
     assert [s.start for s in sb if s.flags & SACKED] == [1000]
 
@@ -130,7 +130,7 @@ def test_split_keeps_totals_and_queues_a_lost_tail() -> None:
     sb = board(2)
     first = sb.first()
     assert first is not None
-    sb.mark_lost(first)
+    sb.mark_lost(first, "rack")
     tail = sb.split(first, 600)
     assert (first.start, first.end, tail.start, tail.end) == (0, 600, 600, 1000)
     assert sb.lost == MSS

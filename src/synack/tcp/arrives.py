@@ -308,7 +308,7 @@ class SegmentArrives(TcbNames):
                     # CE: our first SYN-ACK offered ECN, and a peer that got it
                     # (Linux does, and then sends ECT) hears of its congestion.
                     self._agree(replace(self.neg, ecn=False))
-                snd.send_syn(now, ack=True, rtx=True)
+                snd.send_syn(now, ack=True, rtx=True, why="dup_syn")
                 return
             if (
                 not self.passive

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from synack.tcp.reasons import DropReason, SoftErrorReason, TimeoutReason
+from synack.tcp.reasons import DropReason, RetransmitReason, SoftErrorReason, TimeoutReason
 from synack.tcp.state import State
 from synack.wire.render import format_options
 from synack.wire.tcp import Segment, flag_names
@@ -214,8 +214,10 @@ class Reporter:
             rec.update(fields)
             self.tracer(rec)
 
-    def trace_segment(self, now: int, ev: str, seg: Segment, rtx: bool) -> None:
-        """A ``seg_in`` or ``seg_out`` record (``rtx``: a retransmission)."""
+    def trace_segment(
+        self, now: int, ev: str, seg: Segment, rtx: bool, why: RetransmitReason | None = None
+    ) -> None:
+        """A ``seg_in`` or ``seg_out`` record (``rtx``: a retransmission, sent for ``why``)."""
         fields: dict[str, object] = {
             "flags": flag_names(seg.flags),
             "seq": seg.seq,
@@ -227,4 +229,6 @@ class Reporter:
             fields["opts"] = format_options(seg.options)
         if ev == "seg_out":
             fields["rtx"] = rtx
+            if why is not None:
+                fields["why"] = why
         self.trace(now, ev, **fields)

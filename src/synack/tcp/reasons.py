@@ -1,4 +1,4 @@
-"""Why the core drops a segment, gives up on a connection, or reports a soft error: one list each.
+"""Why the core drops a segment, gives up on a connection, reports a soft error, or retransmits: one list each.
 
 Each reason is a :data:`~typing.Literal` type (mypy rejects a name not in the
 list) with a table of what it means, in the manner of
@@ -17,9 +17,11 @@ from synack.wire.icmp import IcmpKind
 
 __all__ = [
     "DROP_REASONS",
+    "RETRANSMIT_REASONS",
     "SOFT_ERROR_REASONS",
     "TIMEOUT_REASONS",
     "DropReason",
+    "RetransmitReason",
     "SoftErrorReason",
     "TcpDropReason",
     "TimeoutReason",
@@ -109,5 +111,35 @@ SOFT_ERROR_REASONS: Final[dict[Literal["r1_reached"], str]] = {
 }
 """The soft errors that are not ICMP errors (those are :data:`synack.wire.icmp.ICMP_KINDS`)."""
 
+RetransmitReason = Literal[
+    "syn",
+    "dup_syn",
+    "rto",
+    "rto_recovery",
+    "tlp",
+    "rack",
+    "rack_timer",
+    "dupthresh",
+    "newreno",
+    "window_probe",
+    "window_reopened",
+]
+"""Why a segment was sent again: the ``why`` of a retransmission's ``seg_out`` trace record."""
+
+RETRANSMIT_REASONS: Final[dict[RetransmitReason, str]] = {
+    "syn": "our SYN or SYN-ACK, when the retransmission timer fired in SYN-SENT or SYN-RECEIVED (RFC 6298 5, RFC 9293 3.8.1)",
+    "dup_syn": "our SYN-ACK, because the peer's SYN came again (RFC 9293 3.10.7.4: it lost our SYN-ACK)",
+    "rto": "the first unacknowledged segment, when the retransmission timer fired (RFC 6298 5.4)",
+    "rto_recovery": "the rest of the flight after an RTO, in order, as the window opens again (go-back-N, RFC 6298 5.4, RFC 6675 5.1)",
+    "tlp": "the last segment sent, as a tail loss probe (RFC 8985 7.3)",
+    "rack": "marked lost by RACK when an ACK arrived (RFC 8985 6.2)",
+    "rack_timer": "marked lost by RACK when its reordering timer fired (RFC 8985 6.3)",
+    "dupthresh": "marked lost by DupThresh: three duplicate ACKs (RFC 5681 3.2), or with SACK RFC 6675 IsLost or its fast retransmit (RFC 6675 4, 5)",
+    "newreno": "the first unacknowledged segment after a partial ACK in fast recovery without SACK (RFC 6582 3.2 (5))",
+    "window_probe": "one octet already sent, probing the peer's zero window (RFC 9293 3.8.6.1)",
+    "window_reopened": "what the peer's closed window may have dropped, resent when it reopened",
+}
+
 assert set(get_args(TcpDropReason)) == set(DROP_REASONS)
+assert set(get_args(RetransmitReason)) == set(RETRANSMIT_REASONS)
 assert set(get_args(TimeoutReason)) == set(TIMEOUT_REASONS)

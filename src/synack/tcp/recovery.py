@@ -23,6 +23,7 @@ from typing import Final
 
 from synack.cc.base import CongestionControl, RateSample
 from synack.tcp.rate import RateEstimator
+from synack.tcp.reasons import RetransmitReason
 from synack.tcp.sack import EVER_RETRANS, LOST, RETRANS, SACKED, Scoreboard, TxSeg
 from synack.tcp.timestamps import TimestampState
 from synack.wire.seq import lt
@@ -385,7 +386,7 @@ class Recovery:
                 self.dupacks = 0
             lost_before = sb.lost
             if rack:
-                self.reo_delay = self._rack_detect_loss(now, srtt)
+                self.reo_delay = self._rack_detect_loss(now, srtt, "rack")
             else:
                 self._mark_lost_rfc6675()
             if rs is not None:
@@ -424,7 +425,7 @@ class Recovery:
                         in_flight=sb.pipe,
                         in_recovery=True,
                     )
-                    self._mark_head_lost()
+                    self._mark_head_lost("newreno")
             else:
                 cc.on_ack(
                     now=now,
@@ -449,14 +450,14 @@ class Recovery:
             self.counters["fast_retransmit"] += 1
             self.reductions += 1
             cc.on_recovery_start(now=now, in_flight=self.flight_size)
-            self._mark_head_lost()
+            self._mark_head_lost("dupthresh")
         elif self.dupacks < DUPTHRESH:
             cc.on_duplicate_ack(now=now, in_flight=sb.pipe, in_recovery=False)
 
-    def _mark_head_lost(self) -> None:
+    def _mark_head_lost(self, why: RetransmitReason) -> None:
         first = self.sb.first()
         if first is not None:
-            self.sb.mark_lost(first)
+            self.sb.mark_lost(first, why)
             self.force_rtx = 1
 
     # ---------------------------------------------------------- SACK recovery
@@ -505,7 +506,7 @@ class Recovery:
         self.counters["recovery.sack"] += 1
         if not sb.lost:
             # RFC 6675 (4.3): retransmit the first segment presumed dropped.
-            self._mark_head_lost()
+            self._mark_head_lost("dupthresh")
         self.force_rtx = 1  # RFC 5681 3.2 (2): the fast retransmit goes out regardless
         self._undo_retrans = 0
         self._undo_sent = 0
@@ -581,7 +582,7 @@ class Recovery:
             if above_segs < DUPTHRESH and above_bytes <= limit:
                 break
             if not s.flags & LOST:  # NextSeg (1) takes each lost segment once
-                sb.mark_lost(s)
+                sb.mark_lost(s, "dupthresh")
 
     # ------------------------------------------------------------- RACK (8985)
     def _rack_update(self, s: TxSeg, now: int, tsecr: int | None) -> None:
@@ -621,7 +622,7 @@ class Recovery:
         w = self.reo_wnd_mult * self.min_rtt // 4
         return min(w, srtt) if srtt is not None else w
 
-    def _rack_detect_loss(self, now: int, srtt: int | None) -> int:
+    def _rack_detect_loss(self, now: int, srtt: int | None, why: RetransmitReason) -> int:
         """RFC 8985 6.2 step 5: mark lost what was sent before RACK.xmit_ts and
         is overdue by RACK.rtt + reo_wnd; return the time until the next such
         segment is overdue (0 if none), for the reordering timer.
@@ -654,7 +655,7 @@ class Recovery:
                 delay = remaining
                 break
             i += 1
-            if sb.mark_lost(s):
+            if sb.mark_lost(s, why):
                 self.counters["rack.lost"] += 1
         if i > 1024 and i * 2 > n:
             del tq[:i]
@@ -665,7 +666,7 @@ class Recovery:
     def rack_timeout(self, now: int, srtt: int | None) -> int:
         """The reordering timer expired (RFC 8985 6.3): detect again; return the next delay."""
         lost_before = self.sb.lost
-        delay = self._rack_detect_loss(now, srtt)
+        delay = self._rack_detect_loss(now, srtt, "rack_timer")
         if (
             self.sb.lost > lost_before
             and not self.in_recovery
@@ -778,9 +779,12 @@ class Recovery:
         self.dupacks = 0
         self.tlp_end = None
         self.force_rtx = 0
-        sb.mark_all_lost()
+        sb.mark_all_lost("rto_recovery")
+        if first is not None:
+            # RFC 6298 (5.4): the timer's own retransmission; the rest is go-back-N.
+            first.why = "rto"
 
     def window_reopened(self) -> None:
         """The peer's window opened after probing: resend whatever it may have dropped."""
-        self.sb.mark_all_lost()
+        self.sb.mark_all_lost("window_reopened")
         self.force_rtx = 1

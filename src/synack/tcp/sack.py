@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from operator import attrgetter
 from typing import Final
 
+from synack.tcp.reasons import RetransmitReason
 from synack.tcp.reassembly import Reassembler
 from synack.wire.seq import MASK
 from synack.wire.tcp import Sack
@@ -58,6 +59,7 @@ class TxSeg:
         "flags",
         "order",
         "start",
+        "why",
         "xmit",
     )
 
@@ -74,6 +76,7 @@ class TxSeg:
         self.delivered_time = -1  # -1: not stamped, or already delivered
         self.first_sent = 0
         self.app_limited = False
+        self.why: RetransmitReason | None = None  # what marked it lost, last
 
     def __repr__(self) -> str:
         names = [n for bit, n in ((1, "S"), (2, "L"), (4, "R"), (8, "E")) if self.flags & bit]
@@ -241,11 +244,16 @@ class Scoreboard:
                 newly.append(s)
             i += 1
 
-    def mark_lost(self, s: TxSeg) -> bool:
-        """Mark ``s`` lost (again, if its retransmission was lost); False if it already is."""
+    def mark_lost(self, s: TxSeg, why: RetransmitReason) -> bool:
+        """Mark ``s`` lost (again, if its retransmission was lost); False if it already is.
+
+        ``why`` (the loss detection that decided) becomes the cause its
+        retransmission reports.
+        """
         f = s.flags
         if f & SACKED or (f & LOST and not f & RETRANS):
             return False
+        s.why = why
         size = s.end - s.start
         if f & RETRANS:
             self.retrans -= size
@@ -256,12 +264,18 @@ class Scoreboard:
         heapq.heappush(self.lost_queue, (s.start, self._qn, s))
         return True
 
-    def mark_all_lost(self) -> int:
-        """RTO: every un-SACKed outstanding segment is lost; return how many were marked."""
+    def mark_all_lost(self, why: RetransmitReason) -> int:
+        """RTO: every un-SACKed outstanding segment is lost; return how many were marked.
+
+        Those already waiting for retransmission take ``why`` too: what resends
+        them now is the go-back of ``why``.
+        """
         n = 0
         for s in self.segs[self.head :]:
-            if self.mark_lost(s):
+            if self.mark_lost(s, why):
                 n += 1
+            elif not s.flags & SACKED:
+                s.why = why
         return n
 
     def clear_sacks(self) -> None:
@@ -309,6 +323,7 @@ class Scoreboard:
         tail.delivered_time = s.delivered_time
         tail.first_sent = s.first_sent
         tail.app_limited = s.app_limited
+        tail.why = s.why
         s.end = s.start + size
         s.fin = False
         i = self.find(s.start)

@@ -17,7 +17,7 @@ from typing import Final
 from synack.cc import create as create_cc
 from synack.tcp.events import SoftError
 from synack.tcp.negotiated import syn_options
-from synack.tcp.reasons import TimeoutReason
+from synack.tcp.reasons import RetransmitReason, TimeoutReason
 from synack.tcp.sendpath import MAX_PERSIST_BACKOFF, TS_OPTION_LEN, SendPath
 from synack.wire.seq import add, gt, lt, sub
 from synack.wire.tcp import (
@@ -51,8 +51,13 @@ class Sender(SendPath):
     __slots__ = ()
 
     # -------------------------------------------------------------- handshake
-    def send_syn(self, now: int, *, ack: bool, rtx: bool = False) -> None:
-        """Our SYN (or SYN-ACK with ``ack``), with the options RFC 9293 3.7.1, RFC 2018 and RFC 7323 allow."""
+    def send_syn(
+        self, now: int, *, ack: bool, rtx: bool = False, why: RetransmitReason = "syn"
+    ) -> None:
+        """Our SYN (or SYN-ACK with ``ack``), with the options RFC 9293 3.7.1, RFC 2018 and RFC 7323 allow.
+
+        ``rtx``: sent again, for ``why``.
+        """
         cfg = self.config
         ts = self.ts
         opts = syn_options(
@@ -100,7 +105,7 @@ class Sender(SendPath):
             if cfg.user_timeout is not None and self.timers.user is None:
                 # RFC 9293 3.10.8: the user timeout covers the handshake too.
                 self.timers.user = now + cfg.user_timeout
-        self.emit(seg, now, rtx=rtx)
+        self.emit(seg, now, rtx=rtx, why=why if rtx else None)
         self.timers.rtx = now + self.rtt.rto
 
     def syn_ack_sent_as_cookie(self) -> None:
@@ -239,7 +244,7 @@ class Sender(SendPath):
                 return
             if last.end - last.start - last.fin > self.mss:
                 last = rec.sb.split(last, last.end - last.start - last.fin - self.mss)
-            self.retransmit(last, now)
+            self.retransmit(last, now, "tlp")
             self.report.counters["retransmit.tlp"] += 1
             rec.on_tlp(retransmission=True)
         self.timers.rtx = now + self.rtt.rto
@@ -281,7 +286,10 @@ class Sender(SendPath):
             self.rec.on_send(start, start + 1, False, now)
         else:
             payload, seq = b"", self.snd_una  # only a FIN is waiting: an empty probe
-        self.emit(self.make(ACK, seq, now, payload), now, rtx=seq != self.snd_nxt)
+        rtx = seq != self.snd_nxt
+        self.emit(
+            self.make(ACK, seq, now, payload), now, rtx=rtx, why="window_probe" if rtx else None
+        )
         self.persist_backoff = min(self.persist_backoff + 1, MAX_PERSIST_BACKOFF)
         self.arm_persist(now)
         return None

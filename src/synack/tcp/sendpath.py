@@ -27,7 +27,7 @@ from synack.cc.ecn import EcnSender
 from synack.tcp.config import Config
 from synack.tcp.events import Reporter, SendBufferSpace
 from synack.tcp.negotiated import Negotiated
-from synack.tcp.reasons import TcpDropReason
+from synack.tcp.reasons import RetransmitReason, TcpDropReason
 from synack.tcp.receiver import Receiver
 from synack.tcp.recovery import Recovery
 from synack.tcp.rtt import RttEstimator
@@ -66,6 +66,14 @@ MAX_PERSIST_BACKOFF: Final = 16
 
 _NOP: Final = NoOperation()
 _NO_BLOCKS: Final[list[tuple[int, int]]] = []
+# The per-cause retransmission counters (the RTO and TLP ones count in Sender).
+_RTX_COUNTERS: Final[dict[RetransmitReason | None, str]] = {
+    "rack": "retransmit.rack",
+    "rack_timer": "retransmit.rack",
+    "dupthresh": "retransmit.dupthresh",
+    "newreno": "retransmit.newreno",
+    "rto_recovery": "retransmit.rto_recovery",
+}
 
 
 class SendPath:
@@ -596,8 +604,13 @@ class SendPath:
             if not probe:
                 self.arm_tlp(now)
 
-    def retransmit(self, s: TxSeg, now: int) -> None:
-        """Send the segment ``s`` of the scoreboard again."""
+    def retransmit(self, s: TxSeg, now: int, why: RetransmitReason | None = None) -> None:
+        """Send the segment ``s`` of the scoreboard again.
+
+        ``why`` is the cause the trace reports; by default what marked ``s`` lost.
+        """
+        if why is None:
+            why = s.why
         rec = self.rec
         off = s.start - self.una_abs
         n = s.end - s.start - s.fin
@@ -612,7 +625,10 @@ class SendPath:
         counters["retransmit.segments"] += 1
         if rec.in_recovery:
             counters["retransmit.fast"] += 1
-        self.emit(self.make(flags, add(self.snd_una, off), now, payload), now, rtx=True)
+        key = _RTX_COUNTERS.get(why)
+        if key is not None:
+            counters[key] += 1
+        self.emit(self.make(flags, add(self.snd_una, off), now, payload), now, rtx=True, why=why)
         if self.timers.rtx is None:
             self.timers.rtx = now + self.rtt.rto
         if rec.cc_on_sent:
@@ -693,8 +709,18 @@ class SendPath:
             payload,
         )
 
-    def emit(self, seg: Segment, now: int, *, rtx: bool = False, ect: bool = False) -> None:
+    def emit(
+        self,
+        seg: Segment,
+        now: int,
+        *,
+        rtx: bool = False,
+        ect: bool = False,
+        why: RetransmitReason | None = None,
+    ) -> None:
         """Queue ``seg`` in :attr:`outbox` (and trace it); ``ect``: send it ECT(0).
+
+        A retransmission (``rtx``) says ``why`` in its trace record.
 
         RFC 3168 6.1.4-6.1.6: only new data is ECN-capable; SYNs, pure ACKs,
         retransmissions and window probes are not.
@@ -702,7 +728,7 @@ class SendPath:
         self.outbox.append(seg)
         self.outbox_ect.append(ect)
         if self.report.tracer:
-            self.report.trace_segment(now, "seg_out", seg, rtx)
+            self.report.trace_segment(now, "seg_out", seg, rtx, why)
 
     # ------------------------------------------------- arming and tracing
     def arm_tlp(self, now: int) -> None:

@@ -140,7 +140,11 @@ def load_view(
             except ValueError as exc:
                 raise ViewError(f"{path}: {exc}") from None
         else:
-            infos, build = connections_from_records(_iter_jsonl(path), series_limit=series_limit)
+            # Read twice (the connections, then the chosen one's records): memory
+            # holds one connection's view, never the records (docs/view.md).
+            infos, build = connections_from_records(
+                lambda: _iter_jsonl(path), series_limit=series_limit
+            )
     else:
         infos, build = connections_from_records(source, series_limit=series_limit)
     index = _choose(infos, connection)

@@ -6,17 +6,19 @@ whether the core retransmitted), joined with the simulator's ``link`` records
 without links (a TAP run), with the receiver's ``seg_in`` records. The series
 are the core's own variables: ``cwnd`` records (cwnd, ssthresh, and the pacing
 rate and pipe when traced), ``rtt`` records (sample, SRTT, RTO). The cause of
-each retransmission is read from the sender's timer records (see
-:func:`_Cause`); docs/view.md lists the rules.
+each retransmission is the core's own (the ``why`` of its ``seg_out`` record,
+:data:`CAUSES`); in older traces without it, it is inferred from the sender's
+timer records (see :class:`_Cause`); docs/view.md lists the rules.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
 
+from synack.tcp.reasons import RetransmitReason
 from synack.view.model import (
     ConnectionView,
     ConnInfo,
@@ -32,7 +34,22 @@ from synack.view.model import (
 from synack.wire.seq import MASK
 from synack.wire.tcp import ACK, SYN, flag_names
 
-__all__ = ["connections_from_records"]
+__all__ = ["CAUSES", "RecordSource", "connections_from_records"]
+
+CAUSES: Final[dict[RetransmitReason, str]] = {
+    "syn": "RTO (handshake)",
+    "dup_syn": "SYN-ACK again (the peer's SYN came again)",
+    "rto": "RTO",
+    "rto_recovery": "RTO recovery",
+    "tlp": "TLP",
+    "rack": "RACK (on an ACK)",
+    "rack_timer": "RACK (reordering timer)",
+    "dupthresh": "DupThresh (duplicate ACKs / SACK, RFC 6675)",
+    "newreno": "NewReno partial ACK",
+    "window_probe": "zero-window probe",
+    "window_reopened": "window reopened",
+}
+"""How the page names each retransmission cause the core reports (``seg_out`` ``why``)."""
 
 _FLAG_BITS = {flag_names(1 << i)[0]: 1 << i for i in range(12)}
 _HUGE = 1 << 40  # an ssthresh at or above this is "not set yet"
@@ -61,70 +78,107 @@ def _split(endpoint: str) -> tuple[str, int]:
 
 
 class _Conn:
-    """The records of one connection, in trace order, before they are joined."""
+    """One connection as the first pass over the records finds it."""
 
     def __init__(self, a: str, b: str) -> None:
         self.endpoints = (a, b)
-        self.events: list[tuple[str, Mapping[str, Any]]] = []
         self.hosts: dict[str, str] = {}  # endpoint -> host name
         self.first_t: int | None = None
         self.payload = 0
+        self.seg_out = 0  # the core's segments, or ...
+        self.link_sends = 0  # ... the links' (when no core was traced)
+        self.has_link = False
+        self.client: str | None = None  # the end that sent the first SYN without ACK
+        # The records, when the source can be read only once (else a second pass reads them).
+        self.events: list[tuple[str, Mapping[str, Any]]] | None = None
 
 
-def connections_from_records(
-    records: Iterable[Mapping[str, Any]], *, series_limit: int = 20_000
-) -> tuple[list[ConnInfo], Callable[[int], ConnectionView]]:
-    """Group the records by connection; return the connections' names and a builder.
+Records = Iterable[Mapping[str, Any]]
+RecordSource = Records | Callable[[], Records]
+"""Trace records: a sequence of them, a function that reads them afresh each call
+(a file read twice), or a one-shot iterable (buffered connection by connection)."""
 
-    The builder turns the connection with the given index into a
-    :class:`~synack.view.model.ConnectionView`.
-    """
-    conns: dict[frozenset[str], _Conn] = {}
-    order: list[_Conn] = []
-    host_names: set[str] = set()
-    global_drops: Counter[tuple[str, str]] = Counter()
 
-    def conn_for(a: str, b: str) -> _Conn:
-        key = frozenset((a, b))
-        c = conns.get(key)
-        if c is None:
-            c = conns[key] = _Conn(a, b)
-            order.append(c)
-        return c
-
+def _joined(records: Records) -> Iterator[tuple[str, tuple[str, str] | None, Mapping[str, Any]]]:
+    """``(ev, (end, other end), record)`` for the records a page uses; ``None`` ends: no connection."""
     for rec in records:
         ev = rec.get("ev")
         if ev == "timer" and rec.get("which") not in _CAUSE_TIMERS:
             continue  # (most records of a bulk transfer: delayed ACKs) not shown
-        t = int(rec.get("t", 0))
         if ev == "link":
-            if "src" not in rec:
-                continue
-            src, dst = _plain_endpoint(str(rec["src"])), _plain_endpoint(str(rec["dst"]))
-            c = conn_for(src, dst)
+            if "src" in rec:
+                src, dst = _plain_endpoint(str(rec["src"])), _plain_endpoint(str(rec["dst"]))
+                yield "link", (src, dst), rec
         elif "conn" in rec:
             local, _, remote = str(rec["conn"]).partition("-")
-            c = conn_for(local, remote)
+            yield str(ev), (local, remote), rec
+        elif ev == "drop":
+            yield "drop", None, rec
+
+
+def connections_from_records(
+    records: RecordSource, *, series_limit: int = 20_000
+) -> tuple[list[ConnInfo], Callable[[int], ConnectionView]]:
+    """Find the connections in the records; return their names and a builder.
+
+    The builder turns the connection with the given index into a
+    :class:`~synack.view.model.ConnectionView`. Records that can be read again
+    (a sequence, or a function returning a fresh iterable) are read twice: once
+    to find the connections, once for the chosen one's records, so memory holds
+    one connection's segments and series, never the records. A one-shot
+    iterable is read once and each connection's records are kept.
+    """
+    source, first_reading = _readings(records)
+    conns: dict[frozenset[str], _Conn] = {}
+    order: list[_Conn] = []
+    host_names: set[str] = set()
+    global_drops: Counter[tuple[str, str]] = Counter()
+    for ev, ends, rec in _joined(first_reading):
+        if ends is None:
+            global_drops[(str(rec.get("host", "?")), str(rec.get("reason", "?")))] += 1
+            continue
+        key = frozenset(ends)
+        c = conns.get(key)
+        if c is None:
+            c = conns[key] = _Conn(*ends)
+            if source is None:
+                c.events = []
+            order.append(c)
+        if ev == "link":
+            c.has_link = True
+            sends = rec.get("what") == "send"
+            if sends:
+                c.link_sends += 1
+                if not c.hosts:
+                    c.payload += int(rec.get("len", 0))
+            if c.client is None and rec.get("flags") == ["SYN"]:
+                c.client = ends[0]
+        else:
             host = str(rec.get("host", ""))
             if host:
-                c.hosts.setdefault(local, host)
+                c.hosts.setdefault(ends[0], host)
                 host_names.add(host)
-        else:
-            if ev == "drop":
-                global_drops[(str(rec.get("host", "?")), str(rec.get("reason", "?")))] += 1
-            continue
+            if ev == "seg_out":
+                c.seg_out += 1
+                c.payload += int(rec.get("len", 0))
+                if c.client is None and rec.get("flags") == ["SYN"]:
+                    c.client = ends[0]
         if c.first_t is None:
-            c.first_t = t
-        if ev == "seg_out" or (ev == "link" and rec.get("what") == "send" and not c.hosts):
-            c.payload += int(rec.get("len", 0))
-        c.events.append((str(ev), rec))
+            c.first_t = int(rec.get("t", 0))
+        if c.events is not None:
+            c.events.append((ev, rec))
 
-    infos = [_info(c) for c in order]
+    infos = [ConnInfo(*c.endpoints, c.payload, c.seg_out or c.link_sends) for c in order]
     names = [x.describe() for x in infos]
 
     def build(index: int) -> ConnectionView:
         c = order[index]
-        view = _build(c, host_names, series_limit)
+        if c.events is not None:
+            events: Iterable[tuple[str, Mapping[str, Any]]] = c.events
+        else:
+            assert source is not None
+            events = _records_of(source(), c.endpoints)
+        view = _build(c, events, host_names, series_limit)
         view.others = names
         if global_drops:
             view.summary.append(
@@ -139,12 +193,24 @@ def connections_from_records(
     return infos, build
 
 
-def _info(c: _Conn) -> ConnInfo:
-    a, b = c.endpoints
-    sent = sum(1 for ev, _ in c.events if ev == "seg_out")
-    if not sent:
-        sent = sum(1 for ev, r in c.events if ev == "link" and r.get("what") == "send")
-    return ConnInfo(a, b, c.payload, sent)
+def _readings(records: RecordSource) -> tuple[Callable[[], Records] | None, Records]:
+    """A function that reads the records afresh (None: they can be read once), and a first reading."""
+    if callable(records):
+        return records, records()
+    if isinstance(records, Sequence):
+        seq = records
+        return (lambda: seq), seq
+    return None, records
+
+
+def _records_of(
+    records: Records, endpoints: tuple[str, str]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The second pass: the records of the connection between ``endpoints``, in order."""
+    a, b = endpoints
+    for ev, ends, rec in _joined(records):
+        if ends is not None and (ends == (a, b) or ends == (b, a)):
+            yield ev, rec
 
 
 def _key(src: str, dst: str, rec: Mapping[str, Any]) -> Key:
@@ -213,17 +279,15 @@ class _Cause:
         return "fast retransmit / recovery"
 
 
-def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
-    has_link = any(ev == "link" for ev, _ in c.events)
+def _build(
+    c: _Conn,
+    records: Iterable[tuple[str, Mapping[str, Any]]],
+    host_names: set[str],
+    series_limit: int,
+) -> ConnectionView:
+    has_link = c.has_link
     # The client is the end that sent the first SYN without ACK.
-    client = c.endpoints[0]
-    for ev, rec in c.events:
-        if ev in ("seg_out", "link") and rec.get("flags") == ["SYN"]:
-            if ev == "link":
-                client = _plain_endpoint(str(rec["src"]))
-            else:
-                client = str(rec["conn"]).partition("-")[0]
-            break
+    client = c.client or c.endpoints[0]
     server = c.endpoints[1] if client == c.endpoints[0] else c.endpoints[0]
     eps = (client, server)
     ends = []
@@ -246,12 +310,13 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
     drops_link: Counter[tuple[str, str]] = Counter()
     impairs: Counter[str] = Counter()
     rtx_causes: Counter[str] = Counter()
+    inferred = 0  # retransmissions without the core's ``why`` (older traces)
     acked_at_sender: dict[int, list[tuple[int, int]]] = {0: [], 1: []}
 
     def add(end: int, name: str, t: int, v: float) -> None:
         series_pts[end].setdefault(name, []).append((t, v))
 
-    for ev, rec in c.events:
+    for ev, rec in records:
         t = int(rec["t"])
         if ev == "link":
             what = rec.get("what")
@@ -261,19 +326,19 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
             first_hop = frm in host_names or not host_names
             last_hop = to in host_names or not host_names
             if what == "send" and first_hop:
-                queue = pend_send.get(key)
-                if queue:
-                    s = queue.popleft()
+                got = _take(pend_send, key)
+                if got is not None:
+                    s = got
                 else:  # the sender's core was not traced: the link's view only
                     s = Seg(t, 0 if src == client else 1, key[2], key[3], key[4], key[6], key[5])
                     segs.append(s)
                 pend_arrive[key].append(s)
             elif what == "drop":
-                queue = pend_arrive.get(key)
+                got = _take(pend_arrive, key)
                 reason = str(rec.get("reason", "?"))
                 drops_link[(str(rec.get("link", "?")), reason)] += 1
-                if queue:
-                    s = queue.popleft()
+                if got is not None:
+                    s = got
                     s.fate = f"lost at {rec.get('link')} ({reason})"
             elif what == "impair":
                 detail = str(rec.get("detail", "?"))
@@ -282,9 +347,9 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
                 if queue and detail not in queue[-1].marks:
                     queue[-1].marks.append(detail)
             elif what == "deliver" and last_hop:
-                queue = pend_arrive.get(key)
-                if queue:
-                    s = queue.popleft()
+                got = _take(pend_arrive, key)
+                if got is not None:
+                    s = got
                     s.ta = t
                     delivered[key] = s
                 else:
@@ -315,7 +380,12 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
                 rtx=bool(rec.get("rtx")),
             )
             if s.rtx:
-                s.cause = str(rec.get("why") or causes[end].classify(t, s.flags))
+                why = rec.get("why")
+                if why:
+                    s.cause = CAUSES.get(why, str(why))
+                else:
+                    s.cause = causes[end].classify(t, s.flags)
+                    inferred += 1
                 rtx_causes[s.cause] += 1
             causes[end].sent(s.seq, s.seg_len)
             segs.append(s)
@@ -324,9 +394,9 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
             src, dst = eps[1 - end], eps[end]
             key = _key(src, dst, rec)
             if not has_link:
-                queue = pend_arrive.get(key)
-                if queue:
-                    s = queue.popleft()
+                got = _take(pend_arrive, key)
+                if got is not None:
+                    s = got
                     s.ta = t
                 else:  # from an untraced peer: seen only as it arrived
                     s = Seg(t, 1 - end, *key[2:5], key[6], key[5], str(rec.get("opts", "")), ta=t)
@@ -342,9 +412,9 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
         elif ev == "drop":
             reason = str(rec.get("reason", "?"))
             drops_core[(host, reason)] += 1
-            got = last_in.pop(host, None)
-            if got is not None and got[0] == t and not got[1].fate:
-                got[1].fate = f"dropped by {host} ({reason})"
+            arrived = last_in.pop(host, None)
+            if arrived is not None and arrived[0] == t and not arrived[1].fate:
+                arrived[1].fate = f"dropped by {host} ({reason})"
             else:
                 events.append((t, end, f"{host}: dropped a segment ({reason})"))
         elif ev == "state":
@@ -399,11 +469,22 @@ def _build(c: _Conn, host_names: set[str], series_limit: int) -> ConnectionView:
         segs=segs,
         series=series,
         summary=[],
-        notes=_notes(has_link, series),
+        notes=_notes(has_link, series, inferred),
         events=sorted(events),
     )
-    view.summary = _summary(view, drops_core, drops_link, impairs, rtx_causes)
+    view.summary = _summary(view, drops_core, drops_link, impairs, rtx_causes, inferred)
     return view
+
+
+def _take(pending: dict[Key, deque[Seg]], key: Key) -> Seg | None:
+    """The oldest segment waiting under ``key``; an emptied queue goes (a deque costs 600 octets)."""
+    queue = pending.get(key)
+    if not queue:
+        return None
+    s = queue.popleft()
+    if not queue:
+        del pending[key]
+    return s
 
 
 def _finish_ends(ends: list[End], segs: list[Seg]) -> None:
@@ -463,12 +544,15 @@ def _series(
     return out
 
 
-def _notes(has_link: bool, series: dict[int, list[Series]]) -> list[str]:
+def _notes(has_link: bool, series: dict[int, list[Series]], inferred: int) -> list[str]:
     notes = [
         "Exact: segments, states, cwnd, ssthresh, RTT, SRTT and RTO are the core's own records.",
         "Bytes in flight is SND.MAX - SND.UNA computed from the sender's own segments and ACKs; "
         "goodput is the rate of newly acknowledged bytes.",
-        "Retransmission causes are read from the sender's timer records (docs/view.md).",
+        "Retransmission causes are the core's own (why it sent each one)."
+        if not inferred
+        else "Retransmission causes are inferred from the sender's timer records (this trace "
+        "predates the core's own; docs/view.md).",
     ]
     if not has_link:
         notes.append(
@@ -507,6 +591,7 @@ def _summary(
     drops_link: Counter[tuple[str, str]],
     impairs: Counter[str],
     rtx_causes: Counter[str],
+    inferred: int,
 ) -> list[SummarySection]:
     from synack.view.summary import common_summary, fmt_us
 
@@ -550,7 +635,9 @@ def _summary(
     if rtx_causes:
         secs.append(
             SummarySection(
-                "Retransmissions by cause (from the sender's timers)",
+                "Retransmissions by cause (inferred from the sender's timers)"
+                if inferred
+                else "Retransmissions by cause (the core's own)",
                 ["cause", "count"],
                 [[k, f"{v:,}"] for k, v in rtx_causes.most_common()],
             )
