@@ -6,6 +6,9 @@ from __future__ import annotations
 import itertools
 
 from synack.cc.base import INFINITE_SSTHRESH
+from synack.sim import LinkConfig
+from synack.sim.rules import DropRule, is_data
+from synack.sim.scenario import run_transfer
 from tests.tcp.helpers import MSS, established, feed, out
 from tests.tcp.test_sack import RTT, L, sack, sack_established, send_segments, sent_seqs
 
@@ -141,3 +144,18 @@ def test_pacing_can_be_switched_off() -> None:
     conn = sack_established(congestion_control="bbr", pacing=False)
     conn.send(b"p" * 5 * MSS)
     assert len(out(conn, RTT)) == 5
+
+
+def test_a_sack_of_a_probe_retransmission_counts_for_rack_despite_an_older_tsecr() -> None:
+    # Three segments lost at the tail, the first two of them before the last: the
+    # TLP resends the last, and its ACK SACKs it while echoing the TSval of the last
+    # in-order segment (RFC 7323 4.3: TS.Recent moves only at the left edge). Taking
+    # that TSecr to mean "for the original" (RFC 8985 6.2 step 2) taught RACK
+    # nothing and the holes waited for the RTO (1.17 s); Linux's RACK keeps only
+    # the min_rtt test, and here TSecr counts for cumulatively ACKed segments only.
+    link = LinkConfig(delay=10_000, rules=(DropRule.span(is_data, 68, 70),))
+    result = run_transfer(100_000, link)
+    assert result.verified
+    assert result.counters.get("conn.retransmit.rto", 0) == 0
+    assert result.counters["conn.retransmit.rack"] >= 1
+    assert result.sim_seconds < 0.5

@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -110,6 +111,11 @@ def _ip(*args: str, what: str) -> None:
         raise NetnsError(f"cannot {what}: {reason.removeprefix('Error: ')}")
 
 
+# delete_netns: tries, and seconds between them.
+_DELETE_TRIES = 5
+_DELETE_PAUSE = 0.2
+
+
 def add_netns(name: str) -> None:
     """``ip netns add NAME`` and bring its loopback up."""
     _check_name(name)
@@ -124,13 +130,21 @@ def delete_netns(name: str, *, check: bool = False) -> None:
     namespace that could not be deleted raises :class:`NetnsError` with ``ip``'s reason.
     """
     _check_name(name)
-    if not netns_exists(name):
-        return
-    try:
-        _ip("netns", "delete", name, what=f"delete namespace {name}")
-    except NetnsError:
-        if check:
-            raise
+    for attempt in range(_DELETE_TRIES):
+        if not netns_exists(name):
+            return
+        try:
+            _ip("netns", "delete", name, what=f"delete namespace {name}")
+            return
+        except NetnsError:
+            # "Device or resource busy": a process that was entering the namespace
+            # (an `ip netns exec` cut short by a signal) may hold its mount for a
+            # moment; wait and try again rather than leave the namespace behind.
+            if attempt == _DELETE_TRIES - 1:
+                if check:
+                    raise
+                return
+            time.sleep(_DELETE_PAUSE)
 
 
 def run_in(name: str, argv: Sequence[str], **kwargs: object) -> subprocess.CompletedProcess[str]:

@@ -366,7 +366,12 @@ class Recovery:
             if not s.flags & EVER_RETRANS and s.xmit > newest_xmit:
                 newest_xmit = s.xmit
             if rack:
-                self._rack_update(s, now, tsecr)
+                # RFC 8985 6.2 step 2 tests TSecr against a retransmission; an ACK only
+                # SACKing a segment echoes an older TSval (RFC 7323 4.3: TS.Recent moves
+                # only for a segment at the left window edge), so the test would take
+                # every SACK of a retransmission for the original. Linux (tcp_rack_advance)
+                # keeps only the min_rtt test; here TSecr is used for cumulative ACKs.
+                self._rack_update(s, now, tsecr if i < n_cum else None)
         if newest_xmit >= 0:
             r = now - newest_xmit
             self.rtt_sample = r
