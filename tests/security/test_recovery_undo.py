@@ -8,6 +8,7 @@ spurious, and CUBIC undid its reduction without any evidence.
 
 from __future__ import annotations
 
+from synack.cc.bbr import Bbr
 from synack.sim import LinkConfig
 from synack.sim.scenario import run_transfer
 from synack.tcp import Config, Endpoint
@@ -65,4 +66,47 @@ def test_a_retransmission_proved_needless_by_its_timestamp_echo_is_undone() -> N
     # Then the original arrives: the ACK for everything echoes its TSval.
     ack(6_000, end, original_ts)
     assert conn.counters["recovery.spurious"] == 1
+    assert conn.info().cwnd >= cwnd_before
+
+
+def test_eifel_undo_ends_bbrs_recovery_and_restores_its_window() -> None:
+    # The Eifel response leaves recovery before the recovery point is acknowledged;
+    # the controller must leave it too. BBR modulates its window while in
+    # recovery and restores the prior window when recovery ends (the BBR draft's
+    # BBRRestoreCwnd); without the end it stayed in recovery for good.
+    server = Endpoint(
+        [US],
+        # Pacing off: the whole initial window leaves at once, as in the test above.
+        config=Config(initial_window=10, congestion_control="bbr", pacing=False),
+        isn_secret=b"s" * 32,
+    )
+    server.listen(80)
+    peer = HandPeer(server)
+    conn = peer.open(sack=True, timestamps=True)
+    conn.send(bytes(40_000))
+    flight = [s for s in peer.answers() if s.payload]
+    assert len(flight) == 10
+    cwnd_before = conn.info().cwnd
+    first, last = flight[0], flight[-1]
+    original_ts = first.timestamps.tsval if first.timestamps else 0
+    end = (last.seq + len(last.payload)) & 0xFFFFFFFF
+
+    def ack(at: int, ack: int, tsecr: int, sack: tuple[tuple[int, int], ...] = ()) -> None:
+        peer.now = at
+        peer.tsval += 1
+        opts: tuple[Option, ...] = (NoOperation(), NoOperation(), Timestamps(peer.tsval, tsecr))
+        if sack:
+            opts += (NoOperation(), NoOperation(), Sack(sack))
+        peer.send(Segment(peer.sport, 80, peer.snd_nxt, ack, ACK, 65535, 0, opts))
+
+    bbr = conn.cc
+    assert isinstance(bbr, Bbr)
+    ack(5_000, first.seq, original_ts, ((flight[1].seq, end),))
+    assert conn.in_recovery
+    assert bbr.in_recovery
+    # The ACK for everything echoes the original's TSval: Eifel says spurious.
+    ack(6_000, end, original_ts)
+    assert conn.counters["recovery.spurious_eifel"] == 1
+    assert not conn.in_recovery
+    assert not bbr.in_recovery
     assert conn.info().cwnd >= cwnd_before

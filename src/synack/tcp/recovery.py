@@ -727,6 +727,10 @@ class Recovery:
             self.in_recovery = False
             self.force_rtx = 0
             self._exit_rack_recovery()
+            # The episode ends here rather than at the recovery point: the
+            # controller leaves recovery as it would there (BBR ends packet
+            # conservation and restores its window), then undoes the cut.
+            self.cc.on_recovery_end(now=now, in_flight=self.sb.pipe)
         self.cc.on_spurious_recovery(now=now)
 
     def _exit_rack_recovery(self) -> None:
