@@ -34,9 +34,10 @@ def sink(c):
     try:
         while d := c.recv(65536):
             n += len(d)
-        print('got', n, 'eof', flush=True)
+        end = 'eof'
     except ConnectionResetError:
-        print('got', n, 'reset', flush=True)
+        end = 'reset'
+    sys.stdout.write(f'got {n} {end}\\n')  # one write: print() writes word by word, and threads interleave
 while True:
     threading.Thread(target=sink, args=(s.accept()[0],)).start()
 """
