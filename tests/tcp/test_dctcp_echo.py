@@ -25,8 +25,9 @@ from synack.tcp.config import Config
 from synack.tcp.connection import Connection
 from synack.tcp.endpoint import Endpoint
 from synack.wire.seq import sub
-from synack.wire.tcp import ACK, FIN, SYN, MaxSegmentSize, Segment
-from tests.tcp.helpers import LOCAL_ISS, MSS, REMOTE_ISS, feed, out, syn_sent
+from synack.wire.tcp import ACK, FIN, Segment
+from tests.tcp.helpers import LOCAL_ISS, MSS, REMOTE_ISS, feed, out
+from tests.tcp.test_ecn import ecn_established
 
 ECE = 0x40
 CE = 0b11
@@ -35,17 +36,7 @@ DELACK = 40_000  # µs: the delayed-ACK timer of these tests
 
 def dctcp_receiver() -> Connection:
     """ESTABLISHED with ECN agreed, DCTCP, delayed ACKs on."""
-    conn = syn_sent(ecn=True, congestion_control="dctcp", delayed_ack=DELACK)
-    feed(
-        conn,
-        seq=REMOTE_ISS,
-        ack=LOCAL_ISS + 1,
-        flags=SYN | ACK | ECE,
-        options=(MaxSegmentSize(MSS),),
-    )
-    out(conn)
-    assert conn.neg.ecn
-    return conn
+    return ecn_established(congestion_control="dctcp", delayed_ack=DELACK)
 
 
 def data(i: int) -> Segment:

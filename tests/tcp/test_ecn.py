@@ -9,6 +9,7 @@ codepoints (RFC 3168 5: ECT(0) is 0b10, CE is 0b11).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
@@ -33,9 +34,9 @@ ECT0 = 0b10
 CE = 0b11
 
 
-def ecn_established() -> Connection:
-    """ESTABLISHED, active open, ECN agreed (ECN-setup SYN and SYN-ACK)."""
-    conn = syn_sent(ecn=True)
+def ecn_established(**config: Any) -> Connection:
+    """ESTABLISHED, active open, ECN agreed (ECN-setup SYN and SYN-ACK); ``config``: more Config."""
+    conn = syn_sent(ecn=True, **config)
     feed(
         conn,
         seq=REMOTE_ISS,
