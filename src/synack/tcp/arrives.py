@@ -216,7 +216,7 @@ class SegmentArrives(TcbNames):
             # "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit
             # is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
             if not fl & RST:
-                snd.emit(Segment(self.local[1], self.remote[1], seg.ack, 0, RST), now)
+                self._send_rst(seg.ack, now)
             self._report.drop(now, "bad_ack_in_syn_sent")
             return
         if fl & RST:
@@ -376,7 +376,7 @@ class SegmentArrives(TcbNames):
             if not cfg.rfc5961:
                 # RFC 793 3.9: "If the SYN is in the window it is an error, send a
                 # reset, ... enter the CLOSED state, delete the TCB, and return."
-                snd.emit(Segment(self.local[1], self.remote[1], snd.snd_nxt, 0, RST), now)
+                self._send_rst(snd.snd_nxt, now)
                 self._on_reset(now)
                 return
             # "TCP implementations MUST send a 'challenge ACK'" (RFC 5961 4.2).
@@ -391,7 +391,7 @@ class SegmentArrives(TcbNames):
             if le(seg.ack, snd.snd_una) or gt(seg.ack, snd.snd_max):
                 # "If the segment acknowledgment is not acceptable, form a reset segment
                 # <SEQ=SEG.ACK><CTL=RST> and send it."
-                snd.emit(Segment(self.local[1], self.remote[1], seg.ack, 0, RST), now)
+                self._send_rst(seg.ack, now)
                 self._report.drop(now, "bad_ack_in_syn_received")
                 return
             snd.on_ack_of_syn(seg, now)
@@ -559,8 +559,7 @@ class SegmentArrives(TcbNames):
             # its TCP SHOULD send a RST to show that data was lost." Only once the
             # user has gone (a half-closed connection still reads); Linux does the
             # same for a closed socket (tcp_rcv_state_process). <SEQ=SND.NXT><CTL=RST>.
-            snd = self.snd
-            snd.emit(Segment(self.local[1], self.remote[1], snd.snd_nxt, 0, RST), now)
+            self._send_rst(self.snd.snd_nxt, now)
             self.counters["reset.data_after_close"] += 1
             self._transition(T.ABORT, "data after close: reset", now)
             self._finish(now)
@@ -639,6 +638,10 @@ class SegmentArrives(TcbNames):
         report.event(StateChanged(old, new, reason))
         if report.tracer:
             report.trace(now, "state", old=old.value, new=new.value, reason=reason)
+
+    def _send_rst(self, seq: int, now: int) -> None:
+        """A bare RST ``<SEQ=seq><CTL=RST>`` to the peer (RFC 9293 3.10.7, 3.10.5)."""
+        self.snd.emit(Segment(self.local[1], self.remote[1], seq, 0, RST), now)
 
     def _finish(self, now: int) -> None:
         """The TCB is deleted: cancel timers, report Closed once."""

@@ -51,7 +51,7 @@ from synack.tcp.state import (
 from synack.tcp.timers import FIRING_ORDER, Timer, deadlines_in_firing_order
 from synack.wire.gso import MAX_TSO
 from synack.wire.seq import le
-from synack.wire.tcp import RST, Segment
+from synack.wire.tcp import Segment
 
 if TYPE_CHECKING:
     from synack.wire.icmp import IcmpKind
@@ -292,8 +292,7 @@ class Connection(SegmentArrives):
             return
         if st in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
             # "Send a reset segment: <SEQ=SND.NXT><CTL=RST>"
-            snd = self.snd
-            snd.emit(Segment(self.local[1], self.remote[1], snd.snd_nxt, 0, RST), now)
+            self._send_rst(self.snd.snd_nxt, now)
         self._transition(T.ABORT, "abort", now)
         self._finish(now)
         self._wake()
