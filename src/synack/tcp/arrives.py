@@ -555,10 +555,11 @@ class SegmentArrives(TcbNames):
             and (st is S.FIN_WAIT_1 or st is S.FIN_WAIT_2)
             and sub(add(seq, len(seg.payload)), rcv.rcv_nxt) > 0
         ):
-            # RFC 1122 4.2.2.13: "if new data is received after CLOSE is called,
-            # its TCP SHOULD send a RST to show that data was lost." Only once the
-            # user has gone (a half-closed connection still reads); Linux does the
-            # same for a closed socket (tcp_rcv_state_process). <SEQ=SND.NXT><CTL=RST>.
+            # RFC 9293 3.6.1 (SHLD-3, RFC 1122 4.2.2.13): "if new data is received
+            # after CLOSE is called, its TCP implementation SHOULD send a RST to show
+            # that data was lost." That CLOSE is the half-duplex one (MAY-1): only
+            # once the user has gone, as a half-closed connection still reads. Linux
+            # does the same for a closed socket. <SEQ=SND.NXT><CTL=RST>.
             self._send_rst(self.snd.snd_nxt, now)
             self.counters["reset.data_after_close"] += 1
             self._transition(T.ABORT, "data after close: reset", now)
