@@ -47,6 +47,12 @@ def _int(field_name: str, scale: int = 1) -> Callable[[str], dict[str, Any]]:
     return convert
 
 
+def _orphan_retries(value: str) -> dict[str, Any]:
+    # Linux's tcp_orphan_retries(): "0 means 8" (the default).
+    n = int(value)
+    return {"orphan_retries": n if n > 0 else 8}
+
+
 def _triple(field_name: str, index: int) -> Callable[[str], dict[str, Any]]:
     def convert(value: str) -> dict[str, Any]:
         parts = value.split()
@@ -123,6 +129,12 @@ SYSCTLS: Final[dict[str, Sysctl]] = {
             "data_retries_r2",
             _int("data_retries_r2"),
             "RFC 9293 R2: data retransmissions before the connection is dropped",
+        ),
+        Sysctl(
+            "net.ipv4.tcp_orphan_retries",
+            "orphan_retries",
+            _orphan_retries,
+            "timeouts or zero-window probes before an orphaned connection is dropped (0 means 8)",
         ),
         Sysctl(
             "net.ipv4.tcp_keepalive_time",

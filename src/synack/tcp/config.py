@@ -68,6 +68,20 @@ class Config:
     is deleted silently (Linux drops its FIN-WAIT-2 "timewait" socket without a
     segment); a later segment from the peer draws a RST. 0 deletes the
     connection as soon as it is abandoned in FIN-WAIT-2 (TCP_LINGER2 = -1)."""
+    orphan_retries: int = 8
+    """Timeouts an abandoned connection survives before it is deleted (Linux's tcp_orphan_retries).
+
+    Once the user has gone (``Connection.close(now, abandon=True)``: a socket
+    closed with data or a FIN still unacknowledged), nobody is left to give up
+    on the peer, so the stack does: after this many retransmission timeouts in
+    a row (instead of R2), or this many zero-window probes without the window
+    opening, answered or not. RFC 9293 3.8.6.1 (MUST-37) keeps a connection
+    open while the peer answers window probes, "subject to the implementation's
+    resource management concerns, as noted in [RFC 6429]": a peer that reads a
+    response and then holds its window at zero (Sockstress) would otherwise
+    keep every such connection, and the data it holds, for ever. Linux's
+    default of 0 means 8; with the RTO at 200 ms the eighth probe goes out
+    after about 51 s."""
     keepalive: bool = False
     """RFC 9293 3.8.4 (MUST-24): keep-alives are off unless the application asks."""
     keepalive_idle: int = 7_200_000_000
@@ -146,6 +160,8 @@ class Config:
             raise ValueError("buffer sizes must be positive")
         if self.fin_wait_2_timeout is not None and self.fin_wait_2_timeout < 0:
             raise ValueError("fin_wait_2_timeout must be >= 0 microseconds, or None")
+        if self.orphan_retries < 1:
+            raise ValueError("orphan_retries must be >= 1")
         if not 0 < self.min_rto <= self.max_rto:
             raise ValueError("need 0 < min_rto <= max_rto")
         if not 0 <= self.delayed_ack < 500_000:

@@ -436,11 +436,14 @@ class Connection(SegmentArrives):
             if st is S.SYN_SENT or st is S.SYN_RECEIVED:
                 reason = snd.on_syn_rto(now, ack=st is S.SYN_RECEIVED)
             elif st in _SENDING and snd.in_flight:
-                reason = snd.on_rto(now)
+                reason = snd.on_rto(now, orphan=self.abandoned)
             if reason is not None:
                 self._time_out(now, reason)
         elif timer is Timer.PERSIST:
-            if st in _SENDING and (gave_up := snd.on_persist(now)) is not None:
+            if (
+                st in _SENDING
+                and (gave_up := snd.on_persist(now, orphan=self.abandoned)) is not None
+            ):
                 self._time_out(now, gave_up)
         elif timer is Timer.DELACK:
             self.rcv.on_delack_timeout()

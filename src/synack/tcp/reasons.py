@@ -93,7 +93,9 @@ DROP_REASONS: Final[dict[TcpDropReason, str]] = {
     "sack_block_invalid": "a SACK block outside the data in flight (RFC 2018; the ACK itself is used)",
 }
 
-TimeoutReason = Literal["syn_retries", "retransmissions", "keepalive", "user_timeout", "fin_wait_2"]
+TimeoutReason = Literal[
+    "syn_retries", "retransmissions", "keepalive", "user_timeout", "fin_wait_2", "orphan_retries"
+]
 """Why a connection gave up (:class:`~synack.tcp.events.TimedOut`)."""
 
 TIMEOUT_REASONS: Final[dict[TimeoutReason, str]] = {
@@ -102,6 +104,7 @@ TIMEOUT_REASONS: Final[dict[TimeoutReason, str]] = {
     "keepalive": "Config.keepalive_probes keep-alives went unanswered (RFC 9293 3.8.4)",
     "user_timeout": "data stayed unacknowledged for Config.user_timeout (RFC 9293 3.8.3)",
     "fin_wait_2": "abandoned by the user, no FIN from the peer within Config.fin_wait_2_timeout (Linux's tcp_fin_timeout)",
+    "orphan_retries": "abandoned by the user, Config.orphan_retries timeouts or zero-window probes in a row (Linux's tcp_orphan_retries)",
 }
 
 SoftErrorReason = IcmpKind | Literal["r1_reached"]

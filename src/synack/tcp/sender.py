@@ -178,14 +178,21 @@ class Sender(SendPath):
         self.send_syn(now, ack=ack, rtx=True)
         return None
 
-    def on_rto(self, now: int) -> TimeoutReason | None:
+    def on_rto(self, now: int, *, orphan: bool = False) -> TimeoutReason | None:
         """The retransmission timer fired with data in flight (RFC 6298 5).
 
-        Returns ``retransmissions`` when the connection must give up (R2).
+        Returns ``retransmissions`` when the connection must give up (R2), or
+        ``orphan_retries`` when an ``orphan`` (the user has gone) reaches
+        ``Config.orphan_retries`` first.
         """
+        cfg = self.config
         # RFC 9293 3.8.3: "When the number of transmissions of the same segment
-        # reaches a threshold R2 ... close the connection".
-        if not self._retry(self.config.data_retries_r2, now):
+        # reaches a threshold R2 ... close the connection". Nobody waits on an
+        # orphan: Linux's tcp_orphan_retries bounds it sooner.
+        if orphan and cfg.orphan_retries < cfg.data_retries_r2:
+            if not self._retry(cfg.orphan_retries, now):
+                return "orphan_retries"
+        elif not self._retry(cfg.data_retries_r2, now):
             return "retransmissions"
         self.report.counters["retransmit.rto"] += 1
         # RFC 5681 3.1 / RFC 6582 3.2 (4): the loss window, and recover = highest
@@ -249,12 +256,14 @@ class Sender(SendPath):
             rec.on_tlp(retransmission=True)
         self.timers.rtx = now + self.rtt.rto
 
-    def on_persist(self, now: int) -> TimeoutReason | None:
+    def on_persist(self, now: int, *, orphan: bool = False) -> TimeoutReason | None:
         """RFC 9293 3.8.6.1: probe a zero window with one octet, backing off
-        exponentially; MUST-36: never give up while the peer answers.
+        exponentially; MUST-37: never give up while the peer answers.
 
         Returns a reason to give up when probes go unanswered: R2 of them
-        (``retransmissions``), or for the user timeout (``user_timeout``).
+        (``retransmissions``), or for the user timeout (``user_timeout``); for
+        an ``orphan`` (the user has gone), ``orphan_retries`` once
+        ``Config.orphan_retries`` probes found the window still closed.
         """
         if self.snd_wnd > 0:
             # The SWS override timer: send the short segment that was held back.
@@ -263,6 +272,12 @@ class Sender(SendPath):
             self.send_data(now)
             return None
         cfg = self.config
+        if orphan and self.persist_backoff >= min(cfg.orphan_retries, MAX_PERSIST_BACKOFF):
+            # RFC 9293 3.8.6.1: MUST-37 "is subject to the implementation's
+            # resource management concerns, as noted in [RFC 6429]". An orphan's
+            # peer that answers every probe and never opens its window would hold
+            # the connection for ever (Linux: tcp_orphan_retries in tcp_probe_timer).
+            return "orphan_retries"
         if self.probes_unanswered == 0:
             self.probes_since = now
         elif self.probes_unanswered >= cfg.data_retries_r2:

@@ -1,0 +1,109 @@
+"""Abandoned connections are bounded by Config.orphan_retries (Linux's tcp_orphan_retries).
+
+Once the user has gone (a socket closed with data or a FIN still in flight,
+``Connection.close(now, abandon=True)``), nobody is left to give up on a peer.
+A peer that reads a response and then keeps its window at zero, answering
+every probe (the Sockstress attack), kept such a connection and the data it
+holds for ever: RFC 9293 3.8.6.1's MUST-37 keeps a probed connection open
+"subject to the implementation's resource management concerns". Linux ends an
+orphan after tcp_orphan_retries (0 means 8) timeouts or probes; so does synack.
+A connection whose user is still there keeps MUST-37's guarantee
+(tests/security/test_zero_window.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from synack.tcp import Config, Connection, State
+from tests.security.peer import HandPeer
+from tests.security.test_zero_window import DAY, closed_window, timed_out
+
+# Linux, Documentation/networking/ip-sysctl.rst, tcp_orphan_retries: "Default
+# value is 8." (the sysctl's 0 means 8).
+LINUX_ORPHAN_RETRIES = 8
+
+
+def answer_probes(peer: HandPeer, conn: Connection, until: int) -> int:
+    """Answer every window probe at once with the window still zero; return how many."""
+    probes = 0
+    while peer.now < until and conn.state is not State.CLOSED:
+        deadline = peer.endpoint.next_deadline()
+        if deadline is None:
+            break
+        sent = [s for s in peer.advance(deadline - peer.now) if len(s.payload) == 1]
+        for _ in sent:
+            peer.send_ack(window=0)
+        probes += len(sent)
+    return probes
+
+
+def test_the_default_is_linuxs_eight() -> None:
+    assert Config().orphan_retries == LINUX_ORPHAN_RETRIES
+
+
+def test_an_orphan_whose_peer_answers_every_probe_is_deleted_after_eight() -> None:
+    peer, conn = closed_window(Config())
+    assert isinstance(conn, Connection)
+    start = peer.now
+    conn.close(peer.now, abandon=True)
+    assert conn.state is State.FIN_WAIT_1  # the FIN waits behind the unsent data
+    probes = answer_probes(peer, conn, start + DAY)
+    assert conn.state is State.CLOSED
+    assert probes == LINUX_ORPHAN_RETRIES
+    assert timed_out(peer) == ["orphan_retries"]
+    assert conn.counters["timeout.orphan_retries"] == 1
+    # Probes back off from the RTO: with Linux's 200 ms floor the eighth goes
+    # out after 0.2 * (2**8 - 1) = 51 s, with RFC 6298's 1 s after 255 s; the
+    # connection ends at the next backed-off interval. Bounded either way.
+    assert 51_000_000 <= peer.now - start <= 10 * 60_000_000
+
+
+def test_the_same_peer_keeps_a_connection_whose_user_is_still_there() -> None:
+    # A half-close (shutdown(SHUT_WR)) is not an orphan: MUST-37 holds.
+    peer, conn = closed_window(Config())
+    assert isinstance(conn, Connection)
+    conn.close(peer.now)
+    probes = answer_probes(peer, conn, peer.now + 3600 * 1_000_000)
+    assert conn.state is State.FIN_WAIT_1
+    assert probes > 2 * LINUX_ORPHAN_RETRIES
+    assert timed_out(peer) == []
+
+
+def test_a_configured_orphan_retries_is_used() -> None:
+    peer, conn = closed_window(Config(orphan_retries=3))
+    assert isinstance(conn, Connection)
+    conn.close(peer.now, abandon=True)
+    assert answer_probes(peer, conn, peer.now + DAY) == 3
+    assert conn.state is State.CLOSED
+
+
+def test_an_orphan_whose_peer_vanished_gives_up_after_eight_timeouts_not_r2() -> None:
+    peer, conn = closed_window(Config())
+    assert isinstance(conn, Connection)
+    # The window opens again: the rest of the data goes; then the user goes.
+    first = [s for s in peer.send_ack(window=65535) if s.payload]
+    assert first
+    conn.close(peer.now, abandon=True)
+    seq = first[0].seq
+    resent = [s for s in peer.advance(DAY) if s.seq == seq and s.payload]
+    assert conn.state is State.CLOSED
+    # RFC 9293 3.8.3 R2 would be 15 retransmissions (Config.data_retries_r2).
+    assert len(resent) == LINUX_ORPHAN_RETRIES
+    assert timed_out(peer) == ["orphan_retries"]
+
+
+def test_a_connection_whose_user_is_still_there_retransmits_r2_times() -> None:
+    peer, conn = closed_window(Config())
+    assert isinstance(conn, Connection)
+    first = [s for s in peer.send_ack(window=65535) if s.payload]
+    seq = first[0].seq
+    resent = [s for s in peer.advance(DAY) if s.seq == seq and s.payload]
+    assert conn.state is State.CLOSED
+    assert len(resent) == 15  # RFC 9293 3.8.3 R2 (Config.data_retries_r2)
+    assert timed_out(peer) == ["retransmissions"]
+
+
+def test_orphan_retries_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="orphan_retries"):
+        Config(orphan_retries=0)
