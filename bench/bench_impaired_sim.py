@@ -2,7 +2,7 @@
 
 5% loss, 5% duplication, 20% reordering (held ``--reorder-delay`` ms) and 1%
 corruption in both directions, as the TAP relay does; several seeds, with
-RFC 6298's 1 s RTO floor (synack's default) and Linux's 200 ms. Prints the
+Linux's 200 ms RTO floor (synack's default) and RFC 6298's 1 s. Prints the
 median simulated transfer time and the loss-recovery counters that explain it
 (RTOs, fast recoveries, spurious ones undone, RACK marks, TLPs).
 

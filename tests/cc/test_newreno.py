@@ -317,11 +317,12 @@ def test_connection_uses_the_algorithm_named_in_config() -> None:
     feed(conn, now=50_000, ack=LOCAL_ISS + 1 + MSS)
     assert cc.acked == [MSS]
     assert out(conn, 50_000) == [us(seq=LOCAL_ISS + 1 + 2 * MSS, payload=b"d" * MSS)]
-    assert conn.next_deadline() == 50_000 + 1_000_000
-    conn.handle_timer(1_050_000)
+    rto_at = 50_000 + conn.rto
+    assert conn.next_deadline() == rto_at
+    conn.handle_timer(rto_at)
     assert cc.rtos == 1
     # Go-back-N from SND.UNA, still within the algorithm's two segments.
-    assert out(conn, 1_050_000) == [
+    assert out(conn, rto_at) == [
         us(seq=LOCAL_ISS + 1 + MSS, payload=b"d" * MSS),
         us(seq=LOCAL_ISS + 1 + 2 * MSS, payload=b"d" * MSS),
     ]

@@ -201,9 +201,9 @@ def test_shrunk_window_sends_no_new_data_and_retransmits_only_inside_it() -> Non
     feed(conn, 10, ack=L + MSS, window=MSS)
     conn.send(b"y" * MSS)
     assert out(conn, 10) == []
-    assert conn.next_deadline() == 10 + 1_000_000
-    conn.handle_timer(1_000_010)
-    assert out(conn, 1_000_010) == [us(seq=L + MSS, flags=ACK, payload=b"z" * MSS)]
+    assert conn.next_deadline() == 10 + 200_000  # the RTO, at its 200 ms floor
+    conn.handle_timer(200_010)
+    assert out(conn, 200_010) == [us(seq=L + MSS, flags=ACK, payload=b"z" * MSS)]
     assert conn.state is State.ESTABLISHED
 
 
@@ -214,7 +214,7 @@ def test_window_shrunk_to_zero_is_probed_and_the_connection_never_times_out() ->
     conn.send(b"z" * 5 * MSS)
     out(conn)
     feed(conn, 10, ack=L + MSS, window=0)
-    assert conn.next_deadline() == 10 + 1_000_000  # persist timer: one RTO
+    assert conn.next_deadline() == 10 + 200_000  # persist timer: one RTO (its 200 ms floor)
     probes = []
     for _ in range(12):  # far more than R2 = 3 retransmissions
         t = conn.next_deadline()
@@ -521,7 +521,8 @@ def test_default_r1_reports_after_the_third_retransmission() -> None:
 
 
 def test_default_r2_keeps_retransmitting_for_more_than_100_seconds() -> None:
-    # SHLD-11: R2 corresponds to at least 100 s (15 retransmissions, RTO 1 s doubling to 60 s).
+    # SHLD-11: "R2 SHOULD correspond to at least 100 seconds": 15 retransmissions,
+    # the RTO doubling from its 200 ms floor to the 60 s cap.
     conn = established()
     conn.send(b"abc")
     out(conn, 0)
@@ -537,12 +538,14 @@ def test_default_r2_keeps_retransmitting_for_more_than_100_seconds() -> None:
     assert TimedOut("retransmissions") in events(conn)
     assert times[-1] > 100_000_000
     assert [t for t in times if t <= 100_000_000] == [
-        1_000_000,
+        200_000,
+        600_000,
+        1_400_000,
         3_000_000,
-        7_000_000,
-        15_000_000,
-        31_000_000,
-        63_000_000,
+        6_200_000,
+        12_600_000,
+        25_400_000,
+        51_000_000,
     ]
 
 

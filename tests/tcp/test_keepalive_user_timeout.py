@@ -171,7 +171,7 @@ def test_no_user_timeout_by_default() -> None:
     conn = established()
     conn.send(b"x" * MSS)
     out(conn, 0)
-    assert conn.next_deadline() == 1_000_000  # only the retransmission timer
+    assert conn.next_deadline() == 200_000  # only the retransmission timer (RTO at its floor)
 
 
 def test_unacknowledged_data_times_out_at_the_exact_user_timeout() -> None:
@@ -181,8 +181,8 @@ def test_unacknowledged_data_times_out_at_the_exact_user_timeout() -> None:
     conn.send(b"x" * MSS)
     assert len(out(conn, 100_000)) == 1
     fired = run_timers(conn, 5_099_999)
-    # RTOs at 1.1 s and 3.1 s (backed off to 2 s, then 4 s: the next is 7.1 s).
-    assert [f[0] for f in fired] == [1_100_000, 3_100_000]
+    # RTOs from 0.1 s + 200 ms, backing off: 0.3, 0.7, 1.5 and 3.1 s (the next is 6.3 s).
+    assert [f[0] for f in fired] == [300_000, 700_000, 1_500_000, 3_100_000]
     assert conn.state is State.ESTABLISHED
     assert conn.next_deadline() == 5_100_000
     events(conn)

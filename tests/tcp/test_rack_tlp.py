@@ -29,12 +29,22 @@ def test_tail_loss_probe_resends_the_last_segment_after_two_srtt() -> None:
 
 
 def test_pto_for_a_single_segment_allows_for_a_delayed_ack() -> None:
-    conn = sack_established()
+    # With RFC 6298's 1 s RTO floor, so that the RTO does not come first.
+    conn = sack_established(min_rto=1_000_000)
     send_segments(conn, 5)
     feed(conn, 20_000, ack=L + 4 * MSS)
     # RFC 8985 7.2: "If FlightSize is one segment, PTO = max(PTO, 2*SRTT + WCDelAckT)",
     # where "WCDelAckT stands for worst case delayed ACK timer ... 200 ms".
     assert conn.next_deadline() == 20_000 + 2 * RTT + 200_000
+
+
+def test_a_pto_later_than_the_rto_is_the_rto() -> None:
+    # RFC 8985 7.2 (TLP_calc_PTO): the PTO never ends after the RTO would expire;
+    # 2*SRTT + 200 ms is after the RTO's 200 ms floor, restarted by the ACK.
+    conn = sack_established(min_rto=200_000)
+    send_segments(conn, 5)
+    feed(conn, 20_000, ack=L + 4 * MSS)
+    assert conn.next_deadline() == 20_000 + 200_000
 
 
 def test_tail_loss_probe_sends_new_data_when_there_is_some() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -197,9 +198,9 @@ def test_new_sample_after_back_off_recomputes_rto_and_clears_backoff() -> None:
 # --------------------------------------------------------- at the connection
 
 
-def established_after(rtt: int) -> Connection:
+def established_after(rtt: int, **config: Any) -> Connection:
     """Active open whose SYN-ACK arrives ``rtt`` microseconds after the SYN left at 0."""
-    conn = syn_sent()
+    conn = syn_sent(**config)
     feed(
         conn,
         now=rtt,
@@ -218,7 +219,15 @@ def test_handshake_rtt_is_the_first_sample() -> None:
     conn = established_after(100_000)
     assert conn.srtt == 100_000
     assert conn.rtt.rttvar == 50_000
-    assert conn.rto == 1_000_000  # 300 ms rounded up to the 1 s minimum
+    assert conn.rto == 300_000  # SRTT + 4 * RTTVAR, above the 200 ms floor
+
+
+def test_the_default_rto_floor_is_linuxs_200_ms_not_rfc_6298s_second() -> None:
+    # A deliberate deviation from RFC 6298 (2.4)'s "SHOULD be rounded up to 1
+    # second" (docs/conformance.md 6298-4): Linux's TCP_RTO_MIN, (HZ / 5).
+    conn = established_after(1_000)
+    assert conn.rto == 200_000
+    assert established_after(1_000, min_rto=1_000_000).rto == 1_000_000
 
 
 def test_ack_of_fresh_data_gives_a_sample() -> None:
@@ -232,7 +241,7 @@ def test_ack_of_fresh_data_gives_a_sample() -> None:
 
 
 def test_rto_fires_exactly_at_deadline_and_retransmits() -> None:
-    conn = established_after(100_000)
+    conn = established_after(100_000, min_rto=1_000_000)
     conn.send(b"a" * MSS)
     first = out(conn, 200_000)
     assert conn.next_deadline() == 200_000 + 1_000_000
@@ -357,6 +366,8 @@ def test_no_syn_loss_keeps_the_measured_rto() -> None:
 
 @pytest.mark.parametrize("rtt", [1, 999, 250_000])
 def test_handshake_sample_below_min_rto_gives_one_second(rtt: int) -> None:
-    conn = established_after(rtt)
+    # RFC 6298 (2.4)'s floor, when configured: "if it is less than 1 second,
+    # then the RTO SHOULD be rounded up to 1 second".
+    conn = established_after(rtt, min_rto=1_000_000)
     assert conn.srtt == rtt
     assert conn.rto == 1_000_000

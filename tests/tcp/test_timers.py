@@ -15,7 +15,7 @@ def test_timer_starts_when_data_is_sent() -> None:
     assert conn.next_deadline() is None
     conn.send(b"a")
     out(conn, 5_000)
-    assert conn.next_deadline() == 1_005_000  # (5.1) now + RTO
+    assert conn.next_deadline() == 205_000  # (5.1) now + RTO (at its 200 ms floor)
 
 
 def test_timer_stops_when_all_data_is_acked() -> None:
@@ -40,15 +40,15 @@ def test_rto_retransmits_earliest_segment_and_doubles() -> None:
     conn = established()
     conn.send(b"abc")
     out(conn, 0)
-    conn.handle_timer(1_000_000)
-    assert out(conn, 1_000_000) == [us(flags=ACK | PSH, payload=b"abc")]  # (5.4)
-    assert conn.rto == 2_000_000  # (5.5)
-    assert conn.next_deadline() == 3_000_000  # (5.6)
+    conn.handle_timer(200_000)
+    assert out(conn, 200_000) == [us(flags=ACK | PSH, payload=b"abc")]  # (5.4)
+    assert conn.rto == 400_000  # (5.5)
+    assert conn.next_deadline() == 600_000  # (5.6)
     assert conn.cwnd == conn.mss  # RFC 5681 3.1: loss window
 
 
 def test_rto_is_capped_at_max_rto() -> None:
-    conn = established(max_rto=4_000_000, data_retries_r2=10)
+    conn = established(max_rto=1_000_000, data_retries_r2=10)
     conn.send(b"abc")
     out(conn, 0)
     deadlines = []
@@ -58,7 +58,8 @@ def test_rto_is_capped_at_max_rto() -> None:
         deadlines.append(t)
         conn.handle_timer(t)
         out(conn, t)
-    assert deadlines == [1_000_000, 3_000_000, 7_000_000, 11_000_000, 15_000_000]
+    # 200 ms doubling to 400 and 800 ms, then held at max_rto (RFC 6298 2.5).
+    assert deadlines == [200_000, 600_000, 1_400_000, 2_400_000, 3_400_000]
 
 
 def test_r2_retransmissions_close_the_connection() -> None:

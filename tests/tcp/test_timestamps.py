@@ -214,8 +214,8 @@ def test_rttm_samples_a_retransmitted_segment_through_tsecr() -> None:
     assert conn.srtt == 10_000
     conn.send(b"r" * 100)
     out(conn, 20_000)
-    conn.handle_timer(20_000 + conn.rto)
-    rtx_time = 20_000 + 1_000_000
+    rtx_time = 20_000 + conn.rto
+    conn.handle_timer(rtx_time)
     (rtx,) = out(conn, rtx_time)
     # The ACK echoes the retransmission's TSval: 50 ms later, so R = 50 ms even
     # though Karn's rule would forbid timing a retransmitted segment.

@@ -71,13 +71,13 @@ def test_zero_window_starts_persist_and_probes_with_one_octet() -> None:
     conn.send(b"abc")
     assert out(conn) == []
     deadline = conn.next_deadline()
-    assert deadline == 1_000_000  # first probe after one RTO (SHLD-29)
+    assert deadline == 200_000  # first probe after one RTO (SHLD-29), at its 200 ms floor
     conn.handle_timer(deadline)
     assert out(conn, deadline) == [us(payload=b"a")]
     # The peer still has no room: the probe is repeated with backoff, forever (MUST-36).
     feed(conn, deadline + 10, ack=L, window=0)
     second = conn.next_deadline()
-    assert second == deadline + 2_000_000
+    assert second == deadline + 400_000
     for _ in range(20):
         t = conn.next_deadline()
         assert t is not None

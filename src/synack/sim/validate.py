@@ -1222,7 +1222,7 @@ _NOTES = [
     "Mathis as well: the derivation assumes periodic loss, but the square-root law with a "
     "constant of the same size also fits random loss in the paper's simulations.",
     "- **PFTK** is the TCP throughput equation of RFC 5348 3.1 (b = 1, t_RTO = max(4 RTT, "
-    "the 1 s minimum RTO of RFC 6298)). It models Reno's timeouts after losses that fast "
+    "synack's minimum RTO, `Config.min_rto`)). It models Reno's timeouts after losses that fast "
     "retransmit cannot repair; SACK with RACK-TLP almost never needs one here, so it "
     "underestimates synack at high p and is shown for reference only.",
     "- **CUBIC** is compared with RFC 9438's response function (Figure 8, C = 0.4, "
