@@ -450,8 +450,9 @@ def run(argv: Sequence[str] | None = None) -> None:
         print("  relay: " + lab.relay_stats())
     print("median over the rounds (vs the kernel with the same congestion control):")
     for name, times in results.items():
-        cc = name.split()[1].rstrip(",")
-        ref = f"kernel {cc}" if f"kernel {cc}" in results else "kernel cubic"
+        # `synack send` runs synack's default, NewReno: the kernel's "reno".
+        cc = "reno" if name.startswith("synack send") else name.split()[1].rstrip(",")
+        ref = f"kernel {cc}"
         med, dmed = statistics.median(times), statistics.median(data[name])
         line = f"  {name:<28} in all {med:7.2f} s, data {dmed:6.2f} s"
         if ref in results and ref != name:
