@@ -162,12 +162,9 @@ def test_ipv4_reserved_flag_is_not_a_fragment_and_is_kept() -> None:
 @pytest.mark.parametrize(
     ("next_header", "reason"),
     [
-        (0, "ipv6_extension"),  # hop-by-hop options
-        (43, "ipv6_extension"),  # routing
         (44, "fragment"),
         (50, "ipv6_extension"),  # ESP
         (51, "ipv6_extension"),  # AH
-        (60, "ipv6_extension"),  # destination options
         (135, "ipv6_extension"),  # mobility
     ],
 )

@@ -36,7 +36,7 @@ REASONS: Final[dict[WireReason, str]] = {
     "bad_length": "IPv4 total length or IPv6 payload length disagrees with the bytes",
     "bad_ip_checksum": "IPv4 header checksum does not verify",
     "fragment": "an IPv4 fragment (MF or offset) or an IPv6 Fragment header",
-    "ipv6_extension": "an IPv6 extension header other than Fragment",
+    "ipv6_extension": "an IPv6 extension header a host cannot skip (ESP, AH, mobility, a routing header with segments left, an option marked discard)",
     "not_tcp": "the IP packet carries another protocol",
     "bad_data_offset": "TCP data offset below 5 words or past the segment",
     "bad_checksum": "TCP checksum does not verify",

@@ -2,12 +2,16 @@
 
 Addresses are packed ``bytes`` (4 or 16 octets): cheap to hash for connection
 lookup, and converted to text only for display (see :func:`addr_to_str`).
-Fragments and IPv6 extension headers are recognised and rejected with a reason:
-synack neither fragments nor reassembles (it sizes segments to the path MTU).
+Fragments are recognised and rejected with a reason: synack neither fragments
+nor reassembles (it sizes segments to the path MTU). IPv6 extension headers a
+host may pass over (Hop-by-Hop, Destination Options, a spent Routing header)
+are skipped, and the parsed header's ``proto`` is the upper layer's; the others
+are rejected with a reason.
 
 Round-trip contract, as for TCP: ``parse_ip(h.emit(len(p)) + p)`` gives back
 ``h`` and ``p`` (the length and checksum fields are derived, so they take no part
-in equality), and re-emitting a parsed header reproduces its bytes.
+in equality), and re-emitting a parsed header reproduces its bytes (for IPv6,
+when the packet had no extension headers: skipped ones are not kept).
 """
 
 from __future__ import annotations
@@ -59,9 +63,16 @@ IPV4_MF: Final = 0b001
 
 # RFC 8200 4 and the IANA list of IPv6 extension header types: hop-by-hop (0),
 # routing (43), fragment (44), ESP (50), AH (51), destination options (60),
-# mobility (135), HIP (139), shim6 (140), experimental (253, 254).
+# mobility (135), HIP (139), shim6 (140), experimental (253, 254). (No Next
+# Header, 59, is an upper layer as far as TCP is concerned: not TCP.)
+_IPV6_HOP_BY_HOP: Final = 0
+_IPV6_ROUTING: Final = 43
 _IPV6_FRAGMENT: Final = 44
+_IPV6_DEST_OPTS: Final = 60
 _IPV6_EXTENSIONS: Final = frozenset({0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254})
+# The ones a host skips on its way to TCP (RFC 8200 4.3-4.6); the others end
+# the walk with a reason (no reassembly, no IPsec, no mobility).
+_IPV6_SKIPPED: Final = frozenset({_IPV6_HOP_BY_HOP, _IPV6_ROUTING, _IPV6_DEST_OPTS})
 
 # Version+IHL, TOS, total length, identification, flags+fragment offset, TTL,
 # protocol, header checksum, source, destination.
@@ -244,7 +255,10 @@ def parse_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview
     Raises only :class:`MalformedPacket`, with reason ``truncated``,
     ``bad_version``, ``bad_ihl``, ``bad_length``, ``bad_ip_checksum``,
     ``fragment`` (IPv4 MF or offset, or an IPv6 Fragment header) or
-    ``ipv6_extension`` (any other IPv6 extension header). Bytes past the IP
+    ``ipv6_extension`` (an IPv6 extension header a host cannot skip: ESP, AH,
+    mobility, a Routing header with segments left, an option whose type says
+    discard). Hop-by-Hop, Destination Options and spent Routing headers are
+    skipped (RFC 8200 4): the payload starts after them. Bytes past the IP
     length (Ethernet padding) are not part of the payload.
     """
     hdr, start, end = parse_ip_span(data)
@@ -271,7 +285,8 @@ def parse_ip_span(data: bytes | bytearray | memoryview) -> tuple[IPHeader, int, 
         )
         return hdr4, start, end
     first, plen, _, hops, _, _ = _V6.unpack_from(data)
-    return IPv6Header(src, dst, proto, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen), 40, end
+    hdr6 = IPv6Header(src, dst, proto, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen)
+    return hdr6, start, end
 
 
 def parse_ip_addresses(
@@ -315,10 +330,67 @@ def parse_ip_addresses(
         if 40 + plen > n:
             raise MalformedPacket("bad_length", f"payload length {plen}, have {n - 40}")
         if nxt in _IPV6_EXTENSIONS:
-            reason: WireReason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
-            raise MalformedPacket(reason, f"next header {nxt}")
+            nxt, start = _skip_ipv6_extensions(data, nxt, 40 + plen)
+            return 6, nxt, src, dst, start, 40 + plen
         return 6, nxt, src, dst, 40, 40 + plen
     raise MalformedPacket("bad_version", f"IP version {version}")
+
+
+def _skip_ipv6_extensions(
+    data: bytes | bytearray | memoryview, nxt: int, end: int
+) -> tuple[int, int]:
+    """Walk the extension headers from offset 40 to the upper-layer header (RFC 8200 4).
+
+    Returns its Next Header value and offset. Hop-by-Hop Options (only right
+    after the IPv6 header, 4.3), Destination Options (4.6) and a Routing header
+    with no segments left (4.4) are skipped, their options checked as 4.2
+    says; a Fragment header is ``fragment`` (no reassembly), anything else,
+    or an option or routing header a host must not ignore, ``ipv6_extension``.
+    """
+    off = 40
+    while nxt in _IPV6_SKIPPED:
+        if nxt == _IPV6_HOP_BY_HOP and off != 40:
+            # RFC 8200 4.3: "The Hop-by-Hop Options header, when present, must
+            # immediately follow the IPv6 header."
+            raise MalformedPacket("ipv6_extension", "a Hop-by-Hop Options header not first")
+        if off + 8 > end:
+            raise MalformedPacket("bad_length", f"extension header {nxt} past the payload")
+        length = (data[off + 1] + 1) * 8  # Hdr Ext Len: 8-octet units, not counting the first 8
+        if off + length > end:
+            raise MalformedPacket("bad_length", f"extension header {nxt} of {length} octets")
+        if nxt == _IPV6_ROUTING:
+            if data[off + 3]:
+                # RFC 8200 4.4: with Segments Left non-zero the packet is not yet
+                # at its final destination; a host does not forward it.
+                raise MalformedPacket("ipv6_extension", f"routing header, {data[off + 3]} left")
+        else:
+            _check_ipv6_options(data, off + 2, off + length, nxt)
+        nxt = data[off]
+        off += length
+    if nxt in _IPV6_EXTENSIONS:
+        reason: WireReason = "fragment" if nxt == _IPV6_FRAGMENT else "ipv6_extension"
+        raise MalformedPacket(reason, f"next header {nxt}")
+    return nxt, off
+
+
+def _check_ipv6_options(data: bytes | bytearray | memoryview, i: int, end: int, nxt: int) -> None:
+    """RFC 8200 4.2: the options of a Hop-by-Hop or Destination Options header.
+
+    Pad1 (0) and PadN (1) are padding; an option this host does not know is
+    skipped only when the two high-order bits of its type are 00 ("skip over
+    this option"); 01, 10 and 11 all say to discard the packet (10 and 11 also
+    ask for an ICMP Parameter Problem, which synack does not send).
+    """
+    while i < end:
+        kind = data[i]
+        if kind == 0:  # Pad1: one octet, no length
+            i += 1
+            continue
+        if i + 2 > end or i + 2 + data[i + 1] > end:
+            raise MalformedPacket("bad_length", f"option {kind} past extension header {nxt}")
+        if kind != 1 and kind >> 6:
+            raise MalformedPacket("ipv6_extension", f"option 0x{kind:02x} in header {nxt}")
+        i += 2 + data[i + 1]
 
 
 def peek_ip(data: bytes | bytearray | memoryview) -> tuple[int, int, bytes, bytes, int, int]:
