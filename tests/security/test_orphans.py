@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import pytest
 
-from synack.tcp import Config, Connection, State
-from tests.security.peer import HandPeer
+from synack.tcp import Config, Connection, Endpoint, State
+from synack.wire.tcp import RST, Segment
+from tests.security.peer import US, HandPeer
 from tests.security.test_zero_window import DAY, closed_window, timed_out
 
 # Linux, Documentation/networking/ip-sysctl.rst, tcp_orphan_retries: "Default
@@ -107,3 +108,68 @@ def test_a_connection_whose_user_is_still_there_retransmits_r2_times() -> None:
 def test_orphan_retries_must_be_positive() -> None:
     with pytest.raises(ValueError, match="orphan_retries"):
         Config(orphan_retries=0)
+
+
+# ------------------------------------------------ Endpoint.max_orphans
+
+
+def orphan_candidates(
+    n: int, max_orphans: int
+) -> tuple[Endpoint, list[HandPeer], list[Connection]]:
+    """``n`` connections to one endpoint, each with unsent data behind a zero window."""
+    server = Endpoint([US], isn_secret=b"s" * 32, port_seed=1, max_orphans=max_orphans)
+    server.listen(80)
+    peers, conns = [], []
+    for i in range(n):
+        peer = HandPeer(server, sport=40000 + i)
+        conn = peer.open(sack=False, timestamps=False, wscale=None)
+        conn.send(bytes(100_000))
+        sent = sum(len(s.payload) for s in peer.answers())
+        peer.acknowledge(sent, window=0)
+        peers.append(peer)
+        conns.append(conn)
+    return server, peers, conns
+
+
+def test_one_orphan_too_many_is_reset_at_once() -> None:
+    server, peers, conns = orphan_candidates(3, max_orphans=2)
+    for peer, conn in zip(peers, conns, strict=True):
+        conn.close(peer.now, abandon=True)
+    out = peers[0].answers()  # everything the endpoint sends, to all three peers
+    assert [c.state for c in conns] == [State.FIN_WAIT_1, State.FIN_WAIT_1, State.CLOSED]
+    # Linux: tcp_close() with too many orphans sends a RST (TCPAbortOnMemory).
+    assert [(s.dst_port, s.flags & RST) for s in out] == [(40002, RST)]
+    assert server.counters["orphans.reset"] == 1
+
+
+def test_an_orphan_that_ends_makes_room_for_another() -> None:
+    server, peers, conns = orphan_candidates(3, max_orphans=1)
+    conns[0].close(peers[0].now, abandon=True)
+    peers[0].answers()
+    assert conns[0].state is State.FIN_WAIT_1
+    conns[1].close(peers[1].now, abandon=True)
+    peers[1].answers()
+    assert conns[1].state is State.CLOSED  # one too many
+    # The first orphan's peer resets it: room for one more.
+    p0 = peers[0]
+    p0.send(Segment(p0.sport, p0.port, p0.snd_nxt, 0, RST, 0, 0))
+    assert conns[0].state is State.CLOSED
+    conns[2].close(peers[2].now, abandon=True)
+    peers[2].answers()
+    assert conns[2].state is State.FIN_WAIT_1
+    assert server.counters["orphans.reset"] == 1
+
+
+def test_a_half_close_is_not_an_orphan() -> None:
+    server, peers, conns = orphan_candidates(2, max_orphans=1)
+    for peer, conn in zip(peers, conns, strict=True):
+        conn.close(peer.now)  # shutdown(SHUT_WR): the user is still there
+        peer.answers()
+    assert [c.state for c in conns] == [State.FIN_WAIT_1, State.FIN_WAIT_1]
+    assert server.counters["orphans.reset"] == 0
+
+
+def test_the_default_bound() -> None:
+    assert Endpoint([US]).max_orphans == 1024
+    with pytest.raises(ValueError, match="max_orphans"):
+        Endpoint([US], max_orphans=-1)

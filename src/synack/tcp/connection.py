@@ -258,6 +258,7 @@ class Connection(SegmentArrives):
         st = self.state
         if abandon and st is not S.CLOSED:
             self.abandoned = True
+            self._wake()  # the endpoint counts its orphans (Endpoint.max_orphans)
             if st is S.FIN_WAIT_2:
                 if self.config.fin_wait_2_timeout == 0:
                     self.counters["fin_wait_2.reset"] += 1

@@ -13,7 +13,7 @@ import heapq
 import ipaddress
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from typing import Literal, overload
+from typing import Final, Literal, overload
 
 from synack.tcp.config import Config
 from synack.tcp.connection import Connection
@@ -119,16 +119,23 @@ class Endpoint:
         name: str = "",
         max_half_open: int = 1024,
         max_time_wait: int = 4096,
+        max_orphans: int = 1024,
     ) -> None:
         self.addresses = [_packed(a) for a in addresses]
-        if max_half_open < 1 or max_time_wait < 0:
-            raise ValueError("max_half_open must be >= 1 and max_time_wait >= 0")
+        if max_half_open < 1 or max_time_wait < 0 or max_orphans < 0:
+            raise ValueError("max_half_open must be >= 1, max_time_wait and max_orphans >= 0")
         self.max_half_open = max_half_open
         """Half-open (SYN-RECEIVED) connections of all listeners together, at most: beyond,
         SYNs get cookies (or are dropped), as when a listener's own SYN queue is full."""
         self.max_time_wait = max_time_wait
         """TIME-WAIT connections at most; when one more enters TIME-WAIT the oldest goes
         (counted as ``time_wait.evicted``): it has the least of its 2*MSL left."""
+        self.max_orphans = max_orphans
+        """Abandoned connections still sending (``Connection.close(now, abandon=True)``
+        before CLOSED or TIME-WAIT) at most; one more is reset at once, counted as
+        ``orphans.reset`` (Linux's tcp_max_orphans, "too many orphaned sockets").
+        Each may hold a send buffer of data nobody will read again, for up to
+        ``Config.orphan_retries`` timeouts or ``Config.fin_wait_2_timeout``."""
         if not self.addresses:
             raise ValueError("an endpoint needs at least one address")
         self._addr_set = frozenset(self.addresses)
@@ -159,6 +166,7 @@ class Endpoint:
             else None
         )
         self._time_wait: dict[Connection, None] = {}  # oldest first
+        self._orphans: dict[Connection, None] = {}
         self._port_counter = 0
         self._conns: dict[Key, Connection] = {}
         self._listeners: dict[int, Listener] = {}
@@ -360,6 +368,8 @@ class Endpoint:
             dirty = list(self._dirty)
             self._dirty.clear()
             for conn in dirty:
+                if conn.abandoned and conn not in self._orphans:
+                    self._new_orphan(conn, now)
                 segs = conn.segments_to_send(now, tso_max=tso_max)
                 if segs:
                     cfg = conn.config
@@ -552,8 +562,25 @@ class Endpoint:
         self._wake(conn)
         return True
 
+    def _new_orphan(self, conn: Connection, now: int) -> None:
+        """``conn`` was abandoned by its user: keep at most ``max_orphans`` such."""
+        if conn.state in _NOT_ORPHANS:
+            return
+        if len(self._orphans) >= self.max_orphans:
+            # Linux's tcp_close() with too many orphans: a RST now, and the data
+            # queued behind it is lost (TCPAbortOnMemory).
+            self.counters["orphans.reset"] += 1
+            if self.tracer:
+                self.tracer(
+                    {"t": now, "ev": "orphans_full", "host": self.name, "max": self.max_orphans}
+                )
+            conn.abort(now)
+            return
+        self._orphans[conn] = None
+
     def _entered_time_wait(self, conn: Connection) -> None:
         """A connection entered TIME-WAIT: keep at most ``max_time_wait`` of them."""
+        self._orphans.pop(conn, None)
         tw = self._time_wait
         tw[conn] = None
         while len(tw) > self.max_time_wait:
@@ -584,6 +611,7 @@ class Endpoint:
         self._armed.pop(conn, None)
         self._dirty.pop(conn, None)
         self._time_wait.pop(conn, None)
+        self._orphans.pop(conn, None)
         lst = self._owner.pop(conn, None)
         if lst is not None:
             lst.pending.discard(conn)
@@ -645,6 +673,11 @@ class Endpoint:
     def __repr__(self) -> str:
         addrs = ", ".join(addr_to_str(a) for a in self.addresses)
         return f"<Endpoint {self.name or addrs} conns={len(self._conns)}>"
+
+
+# States in which an abandoned connection is not an orphan: deleted, or in
+# TIME-WAIT (bounded by max_time_wait instead).
+_NOT_ORPHANS: Final = frozenset({State.CLOSED, State.TIME_WAIT, State.LISTEN})
 
 
 def _reopens_time_wait(conn: Connection, syn: Segment, config: Config) -> bool:
