@@ -231,3 +231,11 @@ def test_a_binary_file_is_a_syntax_error_on_its_line(tmp_path: Path) -> None:
     result = run_file(str(path))
     assert not result.passed
     assert result.error == f"{path}:2: not a text file (UTF-8)"
+
+
+def test_ect01_is_for_outbound_packets_only() -> None:
+    s = parse_script("0 > [ect01] . 1:1001(1000) ack 1\n")
+    (pkt,) = (e.action for e in s.events)
+    assert isinstance(pkt, TcpPacket) and pkt.ecn == "ect01"
+    with pytest.raises(ScriptSyntaxError, match=r"\[ect01\] matches either ECT codepoint"):
+        parse_script("0 < [ect01] . 1:1001(1000) ack 1 win 512\n")

@@ -248,3 +248,21 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert page.read_text().lstrip().lower().startswith("<!doctype html")
     assert main(["packetdrill", str(tmp_path / "missing.pkt")]) == 2
     assert main(["packetdrill", "--allow-shell", str(good)]) == 2
+
+
+def test_ect01_matches_either_ect_codepoint_and_nothing_else() -> None:
+    # packetdrill's [ect01]: an outbound packet with ECT(0) or ECT(1).
+    ecn_server = SERVER.replace("+.1 < S 0:0(0)", "+.1 < SEW 0:0(0)").replace(
+        "+0 > S. 0:0(0)", "+0 > SE. 0:0(0)"
+    )
+    body = "+0 write(4, ..., 1000) = 1000\n+0 > [ect01] P. 1:1001(1000) ack 1\n"
+    ecn_on = "+0 `sysctl -q net.ipv4.tcp_ecn=1`\n"
+    ok = run_script(parse_script(ecn_on + ecn_server + body, "t.pkt"), RunOptions())
+    assert ok.passed, ok.error
+    # Without ECN the data goes out Not-ECT: [ect01] fails on it.
+    r = run(body)
+    assert r.error is not None
+    assert r.error.splitlines()[0] == (
+        "t.pkt:10: error handling packet: live packet field ip_ecn: "
+        "expected: 2 (0x2) vs actual: 0 (0x0) (ect01: ECT(0) or ECT(1))"
+    )

@@ -236,7 +236,14 @@ class _Parser:
                 self.expect("]")
             else:
                 self.next()
+                ecn_tok = self.tok
                 ecn = self.ip_info()
+                if ecn == "ect01" and direction is Direction.INBOUND:
+                    raise self.error(
+                        "[ect01] matches either ECT codepoint: outbound packets only"
+                        " (an inbound packet needs one: ect0 or ect1)",
+                        ecn_tok.line,
+                    )
                 self.expect(close)
         if self.at("icmp"):
             self.next()
@@ -288,11 +295,9 @@ class _Parser:
         tok = self.tok
         if tok.kind == "WORD" and tok.text in _ECN_WORDS:
             self.next()
-            if tok.text == "ect01":
-                raise self.error("[ect01] (either ECT codepoint) is not supported", tok.line)
             return tok.text
         raise self.error(
-            f"unsupported IP information {self._found()} (supported: noecn, ect0, ect1, ce)"
+            f"unsupported IP information {self._found()} (supported: noecn, ect0, ect1, ect01, ce)"
         )
 
     def flags(self) -> str:

@@ -638,7 +638,11 @@ class _Runner:
             return _field("tcp_window", p.window, seg.window)
         if (p.urg or 0) != seg.urgent and (want & URG or p.urg is not None):
             return _field("tcp_urg_ptr", p.urg or 0, seg.urgent)
-        if p.ecn is not None and ECN_BITS[p.ecn] != ecn:
+        if p.ecn == "ect01":
+            # Either ECT codepoint (RFC 3168 5: ECT(0) '10' or ECT(1) '01').
+            if ecn not in (ECN_BITS["ect0"], ECN_BITS["ect1"]):
+                return _field("ip_ecn", ECN_BITS["ect0"], ecn) + " (ect01: ECT(0) or ECT(1))"
+        elif p.ecn is not None and ECN_BITS[p.ecn] != ecn:
             return _field("ip_ecn", ECN_BITS[p.ecn], ecn)
         if p.options is not None and not self.s.ignore_options:
             return self.compare_options(p.options, seg.options)
