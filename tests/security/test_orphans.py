@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from synack.tcp import Config, Connection, Endpoint, State
-from synack.wire.tcp import RST, Segment
+from synack.wire.tcp import ACK, FIN, RST, Segment
 from tests.security.peer import US, HandPeer
 from tests.security.test_zero_window import DAY, closed_window, timed_out
 
@@ -173,3 +173,69 @@ def test_the_default_bound() -> None:
     assert Endpoint([US]).max_orphans == 1024
     with pytest.raises(ValueError, match="max_orphans"):
         Endpoint([US], max_orphans=-1)
+
+
+def test_an_orphan_too_many_in_last_ack_is_reset_too() -> None:
+    # The common server case: the client half-closes, the server closes with its
+    # response still queued (LAST-ACK). RFC 9293 3.10.5's ABORT sends no RST in
+    # LAST-ACK; reclaiming the connection must, or the client waits for ever.
+    server, peers, conns = orphan_candidates(2, max_orphans=1)
+    conns[0].close(peers[0].now, abandon=True)
+    peers[0].answers()
+    p1 = peers[1]
+    p1.data(0, b"", flags=ACK | FIN, window=0)
+    assert conns[1].state is State.CLOSE_WAIT
+    conns[1].close(p1.now, abandon=True)
+    out = p1.answers()
+    assert conns[1].state is State.CLOSED
+    assert [(s.dst_port, s.flags & RST) for s in out] == [(40001, RST)]
+    assert server.counters["orphans.reset"] == 1
+
+
+def test_an_orphan_whose_fin_is_acknowledged_no_longer_counts() -> None:
+    # FIN-WAIT-2 holds no data and ends after fin_wait_2_timeout: peers that ACK
+    # our FIN and never send their own must not fill max_orphans.
+    server, peers, conns = orphan_candidates(1, max_orphans=1)
+    p0 = HandPeer(server, sport=41000)
+    c0 = p0.open(sack=False, timestamps=False, wscale=None)
+    c0.send(b"x" * 1000)
+    c0.close(p0.now, abandon=True)
+    sent = p0.answers()
+    assert sent[-1].flags & FIN
+    p0.acknowledge(1001)  # the data and the FIN
+    assert c0.state is State.FIN_WAIT_2
+    conns[0].close(peers[0].now, abandon=True)
+    peers[0].answers()
+    assert conns[0].state is State.FIN_WAIT_1
+    assert server.counters["orphans.reset"] == 0
+
+
+def test_a_one_octet_window_now_and_then_does_not_keep_an_orphan_alive() -> None:
+    # Every seventh probe is answered with a one-octet window: the backoff must
+    # go on (Linux's tcp_ack_probe resets it only when the window takes the head
+    # segment), or the orphan trickles its data out for days.
+    peer, conn = closed_window(Config())
+    assert isinstance(conn, Connection)
+    conn.close(peer.now, abandon=True)
+    probes = 0
+    window = 0  # what the peer last advertised
+    end = peer.now + 3600 * 1_000_000
+    while peer.now < end and conn.state is not State.CLOSED:
+        deadline = peer.endpoint.next_deadline()
+        if deadline is None:
+            break
+        for seg in peer.advance(deadline - peer.now):
+            if seg.payload:
+                probes += 1
+                if window and seg.seq == peer.rcv_nxt:  # the one octet it had room for
+                    peer.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
+                window = 1 if probes % 7 == 0 else 0
+                peer.send_ack(window=window)
+    assert conn.state is State.CLOSED
+    assert timed_out(peer) == ["orphan_retries"]
+
+
+def test_orphan_retries_is_at_most_the_probe_backoffs_sixteen() -> None:
+    assert Config(orphan_retries=16).orphan_retries == 16
+    with pytest.raises(ValueError, match=r"orphan_retries must be 1\.\.16"):
+        Config(orphan_retries=17)

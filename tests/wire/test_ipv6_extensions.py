@@ -8,6 +8,8 @@ independent encoder, and parsed by synack.
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from scapy.layers.inet import TCP
 from scapy.layers.inet6 import (
@@ -47,7 +49,7 @@ def build(*ext: Packet, upper: Packet | None = None) -> bytes:
     [
         (IPv6ExtHdrHopByHop(),),
         (IPv6ExtHdrHopByHop(options=[RouterAlert()]),),
-        (IPv6ExtHdrDestOpt(options=[PadN(optdata=bytes(10))]),),
+        (IPv6ExtHdrDestOpt(options=[PadN(optdata=bytes(4))]),),
         (IPv6ExtHdrRouting(segleft=0, addresses=["2001:db8::1"]),),
         (
             IPv6ExtHdrHopByHop(),
@@ -130,3 +132,47 @@ def test_an_endpoint_answers_a_syn_that_carries_extension_headers() -> None:
     _, seg = parse_tcp_packet(answer)
     assert seg.flags == SYN | ACK
     assert seg.ack == 1001
+
+
+def _raw(*headers: tuple[int, bytes]) -> bytes:
+    """An IPv6 packet of raw extension headers ``(type, body)``, the last saying No Next Header."""
+    body = b""
+    for i, (_kind, rest) in enumerate(headers):
+        nxt = headers[i + 1][0] if i + 1 < len(headers) else 59  # No Next Header
+        assert (len(rest) + 2) % 8 == 0
+        body += bytes([nxt, (len(rest) + 2) // 8 - 1]) + rest
+    first = headers[0][0]
+    fixed = struct.pack("!IHBB16s16s", 6 << 28, len(body), first, 64, bytes(16), bytes(16))
+    return fixed + body
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        # Linux's ip6_parse_tlv bounds: padding is for 8-octet alignment, so at
+        # most 7 octets of it in a row; PadN octets are zero; at most 8 options.
+        ([(60, bytes(1446))], "padding"),
+        ([(60, bytes([1, 12]) + bytes(12))], "PadN"),
+        ([(60, bytes([1, 2, 0, 1]) + bytes(2))], "PadN"),
+        ([(60, bytes([0x1E, 0]) * 9 + bytes([1, 2, 0, 0]))], "over 8 options"),
+        # RFC 8504 5.3: a limit on the headers per packet.
+        ([(60, bytes(6))] * 9, "more than 8 headers"),
+    ],
+    ids=["1446-octets-of-pad1", "padn-of-14", "padn-not-zero", "nine-options", "nine-headers"],
+)
+def test_the_work_a_packet_asks_for_is_bounded(
+    headers: list[tuple[int, bytes]], detail: str
+) -> None:
+    with pytest.raises(MalformedPacket, match=detail) as err:
+        parse_ip(_raw(*headers))
+    assert err.value.reason == "ipv6_extension"
+
+
+def test_within_the_bounds_is_accepted() -> None:
+    # Eight headers, each with seven octets of padding or eight skippable options.
+    eight = [(60, bytes([1, 4]) + bytes(4))] * 7 + [
+        (60, bytes([0x1E, 0]) * 8 + bytes([1, 4]) + bytes(4))
+    ]
+    hdr, payload = parse_ip(_raw(*eight))
+    assert hdr.proto == 59
+    assert bytes(payload) == b""

@@ -91,7 +91,7 @@ class Config:
     response and then holds its window at zero (Sockstress) would otherwise
     keep every such connection, and the data it holds, for ever. Linux's
     default of 0 means 8; with the RTO at 200 ms the eighth probe goes out
-    after about 51 s."""
+    after about 51 s. At most 16 (the probes' backoff ceiling)."""
     keepalive: bool = False
     """RFC 9293 3.8.4 (MUST-24): keep-alives are off unless the application asks."""
     keepalive_idle: int = 7_200_000_000
@@ -170,8 +170,9 @@ class Config:
             raise ValueError("buffer sizes must be positive")
         if self.fin_wait_2_timeout is not None and self.fin_wait_2_timeout < 0:
             raise ValueError("fin_wait_2_timeout must be >= 0 microseconds, or None")
-        if self.orphan_retries < 1:
-            raise ValueError("orphan_retries must be >= 1")
+        if not 1 <= self.orphan_retries <= 16:
+            # 16: the zero-window probe backoff's ceiling (sendpath.MAX_PERSIST_BACKOFF).
+            raise ValueError(f"orphan_retries must be 1..16, not {self.orphan_retries}")
         if not 0 < self.min_rto <= self.max_rto:
             raise ValueError("need 0 < min_rto <= max_rto")
         if not 0 <= self.delayed_ack < 500_000:

@@ -286,12 +286,20 @@ class Connection(SegmentArrives):
             self._transition(T.CLOSE, "close", now)
         self._wake()
 
-    def abort(self, now: int) -> None:
-        """ABORT (RFC 9293 3.10.5): send RST where the peer holds state, then CLOSED."""
+    def abort(self, now: int, *, reset_peer: bool = False) -> None:
+        """ABORT (RFC 9293 3.10.5): send RST where the peer holds state, then CLOSED.
+
+        ``reset_peer`` also sends the RST in CLOSING and LAST-ACK, where 3.10.5
+        only deletes the TCB: the stack reclaiming an abandoned connection whose
+        data the peer still waits for (Linux's tcp_close() past
+        tcp_max_orphans resets in every state).
+        """
         st = self.state
         if st is S.CLOSED:
             return
-        if st in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+        if st in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT) or (
+            reset_peer and (st is S.CLOSING or st is S.LAST_ACK)
+        ):
             # "Send a reset segment: <SEQ=SND.NXT><CTL=RST>"
             self._send_rst(self.snd.snd_nxt, now)
         self._transition(T.ABORT, "abort", now)

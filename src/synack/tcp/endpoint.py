@@ -132,10 +132,13 @@ class Endpoint:
         (counted as ``time_wait.evicted``): it has the least of its 2*MSL left."""
         self.max_orphans = max_orphans
         """Abandoned connections still sending (``Connection.close(now, abandon=True)``
-        before CLOSED or TIME-WAIT) at most; one more is reset at once, counted as
+        with data or a FIN unacknowledged: FIN-WAIT-1, CLOSING, LAST-ACK) at most;
+        one more is reset at once (a RST in every state), counted as
         ``orphans.reset`` (Linux's tcp_max_orphans, "too many orphaned sockets").
         Each may hold a send buffer of data nobody will read again, for up to
-        ``Config.orphan_retries`` timeouts or ``Config.fin_wait_2_timeout``."""
+        ``Config.orphan_retries`` timeouts or probes. Once the FIN is acknowledged
+        an orphan no longer counts: FIN-WAIT-2 holds no data and ends after
+        ``Config.fin_wait_2_timeout`` (unless that is None)."""
         if not self.addresses:
             raise ValueError("an endpoint needs at least one address")
         self._addr_set = frozenset(self.addresses)
@@ -174,7 +177,13 @@ class Endpoint:
         self._dirty: dict[Connection, None] = {}
         self._raw_out: list[bytes | GsoPacket] = []
         self._events: deque[tuple[Connection, Event]] = deque()
-        self._sink = _Sink(self._events, self._owner, self._dirty, self._entered_time_wait)
+        self._sink = _Sink(
+            self._events,
+            self._owner,
+            self._dirty,
+            self._entered_time_wait,
+            self._entered_fin_wait_2,
+        )
         self._timers: list[tuple[int, int, Connection]] = []
         self._armed: dict[Connection, int] = {}
         self._seq = 0
@@ -564,7 +573,7 @@ class Endpoint:
 
     def _new_orphan(self, conn: Connection, now: int) -> None:
         """``conn`` was abandoned by its user: keep at most ``max_orphans`` such."""
-        if conn.state in _NOT_ORPHANS:
+        if conn.state in _NOT_ORPHANS or _bounded_in_fin_wait_2(conn):
             return
         if len(self._orphans) >= self.max_orphans:
             # Linux's tcp_close() with too many orphans: a RST now, and the data
@@ -574,9 +583,19 @@ class Endpoint:
                 self.tracer(
                     {"t": now, "ev": "orphans_full", "host": self.name, "max": self.max_orphans}
                 )
-            conn.abort(now)
+            conn.abort(now, reset_peer=True)
             return
         self._orphans[conn] = None
+
+    def _entered_fin_wait_2(self, conn: Connection) -> None:
+        """Our FIN is acknowledged: an orphan bounded by ``fin_wait_2_timeout`` no longer counts.
+
+        It sends nothing more and holds no data (Linux moves such a socket to
+        its timewait structures, out of the orphan count); only a FIN-WAIT-2
+        without a timeout stays an orphan.
+        """
+        if _bounded_in_fin_wait_2(conn):
+            self._orphans.pop(conn, None)
 
     def _entered_time_wait(self, conn: Connection) -> None:
         """A connection entered TIME-WAIT: keep at most ``max_time_wait`` of them."""
@@ -680,6 +699,11 @@ class Endpoint:
 _NOT_ORPHANS: Final = frozenset({State.CLOSED, State.TIME_WAIT, State.LISTEN})
 
 
+def _bounded_in_fin_wait_2(conn: Connection) -> bool:
+    """In FIN-WAIT-2 with a timeout: done sending, deleted within ``fin_wait_2_timeout``."""
+    return conn.state is State.FIN_WAIT_2 and conn.config.fin_wait_2_timeout is not None
+
+
 def _reopens_time_wait(conn: Connection, syn: Segment, config: Config) -> bool:
     """RFC 6191 2: may ``syn`` start a new incarnation of ``conn``, which is in TIME-WAIT?
 
@@ -731,7 +755,7 @@ class _Sink:
     queue. Every other event goes to the endpoint's queue as it is.
     """
 
-    __slots__ = ("dirty", "events", "on_time_wait", "owner")
+    __slots__ = ("dirty", "events", "on_fin_wait_2", "on_time_wait", "owner")
 
     def __init__(
         self,
@@ -739,15 +763,20 @@ class _Sink:
         owner: dict[Connection, Listener],
         dirty: dict[Connection, None],
         on_time_wait: Callable[[Connection], None],
+        on_fin_wait_2: Callable[[Connection], None],
     ) -> None:
         self.events = events
         self.owner = owner
         self.dirty = dirty
         self.on_time_wait = on_time_wait
+        self.on_fin_wait_2 = on_fin_wait_2
 
     def connection_event(self, conn: Connection, event: Event) -> None:
-        if type(event) is StateChanged and event.new is State.TIME_WAIT:
-            self.on_time_wait(conn)
+        if type(event) is StateChanged:
+            if event.new is State.TIME_WAIT:
+                self.on_time_wait(conn)
+            elif event.new is State.FIN_WAIT_2 and conn.abandoned:
+                self.on_fin_wait_2(conn)
         lst = self.owner.get(conn)
         if lst is None:
             self.events.append((conn, event))

@@ -355,7 +355,12 @@ class SendPath:
             # The window reopened: stop probing and resend from SND.UNA
             # whatever the closed window may have dropped.
             self.timers.persist = None
-            self.persist_backoff = 0
+            if wnd >= min(self.mss, max(len(self.sendbuf), 1)):
+                # As Linux's tcp_ack_probe: the backoff ends once the window takes
+                # the head segment. A window of a few octets between probes keeps
+                # it growing, or a peer could trickle an abandoned connection's
+                # data out for days (Config.orphan_retries counts the backoff).
+                self.persist_backoff = 0
             self.rec.window_reopened()
 
     def _on_ack(

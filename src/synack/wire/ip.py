@@ -73,6 +73,11 @@ _IPV6_EXTENSIONS: Final = frozenset({0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 
 # The ones a host skips on its way to TCP (RFC 8200 4.3-4.6); the others end
 # the walk with a reason (no reassembly, no IPsec, no mobility).
 _IPV6_SKIPPED: Final = frozenset({_IPV6_HOP_BY_HOP, _IPV6_ROUTING, _IPV6_DEST_OPTS})
+# Bounds on the work one packet may ask for (RFC 8504 5.3 lets a host set them):
+# skippable headers per packet, and options other than padding per header
+# (Linux's net.ipv6.max_dst_opts_number and max_hbh_opts_number, 8).
+_IPV6_MAX_EXTENSIONS: Final = 8
+_IPV6_MAX_OPTIONS: Final = 8
 
 # Version+IHL, TOS, total length, identification, flags+fragment offset, TTL,
 # protocol, header checksum, source, destination.
@@ -348,7 +353,12 @@ def _skip_ipv6_extensions(
     or an option or routing header a host must not ignore, ``ipv6_extension``.
     """
     off = 40
+    count = 0
     while nxt in _IPV6_SKIPPED:
+        count += 1
+        if count > _IPV6_MAX_EXTENSIONS:
+            # RFC 8504 5.3: a host may limit the extension headers it processes.
+            raise MalformedPacket("ipv6_extension", f"more than {_IPV6_MAX_EXTENSIONS} headers")
         if nxt == _IPV6_HOP_BY_HOP and off != 40:
             # RFC 8200 4.3: "The Hop-by-Hop Options header, when present, must
             # immediately follow the IPv6 header."
@@ -380,17 +390,37 @@ def _check_ipv6_options(data: bytes | bytearray | memoryview, i: int, end: int, 
     skipped only when the two high-order bits of its type are 00 ("skip over
     this option"); 01, 10 and 11 all say to discard the packet (10 and 11 also
     ask for an ICMP Parameter Problem, which synack does not send).
+
+    The work per header is bounded as Linux's ip6_parse_tlv bounds it:
+    padding aligns to 8 octets, so more than 7 octets of it in a row, or PadN
+    octets that are not zero, are refused, and so are more than 8 other
+    options. A header of 2,048 octets of Pad1 would otherwise cost a loop
+    turn per octet before the TCP checksum is even looked at.
     """
+    pad = options = 0
     while i < end:
         kind = data[i]
         if kind == 0:  # Pad1: one octet, no length
+            pad += 1
+            if pad > 7:
+                raise MalformedPacket("ipv6_extension", f"over 7 octets of padding in {nxt}")
             i += 1
             continue
         if i + 2 > end or i + 2 + data[i + 1] > end:
             raise MalformedPacket("bad_length", f"option {kind} past extension header {nxt}")
-        if kind != 1 and kind >> 6:
-            raise MalformedPacket("ipv6_extension", f"option 0x{kind:02x} in header {nxt}")
-        i += 2 + data[i + 1]
+        n = data[i + 1]
+        if kind == 1:  # PadN: "zero-valued octets" (RFC 8200 4.2)
+            pad += 2 + n
+            if pad > 7 or any(data[i + 2 : i + 2 + n]):
+                raise MalformedPacket("ipv6_extension", f"bad PadN in extension header {nxt}")
+        else:
+            pad = 0
+            options += 1
+            if options > _IPV6_MAX_OPTIONS:
+                raise MalformedPacket("ipv6_extension", f"over 8 options in header {nxt}")
+            if kind >> 6:
+                raise MalformedPacket("ipv6_extension", f"option 0x{kind:02x} in header {nxt}")
+        i += 2 + n
 
 
 def peek_ip(data: bytes | bytearray | memoryview) -> tuple[int, int, bytes, bytes, int, int]:
