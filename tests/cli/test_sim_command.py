@@ -217,3 +217,25 @@ def test_sim_with_ecn_through_codel_marks_instead_of_dropping(
     assert " 0 retransmissions" in out and "packets marked CE" in out
     assert main([*argv, "--aqm", "codel", "--cc", "cubic"]) == 0
     assert "drops       codel" in capsys.readouterr().out
+
+
+def test_sim_min_rto_sets_the_floor_at_both_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    from synack.cli import main
+
+    # The last of 14 segments and its tail loss probe are lost: the RTO resends it.
+    argv = ["sim", "--bytes", "20000", "--drop", "data:14", "--drop", "data:15", "--json"]
+    times = []
+    for extra in ([], ["--min-rto", "1000"]):
+        assert main([*argv, *extra]) == 0
+        times.append(json.loads(capsys.readouterr().out.splitlines()[-1])["sim_seconds"])
+    # The 200 ms default floor, then RFC 6298 2.4's 1 s: the RTO waits 0.8 s longer.
+    assert times[1] - times[0] == pytest.approx(0.8, abs=0.02)
+
+
+def test_sim_min_rto_above_the_ceiling_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from synack.cli import main
+
+    assert main(["sim", "--min-rto", "70000"]) == 2
+    assert capsys.readouterr().err == (
+        "synack sim: --min-rto 70000: at most 60000 ms, the RTO's ceiling\n"
+    )

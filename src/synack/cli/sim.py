@@ -145,6 +145,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ECN (RFC 3168) at both ends; the queue manager marks instead of dropping",
     )
+    p.add_argument(
+        "--min-rto",
+        type=positive_float,
+        metavar="MS",
+        help="the RTO's floor in ms at both ends (default 200, Linux's; 1000 is RFC 6298 2.4's)",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of every random choice")
     p.add_argument(
         "--time-limit",
@@ -345,7 +351,7 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
             reverse=backward,
             seed=args.seed,
             cc=args.cc,
-            config=Config(ecn=True) if args.ecn else None,
+            config=_config(args),
             mss=args.mss if args.mss is not None or args.mtu is None else min(args.mtu - 40, 65495),
             pcap=args.pcap,
             trace=trace,
@@ -374,3 +380,16 @@ def _run(args: argparse.Namespace, trace: str | None) -> int:
     if not result.completed:
         raise CommandFailed(failure(result))
     return 0
+
+
+def _config(args: argparse.Namespace) -> Config | None:
+    """The connections' settings the options change (``None``: every default)."""
+    if not args.ecn and args.min_rto is None:
+        return None
+    default = Config()
+    min_rto = default.min_rto if args.min_rto is None else round(args.min_rto * 1000)
+    if min_rto > default.max_rto:
+        raise UsageError(
+            f"--min-rto {args.min_rto:g}: at most {default.max_rto // 1000} ms, the RTO's ceiling"
+        )
+    return Config(ecn=args.ecn, min_rto=min_rto)
