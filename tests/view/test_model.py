@@ -227,6 +227,26 @@ def test_pcapng_nanosecond_resolution_and_ethernet_frames(tmp_path: Path) -> Non
     assert [(p.t, p.data) for p in read_capture(path)] == [(1_234_567, syn)]
 
 
+def test_a_capture_is_read_as_it_goes_not_all_at_once(tmp_path: Path) -> None:
+    # The packets come one at a time from the mapped file: the first is there
+    # before the damage behind it is reached (the whole file used to be read,
+    # and every frame copied, before the first packet was looked at).
+    syn = emit_tcp_packet(CLIENT, SERVER, Segment(40000, 80, 7, 0, SYN, 1000))
+    head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+    record = struct.pack("<IIII", 1, 5, len(syn), len(syn)) + syn
+    damaged = struct.pack("<IIII", 2, 0, 1000, 1000) + syn  # claims 1000 octets
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(head + record + damaged)
+    packets = read_capture(path)
+    assert next(packets) == (1_000_005, syn, len(syn))
+    with pytest.raises(ValueError, match="truncated packet"):
+        next(packets)
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="not a pcap file"):
+        list(read_capture(empty))
+
+
 def test_connection_chosen_by_index_or_four_tuple(tmp_path: Path) -> None:
     one = Segment(40000, 80, 1, 0, SYN, 1000)
     two = Segment(40001, 80, 1, 0, SYN, 1000)

@@ -12,12 +12,15 @@ obsolete Packet blocks are read, other blocks skipped.
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from synack.trace.pcap import read_pcap
+from synack.trace.pcap import Buffer, iter_pcap
 
 __all__ = ["CapturedPacket", "read_capture", "read_pcapng", "strip_link_layer"]
 
@@ -47,9 +50,14 @@ def read_pcapng(source: str | Path | bytes) -> list[tuple[int, int, bytes, int]]
     Raises ``ValueError`` on a file that is not pcapng or is damaged.
     """
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return list(_iter_pcapng(data))
+
+
+def _iter_pcapng(data: Buffer) -> Iterator[tuple[int, int, bytes, int]]:
+    """:func:`read_pcapng`'s packets one at a time (a ``ValueError`` where damaged)."""
     if len(data) < 12 or struct.unpack_from("<I", data)[0] != _PCAPNG_SHB:
         raise ValueError("not a pcapng file (no section header block)")
-    out: list[tuple[int, int, bytes, int]] = []
+    last_t = 0
     order = "<"
     # Per section: the interfaces' (linktype, ticks per second, snaplen).
     ifaces: list[tuple[int, int]] = []
@@ -77,22 +85,28 @@ def read_pcapng(source: str | Path | bytes) -> list[tuple[int, int, bytes, int]]
             iface, hi, lo, incl, orig = struct.unpack_from(order + "IIIII", body)
             linktype, per_s = _iface(ifaces, iface, off)
             ticks = (hi << 32) | lo
-            out.append((ticks * 1_000_000 // per_s, linktype, bytes(body[20 : 20 + incl]), orig))
+            last_t = ticks * 1_000_000 // per_s
+            yield last_t, linktype, bytes(body[20 : 20 + incl]), orig
         elif btype == _OPB:
             iface, _drops, hi, lo, incl, orig = struct.unpack_from(order + "HHIIII", body)
             linktype, per_s = _iface(ifaces, iface, off)
             ticks = (hi << 32) | lo
-            out.append((ticks * 1_000_000 // per_s, linktype, bytes(body[20 : 20 + incl]), orig))
+            last_t = ticks * 1_000_000 // per_s
+            yield last_t, linktype, bytes(body[20 : 20 + incl]), orig
         elif btype == _SPB:
             # No timestamp: the packet keeps the time of the one before it.
             orig = struct.unpack_from(order + "I", body)[0]
             linktype, _ = _iface(ifaces, 0, off)
-            t = out[-1][0] if out else 0
-            out.append((t, linktype, bytes(body[4 : 4 + orig]), orig))
+            yield last_t, linktype, bytes(body[4 : 4 + orig]), orig
         off += blen
     if off != n:
         raise ValueError(f"truncated block at offset {off}")
-    return out
+
+
+@contextlib.contextmanager
+def _empty() -> Iterator[bytes]:
+    """An empty file's contents (an empty file cannot be mapped)."""
+    yield b""
 
 
 def _iface(ifaces: list[tuple[int, int]], index: int, off: int) -> tuple[int, int]:
@@ -151,15 +165,20 @@ def read_capture(source: str | Path) -> Iterator[CapturedPacket]:
     Frames that are not IP (ARP, ...) are skipped. Raises ``ValueError`` when
     the file is neither format or is damaged, ``OSError`` when it cannot be read.
     """
-    data = Path(source).read_bytes()
-    if len(data) >= 4 and struct.unpack_from("<I", data)[0] == _PCAPNG_SHB:
-        for t, linktype, frame, orig in read_pcapng(data):
-            ip = strip_link_layer(linktype, frame)
-            if ip is not None:
-                yield CapturedPacket(t, ip, orig - (len(frame) - len(ip)))
-        return
-    linktype, packets = read_pcap(data)
-    for t, frame in packets:
-        ip = strip_link_layer(linktype, frame)
-        if ip is not None:
-            yield CapturedPacket(t, ip, len(ip))
+    with open(source, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        # Mapped, not read: the packets are parsed as they are reached, and only
+        # what the caller keeps of them stays in memory (a 100 MB capture used
+        # to cost twice its size before the first packet was looked at).
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else _empty() as data:
+            if len(data) >= 4 and struct.unpack_from("<I", data)[0] == _PCAPNG_SHB:
+                for t, linktype, frame, orig in _iter_pcapng(data):
+                    ip = strip_link_layer(linktype, frame)
+                    if ip is not None:
+                        yield CapturedPacket(t, ip, orig - (len(frame) - len(ip)))
+                return
+            linktype, packets = iter_pcap(data)
+            for t, frame in packets:
+                ip = strip_link_layer(linktype, frame)
+                if ip is not None:
+                    yield CapturedPacket(t, ip, len(ip))

@@ -9,6 +9,7 @@ them; ``LINKTYPE_ETHERNET`` (1) holds Ethernet frames, as a TAP device does.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,8 +22,12 @@ __all__ = [
     "LINKTYPE_RAW",
     "PcapObserver",
     "PcapWriter",
+    "iter_pcap",
     "read_pcap",
 ]
+
+Buffer = bytes | mmap.mmap
+"""What the readers parse: a file's bytes, or the file mapped into memory."""
 
 LINKTYPE_ETHERNET: Final = 1
 LINKTYPE_RAW: Final = 101
@@ -103,6 +108,14 @@ def read_pcap(source: str | Path | bytes) -> tuple[int, list[tuple[int, bytes]]]
 
 
 def _parse(data: bytes) -> tuple[int, list[tuple[int, bytes]]]:
+    linktype, records = iter_pcap(data)
+    return linktype, list(records)
+
+
+def iter_pcap(data: Buffer) -> tuple[int, Iterator[tuple[int, bytes]]]:
+    """Like :func:`read_pcap` over bytes already in hand (or a memory map), one
+    record at a time: the link type at once, the packets as they are read, and
+    a ``ValueError`` where the file is damaged."""
     if len(data) < 24:
         raise ValueError("not a pcap file: shorter than its global header")
     for order in ("<", ">"):
@@ -114,10 +127,10 @@ def _parse(data: bytes) -> tuple[int, list[tuple[int, bytes]]]:
     nano = magic == _MAGIC_NS
     linktype = struct.unpack_from(order + "I", data, 20)[0] & 0x0FFFFFFF
     rec = struct.Struct(order + "IIII")
-    return linktype, list(_records(data, rec, nano))
+    return linktype, _records(data, rec, nano)
 
 
-def _records(data: bytes, rec: struct.Struct, nano: bool) -> Iterator[tuple[int, bytes]]:
+def _records(data: Buffer, rec: struct.Struct, nano: bool) -> Iterator[tuple[int, bytes]]:
     off = 24
     while off < len(data):
         if off + 16 > len(data):
