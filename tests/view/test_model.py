@@ -8,9 +8,11 @@ for RTT rules whose answer is known exactly.
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -245,6 +247,23 @@ def test_a_capture_is_read_as_it_goes_not_all_at_once(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(ValueError, match="not a pcap file"):
         list(read_capture(empty))
+
+
+def test_a_capture_from_a_pipe_is_read_whole(tmp_path: Path) -> None:
+    # A FIFO cannot be mapped: its bytes are read instead.
+    syn = emit_tcp_packet(CLIENT, SERVER, Segment(40000, 80, 7, 0, SYN, 1000))
+    head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(
+        target=fifo.write_bytes,
+        args=(head + struct.pack("<IIII", 3, 0, len(syn), len(syn)) + syn,),
+    )
+    writer.start()
+    try:
+        assert list(read_capture(fifo)) == [(3_000_000, syn, len(syn))]
+    finally:
+        writer.join(timeout=10)
 
 
 def test_connection_chosen_by_index_or_four_tuple(tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import BinaryIO, Final, NamedTuple
 
 from synack.trace.pcap import Buffer, iter_pcap
 
@@ -104,9 +105,9 @@ def _iter_pcapng(data: Buffer) -> Iterator[tuple[int, int, bytes, int]]:
 
 
 @contextlib.contextmanager
-def _empty() -> Iterator[bytes]:
-    """An empty file's contents (an empty file cannot be mapped)."""
-    yield b""
+def _read(f: BinaryIO) -> Iterator[bytes]:
+    """The whole of what cannot be mapped (a pipe, an empty file)."""
+    yield f.read()
 
 
 def _iface(ifaces: list[tuple[int, int]], index: int, off: int) -> tuple[int, int]:
@@ -166,11 +167,13 @@ def read_capture(source: str | Path) -> Iterator[CapturedPacket]:
     the file is neither format or is damaged, ``OSError`` when it cannot be read.
     """
     with open(source, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+        st = os.fstat(f.fileno())
         # Mapped, not read: the packets are parsed as they are reached, and only
         # what the caller keeps of them stays in memory (a 100 MB capture used
-        # to cost twice its size before the first packet was looked at).
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else _empty() as data:
+        # to cost twice its size before the first packet was looked at). A pipe
+        # (/dev/stdin from tcpdump -w -) or an empty file cannot be mapped: read.
+        mapped = stat.S_ISREG(st.st_mode) and st.st_size > 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if mapped else _read(f) as data:
             if len(data) >= 4 and struct.unpack_from("<I", data)[0] == _PCAPNG_SHB:
                 for t, linktype, frame, orig in _iter_pcapng(data):
                     ip = strip_link_layer(linktype, frame)
