@@ -27,6 +27,7 @@ from synack.view.model import decimate, unwrap
 from synack.view.summary import direction_stats
 from synack.wire import ACK, FIN, SYN, Segment, Timestamps, emit_tcp_packet, str_to_addr
 from synack.wire.tcp import PSH
+from tests.view.helpers import one_side_traced
 
 CLIENT, SERVER = str_to_addr("192.168.1.100"), str_to_addr("10.0.0.5")
 
@@ -319,25 +320,7 @@ def test_decimation_keeps_peaks_and_troughs() -> None:
 
 def test_a_trace_without_links_joins_sends_and_arrivals_of_the_traced_side() -> None:
     # One host traced (as over a TAP device): its segments out, and what arrived.
-    from synack.tcp import Connection
-    from synack.trace import TraceCollector
-
-    traced = TraceCollector()
-    client = Connection(
-        ("192.168.1.100", 40000), ("10.0.0.5", 80), iss=1000, name="client", tracer=traced
-    )
-    server = Connection(("10.0.0.5", 80), ("192.168.1.100", 40000), iss=5000, name="server")
-    server.listen(now=0)
-    client.connect(now=0)
-    client.send(b"hello")
-    now, side = 0, (client, server)
-    for _ in range(6):  # one hop every 10 ms
-        segs = side[0].segments_to_send(now)
-        now += 10_000
-        for seg in segs:
-            side[1].receive_segment(seg, now)
-        side = (side[1], side[0])
-    view, _, _ = load_view(traced.records)
+    view, _, _ = load_view(one_side_traced(b"hello", hops=6))  # one hop every 10 ms
     assert [(s.d, s.flags) for s in view.segs[:3]] == [(0, SYN), (1, SYN | ACK), (0, ACK | PSH)]
     syn_ack = view.segs[1]
     # The untraced server sent its SYN-ACK at 10 ms; the trace knows only its arrival, 20 ms.

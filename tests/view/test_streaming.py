@@ -22,10 +22,9 @@ import pytest
 from synack.sim import LinkConfig
 from synack.sim.demo import run_demo
 from synack.sim.scenario import run_transfer
-from synack.tcp import Connection
-from synack.trace import TraceCollector
 from synack.view import load_view, render_page
 from synack.view.from_trace import connections_from_records
+from tests.view.helpers import one_side_traced
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -65,22 +64,7 @@ def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     merged = heapq.merge(_read(d / "s1.jsonl"), _read(d / "s2.jsonl"), key=lambda r: r["t"])
     out["two"] = _write(d / "two.jsonl", list(merged))
     # One side traced, no link records (as over a TAP device).
-    traced = TraceCollector()
-    client = Connection(
-        ("192.168.1.100", 40000), ("10.0.0.5", 80), iss=1000, name="client", tracer=traced
-    )
-    server = Connection(("10.0.0.5", 80), ("192.168.1.100", 40000), iss=5000, name="server")
-    server.listen(now=0)
-    client.connect(now=0)
-    client.send(b"hello" * 1000)
-    now, side = 0, (client, server)
-    for _ in range(12):
-        segs = side[0].segments_to_send(now)
-        now += 10_000
-        for seg in segs:
-            side[1].receive_segment(seg, now)
-        side = (side[1], side[0])
-    out["nolink"] = _write(d / "nolink.jsonl", traced.records)
+    out["nolink"] = _write(d / "nolink.jsonl", one_side_traced(b"hello" * 1000, hops=12))
     return out
 
 
