@@ -265,7 +265,6 @@ class Connection(SegmentArrives):
                     self.abort(now)
                     return
                 self._arm_fin_wait_2(now)
-                self._wake()
         if st is S.SYN_SENT or st is S.LISTEN:
             # RFC 9293 3.10.4 SYN-SENT: "Delete the TCB and return 'error: closing'
             # responses to any queued SENDs".
